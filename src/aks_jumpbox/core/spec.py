@@ -1,0 +1,442 @@
+"""The spec: what the jump box image is, where it is built and where it goes (jumpbox.yaml).
+
+Validated with pydantic; every problem is reported with file, line, field and what to change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import ipaddress
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from aks_jumpbox.core.catalog import ARCHES, load_catalog
+from aks_jumpbox.core.errors import Problem, SpecError
+from aks_jumpbox.core.resource_ids import GUID_RE, RESOURCE_GROUP_RE, SubnetId, parse_subnet_id
+from aks_jumpbox.core.yamlfile import LocatedDocument, load_yaml
+
+DEFAULT_SPEC_NAME = "jumpbox.yaml"
+VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
+VM_SIZE_RE = re.compile(r"^(Standard|Basic)_[A-Za-z0-9_]+$")
+EXTENSION_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@functools.cache
+def azure_facts() -> dict[str, Any]:
+    text = resources.files("aks_jumpbox.data").joinpath("azure.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _plain_version(value: Any) -> str:
+    if not isinstance(value, str | int | float):
+        raise ValueError("must be a version string such as 1.2.3")
+    text = str(value).strip()
+    text = text[1:] if text[:1] in ("v", "V") else text
+    if not VERSION_RE.match(text):
+        raise ValueError(f"{value!r} is not an exact version; write MAJOR.MINOR.PATCH, e.g. 1.2.3")
+    return text
+
+
+class ToolPin(_Model):
+    """A tool's pinned version, optionally with why it is pinned and when to look again."""
+
+    version: str
+    reason: str | None = None
+    review_by: dt.date | None = None
+
+    _version = field_validator("version", mode="before")(_plain_version)
+
+
+class Extension(_Model):
+    name: str
+    version: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not EXTENSION_RE.match(value):
+            raise ValueError(f"{value!r} is not an Azure CLI extension name (lowercase letters, digits, -)")
+        return value
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> str | None:
+        return None if value is None else _plain_version(value)
+
+
+class AzureCliSpec(_Model):
+    version: str
+    extensions: tuple[Extension, ...] = ()
+
+    _version = field_validator("version", mode="before")(_plain_version)
+
+    @field_validator("extensions", mode="before")
+    @classmethod
+    def _extensions(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+class SshdHardening(_Model):
+    x11_forwarding: bool = False
+    max_auth_tries: int = Field(default=6, ge=1, le=20)
+    password_authentication: bool = False
+    permit_root_login: bool = False
+
+
+class Hardening(_Model):
+    sshd: SshdHardening = SshdHardening()
+
+
+class BuildSpec(_Model):
+    resource_group: str
+    location: str
+    subnet_id: str
+    subnet_address_prefix: str | None = None
+    container_instance_subnet_id: str | None = None
+    container_instance_subnet_address_prefix: str | None = None
+    vm_size: str = "Standard_D2ds_v4"
+    proxy_vm_size: str | None = None
+    os_disk_size_gb: int = Field(default=32, ge=0, le=4095)
+    timeout_minutes: int = Field(default=60, ge=6, le=960)
+    staging_resource_group: str | None = None
+    on_customizer_error: Literal["cleanup", "abort"] = "cleanup"
+    on_validation_error: Literal["cleanup", "abort"] = "cleanup"
+
+    @field_validator("resource_group", "staging_resource_group")
+    @classmethod
+    def _rg(cls, value: str | None) -> str | None:
+        if value is not None and not RESOURCE_GROUP_RE.match(value):
+            raise ValueError(f"{value!r} is not a valid resource group name (1-90 of letters, digits, -_.())")
+        return value
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str) -> str:
+        name = value.replace(" ", "").lower()
+        regions = azure_facts()["image_builder_regions"]
+        if not any(name in r for r in regions.values()):
+            raise ValueError(
+                f"{value!r} is not a region where Azure VM Image Builder runs builds; choose one of: "
+                + ", ".join(regions["AzureCloud"])
+            )
+        return name
+
+    @field_validator("subnet_id", "container_instance_subnet_id")
+    @classmethod
+    def _subnet(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_subnet_id(value)
+        return value
+
+    @field_validator("subnet_address_prefix", "container_instance_subnet_address_prefix")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            net = ipaddress.ip_network(value, strict=True)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an address prefix such as 10.0.0.0/27") from None
+        if net.version != 4:
+            raise ValueError("must be an IPv4 prefix: Image Builder subnets are IPv4")
+        if net.prefixlen > 28:
+            raise ValueError(
+                f"/{net.prefixlen} is smaller than /28; Image Builder needs a /28 or larger subnet"
+            )
+        return value
+
+    @field_validator("vm_size", "proxy_vm_size")
+    @classmethod
+    def _size(cls, value: str | None) -> str | None:
+        if value is not None and not VM_SIZE_RE.match(value):
+            raise ValueError(f"{value!r} is not a VM size such as Standard_D2ds_v4")
+        return value
+
+    @field_validator("os_disk_size_gb")
+    @classmethod
+    def _disk(cls, value: int) -> int:
+        if 0 < value < 30:
+            raise ValueError("must be 0 (keep the image's size) or at least 30: a disk can only grow")
+        return value
+
+    @model_validator(mode="after")
+    def _topology(self) -> BuildSpec:
+        if self.container_instance_subnet_id is None:
+            if self.container_instance_subnet_address_prefix is not None:
+                raise ValueError(
+                    "container_instance_subnet_address_prefix is set without container_instance_subnet_id"
+                )
+            return self
+        if self.proxy_vm_size is not None:
+            raise ValueError(
+                "proxy_vm_size must not be set with container_instance_subnet_id: an isolated build has"
+                " no proxy VM; remove proxy_vm_size"
+            )
+        build, aci = parse_subnet_id(self.subnet_id), parse_subnet_id(self.container_instance_subnet_id)
+        if not build.same_vnet(aci):
+            raise ValueError(
+                "container_instance_subnet_id must be a subnet of the same virtual network as subnet_id"
+            )
+        if build.subnet.lower() == aci.subnet.lower():
+            raise ValueError("container_instance_subnet_id must be a different subnet from subnet_id")
+        return self
+
+    @property
+    def subnet(self) -> SubnetId:
+        return parse_subnet_id(self.subnet_id)
+
+    @property
+    def container_subnet(self) -> SubnetId | None:
+        cid = self.container_instance_subnet_id
+        return parse_subnet_id(cid) if cid else None
+
+    @property
+    def topology(self) -> Literal["isolated", "proxy"]:
+        return "isolated" if self.container_instance_subnet_id else "proxy"
+
+
+class IdentitySpec(_Model):
+    name: str | None = None
+    roles: Literal["custom", "builtin"] = "custom"
+    remove_image_role_after_build: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$", value):
+            raise ValueError(f"{value!r} is not a managed identity name (3-128 of letters, digits, -_)")
+        return value
+
+
+class ManagedImageTarget(_Model):
+    resource_group: str
+    name: str | None = None
+    location: str | None = None
+
+    _rg = field_validator("resource_group")(BuildSpec._rg.__func__)  # type: ignore[attr-defined]
+
+
+class Distribute(_Model):
+    managed_image: ManagedImageTarget | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> Distribute:
+        if self.managed_image is None:
+            raise ValueError("name at least one target: managed_image")
+        return self
+
+
+class MirrorSpec(_Model):
+    """Where an organization serves every download from, so nothing leaves its network."""
+
+    artifacts: str | None = None
+    apt: str | None = None
+    apt_security: str | None = None
+    azure_cli_repo: str | None = None
+    azure_cli_key_url: str | None = None
+    azure_cli_key_fingerprints: tuple[str, ...] = ()
+    ca_certificate: str | None = None
+
+    @field_validator("artifacts", "azure_cli_key_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError(f"{value!r} must be an https:// URL: every download is fetched over HTTPS")
+        return value.rstrip("/") if value else value
+
+    @field_validator("apt", "apt_security", "azure_cli_repo")
+    @classmethod
+    def _apt(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} must be an http:// or https:// URL (apt checks signatures)")
+        return value if value is None or value.endswith("/") else value + "/"
+
+    @field_validator("azure_cli_key_fingerprints", mode="before")
+    @classmethod
+    def _fingerprints(cls, value: Any) -> Any:
+        values = [value] if isinstance(value, str) else value
+        out = []
+        for fp in values or ():
+            norm = str(fp).replace(" ", "").upper()
+            if not re.match(r"^[0-9A-F]{40}$", norm):
+                raise ValueError(f"{fp!r} is not a 40-hex-digit OpenPGP fingerprint")
+            out.append(norm)
+        return tuple(out)
+
+    @field_validator("ca_certificate")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        if value is not None and "-----BEGIN CERTIFICATE-----" not in value:
+            raise ValueError("must be a PEM certificate (-----BEGIN CERTIFICATE----- ...)")
+        return value
+
+    @model_validator(mode="after")
+    def _key_pair(self) -> MirrorSpec:
+        if self.azure_cli_key_url and not self.azure_cli_key_fingerprints:
+            raise ValueError("azure_cli_key_url needs azure_cli_key_fingerprints: a key is trusted only by fingerprint")
+        return self
+
+
+class Spec(_Model):
+    name: str = "aksjb"
+    subscription_id: str | None = None
+    cloud: Literal["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"] = "AzureCloud"
+    base_image: str = "ubuntu-24.04"
+    architecture: Literal["amd64", "arm64"] = "amd64"
+    tools: dict[str, ToolPin]
+    azure_cli: AzureCliSpec
+    hardening: Hardening = Hardening()
+    build: BuildSpec
+    identity: IdentitySpec = IdentitySpec()
+    distribute: Distribute
+    mirror: MirrorSpec = MirrorSpec()
+    tags: dict[str, str] = {}
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError(f"{value!r} must be 2-24 lowercase letters, digits or hyphens, starting with a letter")
+        return value
+
+    @field_validator("subscription_id")
+    @classmethod
+    def _sub(cls, value: str | None) -> str | None:
+        if value is not None and not GUID_RE.match(value):
+            raise ValueError(f"{value!r} is not a subscription ID (a GUID)")
+        return value.lower() if value else value
+
+    @field_validator("base_image")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        images = load_catalog().base_images
+        if value not in images:
+            raise ValueError(f"unknown base image {value!r}; choose one of: {', '.join(images)}")
+        return value
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _tools(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        known = load_catalog().tools
+        unknown = [k for k in value if k not in known]
+        if unknown:
+            raise ValueError(f"unknown tool {unknown[0]!r}; the catalog has: {', '.join(known)}")
+        return {k: v if isinstance(v, dict) else {"version": v} for k, v in value.items()}
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > 40:
+            raise ValueError("at most 40 tags: the plan adds its own and Azure allows 50")
+        for k, v in value.items():
+            if not k or len(k) > 512 or re.search(r"[<>%&\\?/]", k):
+                raise ValueError(f"tag name {k!r} is not allowed (1-512 chars, none of <>%&\\?/)")
+            if len(v) > 256:
+                raise ValueError(f"tag {k!r}: values are at most 256 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _cross(self) -> Spec:
+        sub = self.build.subnet.subscription
+        if self.subscription_id and self.subscription_id != sub:
+            raise ValueError(
+                f"subscription_id {self.subscription_id} differs from the build subnet's subscription {sub};"
+                " the subnet, the template and the image must share one subscription"
+            )
+        for name in self.tools:
+            if not load_catalog().tools[name].supports(self.architecture):
+                raise ValueError(f"tool {name!r} is not published for {self.architecture}")
+        return self
+
+    @property
+    def subscription(self) -> str:
+        return self.subscription_id or self.build.subnet.subscription
+
+    @property
+    def topology(self) -> str:
+        return self.build.topology
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading with located errors
+
+
+def _problem_for(error: dict[str, Any], doc: LocatedDocument) -> Problem:
+    loc = tuple(p for p in error["loc"] if p not in ("function-after", "function-before"))
+    # pydantic appends the union/validator branch names; keep the path through the document.
+    path: list[str | int] = []
+    node: Any = doc.data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            path.append(part)
+            node = node[part]
+        elif error["type"] == "extra_forbidden" and part == loc[-1]:
+            path.append(part)
+        else:
+            break
+    field = ".".join(str(p) for p in path)
+    etype, msg = error["type"], error["msg"]
+    if etype == "extra_forbidden":
+        parent = ".".join(str(p) for p in path[:-1]) or "the top level"
+        msg = f"unknown key; remove it or check its spelling (allowed under {parent}: see `aks-jumpbox init`)"
+    elif etype == "missing":
+        missing = loc[-1]
+        field = ".".join(str(p) for p in [*path, missing]) if path[-1:] != [missing] else field
+        msg = "is required; add it (see the commented default from `aks-jumpbox init`)"
+    else:
+        msg = msg.removeprefix("Value error, ")
+        if "input" in error and etype not in ("value_error",) and not isinstance(error["input"], dict | list):
+            msg = f"{msg} (got {error['input']!r})"
+    return Problem(doc.file, doc.line_of(tuple(path)), field, msg)
+
+
+def parse_spec(doc: LocatedDocument) -> Spec:
+    if not isinstance(doc.data, dict):
+        raise SpecError([Problem(doc.file, 1, "", "must be a YAML mapping of spec fields (see `aks-jumpbox init`)")])
+    try:
+        return Spec.model_validate(doc.data)
+    except ValidationError as exc:
+        problems = [_problem_for(e, doc) for e in exc.errors(include_url=False)]
+        unique = list(dict.fromkeys(problems))
+        raise SpecError(unique) from None
+
+
+def default_spec_text() -> str:
+    return resources.files("aks_jumpbox.data").joinpath("jumpbox.yaml").read_text(encoding="utf-8")
+
+
+def load_spec(path: str | Path | None) -> tuple[Spec, str]:
+    """Load the spec at path (or the embedded default when path is None); returns (spec, label)."""
+    if path is None:
+        text, label = default_spec_text(), "<embedded default jumpbox.yaml>"
+    else:
+        p = Path(path)
+        label = str(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SpecError([Problem(label, None, "", "no such file; create one with `aks-jumpbox init`")]) from None
+        except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+            raise SpecError([Problem(label, None, "", f"cannot be read as UTF-8 text ({exc.__class__.__name__})")]) from None
+    return parse_spec(load_yaml(text, label)), label
+
+
+__all__ = ["ARCHES", "Spec", "load_spec", "parse_spec", "default_spec_text", "azure_facts"]
