@@ -1,0 +1,92 @@
+"""Validate ARM resources against Microsoft's ARM JSON schemas in ../shared/arm-schemas.
+
+The generated schemas write discriminated unions as
+``allOf: [{additionalProperties: false, properties: {type}}, {oneOf: [...]}]``, which read literally
+rejects every valid variant. As the schemas' README prescribes, that ``additionalProperties``
+is dropped, ``unevaluatedProperties: false`` goes on the union, and a draft 2020-12 validator runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+SCHEMA_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "arm-schemas"
+BASE = "https://schema.management.azure.com/schemas/"
+# Keys of a template's resource envelope that the deployment template schema defines, not the
+# resource type's own schema.
+ENVELOPE_KEYS = ("dependsOn", "condition", "copy", "comments", "scope")
+
+
+def _relax(node: Any) -> Any:
+    if isinstance(node, dict):
+        all_of = node.get("allOf")
+        if (
+            isinstance(all_of, list)
+            and len(all_of) == 2
+            and isinstance(all_of[0], dict)
+            and all_of[0].get("additionalProperties") is False
+            and isinstance(all_of[1], dict)
+            and "oneOf" in all_of[1]
+        ):
+            del all_of[0]["additionalProperties"]
+            node["unevaluatedProperties"] = False
+        for value in node.values():
+            _relax(value)
+    elif isinstance(node, list):
+        for value in node:
+            _relax(value)
+    return node
+
+
+@functools.cache
+def registry(root: Path = SCHEMA_ROOT) -> Registry:
+    reg = Registry()
+    for path in sorted(root.rglob("*.json")):
+        doc = _relax(json.loads(path.read_text(encoding="utf-8")))
+        doc.pop("$schema", None)
+        doc.pop("id", None)
+        uri = BASE + path.relative_to(root).as_posix()
+        reg = reg.with_resource(uri, Resource.from_contents(doc, default_specification=DRAFT202012))
+    return reg
+
+
+def has_schema(rtype: str, api_version: str, root: Path = SCHEMA_ROOT) -> bool:
+    namespace = rtype.split("/")[0]
+    path = root / api_version / f"{namespace}.json"
+    if not path.exists():
+        return False
+    defs = json.loads(path.read_text(encoding="utf-8")).get("resourceDefinitions", {})
+    return "_".join(rtype.split("/")[1:]) in defs
+
+
+def _leaves(error: jsonschema.ValidationError):
+    if not error.context:
+        yield error
+        return
+    for child in error.context:
+        # Every property may also be an ARM expression string; that branch's misses are noise.
+        if child.validator == "pattern" and str(child.validator_value).startswith("^\\["):
+            continue
+        yield from _leaves(child)
+
+
+def validate_resource(resource: dict[str, Any], root: Path = SCHEMA_ROOT) -> list[str]:
+    """Error messages for one ARM resource ([] when it is valid)."""
+    body = {k: v for k, v in resource.items() if k not in ENVELOPE_KEYS}
+    rtype, api = resource["type"], resource["apiVersion"]
+    namespace, *types = rtype.split("/")
+    ref = f"{BASE}{api}/{namespace}.json#/resourceDefinitions/{'_'.join(types)}"
+    validator = jsonschema.Draft202012Validator({"$ref": ref}, registry=registry(root))
+    out = []
+    for error in validator.iter_errors(body):
+        for leaf in _leaves(error):
+            where = "/".join(map(str, leaf.absolute_path))
+            out.append(f"{rtype} {where}: {leaf.message}")
+    return sorted(set(out))
