@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -37,10 +38,13 @@ def resolve_inputs(spec_path: str | None, lock_path: str | None) -> Inputs:
                   Path(lock_path) if lock_path else None)
 
 
-def resolve_plan(spec_path: str | None, lock_path: str | None) -> tuple[Inputs, Plan]:
+def resolve_plan(spec_path: str | None, lock_path: str | None,
+                 adjust: Callable[[Spec], Spec] | None = None) -> tuple[Inputs, Plan]:
+    """The plan of the spec and lock; `adjust` may change the spec first (e.g. --keep-on-error)."""
     inputs = resolve_inputs(spec_path, lock_path)
+    spec = adjust(inputs.spec) if adjust else inputs.spec
     try:
-        plan = build_plan(inputs.spec, inputs.lock, spec_label=inputs.spec_label, lock_label=inputs.lock_label)
+        plan = build_plan(spec, inputs.lock, spec_label=inputs.spec_label, lock_label=inputs.lock_label)
     except SpecError as exc:
         raise SpecError([_located(p, inputs.spec_doc) for p in exc.problems]) from None
     return inputs, plan

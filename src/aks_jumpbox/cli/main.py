@@ -16,6 +16,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Write the default jumpbox.yaml (and its lock) for editing."),
     "plan": ("plan", "Render scripts, ARM templates and the network contract (offline)."),
     "lock": ("lock", "Resolve versions, URLs and SHA-256 digests into jumpbox.lock.json (online)."),
+    "deploy": ("deploy", "Create or update the plan's Azure resources; --what-if shows the changes."),
+    "build": ("build", "Deploy, run Image Builder and watch the build to its result."),
+    "status": ("status", "Show the image template's last build and its image."),
+    "watch": ("watch", "Re-attach to a running build and follow it to the end."),
+    "cancel": ("cancel", "Cancel the running build."),
+    "logs": ("logs", "Fetch the build logs and name the failing step."),
+    "cleanup": ("cleanup", "Delete role assignments, templates, identity and custom roles (never images)."),
 }
 
 

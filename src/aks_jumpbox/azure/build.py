@@ -1,0 +1,148 @@
+"""Run, watch, inspect and cancel Image Builder builds of the plan's template.
+
+A build lives in Azure, not in this process: `build` starts it (or finds one running) and then
+only looks at it, GETting the template every few seconds. So Ctrl-C or a killed terminal detaches
+without harm, `watch` re-attaches, and a dropped connection costs one missed look, not the build.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+from aks_jumpbox.azure import resources as rs
+from aks_jumpbox.azure.clients import Azure
+from aks_jumpbox.azure.errors import AzureFailure, arm, from_http
+from aks_jumpbox.core.runs import RunStatus
+from aks_jumpbox.core.spec import azure_facts
+
+# How long a watch tolerates Azure not answering at all before giving up (the build goes on).
+LOST_CONTACT_LIMIT_SECONDS = 15 * 60
+
+
+@dataclass
+class Snapshot:
+    """What a person (or a pipeline) sees at one look."""
+
+    template: str
+    run: RunStatus
+    elapsed: float | None = None  # seconds since this run started, as far as we watched
+    log_tail: list[str] = field(default_factory=list)
+    note: str | None = None  # e.g. "lost contact with Azure; retrying"
+
+
+class Template:
+    """The plan's image template (or another by name) in Azure."""
+
+    def __init__(self, az: Azure, resource_group: str, name: str, template_id: str) -> None:
+        self.az, self.resource_group, self.name, self.id = az, resource_group, name, template_id
+
+    @property
+    def _ops(self) -> Any:
+        return self.az.imagebuilder.virtual_machine_image_templates
+
+    def read(self) -> dict[str, Any] | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with arm(f"reading image template {self.name}", self.id):
+            try:
+                return rs.to_json(self._ops.get(self.resource_group, self.name))
+            except ResourceNotFoundError:
+                return None
+
+    def require(self) -> dict[str, Any]:
+        live = self.read()
+        if live is None:
+            raise AzureFailure(f"reading image template {self.name}", "ResourceNotFound",
+                               "the image template does not exist", resource=self.id,
+                               hint="Deploy it first: `aks-jumpbox deploy` or `aks-jumpbox build`.")
+        return live
+
+    def status(self) -> RunStatus:
+        return RunStatus.from_template(self.require())
+
+    def image_exists(self, image_id: str) -> bool:
+        api = azure_facts()["api_versions"]["Microsoft.Compute/images"]
+        with arm("looking up the built image", image_id):
+            return rs.exists_by_id(self.az, image_id, api)
+
+    def start(self, before: RunStatus) -> None:
+        """POST .../run without waiting for the long-running operation (we watch the template instead).
+
+        If the connection drops after ARM took the request, the run may have started anyway: look
+        before trying again, so a flaky link never starts two builds.
+        """
+        action = f"starting a build of image template {self.name}"
+        for attempt in range(3):
+            try:
+                self._ops.begin_run(self.resource_group, self.name, polling=False)
+                return
+            except (ServiceRequestError, ServiceResponseError) as exc:
+                now = self.status()
+                if now.active or (now.start_time and now.start_time != before.start_time):
+                    return
+                if attempt == 2:
+                    raise AzureFailure(action, "ConnectionFailed", f"no answer from Azure: {exc.message}",
+                                       resource=self.id) from None
+            except HttpResponseError as exc:
+                raise from_http(action, exc, self.id) from None
+
+    def cancel(self) -> None:
+        with arm(f"cancelling the build of image template {self.name}", self.id):
+            self._ops.begin_cancel(self.resource_group, self.name).result()
+
+    def delete(self) -> None:
+        with arm(f"deleting image template {self.name}", self.id):
+            self._ops.begin_delete(self.resource_group, self.name).result()
+
+    def watch(self, *, before: RunStatus | None = None, interval: float = 15.0,
+              on_update: Callable[[Snapshot], None] | None = None,
+              log_tail: Callable[[dict[str, Any]], list[str] | None] | None = None,
+              clock: Callable[[], float] = time.monotonic,
+              sleep: Callable[[float], None] = time.sleep) -> RunStatus:
+        """Look until the run ends; returns its final status.
+
+        `before` is the status from before we started a run: until the template shows a new run, its
+        old terminal state is not this run's result.
+        """
+        started = clock()
+        lost_since: float | None = None
+        tail: list[str] = []
+        last: RunStatus | None = None
+        while True:
+            note = None
+            try:
+                live = self.require()
+                lost_since = None
+            except AzureFailure as exc:
+                if not _transient(exc):
+                    raise
+                lost_since = lost_since or clock()
+                if clock() - lost_since > LOST_CONTACT_LIMIT_SECONDS:
+                    raise AzureFailure(f"watching image template {self.name}", exc.code,
+                                       f"no answer from Azure for {LOST_CONTACT_LIMIT_SECONDS // 60} minutes; "
+                                       "the build goes on in Azure", resource=self.id,
+                                       hint="Re-attach later with `aks-jumpbox watch`.") from None
+                live, note = None, f"lost contact with Azure ({exc.code}); still trying"
+            if live is not None:
+                run = RunStatus.from_template(live)
+                fresh = before is None or run.active or run.start_time != before.start_time
+                if log_tail is not None and fresh:
+                    got = log_tail(live)
+                    tail = got if got is not None else tail
+                last = run if fresh else RunStatus("Running", "Queued", start_time=None)
+                if on_update:
+                    on_update(Snapshot(self.name, last, clock() - started, tail, note))
+                if fresh and run.finished:
+                    return run
+            elif on_update and last is not None:
+                on_update(Snapshot(self.name, last, clock() - started, tail, note))
+            sleep(interval)
+
+
+def _transient(exc: AzureFailure) -> bool:
+    return exc.code == "ConnectionFailed" or (exc.status or 0) in (408, 429) or (exc.status or 0) >= 500

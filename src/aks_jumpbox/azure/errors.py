@@ -1,0 +1,90 @@
+"""Azure failures as one line a person can act on: what we were doing, ARM's code and message, and
+the resource concerned. Secrets never appear: SDK errors carry no tokens and we print no headers."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from aks_jumpbox.core.errors import OperationFailed
+
+
+class AzureFailure(OperationFailed):
+    def __init__(self, action: str, code: str, message: str, *, resource: str | None = None,
+                 status: int | None = None, hint: str | None = None) -> None:
+        self.action, self.code, self.message = action, code, message
+        self.resource, self.status, self.hint = resource, status, hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = f"{self.action} failed: {self.code}: {self.message}"
+        if self.resource:
+            text += f"\n  resource: {self.resource}"
+        if self.hint:
+            text += f"\n  {self.hint}"
+        return text
+
+    def to_json(self) -> dict[str, object]:
+        return {"action": self.action, "code": self.code, "message": self.message, "resource": self.resource,
+                "status": self.status}
+
+
+def error_code(exc: HttpResponseError) -> str:
+    err = getattr(exc, "error", None)
+    if err is not None and getattr(err, "code", None):
+        return str(err.code)
+    return f"HTTP{exc.status_code}" if exc.status_code else type(exc).__name__
+
+
+def error_message(exc: HttpResponseError) -> str:
+    err = getattr(exc, "error", None)
+    if err is not None and getattr(err, "message", None):
+        text = str(err.message)
+        details = [f"{d.code}: {d.message}" for d in (getattr(err, "details", None) or []) if getattr(d, "code", None)]
+        return text + (" (" + "; ".join(details) + ")" if details else "")
+    return (exc.message or exc.reason or str(exc)).strip().splitlines()[0]
+
+
+_HINTS = {
+    "AuthorizationFailed": "Your identity lacks a permission ARM named above; ask for it or run as an identity that has it.",
+    "RoleAssignmentExists": "The same role is already assigned to this identity at this scope under another name.",
+    "RoleDefinitionWithSameNameExists": "A custom role with this name exists under another ID; delete it or rename the spec.",
+    "PrincipalNotFound": "Azure AD had not yet replicated the new identity; re-run the command.",
+    "SubscriptionNotFound": "Check the subscription ID and that your identity can see it (`az account list`).",
+    "MissingSubscriptionRegistration": "Register the resource provider named above (`az provider register -n ...`).",
+}
+
+
+def from_http(action: str, exc: HttpResponseError, resource: str | None) -> AzureFailure:
+    code = error_code(exc)
+    return AzureFailure(action, code, error_message(exc), resource=resource, status=exc.status_code,
+                        hint=_HINTS.get(code))
+
+
+@contextlib.contextmanager
+def arm(action: str, resource: str | None = None) -> Iterator[None]:
+    """Turn what the SDK raises during `action` on `resource` into an AzureFailure."""
+    try:
+        yield
+    except AzureFailure:
+        raise
+    except ClientAuthenticationError as exc:
+        first = (exc.message or str(exc)).strip().splitlines()[0]
+        if exc.status_code:
+            raise from_http(action, exc, resource) from None
+        raise AzureFailure(action, "CredentialUnavailable", first, resource=resource,
+                           hint="Sign in with `az login` (or set up a managed or workload identity), then re-run."
+                           ) from None
+    except HttpResponseError as exc:
+        raise from_http(action, exc, resource) from None
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        first = (exc.message or str(exc)).strip().splitlines()[0]
+        raise AzureFailure(action, "ConnectionFailed", f"no answer from Azure after retries: {first}",
+                           resource=resource) from None

@@ -1,0 +1,147 @@
+"""GET / PUT / DELETE of each planned resource type through its own SDK client.
+
+Bodies go to ARM exactly as the plan wrote them (JSON bytes, not re-serialised models), so what
+`deploy` sends is what `plan` rendered and what `--what-if` compares. Live state comes back as
+plain JSON (camelCase, as ARM returns it).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from aks_jumpbox.azure.clients import Azure
+from aks_jumpbox.core.plan import Resource
+
+TEMPLATE = "Microsoft.VirtualMachineImages/imageTemplates"
+IDENTITY = "Microsoft.ManagedIdentity/userAssignedIdentities"
+ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
+ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
+
+
+def to_json(model: Any) -> dict[str, Any] | None:
+    """An SDK model (either generation of generated code) as the JSON ARM sent."""
+    if model is None:
+        return None
+    if isinstance(model, Mapping) and hasattr(model, "as_dict"):
+        data = model.as_dict()  # typespec "hybrid" models (imagebuilder, resource, storage): REST keys
+    elif isinstance(model, Mapping):
+        data = dict(model)
+    else:
+        data = model.serialize(keep_readonly=True)  # msrest models (msi, authorization)
+    return json.loads(json.dumps(data, default=_plain))
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return value.value
+    return str(value)
+
+
+def _body(body: dict[str, Any]) -> io.BytesIO:
+    return io.BytesIO(json.dumps(body, ensure_ascii=False).encode("utf-8"))
+
+
+def _rg(r: Resource) -> str:
+    rg = r.resource_group
+    if rg is None:
+        raise ValueError(f"{r.id} is not in a resource group")
+    return rg
+
+
+@dataclass(frozen=True)
+class TypeOps:
+    get: Callable[[Azure, Resource], Any]
+    put: Callable[[Azure, Resource, dict[str, Any]], Any]
+    delete: Callable[[Azure, Resource], Any]
+
+
+def _role_def_ops() -> TypeOps:
+    def get(az: Azure, r: Resource) -> Any:
+        return az.authorization.role_definitions.get(r.scope, r.name)
+
+    def put(az: Azure, r: Resource, body: dict[str, Any]) -> Any:
+        return az.authorization.role_definitions.create_or_update(r.scope, r.name, _body(body))
+
+    def delete(az: Azure, r: Resource) -> Any:
+        return az.authorization.role_definitions.delete(r.scope, r.name)
+
+    return TypeOps(get, put, delete)
+
+
+def _assignment_ops() -> TypeOps:
+    def get(az: Azure, r: Resource) -> Any:
+        return az.authorization.role_assignments.get(r.scope, r.name)
+
+    def put(az: Azure, r: Resource, body: dict[str, Any]) -> Any:
+        return az.authorization.role_assignments.create(r.scope, r.name, _body(body))
+
+    def delete(az: Azure, r: Resource) -> Any:
+        return az.authorization.role_assignments.delete(r.scope, r.name)
+
+    return TypeOps(get, put, delete)
+
+
+def _identity_ops() -> TypeOps:
+    def get(az: Azure, r: Resource) -> Any:
+        return az.msi.user_assigned_identities.get(_rg(r), r.name)
+
+    def put(az: Azure, r: Resource, body: dict[str, Any]) -> Any:
+        return az.msi.user_assigned_identities.create_or_update(_rg(r), r.name, _body(body))
+
+    def delete(az: Azure, r: Resource) -> Any:
+        return az.msi.user_assigned_identities.delete(_rg(r), r.name)
+
+    return TypeOps(get, put, delete)
+
+
+def _template_ops() -> TypeOps:
+    def get(az: Azure, r: Resource) -> Any:
+        return az.imagebuilder.virtual_machine_image_templates.get(_rg(r), r.name)
+
+    def put(az: Azure, r: Resource, body: dict[str, Any]) -> Any:
+        return az.imagebuilder.virtual_machine_image_templates.begin_create_or_update(
+            _rg(r), r.name, _body(body)).result()
+
+    def delete(az: Azure, r: Resource) -> Any:
+        return az.imagebuilder.virtual_machine_image_templates.begin_delete(_rg(r), r.name).result()
+
+    return TypeOps(get, put, delete)
+
+
+OPS: dict[str, TypeOps] = {
+    ROLE_DEFINITION: _role_def_ops(),
+    ROLE_ASSIGNMENT: _assignment_ops(),
+    IDENTITY: _identity_ops(),
+    TEMPLATE: _template_ops(),
+}
+
+
+def ops(rtype: str) -> TypeOps:
+    try:
+        return OPS[rtype]
+    except KeyError:
+        raise NotImplementedError(f"no Azure operations for resource type {rtype}") from None
+
+
+def read(az: Azure, r: Resource) -> dict[str, Any] | None:
+    """Live state of r, or None when it does not exist. Errors other than 404 propagate."""
+    try:
+        return to_json(ops(r.type).get(az, r))
+    except ResourceNotFoundError:
+        return None
+
+
+def exists_by_id(az: Azure, resource_id: str, api_version: str) -> bool:
+    try:
+        az.resources.resources.get_by_id(resource_id, api_version=api_version)
+        return True
+    except ResourceNotFoundError:
+        return False

@@ -1,0 +1,91 @@
+"""`aks-jumpbox build`: check → deploy → run → watch → result, safely repeatable."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import click
+
+from aks_jumpbox.cli.azure_common import (
+    azure_options, connect, load_plan, plan_options, rerun_hint, sigterm_as_interrupt,
+)
+from aks_jumpbox.cli.present import console, emit_json, output_option
+from aks_jumpbox.core.errors import OperationFailed
+
+PREFLIGHT = "aks_jumpbox.preflight.checks"
+
+
+def run_preflight(plan, source, output: str) -> object | None:
+    """Run the preflight checks when that module provides `run_checks(plan, source) -> Report`."""
+    if importlib.util.find_spec(PREFLIGHT) is None:
+        return None
+    run_checks = getattr(importlib.import_module(PREFLIGHT), "run_checks", None)
+    if run_checks is None:
+        return None
+    report = run_checks(plan, source)
+    if not getattr(report, "ok", False):
+        if output != "json":
+            console().print(str(report))
+        raise OperationFailed("preflight checks failed; fix what they report (or pass --skip-check to build anyway)")
+    return report
+
+
+@click.command("build")
+@plan_options
+@azure_options
+@click.option("--force", is_flag=True, help="Build even if this exact template already built an image that exists.")
+@click.option("--no-wait", is_flag=True, help="Start (or find) the build and return; follow it later with `watch`.")
+@click.option("--skip-check", is_flag=True, help="Do not run the network/region/RBAC preflight checks first.")
+@click.option("--remove-image-role", is_flag=True,
+              help="Remove the image-writer role assignment after the build (also: "
+                   "identity.remove_image_role_after_build in the spec); the next build re-adds it.")
+@click.option("--interval", type=click.FloatRange(min=0), default=None,
+              help="Seconds between looks at the build (default 15, env AKS_JUMPBOX_WATCH_SECONDS).")
+@output_option
+def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, force: bool,
+            no_wait: bool, skip_check: bool, remove_image_role: bool, interval: float | None, output: str) -> None:
+    """Build the image: deploy what the plan needs, run Image Builder and watch it to the end.
+
+    Nothing is built when the last run of this exact template succeeded and its image exists
+    (--force rebuilds). A build already running is attached to, not started again. Ctrl-C
+    detaches without cancelling; `aks-jumpbox watch` re-attaches, `aks-jumpbox cancel` cancels.
+    On failure the build logs are fetched and the failing step named.
+    """
+    from aks_jumpbox.azure import pipeline
+    from aks_jumpbox.cli.outcome import show_outcome
+    from aks_jumpbox.cli.progress import Presenter
+
+    _, plan = load_plan(spec_path, lock_path, keep_on_error)
+    az = connect(plan, azure_args)
+    opts = pipeline.Options(
+        force=force, wait=not no_wait,
+        remove_image_role=remove_image_role or plan.spec.identity.remove_image_role_after_build,
+        interval=az.tuning.watch_seconds if interval is None else interval,
+    )
+    presenter = Presenter(output)
+    watch_hint = rerun_hint("watch", spec_path, keep_on_error)
+    with az, sigterm_as_interrupt():
+        try:
+            if not skip_check:
+                run_preflight(plan, az, output)
+            outcome = pipeline.build(az, plan, opts, presenter)
+        except KeyboardInterrupt:
+            presenter.stop()
+            if presenter.started:
+                click.echo(f"\ndetached: the build goes on in Azure. Re-attach with `{watch_hint}`, "
+                           f"cancel with `{rerun_hint('cancel', spec_path, keep_on_error)}`.", err=True)
+            else:
+                click.echo(f"\ninterrupted before the build started; run "
+                           f"`{rerun_hint('build', spec_path, keep_on_error)}` again to continue.", err=True)
+            raise click.exceptions.Exit(130) from None
+        finally:
+            presenter.stop()
+    if output == "json":
+        emit_json(outcome.to_json())
+    else:
+        show_outcome(console(), outcome, rerun_hint("logs", spec_path, keep_on_error))
+        if no_wait and outcome.run is not None and outcome.run.active:
+            console().print(f"follow it with `{watch_hint}`")
+    if not outcome.ok:
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,54 @@
+"""`aks-jumpbox status`: the template's last run, its image, and where its logs are."""
+
+from __future__ import annotations
+
+import click
+
+from aks_jumpbox.cli.azure_common import azure_options, connect, load_plan, plan_options, rerun_hint
+from aks_jumpbox.cli.present import console, emit_json, output_option
+
+template_option = click.option("--template", "template_name", default=None,
+                               help="Another image template of this spec (default: the plan's current one).")
+
+
+@click.command("status")
+@plan_options
+@azure_options
+@template_option
+@output_option
+def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args,
+            template_name: str | None, output: str) -> None:
+    """Show the state of the plan's image template and its last build (one look; `watch` follows)."""
+    from aks_jumpbox.azure.logs import staging_group
+    from aks_jumpbox.azure.pipeline import template_of
+    from aks_jumpbox.core.runs import RunStatus
+
+    _, plan = load_plan(spec_path, lock_path, keep_on_error)
+    with connect(plan, azure_args) as az:
+        template = template_of(az, plan, template_name)
+        live = template.read()
+        run = RunStatus.from_template(live)
+        image = template.image_exists(plan.image_id) if live is not None else False
+        staging = staging_group(az, live) if live is not None and run.state else None
+    doc = {"template": template.name, "templateId": template.id, "exists": live is not None,
+           "provisioningState": ((live or {}).get("properties") or {}).get("provisioningState"),
+           "run": run.to_json(), "imageId": plan.image_id, "imageExists": image, "stagingResourceGroup": staging}
+    if output == "json":
+        emit_json(doc)
+        return
+    con = console()
+    if live is None:
+        con.print(f"template {template.name} does not exist; create it with "
+                  f"`{rerun_hint('deploy', spec_path, keep_on_error)}` or build with "
+                  f"`{rerun_hint('build', spec_path, keep_on_error)}`")
+        return
+    con.print(f"template  {template.name} ({doc['provisioningState']})")
+    con.print(f"last run  {run.label()}" + (f" since {run.start_time}" if run.start_time else "")
+              + (f", ended {run.end_time}" if run.end_time else ""))
+    if run.message:
+        con.print(f"message   {run.message[:600]}")
+    con.print(f"image     {plan.image_id} ({'exists' if image else 'not built'})")
+    if staging:
+        con.print(f"staging   {staging}")
+    if run.active:
+        con.print(f"follow it with `{rerun_hint('watch', spec_path, keep_on_error)}`")

@@ -1,0 +1,98 @@
+"""Showing builds to people: a live view on a terminal, one line per change elsewhere, nothing for JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aks_jumpbox.cli.present import console
+
+
+def elapsed(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
+
+
+ACTION_STYLE = {"create": "green", "unchanged": "dim", "differs": "yellow", "replace": "yellow",
+                "update-tags": "yellow", "conflict": "red"}
+VERB = {"create": "created", "differs": "updated", "replace": "replaced", "update-tags": "updated tags of"}
+
+
+class Presenter:
+    """Implements the pipeline's Progress for people (text) or for machines (quiet)."""
+
+    def __init__(self, output: str) -> None:
+        self.quiet = output == "json"
+        self.con = console()
+        self.live: Any = None
+        self.started = False  # a run exists in Azure: Ctrl-C now detaches rather than abandons
+        self._last_line: str | None = None
+        self._last_note: str | None = None
+
+    # ---- Progress protocol
+
+    def deployed(self, change: Any) -> None:
+        if not self.quiet:
+            r = change.resource
+            self.con.print(f"  {VERB.get(change.action, change.action)} {r.type.split('/')[-1]} [bold]{r.name}[/]")
+
+    def decided(self, decision: Any) -> None:
+        if not self.quiet:
+            self.con.print(f"[bold]{decision.action}[/]: {decision.why}")
+
+    def note(self, text: str) -> None:
+        self.started = self.started or text.startswith(("started", "attaching"))
+        if not self.quiet:
+            self.con.print(text)
+
+    def update(self, snap: Any) -> None:
+        self.started = True
+        if self.quiet:
+            return
+        if self.con.is_terminal:
+            self._live(snap)
+            return
+        line = f"[{elapsed(snap.elapsed)}] {snap.template}: {snap.run.label()}"
+        if line.split("] ", 1)[1] != (self._last_line or "").split("] ", 1)[-1]:
+            self.con.print(line)
+            self._last_line = line
+        if snap.note and snap.note != self._last_note:
+            self.con.print(f"  {snap.note}")
+        self._last_note = snap.note
+
+    # ---- live view
+
+    def _render(self, snap: Any) -> Any:
+        from rich.console import Group
+        from rich.panel import Panel
+        from rich.table import Table
+        from rich.text import Text
+
+        head = Table.grid(padding=(0, 2))
+        head.add_row("template", f"[bold]{snap.template}[/]")
+        head.add_row("state", f"[bold]{snap.run.state or '-'}[/]")
+        head.add_row("step", snap.run.sub_state or "-")
+        head.add_row("elapsed", elapsed(snap.elapsed))
+        parts: list[Any] = [head]
+        if snap.note:
+            parts.append(Text(snap.note, style="yellow"))
+        if snap.log_tail:
+            parts.append(Panel(Text("\n".join(snap.log_tail), overflow="ellipsis", no_wrap=True),
+                               title="customization.log", title_align="left", border_style="dim"))
+        parts.append(Text("Ctrl-C detaches; the build goes on in Azure.", style="dim"))
+        return Group(*parts)
+
+    def _live(self, snap: Any) -> None:
+        from rich.live import Live
+
+        if self.live is None:
+            self.live = Live(self._render(snap), console=self.con, refresh_per_second=4, transient=False)
+            self.live.start()
+        else:
+            self.live.update(self._render(snap))
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
