@@ -1,0 +1,2 @@
+# Fixtures shared by the whole suite.
+pytest_plugins = ["tests.emulator.plugin"]
