@@ -16,6 +16,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from . import authorization, ids, imagebuilder, resources
 from .blobs import MemoryBlobs
@@ -115,6 +116,29 @@ class ArmEmulator:
 
     def seed_resource_group(self, name: str, location: str | None = None) -> dict[str, Any]:
         return self.seed(ids.rg_id(self.subscription_id, name), {"location": location or self.config.default_location})
+
+    def seed_build_network(self, resource_group: str, vnet: str = "vnet-build", *, location: str | None = None,
+                           isolated: bool = True, address_space: str = "10.40.0.0/16") -> dict[str, str]:
+        """A VNet ready for Image Builder: build subnet plus (isolated) a delegated ACI subnet, or (proxy
+        model) a build subnet with privateLinkServiceNetworkPolicies Disabled. Returns the IDs."""
+        location = location or self.config.default_location
+        if self.store.get(ids.rg_id(self.subscription_id, resource_group)) is None:
+            self.seed_resource_group(resource_group, location)
+        base = address_space.split("/")[0].rsplit(".", 2)[0]
+        build = {"name": "build", "properties": {"addressPrefix": f"{base}.1.0/24"}}
+        subnets = [build]
+        if isolated:
+            subnets.append({"name": "aci", "properties": {"addressPrefix": f"{base}.2.0/24", "delegations": [
+                {"name": "aci", "properties": {"serviceName": "Microsoft.ContainerInstance/containerGroups"}}]}})
+        else:
+            build["properties"]["privateLinkServiceNetworkPolicies"] = "Disabled"
+        vid = f"{ids.rg_id(self.subscription_id, resource_group)}/providers/Microsoft.Network/virtualNetworks/{vnet}"
+        self.seed(vid, {"location": location, "properties": {"addressSpace": {"addressPrefixes": [address_space]},
+                                                             "subnets": subnets}})
+        out = {"vnet": vid, "build_subnet": f"{vid}/subnets/build"}
+        if isolated:
+            out["aci_subnet"] = f"{vid}/subnets/aci"
+        return out
 
     def assign_role(self, principal_id: str, scope: str, role_definition: str, principal_type: str | None = None,
                     name: str | None = None) -> dict[str, Any]:
@@ -443,8 +467,9 @@ class ArmEmulator:
         start = int(req.q("$skiptoken") or 0)
         body: dict[str, Any] = {"value": items[start:start + size]}
         if start + size < len(items):
-            query = "&".join(f"{k}={v}" for k, v in req.query.items() if k.lower() != "$skiptoken")
-            body["nextLink"] = f"{req.base_url}{req.path}?{query}&$skiptoken={start + size}"
+            query = {k: v for k, v in req.query.items() if k.lower() != "$skiptoken"}
+            query["$skiptoken"] = str(start + size)
+            body["nextLink"] = f"{req.base_url}{quote(req.path)}?{urlencode(query)}"
         return Response(200, body)
 
 

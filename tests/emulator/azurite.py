@@ -56,8 +56,7 @@ class Azurite:
         env = dict(os.environ, AZURITE_ACCOUNTS=";".join(f"{n}:{k}" for n, k in self.accounts.items()))
         cmd = [str(self.binary), "--blobHost", "127.0.0.1", "--blobPort", "0", "--inMemoryPersistence",
                "--extentMemoryLimit", "256", "--skipApiVersionCheck", "--disableTelemetry", "--silent",
-               "--oauth", "basic", "--cert", str(self.ca.cert_file), "--key", str(self.ca.key_file),
-               "--location", str(self.workdir)]
+               "--oauth", "basic", "--cert", str(self.ca.cert_file), "--key", str(self.ca.key_file)]
         self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         log.close()

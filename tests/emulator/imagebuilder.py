@@ -76,6 +76,7 @@ class BuildRun:
     # customization.log planned for this run and how much of it has been uploaded
     custom_log: packerlog.StepsLog | None = None
     uploaded: list[str] = field(default_factory=list)
+    preamble: list[str] = field(default_factory=list)
     account: str | None = None  # staging storage account name
     build_vm: str | None = None  # the temporary VM in the staging group
     validation_failed: bool = False
@@ -174,15 +175,20 @@ class ImageBuilder:
             customize = body.get("properties", {}).get("customize") or []
             run.custom_log = packerlog.steps(body, customize, self.customizer_output,
                                              self.arm.faults.customizer_failure)
-            self._upload(run, "customization.log", packerlog.preamble(body, run.id))
+            run.preamble = packerlog.preamble(body, run.id)
+            self._upload(run, "customization.log", run.preamble)
 
     def _grow_log(self, run: BuildRun) -> None:
+        """Upload the share of the customization output that the time spent in the phase so far covers."""
         assert run.custom_log is not None
         lines = run.custom_log.lines
-        per = max(1, self.ticks_per_phase)
-        step = run.ticks % per or per  # 1..per within the Customizing phase
-        upto = math.ceil(len(lines) * step / per)
-        body = packerlog.preamble(self._template(run).meta["spec"], run.id) + lines[:upto]
+        if self.seconds_per_phase:
+            done = (time.monotonic() - run.started) / self.seconds_per_phase - run.index
+        else:
+            per = max(1, self.ticks_per_phase)
+            done = (run.ticks - run.index * per + 1) / per
+        upto = math.ceil(len(lines) * min(1.0, max(0.0, done)))
+        body = run.preamble + lines[:upto]
         if len(body) > len(run.uploaded):
             self._upload(run, "customization.log", body)
 
@@ -191,7 +197,7 @@ class ImageBuilder:
         spec = tpl.meta["spec"]
         if phase == "Customizing":
             assert run.custom_log is not None
-            full = packerlog.preamble(spec, run.id) + run.custom_log.lines
+            full = run.preamble + run.custom_log.lines
             if run.custom_log.error:
                 self._upload(run, "customization.log", full + packerlog.failure_tail(run.custom_log.error))
                 keep = (spec.get("properties", {}).get("errorHandling") or {}).get("onCustomizerError") == "abort"
@@ -348,7 +354,7 @@ class ImageBuilder:
         rg = ids.resource_group_of(image_id)
         if rg is None or self.arm.store.get(ids.rg_id(*rg)) is None:
             raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg[1] if rg else image_id}' could not be found.")
-        needed = ["Microsoft.Compute/images/read", "Microsoft.Compute/images/write"]
+        needed = ["Microsoft.Compute/images/write", "Microsoft.Compute/images/read"]
         if self.arm.store.get(image_id) is not None:
             needed.append("Microsoft.Compute/images/delete")  # AIB replaces an existing image
         self._require_actions(principal, client, image_id, needed)

@@ -29,6 +29,7 @@ from .tls import TestCA
 FAKEBIN = Path(__file__).resolve().parent / "fakebin"
 # What the product reads to select a custom cloud (see the report in tests/emulator/README.md).
 ARM_AUDIENCE = "https://management.core.windows.net/"
+ARM_SCOPE = ARM_AUDIENCE.rstrip("/") + "/.default"  # the token scope for that audience
 STORAGE_SUFFIX = "storage.emulator.invalid"  # never resolves: blob URLs must come from primaryEndpoints
 
 
@@ -89,7 +90,7 @@ class AzureEnv:
     def mgmt_client(self, cls: type, **kwargs: Any):
         """An azure-mgmt-* client pointed at the emulator the way a custom cloud is configured."""
         kwargs.setdefault("base_url", self.arm.base_url)
-        kwargs.setdefault("credential_scopes", [ARM_AUDIENCE + ".default"])
+        kwargs.setdefault("credential_scopes", [ARM_SCOPE])
         kwargs.setdefault("connection_verify", str(self.ca.ca_file))
         return cls(self.credential, self.subscription_id, **kwargs)
 

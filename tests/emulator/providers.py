@@ -64,9 +64,9 @@ class Providers:
         locations = self.locations.get(ns, _EVERYWHERE)
         types = [{"resourceType": t, "locations": list(locations), "apiVersions": v}
                  for t, v in DEFAULT_TYPES.get(ns, {}).items()]
-        state = self.state(ns)
-        if advance and state == "Registering":  # registration completes once somebody looks again
+        if advance and self.state(ns) == "Registering":  # registration completes when somebody looks again
             self.states[ns] = "Registered"
+        state = self.state(ns)
         return {"id": f"/subscriptions/{self.subscription}/providers/{ns}", "namespace": ns,
                 "registrationState": state, "registrationPolicy": "RegistrationRequired", "resourceTypes": types}
 
