@@ -18,6 +18,9 @@ from aks_jumpbox.core.yamlfile import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Fixtures shared by the whole suite: the ARM emulator and Azurite.
+pytest_plugins = ["tests.emulator.plugin"]
+
 
 def spec_from(data: dict):
     return parse_spec(load_yaml(yaml.safe_dump(data, sort_keys=False), "test.yaml"))
