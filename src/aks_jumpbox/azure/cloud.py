@@ -55,7 +55,9 @@ class Cloud:
 
 
 def _scope(audience: str) -> str:
-    return audience if audience.endswith("/.default") else audience.rstrip("/") + "/.default"
+    # As Azure AD and the Azure CLI form it: resource + "/.default", so an audience that ends in "/"
+    # (https://management.core.windows.net/) keeps its slash and gets "//.default".
+    return audience if audience.endswith("/.default") else audience + "/.default"
 
 
 def _https_url(value: str, what: str) -> str:
@@ -89,7 +91,7 @@ def select_cloud(spec_cloud: str, *, arm_endpoint: str | None = None, arm_audien
             return _named(named, authority_host, storage_audience)
         return Cloud(
             name="custom", arm_endpoint=endpoint,
-            arm_audience=_https_url(arm_audience, "the ARM audience") if arm_audience else endpoint,
+            arm_audience=_audience(arm_audience) if arm_audience else endpoint,
             authority_host=authority_host,
             storage_suffix=(storage_suffix or "core.windows.net").strip(".").strip(),
             storage_audience=storage_audience,
@@ -102,6 +104,12 @@ def select_cloud(spec_cloud: str, *, arm_endpoint: str | None = None, arm_audien
         cloud = Cloud(cloud.name, cloud.arm_endpoint, cloud.arm_audience, cloud.authority_host,
                       storage_suffix.strip("."), cloud.storage_audience)
     return cloud
+
+
+def _audience(value: str) -> str:
+    # Keep a trailing slash: it is part of the audience a token is issued for.
+    _https_url(value, "the ARM audience (--arm-audience / AZURE_ARM_AUDIENCE)")
+    return value.strip()
 
 
 def _named(name: str, authority_host: str | None, storage_audience: str) -> Cloud:

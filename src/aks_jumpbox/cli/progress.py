@@ -16,7 +16,20 @@ def elapsed(seconds: float | None) -> str:
 
 ACTION_STYLE = {"create": "green", "unchanged": "dim", "differs": "yellow", "replace": "yellow",
                 "update-tags": "yellow", "conflict": "red"}
+KIND = {"Microsoft.Authorization/roleDefinitions": "custom role",
+        "Microsoft.Authorization/roleAssignments": "role assignment",
+        "Microsoft.ManagedIdentity/userAssignedIdentities": "identity",
+        "Microsoft.VirtualMachineImages/imageTemplates": "image template"}
 VERB = {"create": "created", "differs": "updated", "replace": "replaced", "update-tags": "updated tags of"}
+
+
+def describe(r: Any) -> str:
+    """'custom role [aks-jumpbox] Image Builder Image Writer (...)', 'identity id-x', ..."""
+    from rich.markup import escape
+
+    label = (r.body.get("properties") or {}).get("roleName") if r.type.endswith("roleDefinitions") else None
+    name = f"[bold]{escape(label)}[/] ({r.name})" if label else f"[bold]{r.name}[/]"
+    return f"{KIND.get(r.type, r.type)} {name}"
 
 
 class Presenter:
@@ -34,8 +47,7 @@ class Presenter:
 
     def deployed(self, change: Any) -> None:
         if not self.quiet:
-            r = change.resource
-            self.con.print(f"  {VERB.get(change.action, change.action)} {r.type.split('/')[-1]} [bold]{r.name}[/]")
+            self.con.print(f"  {VERB.get(change.action, change.action)} {describe(change.resource)}")
 
     def decided(self, decision: Any) -> None:
         if not self.quiet:

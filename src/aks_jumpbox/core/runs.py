@@ -43,7 +43,8 @@ class RunStatus:
     def label(self) -> str:
         if self.state is None:
             return "never run"
-        return f"{self.state} / {self.sub_state}" if self.sub_state else self.state
+        # The sub-state of a finished run only says where it stopped; show it for active runs.
+        return f"{self.state} / {self.sub_state}" if self.sub_state and self.active else self.state
 
     def to_json(self) -> dict[str, Any]:
         return {"runState": self.state, "runSubState": self.sub_state, "message": self.message,
