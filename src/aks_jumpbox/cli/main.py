@@ -55,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     from aks_jumpbox.cli.present import report_error
 
     try:
-        cli.main(args=argv, prog_name="aks-jumpbox", standalone_mode=False)
+        # Outside standalone mode click returns (not raises) the code of a command's Exit.
+        rc = cli.main(args=argv, prog_name="aks-jumpbox", standalone_mode=False)
+        if isinstance(rc, int) and not isinstance(rc, bool):
+            return rc
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:

@@ -20,7 +20,7 @@ def show_logs(con: Any, report: Any, logs: Any, log_error: str | None = None) ->
         con.print("[dim]---[/]")
     if logs is not None:
         for name, url in logs.blob_urls.items():
-            con.print(f"log: {name} at {url} (read with {logs.auth})")
+            con.print(f"log: {name} at {url} (read with {logs.auth})", soft_wrap=True)
     elif log_error:
         con.print(f"[yellow]could not read the build logs:[/] {escape(log_error)}")
     else:
@@ -33,7 +33,7 @@ def show_outcome(con: Any, outcome: Any, hint_logs: str) -> None:
     run = outcome.run
     if outcome.decision.action == "skip":
         con.print(f"[green]up to date:[/] image {outcome.image_id} exists, built by template {outcome.template}. "
-                  "Use --force to build it again.")
+                  "Use --force to build it again.", soft_wrap=True)
         return
     if run is None:
         return
@@ -41,13 +41,13 @@ def show_outcome(con: Any, outcome: Any, hint_logs: str) -> None:
         con.print(f"build of {outcome.template} is {run.label()}")
         return
     if run.succeeded:
-        con.print(f"[bold green]build succeeded[/]: image {outcome.image_id}")
+        con.print(f"[bold green]build succeeded[/]: image {outcome.image_id}", soft_wrap=True)
     else:
         message = (run.message or "").strip()
         con.print(f"[bold red]build {run.state}[/] ({run.sub_state or '-'}) for template {outcome.template}")
         if message:
-            con.print(f"  Image Builder says: {escape(message[:600])}")
+            con.print(f"  Image Builder says: {escape(message[:1000])}", soft_wrap=True)
         show_logs(con, outcome.report, outcome.logs, outcome.log_error)
-        con.print(f"[dim]read the whole log with `{hint_logs} --full`[/]")
+        con.print(f"[dim]read the whole log with `{hint_logs} --full`[/]", soft_wrap=True)
     if outcome.image_role_removed:
         con.print("removed the image-writer role assignment (just-in-time permission); the next build re-adds it")

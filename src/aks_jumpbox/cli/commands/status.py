@@ -46,8 +46,8 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
     con.print(f"last run  {run.label()}" + (f" since {run.start_time}" if run.start_time else "")
               + (f", ended {run.end_time}" if run.end_time else ""))
     if run.message:
-        con.print(f"message   {run.message[:600]}")
-    con.print(f"image     {plan.image_id} ({'exists' if image else 'not built'})")
+        con.print(f"message   {run.message[:1000]}", soft_wrap=True, markup=False)
+    con.print(f"image     {plan.image_id} ({'exists' if image else 'not built'})", soft_wrap=True)
     if staging:
         con.print(f"staging   {staging}")
     if run.active:
