@@ -82,7 +82,7 @@ class Template:
                 self._ops.begin_run(self.resource_group, self.name, polling=False)
                 return
             except (ServiceRequestError, ServiceResponseError) as exc:
-                now = self.status()
+                now = self._status_patiently()
                 if now.active or (now.start_time and now.start_time != before.start_time):
                     return
                 if attempt == 2:
@@ -90,6 +90,17 @@ class Template:
                                        resource=self.id) from None
             except HttpResponseError as exc:
                 raise from_http(action, exc, self.id) from None
+
+    def _status_patiently(self, attempts: int = 6, sleep: Callable[[float], None] = time.sleep) -> RunStatus:
+        """status(), riding out a connection that keeps dropping for a while."""
+        for attempt in range(attempts):
+            try:
+                return self.status()
+            except AzureFailure as exc:
+                if not _transient(exc) or attempt == attempts - 1:
+                    raise
+                sleep(max(self.az.tuning.backoff_factor, 0.01) * 2 ** attempt)
+        raise AssertionError("unreachable")
 
     def cancel(self) -> None:
         with arm(f"cancelling the build of image template {self.name}", self.id):
