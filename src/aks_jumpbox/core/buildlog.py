@@ -103,11 +103,14 @@ def parse_log(text: str, *, context: int = 30) -> LogReport:
     return report
 
 
+_EXIT = re.compile(r"Script exited with non-zero exit status: \d+.*")
+
+
 def _packer_reason(errors: list[str]) -> str:
     for line in errors:
-        if "Script exited with non-zero exit status" in line:
-            return line.split("azure-arm:", 1)[-1].strip()
-    return errors[-1].split("PACKER ERR", 1)[-1].strip()
+        if m := _EXIT.search(line):
+            return m[0].strip()
+    return _short(errors[-1])
 
 
 def tail(text: str, n: int = 8) -> list[str]:
