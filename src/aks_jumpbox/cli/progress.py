@@ -84,7 +84,7 @@ class Presenter:
         head = Table.grid(padding=(0, 2))
         head.add_row("template", f"[bold]{snap.template}[/]")
         head.add_row("state", f"[bold]{snap.run.state or '-'}[/]")
-        head.add_row("step", snap.run.sub_state or "-")
+        head.add_row("step", (snap.run.sub_state if snap.run.active else None) or "-")
         head.add_row("elapsed", elapsed(snap.elapsed))
         parts: list[Any] = [head]
         if snap.note:
@@ -92,7 +92,8 @@ class Presenter:
         if snap.log_tail:
             parts.append(Panel(Text("\n".join(snap.log_tail), overflow="ellipsis", no_wrap=True),
                                title="customization.log", title_align="left", border_style="dim"))
-        parts.append(Text("Ctrl-C detaches; the build goes on in Azure.", style="dim"))
+        if not snap.run.finished:
+            parts.append(Text("Ctrl-C detaches; the build goes on in Azure.", style="dim"))
         return Group(*parts)
 
     def _live(self, snap: Any) -> None:
