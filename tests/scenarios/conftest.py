@@ -7,7 +7,6 @@ friends, a CA bundle, and an `az login` session (the fake az). The tunables set 
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -29,7 +28,7 @@ def step_output(template: dict, step: dict, index: int) -> list[str]:
     """What provision.sh / validate.sh print, step by step: the markers of the steps the rendered
     script really has (read from the customizer's inline script), with a line of work in each."""
     script = "\n".join(step.get("inline") or [])
-    names = re.findall(r"^step ([A-Za-z0-9_.-]+)\s*$", script, re.M)
+    names = re.findall(r"^step ([A-Za-z0-9_.-]+)\s*$", script, re.MULTILINE)
     out = []
     if "validate.sh" in script and not names:
         out += ["==> aks-jumpbox step validate begin", "    ok: kubectl 1.37.1", "    ok: helm 4.3.0",

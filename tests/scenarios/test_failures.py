@@ -139,3 +139,28 @@ def test_not_signed_in_is_an_azure_failure_with_the_fix(world):
     result = world.cli("deploy", env={"FAKE_AZ_LOGGED_OUT": "1"})
     assert_ok(result, 1)
     assert "az login" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_new_identity_principal_not_yet_replicated_is_retried(world):
+    world.arm.faults.error(400, "PrincipalNotFound", "Principal 1234 does not exist in the directory a1b2.",
+                           count=3, method="PUT", path="roleAssignments")
+    result = world.cli("deploy")
+    assert_ok(result)
+    assert world.arm.count("PUT", kind=ASSIGNMENTS) == 5  # 3 refused while replicating, then 2 made
+
+
+def test_recreated_identity_gets_its_role_assignments_replaced(world):
+    first = json.loads(world.cli("deploy", "--output", "json").stdout)
+    identity_id = next(c["id"] for c in first["changes"] if c["key"] == "identity")
+    old_principal = world.arm.get(identity_id)["properties"]["principalId"]
+    world.arm.remove(world.arm.store.get(identity_id))  # deleted out of band; its assignments stay orphaned
+    what_if = json.loads(world.cli("deploy", "--what-if", "--output", "json").stdout)
+    actions = {c["key"]: c["action"] for c in what_if["changes"]}
+    assert actions["identity"] == "create"
+    assert actions["assignment.network"] == actions["assignment.image"] == "replace"
+    assert_ok(world.cli("deploy"))
+    new_principal = world.arm.get(identity_id)["properties"]["principalId"]
+    assert new_principal != old_principal
+    for c in first["changes"]:
+        if c["key"].startswith("assignment."):
+            assert world.arm.get(c["id"])["properties"]["principalId"] == new_principal

@@ -22,14 +22,19 @@ from azure.core.exceptions import HttpResponseError
 from aks_jumpbox.azure import resources as rs
 from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.errors import AzureFailure, arm, error_code
-from aks_jumpbox.core.drift import MISSING, Difference, dig, differences, has_refs, resolve_refs
+from aks_jumpbox.core.drift import MISSING, Difference, differences, dig, has_refs, resolve_refs
 from aks_jumpbox.core.plan import HASH_TAG, Plan, Ref, Resource
 
 Action = Literal["create", "unchanged", "differs", "replace", "update-tags", "conflict"]
 
 # Azure AD replicates a new identity's service principal within seconds to minutes; role
-# assignments made before that fail with PrincipalNotFound.
-PRINCIPAL_RETRY_SECONDS = (2, 4, 8, 15, 30, 30, 30, 30)
+# assignments made before that fail with PrincipalNotFound. Waits grow from 2.5 × the retry backoff
+# factor (2 s by default) to 30 s, about 2.5 minutes in all.
+PRINCIPAL_RETRIES = 8
+
+
+def principal_waits(backoff_factor: float) -> list[float]:
+    return [min(30.0, max(backoff_factor, 0.01) * 2.5 * 2 ** i) for i in range(PRINCIPAL_RETRIES)]
 
 
 @dataclass
@@ -129,7 +134,7 @@ def what_if(az: Azure, plan: Plan) -> list[Change]:
 
 def _put(az: Azure, r: Resource, body: dict[str, Any], sleep: Callable[[float], None]) -> dict[str, Any] | None:
     action = f"creating or updating {r.type} {r.name}"
-    waits = list(PRINCIPAL_RETRY_SECONDS) if r.type == rs.ROLE_ASSIGNMENT else []
+    waits = principal_waits(az.tuning.backoff_factor) if r.type == rs.ROLE_ASSIGNMENT else []
     while True:
         try:
             with arm(action, r.id):

@@ -86,8 +86,7 @@ class LogReader:
             failure.hint = ("Grant yourself Storage Blob Data Reader on the storage account (preferred), or the "
                             "right to list its keys, then run `aks-jumpbox logs` again.")
             raise failure from None
-        with arm(action, self.account_id):
-            listed = to_json(keys) or {}
+        listed = to_json(keys) or {}
         values = [k.get("value") for k in listed.get("keys") or [] if k.get("value")]
         if not values:
             raise AzureFailure(action, "NoKeys", "the storage account returned no keys", resource=self.account_id)

@@ -95,7 +95,7 @@ class LiveTail:
                     return None
             text = self.reader.fetch().texts.get("customization.log", "")
             return tail(text, self.lines)
-        except Exception as exc:  # noqa: BLE001 - the live tail is a nicety; the build goes on
+        except Exception as exc:
             self.error = str(exc).splitlines()[0]
             return None
 
@@ -151,7 +151,7 @@ def finish(az: Azure, plan: Plan, template: Template, outcome: Outcome, opts: Op
     if run is not None and not run.succeeded:
         try:
             outcome.logs, outcome.report = fetch_logs(az, template)
-        except Exception as exc:  # noqa: BLE001 - report the build's failure even if its logs are unreadable
+        except Exception as exc:
             outcome.log_error = str(exc)
     if opts.remove_image_role and template.name == plan.template.name:
         outcome.image_role_removed = remove_image_role(az, plan)

@@ -74,8 +74,8 @@ def load_plan(spec_path: str | None, lock_path: str | None, keep: bool) -> tuple
 
 def connect(plan: Plan, args: AzureArgs) -> Any:
     """The Azure adapter for the plan: cloud and subscription resolved, nothing contacted yet."""
-    from aks_jumpbox.azure.cloud import select_cloud
     from aks_jumpbox.azure.clients import Azure, Tuning, choose_subscription
+    from aks_jumpbox.azure.cloud import select_cloud
 
     cloud = select_cloud(plan.spec.cloud, arm_endpoint=args.arm_endpoint, arm_audience=args.arm_audience,
                          authority_host=args.authority_host, storage_suffix=args.storage_suffix)

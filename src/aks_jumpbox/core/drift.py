@@ -44,7 +44,7 @@ def _show(value: Any) -> str:
 
 
 def _is_id_like(key: str, value: Any) -> bool:
-    return isinstance(value, str) and (value.startswith("/subscriptions/") or value.startswith("/providers/")
+    return isinstance(value, str) and (value.startswith(("/subscriptions/", "/providers/"))
                                        or key.lower() in ("location", "principaltype"))
 
 

@@ -8,7 +8,12 @@ import importlib.util
 import click
 
 from aks_jumpbox.cli.azure_common import (
-    azure_options, connect, load_plan, plan_options, rerun_hint, sigterm_as_interrupt,
+    azure_options,
+    connect,
+    load_plan,
+    plan_options,
+    rerun_hint,
+    sigterm_as_interrupt,
 )
 from aks_jumpbox.cli.present import console, emit_json, output_option
 from aks_jumpbox.core.errors import OperationFailed
