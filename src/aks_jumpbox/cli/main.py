@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Write the default jumpbox.yaml (and its lock) for editing."),
     "plan": ("plan", "Render scripts, ARM templates and the network contract (offline)."),
     "lock": ("lock", "Resolve versions, URLs and SHA-256 digests into jumpbox.lock.json (online)."),
+    "outdated": ("outdated", "Compare every pin with its newest upstream release; flag deprecations (online)."),
     "report": ("report", "Write the image's CycloneDX SBOM and software report (offline)."),
     "diff": ("diff", "Compare two software reports: tools and packages added, removed, changed."),
 }
