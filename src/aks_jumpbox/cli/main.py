@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lock": ("lock", "Resolve versions, URLs and SHA-256 digests into jumpbox.lock.json (online)."),
     "outdated": ("outdated", "Compare every pin with its newest upstream release; flag deprecations (online)."),
     "report": ("report", "Write the image's CycloneDX SBOM and software report (offline)."),
+    "ci": ("ci", "Write a scheduled rebuild pipeline (GitHub Actions, Azure DevOps) with OIDC sign-in."),
     "diff": ("diff", "Compare two software reports: tools and packages added, removed, changed."),
 }
 
