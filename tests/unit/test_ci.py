@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 
@@ -141,3 +142,21 @@ def test_ci_command_writes_once_and_validates_its_input(tmp_path):
     assert bad.returncode == 2 and "--schedule" in bad.stderr and "outside 0-23" in bad.stderr
     assert run_cli("ci", "azure-devops", cwd=tmp_path).returncode == 0
     assert "AzureCLI@2" in (tmp_path / "azure-pipelines.yml").read_text()
+
+
+def test_a_gallery_spec_gets_canary_and_promote_and_a_version_the_plan_names(tmp_path):
+    assert run_cli("init", "--dir", str(tmp_path)).returncode == 0
+    spec = tmp_path / "jumpbox.yaml"
+    data = yaml.safe_load(spec.read_text())
+    data["distribute"]["gallery"] = {"resource_group": "rg-images", "name": "gal_jb", "image": {"publisher": "Contoso"},
+                                     "version": "2.3.4"}
+    spec.write_text(yaml.safe_dump(data))
+    assert run_cli("ci", "github", cwd=tmp_path).returncode == 0
+    workflow = yaml.safe_load((tmp_path / ".github" / "workflows" / "aks-jumpbox.yml").read_text())
+    assert {"canary", "promote"} <= set(workflow["jobs"])
+    (step,) = [s for s in workflow["jobs"]["build"]["steps"] if s.get("id") == "version"]
+    jq_path = re.search(r"jq -r '\.(\w+)\.(\w+)'", step["run"]).groups()
+    planned = run_cli("plan", "--no-write", "-o", "json", cwd=tmp_path)
+    assert planned.returncode == 0, planned.stderr
+    doc = json.loads(planned.stdout)
+    assert doc[jq_path[0]][jq_path[1]] == "2.3.4"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -136,6 +136,8 @@ class BaseImage:
     apt_archive: str
     apt_security: str
     apt_hosts: tuple[str, ...]
+    # arch -> the gallery image definition SecurityType matching this source ("Standard": none)
+    security_types: dict[str, str] = field(default_factory=dict)
 
     def urn(self, arch: str) -> str:
         return f"{self.publisher}:{self.offer}:{self.skus[arch]}:latest"
@@ -211,6 +213,7 @@ def parse_catalog(doc: dict[str, Any]) -> Catalog:
             apt_archive=raw["apt"]["archive"],
             apt_security=raw["apt"]["security"],
             apt_hosts=tuple(raw["apt"]["hosts"]),
+            security_types=dict(raw.get("security_type") or {}),
         )
         for key, raw in doc["base_images"].items()
     }

@@ -105,7 +105,8 @@ def build_sbom(report: dict[str, Any], timestamp: dt.datetime | None = None) -> 
     finished = (report.get("build") or {}).get("finishedAt")
     when = dt.datetime.fromisoformat(finished.replace("Z", "+00:00")) if finished else timestamp
     image = Component(
-        type=ComponentType.OPERATING_SYSTEM, name=report["image"]["name"], version=report["image"]["planHash"][:12],
+        type=ComponentType.OPERATING_SYSTEM, name=report["image"]["name"],
+        version=report["image"].get("galleryVersion") or report["image"]["planHash"][:12],
         bom_ref="image", description=f"AKS jump box image on {base['title']}",
         properties=[Property(name=f"{PROP}:plan-hash", value=report["image"]["planHash"]),
                     Property(name=f"{PROP}:image-template", value=report["image"]["template"])],

@@ -46,7 +46,9 @@ def software_report(plan: Plan, log: BuildLog | None = None, *, log_label: str =
         "schema": REPORT_SCHEMA,
         "generator": GENERATOR,
         "image": {"name": plan.names.image, "template": plan.names.template, "planHash": plan.hash,
-                  "architecture": spec.architecture},
+                  "architecture": spec.architecture,
+                  "galleryVersion": plan.gallery.version if plan.gallery else None,
+                  "galleryImageVersionId": plan.gallery.version_id if plan.gallery else None},
         "baseImage": {"key": base.key, "title": base.title, "publisher": base.publisher, "offer": base.offer,
                       "sku": base.skus[spec.architecture], "urn": base.urn(spec.architecture),
                       "family": base.family, "codename": base.codename,
@@ -82,6 +84,8 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"- Architecture: {img['architecture']}",
         f"- Plan: `{img['planHash']}` (image template `{img['template']}`)",
     ]
+    if img.get("galleryVersion"):
+        out.append(f"- Gallery image version: {img['galleryVersion']} (`{img['galleryImageVersionId']}`)")
     build = report["build"]
     if build and build.get("finishedAt"):
         out.append(f"- Built: {build['finishedAt']}")
