@@ -84,8 +84,10 @@ def registry(root: Path) -> Registry:
         doc = _fix_patterns(arm_schema._relax(json.loads(path.read_text(encoding="utf-8"))))
         doc.pop("$schema", None)
         doc.pop("id", None)
-        reg = reg.with_resource(arm_schema.BASE + path.relative_to(root).as_posix(),
-                                Resource.from_contents(doc, default_specification=DRAFT202012))
+        reg = reg.with_resource(
+            arm_schema.BASE + path.relative_to(root).as_posix(),
+            Resource.from_contents(doc, default_specification=DRAFT202012),
+        )
     return reg
 
 
@@ -94,7 +96,9 @@ def _is_expression_branch(error: jsonschema.ValidationError) -> bool:
     return error.validator == "type" and str(schema.get("pattern", "")).startswith("^\\[")
 
 
-def validate(rtype: str, version: str, resource: dict[str, Any], root: Path = arm_schema.SCHEMA_ROOT) -> list[str]:
+def validate(
+    rtype: str, version: str, resource: dict[str, Any], root: Path = arm_schema.SCHEMA_ROOT
+) -> list[str]:
     file = _schema_files(rtype, root)[version]
     key = "_".join(rtype.split("/")[1:])
     ref = f"{arm_schema.BASE}{version}/{file}#/resourceDefinitions/{key}"
