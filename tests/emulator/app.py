@@ -515,6 +515,8 @@ class ArmEmulator:
             return self._list_response(req, items)
         handler = self.handler(p.full_type)
         rid = p.resource_id
+        if req.method == "HEAD":  # check_existence
+            return Response(204 if self.store.get(rid) else 404)
         if req.method not in ("GET", "PUT", "PATCH", "DELETE"):
             raise ArmError(405, "MethodNotAllowed", f"The method '{req.method}' is not allowed here.")
         self._check_parents(rid, handler)

@@ -27,6 +27,17 @@ _READY = re.compile(r"successfully listens on (https?://[\d.]+:(\d+))")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def _die_with_parent() -> None:
+    """Bound Azurite's lifetime by the test process's, even if pytest is killed (Linux prctl)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def find_binary() -> Path | None:
     """AZURITE_BLOB_BIN, else node_modules/.bin/azurite-blob of the checkout (installed by .ci/run), else PATH."""
     env = os.environ.get("AZURITE_BLOB_BIN")
@@ -74,7 +85,8 @@ class Azurite:
             str(self.ca.key_file),
         ]
         self.proc = subprocess.Popen(
-            cmd, cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            cmd, cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout
