@@ -79,7 +79,7 @@ class BuildRun:
     op: Operation | None = None
     index: int = 0
     ticks: int = 0
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=lambda: time.monotonic())
     start_time: str = field(default_factory=now_iso)
     end_time: str | None = None
     state: str = "Running"  # runState

@@ -741,3 +741,83 @@ def test_fake_az_reports_logged_out(tmp_path):
     assert done.returncode == 1 and "az login" in done.stderr
     done = subprocess.run([str(FAKEBIN / "az"), "account", "show"], capture_output=True, text=True)
     assert json.loads(done.stdout)["state"] == "Enabled"
+
+
+# ---------------------------------------------------------------- more Image Builder behaviour
+
+
+def _template_id(c: Clients, name: str = "jb-1") -> str:
+    return f"/subscriptions/{c.sub}/resourceGroups/rg-img/providers/Microsoft.VirtualMachineImages/imageTemplates/{name}"
+
+
+def _staging_vms(c: Clients, tpl) -> list[str]:
+    staging = tpl.properties.exact_staging_resource_group
+    return [r.name for r in c.arm.store.of_type("Microsoft.Compute/virtualMachines", staging)]
+
+
+@pytest.mark.parametrize("on_error, kept", [("cleanup", 0), ("abort", 1)])
+def test_error_handling_abort_keeps_the_build_vm(clients, on_error, kept):
+    w = setup_world(clients)
+    body = template_body(w)
+    body["properties"]["errorHandling"] = {"onCustomizerError": on_error}
+    tpl = clients.ib.virtual_machine_image_templates.begin_create_or_update("rg-img", "jb-1", body).result()
+    clients.arm.faults.fail_customizer()
+    clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1", polling=False)
+    run = clients.arm.imagebuilder.finish(_template_id(clients))
+    assert run.state == "Failed" and run.sub_state == "Customizing"
+    assert len(_staging_vms(clients, tpl)) == kept
+
+
+def test_failing_in_vm_validation_writes_validation_log(clients):
+    w = setup_world(clients)
+    validate = {"inVMValidations": [{"type": "Shell", "name": "validate", "inline": ["validate.sh"]}]}
+    create_template(clients, w, validate=validate)
+    clients.arm.imagebuilder.validator_output = lambda tpl, step, i: [
+        "check kubectl: ok",
+        "check helm: FAILED",
+    ]
+    clients.arm.faults.fail_validation(at="FAILED", stderr=["helm: version mismatch"])
+    clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1", polling=False)
+    seen = watch(clients)
+    assert seen[-1] == ("Failed", "Validating")
+    run = clients.arm.imagebuilder.run_of(_template_id(clients))
+    text = clients.arm.blobs.get(run.account, "packerlogs", f"{run.id}/validation.log").decode()
+    assert "check helm: FAILED" in text and "helm: version mismatch" in text
+    assert "validation.log" in run.message
+    with pytest.raises(ResourceNotFoundError):  # nothing distributed
+        clients.compute.images.get("rg-img", "jumpbox")
+
+
+def test_runs_can_advance_by_time(clients, monkeypatch):
+    from tests.emulator import imagebuilder
+
+    now = [1000.0]
+    monkeypatch.setattr(imagebuilder.time, "monotonic", lambda: now[0])
+    w = setup_world(clients)
+    create_template(clients, w)
+    clients.arm.imagebuilder.seconds_per_phase = 60
+    clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1", polling=False)
+    get = lambda: clients.ib.virtual_machine_image_templates.get("rg-img", "jb-1").properties.last_run_status  # noqa: E731
+    assert [get()["runSubState"] for _ in range(3)] == ["Queued"] * 3  # looking alone does not advance it
+    now[0] += 130
+    assert get()["runSubState"] == "Customizing"
+    now[0] += 600
+    assert get()["runState"] == "Succeeded"
+
+
+def test_put_while_an_lro_is_in_progress_conflicts(clients):
+    clients.arm.config.lro_polls = 5
+    clients.resource.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    body = {"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}}
+    clients.network.virtual_networks.begin_create_or_update("rg", "v", body, polling=False)
+    with pytest.raises(HttpResponseError) as err:
+        clients.network.virtual_networks.begin_create_or_update("rg", "v", body, polling=False)
+    assert err.value.error.code == "AnotherOperationInProgress"
+
+
+def test_lists_are_paged_with_next_links(clients):
+    clients.arm.config.page_size = 2
+    for i in range(5):
+        clients.resource.resource_groups.create_or_update(f"rg-{i}", {"location": "westeurope"})
+    assert sorted(g.name for g in clients.resource.resource_groups.list()) == [f"rg-{i}" for i in range(5)]
+    assert clients.arm.count("GET", "Microsoft.Resources/resourceGroups (list)") == 3
