@@ -387,11 +387,9 @@ class ImageBuilder:
                 elif kind == "SharedImage":
                     outputs.append((name, self._distribute_gallery(tpl, target, principal, client)))
                 elif kind == "VHD":
-                    uri = (
-                        target.get("uri")
-                        or self._log_url(run, "").replace("packerlogs/", "vhds/").rstrip("/") + ".vhd"
-                    )
-                    outputs.append((name, {"artifactUri": uri}))
+                    # Without a uri, AIB leaves the VHD in the staging account (not uploaded here).
+                    base = self.arm.blobs.endpoint(run.account) if run.account else ""
+                    outputs.append((name, {"artifactUri": target.get("uri") or f"{base}vhds/{run.id}.vhd"}))
             except ArmError as exc:
                 return (
                     f"Distribution failed: Error distributing image '{name}' ({kind}): ({exc.code}) {exc.message} "
