@@ -25,20 +25,8 @@ BASE = "https://schema.management.azure.com/schemas/"
 ENVELOPE_KEYS = ("dependsOn", "condition", "copy", "comments", "scope")
 
 
-def _python_pattern(pattern: str) -> str:
-    """ECMA-262 reads ``[\\w-.]`` as a class holding a literal '-'; Python's re rejects it (the
-    Compute gallery names use one): escape a '-' that follows a class shorthand."""
-    try:
-        re.compile(pattern)
-        return pattern
-    except re.error:
-        return re.sub(r"(\\[wdsWDS])-", r"\1\\-", pattern)
-
-
 def _relax(node: Any) -> Any:
     if isinstance(node, dict):
-        if isinstance(node.get("pattern"), str):
-            node["pattern"] = _python_pattern(node["pattern"])
         all_of = node.get("allOf")
         if (
             isinstance(all_of, list)
