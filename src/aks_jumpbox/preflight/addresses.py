@@ -192,6 +192,11 @@ def service_tags_from_json(doc: Mapping[str, object]) -> dict[str, tuple[str, ..
 
 
 _ANY = frozenset({"*", "any"})
+
+
+def _tag_like(s: str) -> bool:
+    """Service tag names start with a letter and carry no address syntax; '10.0.0.300/24' is a typo."""
+    return bool(s) and s[0].isalpha() and not any(c.isspace() or c in "/:" for c in s)
 _SPECIAL = frozenset({"virtualnetwork", "azureloadbalancer", "internet"})
 
 
@@ -238,8 +243,8 @@ def resolve_endpoint(text: str, ctx: NetworkContext, where: str) -> Endpoint:
     table = ctx.service_tag(s)
     if table is not None:
         return table
-    if not s or any(c.isspace() for c in s):
-        raise ValueError(f"{where}: {text!r} is neither an address nor a service tag")
+    if not _tag_like(s):
+        raise ValueError(f"{where}: {text!r} is neither an address, a range nor a service tag")
     return Opaque(s, ctx.opaque_bound)
 
 
@@ -304,7 +309,7 @@ def compile_addresses(
         if literal is not None:
             spans.extend(literal.spans)
             continue
-        if not s or any(c.isspace() for c in s):
+        if not _tag_like(s):
             raise ValueError(f"{where}: {item!r} is neither an address, a range nor a service tag")
         tags.add(key)
         if key == "virtualnetwork":
