@@ -82,7 +82,7 @@ def collection(name: str, priority: int, action: str, *rules: dict[str, Any], na
 
 def app_rule(name: str, fqdns: list[str], protocols: list[tuple[str, int]] = (("Https", 443),), *,  # type: ignore[assignment]
              src: list[str] | None = None, tags: list[str] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"ruleType": "ApplicationRule", "name": name, "sourceAddresses": src or ["*"],
+    return {"ruleType": "ApplicationRule", "name": name, "sourceAddresses": ["*"] if src is None else src,
             "protocols": [{"protocolType": t, "port": p} for t, p in protocols],
             "targetFqdns": fqdns, "fqdnTags": tags or [], **extra}
 
@@ -91,7 +91,7 @@ def net_rule(name: str, *, protocols: list[str] = ("TCP",), src: list[str] | Non
              dst: list[str] | None = None, fqdns: list[str] | None = None, ports: list[str] = ("443",),  # type: ignore[assignment]
              **extra: Any) -> dict[str, Any]:
     r: dict[str, Any] = {"ruleType": "NetworkRule", "name": name, "ipProtocols": list(protocols),
-                         "sourceAddresses": src or ["*"], "destinationPorts": list(ports), **extra}
+                         "sourceAddresses": ["*"] if src is None else src, "destinationPorts": list(ports), **extra}
     if dst is not None:
         r["destinationAddresses"] = dst
     if fqdns is not None:
