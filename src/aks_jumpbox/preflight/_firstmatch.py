@@ -72,9 +72,13 @@ class Outcome(Generic[R]):
     maybe: tuple[R, ...]
 
 
-def first_match(rules: Sequence[R], box: Box, match: Callable[[R, Box], BoxSplit | None]) -> list[Outcome[R]]:
+def first_match(
+    rules: Sequence[R], box: Box, match: Callable[[R, Box], BoxSplit | None]
+) -> tuple[list[Outcome[R]], bool]:
+    """(outcomes in processing order, whether doubts had to be pooled)."""
     pieces: list[tuple[Box, tuple[R, ...]]] = [(box, ())]
     outcomes: list[Outcome[R]] = []
+    pooled = False
     for rule in rules:
         if not pieces:
             break
@@ -89,9 +93,48 @@ def first_match(rules: Sequence[R], box: Box, match: Callable[[R, Box], BoxSplit
                 outcomes.append(Outcome(core, rule, maybe))
             nxt.extend((u, (*maybe, rule)) for u in uncertain)
             nxt.extend((r, maybe) for r in rest)
+        if len(nxt) > MAX_PIECES:
+            nxt = _pool(nxt)
+            pooled = True
         pieces = nxt
     outcomes.extend(Outcome(b, None, maybe) for b, maybe in pieces)
-    return outcomes
+    return outcomes, pooled
+
+
+# Past this many undecided pieces, pieces that differ in one dimension only are pooled (see
+# ``_pool``). Real flows stay far below it; it bounds the cost of pathological ones.
+MAX_PIECES = 64
+
+
+def _pool(pieces: list[tuple[Box, tuple[R, ...]]]) -> list[tuple[Box, tuple[R, ...]]]:
+    """Join pieces that differ in one dimension only, keeping the union of their doubts.
+
+    Sound but coarser: a joined piece carries every doubt of its parts, so a verdict can only move
+    towards UNKNOWN, never between ALLOW and DENY. Later rules still split the joined piece exactly.
+    """
+    for d in range(len(pieces[0][0])):
+        groups: dict[tuple[Any, ...], list[tuple[Box, tuple[R, ...]]]] = {}
+        for piece in pieces:
+            box = piece[0]
+            groups.setdefault((*box[:d], *box[d + 1 :]), []).append(piece)
+        if len(groups) == len(pieces):
+            continue
+        joined_all: list[tuple[Box, tuple[R, ...]]] = []
+        for members in groups.values():
+            values = [b[d] for b, _ in members]
+            if len(members) == 1 or not all(hasattr(v, "__or__") and type(v) is type(values[0]) for v in values):
+                joined_all.extend(members)
+                continue
+            joined = values[0]
+            for v in values[1:]:
+                joined = joined | v
+            doubts = tuple(dict.fromkeys(m for _, maybe in members for m in maybe))
+            box = members[0][0]
+            joined_all.append(((*box[:d], joined, *box[d + 1 :]), doubts))
+        pieces = joined_all
+        if len(pieces) <= MAX_PIECES // 4:
+            break
+    return pieces
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ that covers a whole flow from one that covers only part of it.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,33 @@ class Intervals:
                 out.append((cur, hi))
         return Intervals(tuple(out))
 
+    def split(self, value: Intervals) -> tuple[Intervals | None, Intervals | None]:
+        """(value & self, value - self), with None for empty parts.
+
+        Rules are small (a few spans) while a flow's undecided remainder can fragment into thousands
+        of spans; each rule span is therefore located by bisection and the remainder rebuilt by
+        slicing, instead of walking every span.
+        """
+        if not value.spans:
+            return None, None
+        if not self.spans or value.spans[-1][1] < self.spans[0][0] or value.spans[0][0] > self.spans[-1][1]:
+            return None, value
+        if len(self.spans) > 8:
+            inside = value & self
+            if not inside:
+                return None, value
+            return inside, (value - inside) or None
+        inside: list[tuple[int, int]] = []
+        rest = value.spans
+        for lo, hi in self.spans:
+            got, rest = _cut(rest, lo, hi)
+            inside.extend(got)
+            if not rest:
+                break
+        if not inside:
+            return None, value
+        return Intervals(tuple(inside)), (Intervals(rest) if rest else None)
+
     def covers(self, other: Intervals) -> bool:
         """True when every element of ``other`` is in this set."""
         return not (other - self)
@@ -93,3 +122,28 @@ class Intervals:
 
     def __contains__(self, value: int) -> bool:
         return any(lo <= value <= hi for lo, hi in self.spans)
+
+
+_START = itemgetter(0)
+
+
+def _cut(spans: tuple[tuple[int, int], ...], lo: int, hi: int) -> tuple[list[tuple[int, int]], tuple[tuple[int, int], ...]]:
+    """Split sorted disjoint ``spans`` by ``[lo, hi]``: (the parts inside, the spans outside)."""
+    i = bisect_right(spans, lo, key=_START) - 1
+    if i < 0 or spans[i][1] < lo:
+        i += 1  # first span ending at or after lo
+    j = bisect_right(spans, hi, key=_START)  # spans[i:j] overlap [lo, hi]
+    if i >= j:
+        return [], spans
+    inside = list(spans[i:j])
+    left: tuple[tuple[int, int], ...] = ()
+    right: tuple[tuple[int, int], ...] = ()
+    a, b = inside[0]
+    if a < lo:
+        left = ((a, lo - 1),)
+        inside[0] = (lo, b)
+    a, b = inside[-1]
+    if b > hi:
+        right = ((hi + 1, b),)
+        inside[-1] = (a, hi)
+    return inside, spans[:i] + left + right + spans[j:]

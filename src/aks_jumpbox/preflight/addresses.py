@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from aks_jumpbox.preflight._intervals import Intervals
 
@@ -265,7 +266,7 @@ class RuleAddresses:
     tags: frozenset[str] = frozenset()
     any: bool = False
 
-    @property
+    @cached_property
     def unknown_bound(self) -> Intervals:
         out = Intervals()
         for u in self.unknowns:
@@ -277,11 +278,11 @@ class RuleAddresses:
         if isinstance(value, Intervals):
             if self.any:
                 return value, None, None
-            inside = value & self.concrete
-            rest = value - inside
-            unk = rest & self.unknown_bound if self.unknowns and rest else Intervals()
-            out = rest - unk
-            return inside or None, unk or None, out or None
+            inside, rest = self.concrete.split(value)
+            if rest is None or not self.unknowns:
+                return inside, None, rest
+            unk, out = self.unknown_bound.split(rest)
+            return inside, unk, out
         if self.any or value.key in self.tags or value.base_key in self.tags:
             return value, None, None
         if self.concrete.covers(value.bound):

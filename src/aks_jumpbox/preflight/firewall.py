@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from aks_jumpbox.preflight import addresses as addr
@@ -31,7 +32,7 @@ from aks_jumpbox.preflight._firstmatch import Box, BoxSplit, Outcome, Verdict, c
 from aks_jumpbox.preflight._intervals import Intervals
 from aks_jumpbox.preflight.addresses import Endpoint, NetworkContext, RuleAddresses, Unknown
 from aks_jumpbox.preflight.fqdn import FqdnSet, Pattern
-from aks_jumpbox.preflight.nsg import ALL_PORTS, parse_ports
+from aks_jumpbox.preflight.nsg import ALL_PORTS, POOLED_NOTE, parse_ports
 
 __all__ = [
     "KNOWN_FQDN_TAGS",
@@ -233,6 +234,87 @@ class CompiledPolicy:
     application_rules: tuple[_Rule, ...]
     notes: tuple[str, ...]
     context: FirewallContext
+    # Candidate lists per (protocol, port, app protocol): filled on first use.
+    _by_ports: dict[tuple[Any, ...], tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def rules(self) -> tuple[_Rule, ...]:
+        """Every rule in processing order: all network rules, then all application rules."""
+        return (*self.network_rules, *self.application_rules)
+
+    @cached_property
+    def _names(self) -> _NameIndex:
+        return _NameIndex.build(self.rules)
+
+    def candidates(self, box: Box, app_protocol: str | None) -> tuple[_Rule, ...]:
+        """The rules that can match ``box`` at all, in processing order.
+
+        A policy of thousands of rules mostly holds rules for other ports and other names; skipping
+        them up front (by protocol and port, then by name) leaves the evaluation exact and fast.
+        """
+        _, proto, port, dest = box
+        key = (proto.spans, port.spans, app_protocol)
+        ids = self._by_ports.get(key)
+        if ids is None:
+            ids = tuple(i for i, r in enumerate(self.rules) if _may_match_ports(r, proto, port, app_protocol))
+            self._by_ports[key] = ids
+        if isinstance(dest, NamedDest):
+            by_name = self._names.candidates(dest.names)
+            ids = tuple(i for i in ids if not self.rules[i].is_app or i in by_name)
+        return tuple(self.rules[i] for i in ids)
+
+
+def _may_match_ports(rule: _Rule, proto: Intervals, port: Intervals, app_protocol: str | None) -> bool:
+    if rule.missing_parent:
+        return True
+    if rule.is_app:
+        assert rule.app_ports is not None
+        ports = rule.app_ports.get(app_protocol) if app_protocol else None
+        return ports is not None and ports.overlaps(port) and rule.protocols.overlaps(proto)
+    return rule.ports.overlaps(port) and rule.protocols.overlaps(proto)
+
+
+@dataclass(frozen=True)
+class _NameIndex:
+    """Application rules by the names they target; ``always``: rules that may match any name."""
+
+    exact: dict[str, list[int]]
+    wild: dict[str, list[int]]  # "*.contoso.com" is filed under ".contoso.com"
+    always: frozenset[int]
+
+    @staticmethod
+    def build(rules: Sequence[_Rule]) -> _NameIndex:
+        exact: dict[str, list[int]] = {}
+        wild: dict[str, list[int]] = {}
+        always: set[int] = set()
+        for i, r in enumerate(rules):
+            if not r.is_app:
+                continue
+            if r.unknown_names or r.dest_addresses is not None:
+                always.add(i)
+            for p in r.patterns:
+                if p.wildcard and not p.suffix:
+                    always.add(i)
+                else:
+                    (wild if p.wildcard else exact).setdefault(p.suffix, []).append(i)
+        return _NameIndex(exact, wild, frozenset(always))
+
+    def candidates(self, names: FqdnSet) -> set[int]:
+        out = set(self.always)
+        for piece in names.pieces:
+            s = piece.pattern.suffix
+            if not piece.pattern.wildcard:
+                out.update(self.exact.get(s, ()))
+                for k in range(len(s) + 1):  # wildcard rules whose suffix ends the name
+                    out.update(self.wild.get(s[k:], ()))
+            else:  # nested patterns either way round
+                for name, ids in self.exact.items():
+                    if name.endswith(s):
+                        out.update(ids)
+                for t, ids in self.wild.items():
+                    if t.endswith(s) or s.endswith(t):
+                        out.update(ids)
+        return out
 
 
 def _int(value: Any, where: str) -> int:
@@ -407,9 +489,8 @@ def compile_policy(docs: FirewallPolicyDocs, context: FirewallContext | None = N
 
 
 def _split_intervals(rule: Intervals, value: Intervals) -> tuple[Any, Any, Any]:
-    inside = value & rule
-    out = value - inside
-    return inside or None, None, out or None
+    inside, out = rule.split(value)
+    return inside, None, out
 
 
 def _address_view(rule: RuleAddresses, dest: NamedDest, rest: FqdnSet) -> tuple[Any, Any, Any]:
@@ -567,12 +648,13 @@ def _ref_text(rule: _Rule) -> str:
 
 def evaluate(policy: CompiledPolicy, flow: FirewallFlow) -> FirewallResult:
     box = _flow_box(flow, policy.context)
-    rules = (*policy.network_rules, *policy.application_rules)
-    outcomes = first_match(rules, box, _match(flow.app_protocol))
+    outcomes, pooled = first_match(policy.candidates(box, flow.app_protocol), box, _match(flow.app_protocol))
     c = conclude(outcomes, _access)
     decisions = tuple(_decision(o, box) for o in outcomes)
     lead = c.lead.rule.ref if c.lead.rule is not None else None
     evidence = _evidence(c.verdict, c.partial, outcomes, decisions, policy)
+    if pooled:
+        evidence += f" ({POOLED_NOTE})"
     return FirewallResult(flow, c.verdict, lead, evidence, c.partial, decisions, policy.notes, policy.name)
 
 

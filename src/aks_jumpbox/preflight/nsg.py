@@ -18,7 +18,7 @@ Whatever cannot be resolved (an ASG without members, an unknown service tag) mak
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aks_jumpbox.preflight import addresses as addr
@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 PROTOCOLS = ("Tcp", "Udp", "Icmp", "Esp", "Ah")
+POOLED_NOTE = "the flow was cut into very many parts; doubts were pooled, so 'unknown' may be pessimistic"
 _PROTO_INDEX = {p.lower(): i for i, p in enumerate(PROTOCOLS)}
 ALL_PROTOCOLS = Intervals.span(0, len(PROTOCOLS) - 1)
 ALL_PORTS = Intervals.span(0, 65535)
@@ -261,6 +262,23 @@ class CompiledNsg:
     context: NetworkContext
     inbound: tuple[_Compiled, ...]
     outbound: tuple[_Compiled, ...]
+    # Rules of one direction that can match a protocol / port combination, filled on first use.
+    _by_ports: dict[tuple[Any, ...], tuple[_Compiled, ...]] = field(default_factory=dict, repr=False, compare=False)
+
+    def candidates(self, direction: str, box: Box) -> tuple[_Compiled, ...]:
+        """Rules of ``direction`` whose protocol and ports overlap the flow's, in priority order:
+        the others can never match, so evaluation skips them."""
+        proto, _, sport, _, dport = box
+        key = (direction, proto.spans, sport.spans, dport.spans)
+        found = self._by_ports.get(key)
+        if found is None:
+            rules = self.inbound if direction == "Inbound" else self.outbound
+            found = tuple(
+                r for r in rules
+                if r.protocol.overlaps(proto) and r.destination_ports.overlaps(dport) and r.source_ports.overlaps(sport)
+            )
+            self._by_ports[key] = found
+        return found
 
 
 def compile_nsg(nsg: Nsg | Mapping[str, Any], context: NetworkContext) -> CompiledNsg:
@@ -292,9 +310,8 @@ def compile_nsg(nsg: Nsg | Mapping[str, Any], context: NetworkContext) -> Compil
 
 
 def _ports_split(rule: Intervals, value: Intervals) -> tuple[Any, Any, Any]:
-    inside = value & rule
-    out = value - inside
-    return inside or None, None, out or None
+    inside, out = rule.split(value)
+    return inside, None, out
 
 
 def _match(rule: _Compiled, box: Box) -> BoxSplit | None:
@@ -383,8 +400,7 @@ def evaluate(nsg: CompiledNsg, flow: NsgFlow) -> NsgResult:
     except ResourceFormatError as e:
         raise ValueError(str(e)) from None
     box = _flow_box(flow, nsg.context)
-    rules = nsg.inbound if direction == "Inbound" else nsg.outbound
-    outcomes = first_match(rules, box, _match)
+    outcomes, pooled = first_match(nsg.candidates(direction, box), box, _match)
     if any(o.rule is None for o in outcomes):
         # Only possible when a document's own defaultSecurityRules lack the deny-all rule.
         raise ResourceFormatError(
@@ -394,7 +410,10 @@ def evaluate(nsg: CompiledNsg, flow: NsgFlow) -> NsgResult:
     decisions = tuple(_decision(o, box) for o in outcomes)
     lead = c.lead.rule
     assert lead is not None
-    return NsgResult(flow, c.verdict, lead.ref, _evidence(c.verdict, decisions, c.partial, nsg), c.partial, decisions, nsg.nsg.name)
+    evidence = _evidence(c.verdict, decisions, c.partial, nsg)
+    if pooled:
+        evidence += f" ({POOLED_NOTE})"
+    return NsgResult(flow, c.verdict, lead.ref, evidence, c.partial, decisions, nsg.nsg.name)
 
 
 def _decision(o: Outcome[_Compiled], whole: Box) -> NsgDecision:

@@ -321,3 +321,37 @@ def test_network_context_service_tags_reach_firewall_rules() -> None:
     ctx = FirewallContext(network=NetworkContext(service_tags={"Storage": ("52.239.0.0/17",)}))
     assert evaluate_policy(docs, FirewallFlow(SUBNET, 443, destination="52.239.1.1"), ctx).allowed
     assert evaluate_policy(docs, FirewallFlow(SUBNET, 443, destination="52.240.1.1"), ctx).verdict is Verdict.DENY
+
+
+# --- the rule index is only a shortcut ---------------------------------------------------------
+
+
+@st.composite
+def mixed_policies(draw: st.DrawFn) -> FirewallPolicyDocs:
+    colls = draw(app_collections())
+    prios = draw(st.lists(st.integers(100, 65000), unique=True, max_size=3))
+    for i, p in enumerate(prios):
+        rule = net_rule(f"n{i}", protocols=[draw(st.sampled_from(["TCP", "UDP", "Any"]))],
+                        dst=[draw(st.sampled_from(["*", "10.0.0.0/8", "Storage"]))],
+                        fqdns=draw(st.lists(name, max_size=1)), ports=[draw(st.sampled_from(["80", "443", "*", "1-1000"]))])
+        colls.append(collection(f"n{i}", p, draw(st.sampled_from(["Allow", "Deny"])), rule))
+    for i, c in enumerate(colls):
+        c["priority"] = 100 + i  # unique within the group
+    colls.append(collection("tags", 70000, "Deny", app_rule("t", [], tags=draw(st.lists(st.just("WindowsUpdate"), max_size=1)))))
+    return one_policy(group("fwpol", "g", 100, *colls))
+
+
+@settings(max_examples=200, deadline=None)
+@given(mixed_policies(), st.one_of(name, name.map(lambda n: "*." + n)), st.sampled_from([("Https", 443), ("Http", 80), (None, 443)]))
+def test_indexed_evaluation_equals_a_scan_of_every_rule(docs: FirewallPolicyDocs, fqdn: str, proto: tuple[str | None, int]) -> None:
+    from aks_jumpbox.preflight import firewall as fw
+    from aks_jumpbox.preflight._firstmatch import conclude, first_match
+
+    flow = FirewallFlow(SUBNET, proto[1], fqdn=fqdn, app_protocol=proto[0])
+    c = compile_policy(docs)
+    indexed = evaluate(c, flow)
+    box = fw._flow_box(flow, c.context)
+    scanned = conclude(first_match(c.rules, box, fw._match(flow.app_protocol))[0], fw._access)
+    assert len(c.candidates(box, flow.app_protocol)) <= len(c.rules)
+    assert indexed.verdict is scanned.verdict and indexed.partial == scanned.partial
+    assert [d.rule for d in indexed.decisions] == [o.rule.ref if o.rule else None for o in scanned.outcomes]

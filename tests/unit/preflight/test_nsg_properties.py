@@ -238,3 +238,38 @@ def test_a_port_list_rule_equals_the_union_of_single_port_rules(
     a = _evaluate(before + listed + after, flow)
     b = _evaluate(before + singles + after, flow)
     assert (a.verdict, a.partial) == (b.verdict, b.partial)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rule_sets(), flows())
+def test_the_protocol_and_port_prefilter_drops_only_rules_that_cannot_match(rules: list[R], flow: F) -> None:
+    from aks_jumpbox.preflight import nsg as nsg_mod
+    from aks_jumpbox.preflight._firstmatch import first_match
+
+    c = compile_nsg(nsg("nsg-p", *(r.doc() for r in rules)), CTX)
+    box = nsg_mod._flow_box(flow.flow(), CTX)
+    full, _ = first_match(c.inbound, box, nsg_mod._match)
+    short, _ = first_match(c.candidates("Inbound", box), box, nsg_mod._match)
+    assert full == short
+
+
+@settings(max_examples=150, deadline=None)
+@given(rule_sets(max_size=6), st.lists(st.tuples(st.integers(100, 4096), st.sampled_from(["Allow", "Deny"])), max_size=3),
+       flows())
+def test_pooling_doubts_can_only_weaken_a_verdict_to_unknown(rules: list[R], asg_rules: list[tuple[int, str]], flow: F) -> None:
+    """With pooling forced on every step, the verdict is the exact one or UNKNOWN, never the opposite."""
+    from unittest.mock import patch
+
+    from aks_jumpbox.preflight import _firstmatch
+    from tests.unit.preflight.builders import asg_id
+
+    taken = {r.priority for r in rules}
+    docs = [r.doc() for r in rules]
+    docs += [nsg_rule(f"asg{i}", p, a, src_asgs=[asg_id(f"asg{i}")]) for i, (p, a) in enumerate(asg_rules) if p not in taken]
+    compiled = compile_nsg(nsg("nsg-p", *docs), CTX)
+    exact = evaluate(compiled, flow.flow())
+    with patch.object(_firstmatch, "MAX_PIECES", 1):
+        pooled = evaluate(compile_nsg(nsg("nsg-p", *docs), CTX), flow.flow())
+    assert pooled.verdict in (exact.verdict, Verdict.UNKNOWN)
+    if pooled.verdict is not exact.verdict:
+        assert "doubts were pooled" in pooled.evidence
