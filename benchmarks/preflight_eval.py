@@ -67,10 +67,16 @@ def make_nsg(rng: random.Random, n_rules: int = 4000) -> dict[str, Any]:
     rules: list[dict[str, Any]] = []
     per_dir = n_rules // 2
     aib = {
-        "Inbound": [("AzureLoadBalancer", "VirtualNetwork", "60001"), ("VirtualNetwork", "VirtualNetwork", "60001"),
-                    ("VirtualNetwork", "VirtualNetwork", "22")],
-        "Outbound": [("VirtualNetwork", "Internet", "443"), ("VirtualNetwork", "Internet", "80"),
-                     ("VirtualNetwork", "VirtualNetwork", "22")],
+        "Inbound": [
+            ("AzureLoadBalancer", "VirtualNetwork", "60001"),
+            ("VirtualNetwork", "VirtualNetwork", "60001"),
+            ("VirtualNetwork", "VirtualNetwork", "22"),
+        ],
+        "Outbound": [
+            ("VirtualNetwork", "Internet", "443"),
+            ("VirtualNetwork", "Internet", "80"),
+            ("VirtualNetwork", "VirtualNetwork", "22"),
+        ],
     }
     for direction in ("Inbound", "Outbound"):
         filler = per_dir - len(aib[direction]) - 1
@@ -84,32 +90,68 @@ def make_nsg(rng: random.Random, n_rules: int = 4000) -> dict[str, Any]:
             }
             src = [_outside_prefix(rng) for _ in range(rng.choice([1, 1, 1, 3]))]
             dst = [_any_prefix(rng) for _ in range(rng.choice([1, 1, 2]))]
-            p["sourceAddressPrefixes" if len(src) > 1 else "sourceAddressPrefix"] = src if len(src) > 1 else src[0]
-            p["destinationAddressPrefixes" if len(dst) > 1 else "destinationAddressPrefix"] = dst if len(dst) > 1 else dst[0]
+            p["sourceAddressPrefixes" if len(src) > 1 else "sourceAddressPrefix"] = (
+                src if len(src) > 1 else src[0]
+            )
+            p["destinationAddressPrefixes" if len(dst) > 1 else "destinationAddressPrefix"] = (
+                dst if len(dst) > 1 else dst[0]
+            )
             ports = _rand_ports(rng)
             p["destinationPortRanges" if isinstance(ports, list) else "destinationPortRange"] = ports
             rules.append({"name": f"{direction[:2].lower()}-filler-{i}", "properties": p})
         base = 100 + filler
         for j, (s, d, port) in enumerate(aib[direction]):
-            rules.append({"name": f"aib-{direction}-{j}", "properties": {
-                "priority": base + j, "direction": direction, "access": "Allow", "protocol": "Tcp",
-                "sourceAddressPrefix": s, "destinationAddressPrefix": d, "sourcePortRange": "*",
-                "destinationPortRange": port}})
-        rules.append({"name": f"deny-all-{direction}", "properties": {
-            "priority": 4096, "direction": direction, "access": "Deny", "protocol": "*", "sourceAddressPrefix": "*",
-            "destinationAddressPrefix": "*", "sourcePortRange": "*", "destinationPortRange": "*"}})
+            rules.append(
+                {
+                    "name": f"aib-{direction}-{j}",
+                    "properties": {
+                        "priority": base + j,
+                        "direction": direction,
+                        "access": "Allow",
+                        "protocol": "Tcp",
+                        "sourceAddressPrefix": s,
+                        "destinationAddressPrefix": d,
+                        "sourcePortRange": "*",
+                        "destinationPortRange": port,
+                    },
+                }
+            )
+        rules.append(
+            {
+                "name": f"deny-all-{direction}",
+                "properties": {
+                    "priority": 4096,
+                    "direction": direction,
+                    "access": "Deny",
+                    "protocol": "*",
+                    "sourceAddressPrefix": "*",
+                    "destinationAddressPrefix": "*",
+                    "sourcePortRange": "*",
+                    "destinationPortRange": "*",
+                },
+            }
+        )
     rid = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg-big"
     return {"id": rid, "name": "nsg-big", "properties": {"securityRules": rules}}
 
 
 REQUIRED_FQDNS = [
-    ("Https", 443, "*.blob.core.windows.net"), ("Https", 443, "management.azure.com"),
-    ("Http", 80, "azure.archive.ubuntu.com"), ("Http", 80, "archive.ubuntu.com"),
-    ("Http", 80, "packages.microsoft.com"), ("Https", 443, "packages.microsoft.com"),
-    ("Http", 80, "security.ubuntu.com"), ("Https", 443, "azurecliprod.blob.core.windows.net"),
-    ("Https", 443, "aka.ms"), ("Https", 443, "storage.googleapis.com"), ("Https", 443, "api.github.com"),
-    ("Https", 443, "github-releases.githubusercontent.com"), ("Https", 443, "github.com"),
-    ("Https", 443, "raw.githubusercontent.com"), ("Https", 443, "get.helm.sh"), ("Https", 443, "fluxcd.io"),
+    ("Https", 443, "*.blob.core.windows.net"),
+    ("Https", 443, "management.azure.com"),
+    ("Http", 80, "azure.archive.ubuntu.com"),
+    ("Http", 80, "archive.ubuntu.com"),
+    ("Http", 80, "packages.microsoft.com"),
+    ("Https", 443, "packages.microsoft.com"),
+    ("Http", 80, "security.ubuntu.com"),
+    ("Https", 443, "azurecliprod.blob.core.windows.net"),
+    ("Https", 443, "aka.ms"),
+    ("Https", 443, "storage.googleapis.com"),
+    ("Https", 443, "api.github.com"),
+    ("Https", 443, "github-releases.githubusercontent.com"),
+    ("Https", 443, "github.com"),
+    ("Https", 443, "raw.githubusercontent.com"),
+    ("Https", 443, "get.helm.sh"),
+    ("Https", 443, "fluxcd.io"),
     ("Https", 443, "releases.hashicorp.com"),
 ]
 
@@ -134,29 +176,63 @@ def make_policy(rng: random.Random, n_rules: int = 10000) -> firewall.FirewallPo
                 count += 1
                 if last and r < len(REQUIRED_FQDNS):
                     app, port, fqdn = REQUIRED_FQDNS[r]
-                    rules.append({"ruleType": "ApplicationRule", "name": f"aib-{r}", "sourceAddresses": [BUILD],
-                                  "protocols": [{"protocolType": app, "port": port}], "targetFqdns": [fqdn]})
+                    rules.append(
+                        {
+                            "ruleType": "ApplicationRule",
+                            "name": f"aib-{r}",
+                            "sourceAddresses": [BUILD],
+                            "protocols": [{"protocolType": app, "port": port}],
+                            "targetFqdns": [fqdn],
+                        }
+                    )
                     continue
                 # Filler shares ports and protocols with the build's flows; network rules come from
                 # other subnets (never the build subnet), application rules name other sites.
                 if network:
-                    rules.append({"ruleType": "NetworkRule", "name": f"n{g}-{c}-{r}",
-                                  "ipProtocols": [rng.choice(["TCP", "UDP", "Any"])],
-                                  "sourceAddresses": [_outside_prefix(rng)],
-                                  "destinationAddresses": [rng.choice(["*", "AzureCloud", _outside_prefix(rng)])],
-                                  "destinationPorts": [rng.choice(["443", "80", "*", "1-1024", "8443"])]})
+                    rules.append(
+                        {
+                            "ruleType": "NetworkRule",
+                            "name": f"n{g}-{c}-{r}",
+                            "ipProtocols": [rng.choice(["TCP", "UDP", "Any"])],
+                            "sourceAddresses": [_outside_prefix(rng)],
+                            "destinationAddresses": [rng.choice(["*", "AzureCloud", _outside_prefix(rng)])],
+                            "destinationPorts": [rng.choice(["443", "80", "*", "1-1024", "8443"])],
+                        }
+                    )
                 else:
-                    src = [f"10.{rng.choice([x for x in range(256) if x != 241])}.{rng.randrange(256)}.0/24"] if rng.random() < 0.5 else ["*"]
+                    src = (
+                        [f"10.{rng.choice([x for x in range(256) if x != 241])}.{rng.randrange(256)}.0/24"]
+                        if rng.random() < 0.5
+                        else ["*"]
+                    )
                     name = f"{rng.choice(words)}{rng.randrange(1000)}.{rng.choice(tlds)}"
                     fq = f"*.{name}" if rng.random() < 0.3 else name
                     proto = rng.choice([[("Https", 443)], [("Http", 80)], [("Http", 80), ("Https", 443)]])
-                    rules.append({"ruleType": "ApplicationRule", "name": f"a{g}-{c}-{r}", "sourceAddresses": src,
-                                  "protocols": [{"protocolType": t, "port": p} for t, p in proto], "targetFqdns": [fq]})
-            colls.append({"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": f"c{g}-{c}",
-                          "priority": 100 + c, "action": {"type": "Deny" if rng.random() < 0.3 and not last else "Allow"},
-                          "rules": rules})
-        groups.append({"id": f"{pid}/ruleCollectionGroups/g{g}", "name": f"g{g}",
-                       "properties": {"priority": 1000 + g, "ruleCollections": colls}})
+                    rules.append(
+                        {
+                            "ruleType": "ApplicationRule",
+                            "name": f"a{g}-{c}-{r}",
+                            "sourceAddresses": src,
+                            "protocols": [{"protocolType": t, "port": p} for t, p in proto],
+                            "targetFqdns": [fq],
+                        }
+                    )
+            colls.append(
+                {
+                    "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+                    "name": f"c{g}-{c}",
+                    "priority": 100 + c,
+                    "action": {"type": "Deny" if rng.random() < 0.3 and not last else "Allow"},
+                    "rules": rules,
+                }
+            )
+        groups.append(
+            {
+                "id": f"{pid}/ruleCollectionGroups/g{g}",
+                "name": f"g{g}",
+                "properties": {"priority": 1000 + g, "ruleCollections": colls},
+            }
+        )
     assert count == n_rules
     return firewall.FirewallPolicyDocs({"id": pid, "name": "fw-big", "properties": {}}, tuple(groups))
 
@@ -178,7 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
     # the delayed ACK (~40 ms). Real servers don't behave like that, so turn it off.
     disable_nagle_algorithm = True
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(self.body)))
@@ -202,7 +278,10 @@ def http_round_trip(body: bytes, repeat: int) -> tuple[float, float]:
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def keep() -> None:
-            conn.request("GET", "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s")
+            conn.request(
+                "GET",
+                "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s",
+            )
             conn.getresponse().read()
 
         def fresh() -> None:
@@ -248,8 +327,14 @@ def main() -> None:
     fw_flows = [firewall.FirewallFlow(BUILD, port, fqdn=f, app_protocol=a) for a, port, f in REQUIRED_FQDNS]
     # Adversarial: every filler rule with a VNet-range source overlaps part of a /16 source.
     adversarial = [
-        ("nsg: 10.0.0.0/8 -> VNet, Tcp 443 (many partial overlaps)", lambda: nsg.evaluate(cn, nsg.NsgFlow("Inbound", "Tcp", "10.0.0.0/8", "VirtualNetwork", 443))),
-        ("firewall: 10.0.0.0/8 -> HTTPS github.com (many partial sources)", lambda: firewall.evaluate(cp, firewall.FirewallFlow.https("10.0.0.0/8", "github.com"))),
+        (
+            "nsg: 10.0.0.0/8 -> VNet, Tcp 443 (many partial overlaps)",
+            lambda: nsg.evaluate(cn, nsg.NsgFlow("Inbound", "Tcp", "10.0.0.0/8", "VirtualNetwork", 443)),
+        ),
+        (
+            "firewall: 10.0.0.0/8 -> HTTPS github.com (many partial sources)",
+            lambda: firewall.evaluate(cp, firewall.FirewallFlow.https("10.0.0.0/8", "github.com")),
+        ),
     ]
 
     results = []
@@ -272,11 +357,18 @@ def main() -> None:
         eval_fn(compiled)
         return time.perf_counter() - t
 
-    cold_nsg = [first_check(lambda: nsg.compile_nsg(nsg_doc, ctx), lambda c, f=f: nsg.evaluate(c, f)) for f in nsg_flows]
-    cold_fw = [first_check(lambda: firewall.compile_policy(docs), lambda c, f=f: firewall.evaluate(c, f))
-               for f in (fw_flows[0], fw_flows[1], fw_flows[2])]
+    cold_nsg = [
+        first_check(lambda: nsg.compile_nsg(nsg_doc, ctx), lambda c, f=f: nsg.evaluate(c, f))
+        for f in nsg_flows
+    ]
+    cold_fw = [
+        first_check(lambda: firewall.compile_policy(docs), lambda c, f=f: firewall.evaluate(c, f))
+        for f in (fw_flows[0], fw_flows[1], fw_flows[2])
+    ]
 
-    body = json.dumps(nsg_doc["properties"]["securityRules"][:8]).encode()  # a few KB, like a subnet or NSG GET
+    body = json.dumps(
+        nsg_doc["properties"]["securityRules"][:8]
+    ).encode()  # a few KB, like a subnet or NSG GET
     warm, cold = http_round_trip(body, max(50, args.repeat * 10))
 
     nsg_times = [t for k, t in results if k == "nsg"]
@@ -285,17 +377,27 @@ def main() -> None:
     print(f"NSG rules: {len(cn.inbound) + len(cn.outbound)} (incl. 6 defaults); firewall rules: {n_fw_rules}")
     print(f"compile NSG once:      {t_nsg_compile * 1e3:8.1f} ms")
     print(f"compile policy once:   {t_fw_compile * 1e3:8.1f} ms")
-    print(f"NSG check (median of {len(nsg_times)} flows):      {statistics.median(nsg_times) * 1e3:8.2f} ms  (max {max(nsg_times) * 1e3:.2f})")
-    print(f"firewall check (median of {len(fw_times)} flows): {statistics.median(fw_times) * 1e3:8.2f} ms  (max {max(fw_times) * 1e3:.2f})")
-    print(f"first NSG check on a fresh compile (builds the pre-filter): median {statistics.median(cold_nsg) * 1e3:.1f} ms")
-    print(f"first firewall check on a fresh compile:                    median {statistics.median(cold_fw) * 1e3:.1f} ms")
+    print(
+        f"NSG check (median of {len(nsg_times)} flows):      {statistics.median(nsg_times) * 1e3:8.2f} ms  (max {max(nsg_times) * 1e3:.2f})"
+    )
+    print(
+        f"firewall check (median of {len(fw_times)} flows): {statistics.median(fw_times) * 1e3:8.2f} ms  (max {max(fw_times) * 1e3:.2f})"
+    )
+    print(
+        f"first NSG check on a fresh compile (builds the pre-filter): median {statistics.median(cold_nsg) * 1e3:.1f} ms"
+    )
+    print(
+        f"first firewall check on a fresh compile:                    median {statistics.median(cold_fw) * 1e3:.1f} ms"
+    )
     for label, t in adv:
         print(f"adversarial {label}: {t * 1e3:8.1f} ms")
     print(f"HTTP GET 127.0.0.1, kept-alive connection: {warm * 1e3:8.3f} ms")
     print(f"HTTP GET 127.0.0.1, new connection:        {cold * 1e3:8.3f} ms")
     total_checks = sum(nsg_times) + sum(fw_times)
-    print(f"all {len(results)} required flows: {total_checks * 1e3:.1f} ms = "
-          f"{total_checks / warm:.1f}x one kept-alive local GET, {total_checks / cold:.1f}x one new-connection local GET")
+    print(
+        f"all {len(results)} required flows: {total_checks * 1e3:.1f} ms = "
+        f"{total_checks / warm:.1f}x one kept-alive local GET, {total_checks / cold:.1f}x one new-connection local GET"
+    )
     print(f"ratio NSG check / local GET (kept-alive):      {statistics.median(nsg_times) / warm:6.1f}")
     print(f"ratio firewall check / local GET (kept-alive): {statistics.median(fw_times) / warm:6.1f}")
     bad = [v for v in verdicts if v[1] != "allow"]

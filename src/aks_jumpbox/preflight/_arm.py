@@ -55,7 +55,7 @@ def id_list(value: Any, where: str) -> tuple[str, ...]:
     if value in (None, ""):
         return ()
     if not isinstance(value, list):
-        raise ResourceFormatError(f"{where}: expected a list of {{\"id\": ...}} objects, got {value!r}")
+        raise ResourceFormatError(f'{where}: expected a list of {{"id": ...}} objects, got {value!r}')
     out: list[str] = []
     for item in value:
         if isinstance(item, dict) and isinstance(item.get("id"), str):
@@ -63,5 +63,5 @@ def id_list(value: Any, where: str) -> tuple[str, ...]:
         elif isinstance(item, str):
             out.append(item)
         else:
-            raise ResourceFormatError(f"{where}: expected {{\"id\": ...}}, got {item!r}")
+            raise ResourceFormatError(f'{where}: expected {{"id": ...}}, got {item!r}')
     return tuple(out)

@@ -127,7 +127,9 @@ class Intervals:
 _START = itemgetter(0)
 
 
-def _cut(spans: tuple[tuple[int, int], ...], lo: int, hi: int) -> tuple[list[tuple[int, int]], tuple[tuple[int, int], ...]]:
+def _cut(
+    spans: tuple[tuple[int, int], ...], lo: int, hi: int
+) -> tuple[list[tuple[int, int]], tuple[tuple[int, int], ...]]:
     """Split sorted disjoint ``spans`` by ``[lo, hi]``: (the parts inside, the spans outside)."""
     i = bisect_right(spans, lo, key=_START) - 1
     if i < 0 or spans[i][1] < lo:

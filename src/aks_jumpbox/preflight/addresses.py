@@ -145,7 +145,9 @@ class NetworkContext:
         object.__setattr__(self, "vnet_prefixes", tuple(self.vnet_prefixes))
         object.__setattr__(self, "_vnet", prefixes(self.vnet_prefixes, "VNet address space"))
         tags = {k.lower(): prefixes(v, f"service tag {k}") for k, v in self.service_tags.items()}
-        asgs = {k.lower(): prefixes(v, f"application security group {k}") for k, v in self.asg_members.items()}
+        asgs = {
+            k.lower(): prefixes(v, f"application security group {k}") for k, v in self.asg_members.items()
+        }
         object.__setattr__(self, "_tags", tags)
         object.__setattr__(self, "_asgs", asgs)
         object.__setattr__(self, "_internet", _PUBLIC - self._vnet - HOST_VIP_SET)
@@ -179,7 +181,7 @@ def service_tags_from_json(doc: Mapping[str, object]) -> dict[str, tuple[str, ..
     """Service tag table from the published ``ServiceTags_*.json`` / `az network list-service-tags`."""
     values = doc.get("values")
     if not isinstance(values, list):
-        raise ValueError("service tags document: expected a top-level 'values' list")
+        raise ValueError("service tags document: expected a top-level 'values' list")  # noqa: TRY004 (bad data)
     out: dict[str, tuple[str, ...]] = {}
     for v in values:
         if not isinstance(v, dict):
@@ -198,6 +200,8 @@ _ANY = frozenset({"*", "any"})
 def _tag_like(s: str) -> bool:
     """Service tag names start with a letter and carry no address syntax; '10.0.0.300/24' is a typo."""
     return bool(s) and s[0].isalpha() and not any(c.isspace() or c in "/:" for c in s)
+
+
 _SPECIAL = frozenset({"virtualnetwork", "azureloadbalancer", "internet"})
 
 
@@ -235,7 +239,9 @@ def resolve_endpoint(text: str, ctx: NetworkContext, where: str) -> Endpoint:
         return literal
     if key == "virtualnetwork":
         if not ctx.virtual_network:
-            raise ValueError(f"{where}: 'VirtualNetwork' needs the VNet address space (NetworkContext.vnet_prefixes)")
+            raise ValueError(
+                f"{where}: 'VirtualNetwork' needs the VNet address space (NetworkContext.vnet_prefixes)"
+            )
         return ctx.virtual_network
     if key == "azureloadbalancer":
         return HOST_VIP_SET
@@ -318,7 +324,11 @@ def compile_addresses(
             if ctx.host_vip_in_virtual_network:
                 spans.extend(HOST_VIP_SET.spans)
             elif ctx.host_vip_in_virtual_network is None:
-                unknowns.append(Unknown(f"whether the VirtualNetwork tag includes the host address {HOST_VIP}", HOST_VIP_SET))
+                unknowns.append(
+                    Unknown(
+                        f"whether the VirtualNetwork tag includes the host address {HOST_VIP}", HOST_VIP_SET
+                    )
+                )
         elif key == "azureloadbalancer":
             spans.extend(HOST_VIP_SET.spans)
         elif key == "internet":
@@ -336,5 +346,7 @@ def compile_addresses(
         else:
             short = asg_id.rstrip("/").rsplit("/", 1)[-1]
             bound = ctx.virtual_network or ALL
-            unknowns.append(Unknown(f"the members of application security group {short} are not known", bound))
+            unknowns.append(
+                Unknown(f"the members of application security group {short} are not known", bound)
+            )
     return RuleAddresses(Intervals.of(spans), tuple(unknowns), frozenset(tags), is_any)

@@ -28,7 +28,15 @@ from typing import Any
 
 from aks_jumpbox.preflight import addresses as addr
 from aks_jumpbox.preflight._arm import ResourceFormatError, id_list, id_of, name_of, props
-from aks_jumpbox.preflight._firstmatch import Box, BoxSplit, Outcome, Verdict, conclude, first_match, split_box
+from aks_jumpbox.preflight._firstmatch import (
+    Box,
+    BoxSplit,
+    Outcome,
+    Verdict,
+    conclude,
+    first_match,
+    split_box,
+)
 from aks_jumpbox.preflight._intervals import Intervals
 from aks_jumpbox.preflight.addresses import Endpoint, NetworkContext, RuleAddresses, Unknown
 from aks_jumpbox.preflight.fqdn import FqdnSet, Pattern
@@ -331,7 +339,9 @@ def _strs(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _rule_addresses(items: Sequence[str], groups: Sequence[str], ctx: FirewallContext, where: str) -> RuleAddresses:
+def _rule_addresses(
+    items: Sequence[str], groups: Sequence[str], ctx: FirewallContext, where: str
+) -> RuleAddresses:
     try:
         base = addr.compile_addresses(items, (), ctx.network, where)
     except ValueError as e:
@@ -369,7 +379,11 @@ def _compile_rule(doc: Any, ref: FirewallRuleRef, ctx: FirewallContext, where: s
         raise ResourceFormatError(f"{where}: has neither sourceAddresses nor sourceIpGroups")
     dst_items = _strs(p.get("destinationAddresses"), f"{where}: destinationAddresses")
     dst_groups = id_list(p.get("destinationIpGroups"), f"{where}: destinationIpGroups")
-    dst = _rule_addresses(dst_items, dst_groups, ctx, f"{where}: destination") if dst_items or dst_groups else None
+    dst = (
+        _rule_addresses(dst_items, dst_groups, ctx, f"{where}: destination")
+        if dst_items or dst_groups
+        else None
+    )
     if ref.rule_type == "NetworkRule":
         protos = Intervals()
         for proto in _strs(p.get("ipProtocols"), f"{where}: ipProtocols"):
@@ -384,7 +398,9 @@ def _compile_rule(doc: Any, ref: FirewallRuleRef, ctx: FirewallContext, where: s
             ports = parse_ports(_strs(p.get("destinationPorts"), f"{where}: destinationPorts") or ("*",))
         except ValueError as e:
             raise ResourceFormatError(f"{where}: destinationPorts: {e}") from None
-        fqdns = _patterns(_strs(p.get("destinationFqdns"), f"{where}: destinationFqdns"), f"{where}: destinationFqdns")
+        fqdns = _patterns(
+            _strs(p.get("destinationFqdns"), f"{where}: destinationFqdns"), f"{where}: destinationFqdns"
+        )
         return _Rule(ref, protos, src, ports, dst, fqdns)
     app_ports: dict[str, Intervals] = {}
     for i, entry in enumerate(p.get("protocols") or []):
@@ -392,7 +408,9 @@ def _compile_rule(doc: Any, ref: FirewallRuleRef, ctx: FirewallContext, where: s
         if not isinstance(entry, dict):
             raise ResourceFormatError(f"{w}: expected {{protocolType, port}}")
         ptype = entry.get("protocolType")
-        canon = next((a for a in APP_PROTOCOLS if isinstance(ptype, str) and a.lower() == ptype.lower()), None)
+        canon = next(
+            (a for a in APP_PROTOCOLS if isinstance(ptype, str) and a.lower() == ptype.lower()), None
+        )
         if canon is None:
             raise ResourceFormatError(f"{w}: protocolType: expected Http, Https or Mssql, got {ptype!r}")
         port = entry.get("port", {"Http": 80, "Https": 443, "Mssql": 1433}[canon])
@@ -415,7 +433,9 @@ def _compile_rule(doc: Any, ref: FirewallRuleRef, ctx: FirewallContext, where: s
         unknown.append(f"web categories {', '.join(cats)} are classified by Azure at connection time")
     urls = _strs(p.get("targetUrls"), f"{where}: targetUrls")
     if urls:
-        unknown.append(f"target URLs {', '.join(urls)} match on URL paths, which a name-level check cannot see")
+        unknown.append(
+            f"target URLs {', '.join(urls)} match on URL paths, which a name-level check cannot see"
+        )
     return _Rule(ref, _TCP, src, ALL_PORTS, dst, tuple(patterns), app_ports, tuple(unknown))
 
 
@@ -444,14 +464,25 @@ def compile_policy(docs: FirewallPolicyDocs, context: FirewallContext | None = N
         pol_name = name_of(dict(level_docs.policy))
         inherited = level_docs is not docs
         if missing_parent:
-            gap = _Rule(None, _ALL_IP, RuleAddresses(Intervals(), (), frozenset(), True), ALL_PORTS, None, (),
-                        missing_parent=missing_parent)
+            gap = _Rule(
+                None,
+                _ALL_IP,
+                RuleAddresses(Intervals(), (), frozenset(), True),
+                ALL_PORTS,
+                None,
+                (),
+                missing_parent=missing_parent,
+            )
             network.append(gap)
             application.append(gap)
-            notes.append(f"policy {pol_name} inherits from {missing_parent}, which was not supplied: its rules come first")
+            notes.append(
+                f"policy {pol_name} inherits from {missing_parent}, which was not supplied: its rules come first"
+            )
         pprops = props(level_docs.policy, f"firewall policy {pol_name}")
         if str(pprops.get("threatIntelMode", "")).lower() == "deny":
-            notes.append(f"policy {pol_name}: threat intelligence in Deny mode may block addresses flagged as malicious")
+            notes.append(
+                f"policy {pol_name}: threat intelligence in Deny mode may block addresses flagged as malicious"
+            )
         groups = []
         for g in level_docs.groups:
             gname = name_of(dict(g))
@@ -469,10 +500,15 @@ def compile_policy(docs: FirewallPolicyDocs, context: FirewallContext | None = N
                 if ctype == "FirewallPolicyNatRuleCollection":
                     continue  # DNAT: inbound only
                 if ctype != "FirewallPolicyFilterRuleCollection":
-                    raise ResourceFormatError(f"{w}: ruleCollectionType {ctype!r} is not a filter or NAT collection")
+                    raise ResourceFormatError(
+                        f"{w}: ruleCollectionType {ctype!r} is not a filter or NAT collection"
+                    )
                 action = c.get("action")
                 atype = action.get("type") if isinstance(action, dict) else action
-                canon = next((a for a in ("Allow", "Deny") if isinstance(atype, str) and a.lower() == atype.lower()), None)
+                canon = next(
+                    (a for a in ("Allow", "Deny") if isinstance(atype, str) and a.lower() == atype.lower()),
+                    None,
+                )
                 if canon is None:
                     raise ResourceFormatError(f"{w}: action.type: expected Allow or Deny, got {atype!r}")
                 for j, r in enumerate(c.get("rules") or []):
@@ -481,8 +517,12 @@ def compile_policy(docs: FirewallPolicyDocs, context: FirewallContext | None = N
                         raise ResourceFormatError(f"{rw}: expected an object")
                     rtype = r.get("ruleType")
                     if rtype not in ("NetworkRule", "ApplicationRule"):
-                        raise ResourceFormatError(f"{rw}: ruleType: expected NetworkRule or ApplicationRule, got {rtype!r}")
-                    ref = FirewallRuleRef(pol_name, gname, gprio, cname, cprio, name_of(r), rtype, canon, inherited)
+                        raise ResourceFormatError(
+                            f"{rw}: ruleType: expected NetworkRule or ApplicationRule, got {rtype!r}"
+                        )
+                    ref = FirewallRuleRef(
+                        pol_name, gname, gprio, cname, cprio, name_of(r), rtype, canon, inherited
+                    )
                     compiled = _compile_rule(r, ref, ctx, f"{rw} '{name_of(r)}'")
                     (network if rtype == "NetworkRule" else application).append(compiled)
     return CompiledPolicy(top_name, tuple(network), tuple(application), tuple(dict.fromkeys(notes)), ctx)
@@ -540,7 +580,9 @@ def _match(app_protocol: str | None):  # type: ignore[no-untyped-def]
     def match(rule: _Rule, box: Box) -> BoxSplit | None:
         src, proto, port, dest = box
         if rule.missing_parent:
-            return split_box(box, ((None, src, None), (None, proto, None), (None, port, None), (None, dest, None)))
+            return split_box(
+                box, ((None, src, None), (None, proto, None), (None, port, None), (None, dest, None))
+            )
         if rule.is_app:
             assert rule.app_ports is not None
             if app_protocol is None or app_protocol not in rule.app_ports:
@@ -602,10 +644,12 @@ def _flow_box(flow: FirewallFlow, ctx: FirewallContext) -> Box:
     if flow.protocol.upper() not in IP_PROTOCOLS:
         raise ValueError(f"firewall flow {flow}: protocol must be TCP, UDP or ICMP")
     if flow.app_protocol is not None and flow.app_protocol not in APP_PROTOCOLS:
-        raise ValueError(f"firewall flow {flow}: app_protocol must be one of {', '.join(APP_PROTOCOLS)} or None")
+        raise ValueError(
+            f"firewall flow {flow}: app_protocol must be one of {', '.join(APP_PROTOCOLS)} or None"
+        )
     src = addr.resolve_endpoint(flow.source, ctx.network, "firewall flow source")
     if not isinstance(src, Intervals):
-        raise ValueError(f"firewall flow {flow}: the source must be an address or prefix")
+        raise ValueError(f"firewall flow {flow}: the source must be an address or prefix")  # noqa: TRY004
     i = IP_PROTOCOLS.index(flow.protocol.upper())
     port = parse_ports(str(flow.port).split(","))
     dest: Any
@@ -635,7 +679,10 @@ def _describe(box: Box, whole: Box) -> str:
 def _reasons(rule: _Rule) -> tuple[str, ...]:
     if rule.missing_parent:
         return (f"the parent policy {rule.missing_parent.rsplit('/', 1)[-1]} was not supplied",)
-    out = [u.reason for u in (*rule.source.unknowns, *(rule.dest_addresses.unknowns if rule.dest_addresses else ()))]
+    out = [
+        u.reason
+        for u in (*rule.source.unknowns, *(rule.dest_addresses.unknowns if rule.dest_addresses else ()))
+    ]
     out.extend(rule.unknown_names)
     if not out:
         out.append("it is not known which addresses the name resolves to")
@@ -643,7 +690,9 @@ def _reasons(rule: _Rule) -> tuple[str, ...]:
 
 
 def _ref_text(rule: _Rule) -> str:
-    return str(rule.ref) if rule.ref else f"the rules of parent policy {rule.missing_parent.rsplit('/', 1)[-1]}"
+    return (
+        str(rule.ref) if rule.ref else f"the rules of parent policy {rule.missing_parent.rsplit('/', 1)[-1]}"
+    )
 
 
 def evaluate(policy: CompiledPolicy, flow: FirewallFlow) -> FirewallResult:
@@ -661,14 +710,15 @@ def evaluate(policy: CompiledPolicy, flow: FirewallFlow) -> FirewallResult:
 def _decision(o: Outcome[_Rule], whole: Box) -> FirewallDecision:
     decided = _access(o.rule)
     certain = decided is not None and all(_access(m) == decided for m in o.maybe)
-    unresolved = tuple(
-        f"{_ref_text(m)} ({'; '.join(_reasons(m))})" for m in o.maybe if _access(m) != decided
-    )
+    unresolved = tuple(f"{_ref_text(m)} ({'; '.join(_reasons(m))})" for m in o.maybe if _access(m) != decided)
     return FirewallDecision(_describe(o.box, whole), o.rule.ref if o.rule else None, certain, unresolved)
 
 
 def _evidence(
-    verdict: Verdict, partial: bool, outcomes: Sequence[Outcome[_Rule]], decisions: Sequence[FirewallDecision],
+    verdict: Verdict,
+    partial: bool,
+    outcomes: Sequence[Outcome[_Rule]],
+    decisions: Sequence[FirewallDecision],
     policy: CompiledPolicy,
 ) -> str:
     def one(d: FirewallDecision) -> str:
@@ -684,7 +734,9 @@ def _evidence(
             if d.certain:
                 continue
             otherwise = one(FirewallDecision("", d.rule, True, ()))
-            parts.append(f"{d.part + ': ' if d.part else ''}{' / '.join(d.unresolved)} may decide first; otherwise {otherwise}")
+            parts.append(
+                f"{d.part + ': ' if d.part else ''}{' / '.join(d.unresolved)} may decide first; otherwise {otherwise}"
+            )
         return "cannot decide: " + "; ".join(dict.fromkeys(parts))
     if verdict is Verdict.DENY and partial:
         first = [d for d in decisions if d.certain and (d.rule is None or d.rule.action == "Deny")]

@@ -23,7 +23,15 @@ from typing import Any
 
 from aks_jumpbox.preflight import addresses as addr
 from aks_jumpbox.preflight._arm import ResourceFormatError, id_list, id_of, name_of, props, str_list
-from aks_jumpbox.preflight._firstmatch import Box, BoxSplit, Outcome, Verdict, conclude, first_match, split_box
+from aks_jumpbox.preflight._firstmatch import (
+    Box,
+    BoxSplit,
+    Outcome,
+    Verdict,
+    conclude,
+    first_match,
+    split_box,
+)
 from aks_jumpbox.preflight._intervals import Intervals
 from aks_jumpbox.preflight.addresses import Endpoint, NetworkContext, RuleAddresses
 
@@ -121,27 +129,37 @@ def _parse_rule(doc: Any, nsg_name: str, nsg_id: str, default: bool, where: str)
     direction = _canon(p.get("direction"), DIRECTIONS, f"{where}: direction")
     access = _canon(p.get("access"), ("Allow", "Deny"), f"{where}: access")
     protocol = _canon(p.get("protocol"), ("*", *PROTOCOLS), f"{where}: protocol")
-    src = str_list(p.get("sourceAddressPrefixes"), p.get("sourceAddressPrefix"), f"{where}: sourceAddressPrefixes")
+    src = str_list(
+        p.get("sourceAddressPrefixes"), p.get("sourceAddressPrefix"), f"{where}: sourceAddressPrefixes"
+    )
     dst = str_list(
-        p.get("destinationAddressPrefixes"), p.get("destinationAddressPrefix"), f"{where}: destinationAddressPrefixes"
+        p.get("destinationAddressPrefixes"),
+        p.get("destinationAddressPrefix"),
+        f"{where}: destinationAddressPrefixes",
     )
     src_asg = id_list(p.get("sourceApplicationSecurityGroups"), f"{where}: sourceApplicationSecurityGroups")
-    dst_asg = id_list(p.get("destinationApplicationSecurityGroups"), f"{where}: destinationApplicationSecurityGroups")
+    dst_asg = id_list(
+        p.get("destinationApplicationSecurityGroups"), f"{where}: destinationApplicationSecurityGroups"
+    )
     if not src and not src_asg:
-        raise ResourceFormatError(f"{where}: has neither a source address prefix nor a source application security group")
+        raise ResourceFormatError(
+            f"{where}: has neither a source address prefix nor a source application security group"
+        )
     if not dst and not dst_asg:
         raise ResourceFormatError(
             f"{where}: has neither a destination address prefix nor a destination application security group"
         )
-    sports = str_list(p.get("sourcePortRanges"), p.get("sourcePortRange"), f"{where}: sourcePortRanges") or ("*",)
+    sports = str_list(p.get("sourcePortRanges"), p.get("sourcePortRange"), f"{where}: sourcePortRanges") or (
+        "*",
+    )
     dports = str_list(
         p.get("destinationPortRanges"), p.get("destinationPortRange"), f"{where}: destinationPortRanges"
     ) or ("*",)
-    for ports, field in ((sports, "sourcePortRanges"), (dports, "destinationPortRanges")):
+    for ports, key in ((sports, "sourcePortRanges"), (dports, "destinationPortRanges")):
         try:
             parse_ports(ports)
         except ValueError as e:
-            raise ResourceFormatError(f"{where}: {field}: {e}") from None
+            raise ResourceFormatError(f"{where}: {key}: {e}") from None
     ref = NsgRuleRef(name, priority, direction, access, nsg_name, nsg_id, default)
     return SecurityRule(ref, protocol, src, sports, dst, dports, src_asg, dst_asg)
 
@@ -166,7 +184,10 @@ def parse_nsg(doc: Mapping[str, Any]) -> Nsg:
         rules.append(_parse_rule(r, name, rid, False, f"{where}: securityRules[{i}]"))
     defaults = p.get("defaultSecurityRules")
     if isinstance(defaults, list) and defaults:
-        rules.extend(_parse_rule(r, name, rid, True, f"{where}: defaultSecurityRules[{i}]") for i, r in enumerate(defaults))
+        rules.extend(
+            _parse_rule(r, name, rid, True, f"{where}: defaultSecurityRules[{i}]")
+            for i, r in enumerate(defaults)
+        )
         from_doc = True
     else:
         rules.extend(default_rules(name, rid))
@@ -229,9 +250,7 @@ class NsgFlow:
     source_port: int | str | None = None
 
     def __str__(self) -> str:
-        return (
-            f"{self.direction.lower()} {self.protocol} {self.source} -> {self.destination}:{self.destination_port}"
-        )
+        return f"{self.direction.lower()} {self.protocol} {self.source} -> {self.destination}:{self.destination_port}"
 
 
 @dataclass(frozen=True)
@@ -248,7 +267,11 @@ class _Compiled:
         out: list[str] = []
         for rule_addrs, value in ((self.source, box[1]), (self.destination, box[3])):
             bound = value.bound if isinstance(value, addr.Opaque) else value
-            if isinstance(value, addr.Opaque) and not rule_addrs.unknowns and rule_addrs.concrete.overlaps(bound):
+            if (
+                isinstance(value, addr.Opaque)
+                and not rule_addrs.unknowns
+                and rule_addrs.concrete.overlaps(bound)
+            ):
                 out.append(f"whether {value.tag} lies within the rule's prefixes")
             out.extend(u.reason for u in rule_addrs.unknowns if u.bound.overlaps(bound))
         return tuple(dict.fromkeys(out))
@@ -263,7 +286,9 @@ class CompiledNsg:
     inbound: tuple[_Compiled, ...]
     outbound: tuple[_Compiled, ...]
     # Rules of one direction that can match a protocol / port combination, filled on first use.
-    _by_ports: dict[tuple[Any, ...], tuple[_Compiled, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _by_ports: dict[tuple[Any, ...], tuple[_Compiled, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def candidates(self, direction: str, box: Box) -> tuple[_Compiled, ...]:
         """Rules of ``direction`` whose protocol and ports overlap the flow's, in priority order:
@@ -274,8 +299,11 @@ class CompiledNsg:
         if found is None:
             rules = self.inbound if direction == "Inbound" else self.outbound
             found = tuple(
-                r for r in rules
-                if r.protocol.overlaps(proto) and r.destination_ports.overlaps(dport) and r.source_ports.overlaps(sport)
+                r
+                for r in rules
+                if r.protocol.overlaps(proto)
+                and r.destination_ports.overlaps(dport)
+                and r.source_ports.overlaps(sport)
             )
             self._by_ports[key] = found
         return found
@@ -293,7 +321,9 @@ def compile_nsg(nsg: Nsg | Mapping[str, Any], context: NetworkContext) -> Compil
                     _proto_set(r.protocol),
                     addr.compile_addresses(r.source_prefixes, r.source_asgs, context, f"{where}: source"),
                     parse_ports(r.source_ports),
-                    addr.compile_addresses(r.destination_prefixes, r.destination_asgs, context, f"{where}: destination"),
+                    addr.compile_addresses(
+                        r.destination_prefixes, r.destination_asgs, context, f"{where}: destination"
+                    ),
                     parse_ports(r.destination_ports),
                 )
             )
@@ -470,7 +500,9 @@ def _dedupe(decisions: Sequence[NsgDecision]) -> list[NsgDecision]:
     out = []
     for ref, ds in seen.items():
         part = "" if any(not d.part for d in ds) else "; ".join(dict.fromkeys(d.part for d in ds))
-        out.append(NsgDecision(part, ref, all(d.certain for d in ds), tuple(u for d in ds for u in d.unresolved)))
+        out.append(
+            NsgDecision(part, ref, all(d.certain for d in ds), tuple(u for d in ds for u in d.unresolved))
+        )
     return out
 
 

@@ -55,7 +55,9 @@ def parse_route_table(doc: Mapping[str, Any]) -> tuple[Route, ...]:
             raise ResourceFormatError(f"{where}: addressPrefix: expected a CIDR prefix or service tag")
         hop = next((h for h in HOP_TYPES if str(rp.get("nextHopType", "")).lower() == h.lower()), None)
         if hop is None:
-            raise ResourceFormatError(f"{where}: nextHopType: expected one of {', '.join(HOP_TYPES)}, got {rp.get('nextHopType')!r}")
+            raise ResourceFormatError(
+                f"{where}: nextHopType: expected one of {', '.join(HOP_TYPES)}, got {rp.get('nextHopType')!r}"
+            )
         ip = rp.get("nextHopIpAddress") or None
         if hop == "VirtualAppliance" and not ip:
             raise ResourceFormatError(f"{where}: nextHopType VirtualAppliance needs nextHopIpAddress")
@@ -113,7 +115,9 @@ def next_hop(
     else:
         literal = addr.parse_literal(destination)
         if literal is None:
-            raise ValueError(f"route destination {destination!r}: expected an IP, a CIDR prefix or 'Internet'")
+            raise ValueError(
+                f"route destination {destination!r}: expected an IP, a CIDR prefix or 'Internet'"
+            )
         dest = literal
     user = parse_route_table(route_table) if route_table is not None else ()
     # (prefix length, 0 for user / 1 for system, interval, route)
@@ -144,21 +148,31 @@ def next_hop(
             won[r] = won.get(r, Intervals()) | part
             remaining = remaining - part
     if remaining:
-        raise ValueError(f"route destination {destination!r}: not covered by any route (not an IPv4 address?)")
+        raise ValueError(
+            f"route destination {destination!r}: not covered by any route (not an IPv4 address?)"
+        )
     ordered = sorted(won.items(), key=lambda kv: -len(kv[1]))
     winners = tuple(
-        (r, "other public addresses" if i == 0 and len(ordered) > 1 and destination.lower() == "internet"
-         else addr.describe(iv))
+        (
+            r,
+            "other public addresses"
+            if i == 0 and len(ordered) > 1 and destination.lower() == "internet"
+            else addr.describe(iv),
+        )
         for i, (r, iv) in enumerate(ordered)
     )
     hops = {(r.next_hop_type, r.next_hop_ip) for r, _ in ordered}
     possible = tuple(
-        r for r in unresolved if dest.overlaps(ctx.opaque_bound) and hops != {(r.next_hop_type, r.next_hop_ip)}
+        r
+        for r in unresolved
+        if dest.overlaps(ctx.opaque_bound) and hops != {(r.next_hop_type, r.next_hop_ip)}
     )
     notes: list[str] = []
-    if route_table is not None and not props(route_table).get("disableBgpRoutePropagation", False):
-        if not any(r.user and r.prefix == "0.0.0.0/0" for r, _ in ordered):
-            notes.append("gateway route propagation is on: routes learned over BGP (VPN / ExpressRoute) may override system routes")
+    propagates = route_table is not None and not props(route_table).get("disableBgpRoutePropagation", False)
+    if propagates and not any(r.user and r.prefix == "0.0.0.0/0" for r, _ in ordered):
+        notes.append(
+            "gateway route propagation is on: routes learned over BGP (VPN / ExpressRoute) may override system routes"
+        )
     return NextHop(destination, winners, possible, tuple(notes))
 
 
@@ -180,7 +194,11 @@ def firewall_in_path(
 ) -> FirewallPath:
     """Does traffic to ``destination`` go to the firewall at ``firewall_ip`` (None: any virtual appliance)?"""
     hop = next_hop(
-        route_table, destination, vnet_prefixes=vnet_prefixes, peered_prefixes=peered_prefixes, service_tags=service_tags
+        route_table,
+        destination,
+        vnet_prefixes=vnet_prefixes,
+        peered_prefixes=peered_prefixes,
+        service_tags=service_tags,
     )
 
     def to_fw(r: Route) -> bool:
@@ -192,4 +210,6 @@ def firewall_in_path(
         return FirewallPath(True, hop, f"{hop.evidence}: traffic passes {target}")
     if not any(flags) and not any(to_fw(r) for r in hop.possible):
         return FirewallPath(False, hop, f"{hop.evidence}: traffic bypasses {target}")
-    return FirewallPath(None, hop, f"{hop.evidence}: only part of the traffic, or not certainly, passes {target}")
+    return FirewallPath(
+        None, hop, f"{hop.evidence}: only part of the traffic, or not certainly, passes {target}"
+    )

@@ -48,7 +48,11 @@ __all__ = [
 ACI_DELEGATION = "Microsoft.ContainerInstance/containerGroups"
 AZURE_RESERVED_PER_PREFIX = 5
 # Fields through which other services claim addresses without listing each one.
-_HIDDEN_CONSUMERS = ("applicationGatewayIPConfigurations", "serviceAssociationLinks", "resourceNavigationLinks")
+_HIDDEN_CONSUMERS = (
+    "applicationGatewayIPConfigurations",
+    "serviceAssociationLinks",
+    "resourceNavigationLinks",
+)
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,9 @@ def subnet_info(doc: Mapping[str, Any]) -> SubnetInfo:
         try:
             ipaddress.ip_network(x, strict=False)
         except ValueError:
-            raise ResourceFormatError(f"subnet {sid.subnet}: addressPrefix {x!r} is not a CIDR prefix") from None
+            raise ResourceFormatError(
+                f"subnet {sid.subnet}: addressPrefix {x!r} is not a CIDR prefix"
+            ) from None
     delegations = []
     for dg in p.get("delegations") or []:
         dp = props(dg, f"subnet {sid.subnet}: delegations")
@@ -149,7 +155,9 @@ def virtual_network_prefixes(vnet: Mapping[str, Any], *, include_peerings: bool 
             if str(pp.get("peeringState", "Connected")).lower() != "connected":
                 continue
             remote = pp.get("remoteAddressSpace") or {}
-            out.extend(x for x in (remote.get("addressPrefixes") or []) if isinstance(x, str) and x not in out)
+            out.extend(
+                x for x in (remote.get("addressPrefixes") or []) if isinstance(x, str) and x not in out
+            )
     return tuple(out)
 
 
@@ -175,12 +183,22 @@ def check_prefix_size(subnet: SubnetLike, *, role: str = "build", max_prefix_len
     nets = _v4(info.prefixes)
     fid = _fid(role, "size")
     if not nets:
-        return Finding(fid, Status.FAIL, f"subnet {info.name} has no IPv4 prefix", f"prefixes: {', '.join(info.prefixes)}",
-                       info.az_update(f"--address-prefixes <an IPv4 /{max_prefix_length} or larger prefix>"))
+        return Finding(
+            fid,
+            Status.FAIL,
+            f"subnet {info.name} has no IPv4 prefix",
+            f"prefixes: {', '.join(info.prefixes)}",
+            info.az_update(f"--address-prefixes <an IPv4 /{max_prefix_length} or larger prefix>"),
+        )
     best = min(nets, key=lambda n: n.prefixlen)
     evidence = f"address prefix {', '.join(str(n) for n in nets)}"
     if best.prefixlen <= max_prefix_length:
-        return Finding(fid, Status.PASS, f"subnet {info.name} is /{best.prefixlen} (at least /{max_prefix_length})", evidence)
+        return Finding(
+            fid,
+            Status.PASS,
+            f"subnet {info.name} is /{best.prefixlen} (at least /{max_prefix_length})",
+            evidence,
+        )
     return Finding(
         fid,
         Status.FAIL,
@@ -213,7 +231,13 @@ def check_free_addresses(subnet: SubnetLike, required: int, *, role: str = "buil
         f"`{info.az('list-available-ips')}` lists the free ones"
     )
     if free < required:
-        return Finding(fid, Status.FAIL, f"subnet {info.name} has {free} free addresses; the build needs {required}", how, fix)
+        return Finding(
+            fid,
+            Status.FAIL,
+            f"subnet {info.name} has {free} free addresses; the build needs {required}",
+            how,
+            fix,
+        )
     if info.hidden_consumers:
         return Finding(
             fid,
@@ -233,7 +257,12 @@ def check_private_link_policies(subnet: SubnetLike, *, role: str = "build") -> F
     evidence = f"privateLinkServiceNetworkPolicies: {value if value is not None else '(absent, Azure default Enabled)'}"
     fid = _fid(role, "private-link-policies")
     if value is not None and value.lower() == "disabled":
-        return Finding(fid, Status.PASS, f"subnet {info.name} has private link service network policies disabled", evidence)
+        return Finding(
+            fid,
+            Status.PASS,
+            f"subnet {info.name} has private link service network policies disabled",
+            evidence,
+        )
     return Finding(
         fid,
         Status.FAIL,
@@ -274,7 +303,9 @@ def check_build_subnet_not_delegated(subnet: SubnetLike, *, role: str = "build")
     fid = _fid(role, "not-delegated")
     evidence = f"delegations: {', '.join(info.delegations) or '(none)'}"
     if not info.delegations:
-        return Finding(fid, Status.PASS, f"subnet {info.name} is not delegated, so the build VM can join it", evidence)
+        return Finding(
+            fid, Status.PASS, f"subnet {info.name} is not delegated, so the build VM can join it", evidence
+        )
     return Finding(
         fid,
         Status.FAIL,
@@ -307,7 +338,12 @@ def check_same_vnet(build_subnet: SubnetLike, container_subnet: SubnetLike) -> F
             evidence,
             f"Create a separate subnet delegated to {ACI_DELEGATION} in VNet {build.id.vnet}",
         )
-    return Finding(fid, Status.PASS, f"subnets {build.name} and {container.name} are distinct subnets of VNet {build.id.vnet}", evidence)
+    return Finding(
+        fid,
+        Status.PASS,
+        f"subnets {build.name} and {container.name} are distinct subnets of VNet {build.id.vnet}",
+        evidence,
+    )
 
 
 def normalize_region(value: str) -> str:
@@ -333,7 +369,9 @@ def check_region(vnet: Mapping[str, Any], region: str) -> Finding:
     )
 
 
-def check_subscription(subnet: SubnetLike, subscription: str, *, what: str = "image template", required: bool = True) -> Finding:
+def check_subscription(
+    subnet: SubnetLike, subscription: str, *, what: str = "image template", required: bool = True
+) -> Finding:
     """The subnet is in ``subscription`` (the template's, or the destination's)."""
     info = _info(subnet)
     evidence = f"subnet subscription {info.id.subscription}; {what} subscription {subscription.lower()}"

@@ -51,9 +51,15 @@ def nsg_rule(
 
 
 def nsg(name: str, *rules: dict[str, Any]) -> dict[str, Any]:
-    rid = f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/{name}"
-    return {"id": rid, "name": name, "type": "Microsoft.Network/networkSecurityGroups",
-            "properties": {"securityRules": list(rules)}}
+    rid = (
+        f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/{name}"
+    )
+    return {
+        "id": rid,
+        "name": name,
+        "type": "Microsoft.Network/networkSecurityGroups",
+        "properties": {"securityRules": list(rules)},
+    }
 
 
 def asg_id(name: str) -> str:
@@ -67,31 +73,73 @@ def policy(name: str, base: str | None = None) -> dict[str, Any]:
     p: dict[str, Any] = {}
     if base:
         p["basePolicy"] = {"id": POLICY_ID + base}
-    return {"id": POLICY_ID + name, "name": name, "type": "Microsoft.Network/firewallPolicies", "properties": p}
+    return {
+        "id": POLICY_ID + name,
+        "name": name,
+        "type": "Microsoft.Network/firewallPolicies",
+        "properties": p,
+    }
 
 
 def group(policy_name: str, name: str, priority: int, *collections: dict[str, Any]) -> dict[str, Any]:
-    return {"id": f"{POLICY_ID}{policy_name}/ruleCollectionGroups/{name}", "name": name,
-            "properties": {"priority": priority, "ruleCollections": list(collections)}}
+    return {
+        "id": f"{POLICY_ID}{policy_name}/ruleCollectionGroups/{name}",
+        "name": name,
+        "properties": {"priority": priority, "ruleCollections": list(collections)},
+    }
 
 
-def collection(name: str, priority: int, action: str, *rules: dict[str, Any], nat: bool = False) -> dict[str, Any]:
+def collection(
+    name: str, priority: int, action: str, *rules: dict[str, Any], nat: bool = False
+) -> dict[str, Any]:
     ctype = "FirewallPolicyNatRuleCollection" if nat else "FirewallPolicyFilterRuleCollection"
-    return {"ruleCollectionType": ctype, "name": name, "priority": priority, "action": {"type": action}, "rules": list(rules)}
+    return {
+        "ruleCollectionType": ctype,
+        "name": name,
+        "priority": priority,
+        "action": {"type": action},
+        "rules": list(rules),
+    }
 
 
-def app_rule(name: str, fqdns: list[str], protocols: list[tuple[str, int]] = (("Https", 443),), *,  # type: ignore[assignment]
-             src: list[str] | None = None, tags: list[str] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"ruleType": "ApplicationRule", "name": name, "sourceAddresses": ["*"] if src is None else src,
-            "protocols": [{"protocolType": t, "port": p} for t, p in protocols],
-            "targetFqdns": fqdns, "fqdnTags": tags or [], **extra}
+def app_rule(
+    name: str,
+    fqdns: list[str],
+    protocols: list[tuple[str, int]] = (("Https", 443),),
+    *,  # type: ignore[assignment]
+    src: list[str] | None = None,
+    tags: list[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "ruleType": "ApplicationRule",
+        "name": name,
+        "sourceAddresses": ["*"] if src is None else src,
+        "protocols": [{"protocolType": t, "port": p} for t, p in protocols],
+        "targetFqdns": fqdns,
+        "fqdnTags": tags or [],
+        **extra,
+    }
 
 
-def net_rule(name: str, *, protocols: list[str] = ("TCP",), src: list[str] | None = None,  # type: ignore[assignment]
-             dst: list[str] | None = None, fqdns: list[str] | None = None, ports: list[str] = ("443",),  # type: ignore[assignment]
-             **extra: Any) -> dict[str, Any]:
-    r: dict[str, Any] = {"ruleType": "NetworkRule", "name": name, "ipProtocols": list(protocols),
-                         "sourceAddresses": ["*"] if src is None else src, "destinationPorts": list(ports), **extra}
+def net_rule(
+    name: str,
+    *,
+    protocols: list[str] = ("TCP",),
+    src: list[str] | None = None,  # type: ignore[assignment]
+    dst: list[str] | None = None,
+    fqdns: list[str] | None = None,
+    ports: list[str] = ("443",),  # type: ignore[assignment]
+    **extra: Any,
+) -> dict[str, Any]:
+    r: dict[str, Any] = {
+        "ruleType": "NetworkRule",
+        "name": name,
+        "ipProtocols": list(protocols),
+        "sourceAddresses": ["*"] if src is None else src,
+        "destinationPorts": list(ports),
+        **extra,
+    }
     if dst is not None:
         r["destinationAddresses"] = dst
     if fqdns is not None:

@@ -122,7 +122,9 @@ def test_deny_all_before_defaults_blocks_what_defaults_would_allow() -> None:
 def test_a_rule_allowing_443_does_not_allow_80() -> None:
     doc = nsg(
         "nsg-x",
-        nsg_rule("https-out", 100, "Allow", direction="Outbound", protocol="Tcp", dst="Internet", dports="443"),
+        nsg_rule(
+            "https-out", 100, "Allow", direction="Outbound", protocol="Tcp", dst="Internet", dports="443"
+        ),
         nsg_rule("deny-out", 4096, "Deny", direction="Outbound"),
     )
     c = compile_nsg(doc, VNET)
@@ -236,7 +238,11 @@ def test_internet_tag_is_public_space_outside_the_vnet() -> None:
 
 
 def test_azure_load_balancer_tag_and_the_host_address() -> None:
-    doc = nsg("nsg-x", nsg_rule("lb", 100, "Allow", src="AzureLoadBalancer", dports="60001"), nsg_rule("deny", 200, "Deny"))
+    doc = nsg(
+        "nsg-x",
+        nsg_rule("lb", 100, "Allow", src="AzureLoadBalancer", dports="60001"),
+        nsg_rule("deny", 200, "Deny"),
+    )
     c = compile_nsg(doc, VNET)
     assert evaluate(c, inbound("AzureLoadBalancer", "10.0.2.4", 60001)).allowed
     assert evaluate(c, inbound("168.63.129.16", "10.0.2.4", 60001)).allowed
@@ -244,7 +250,11 @@ def test_azure_load_balancer_tag_and_the_host_address() -> None:
 
 
 def test_whether_virtual_network_covers_the_host_address_is_a_context_choice() -> None:
-    doc = nsg("nsg-x", nsg_rule("vnet", 100, "Allow", src="VirtualNetwork", dports="60001"), nsg_rule("deny", 4096, "Deny"))
+    doc = nsg(
+        "nsg-x",
+        nsg_rule("vnet", 100, "Allow", src="VirtualNetwork", dports="60001"),
+        nsg_rule("deny", 4096, "Deny"),
+    )
     probe = inbound("AzureLoadBalancer", "10.0.2.4", 60001)
     r = evaluate_nsg(doc, probe, VNET)
     assert r.verdict is Verdict.UNKNOWN
@@ -330,7 +340,11 @@ def test_unknown_asg_does_not_matter_when_the_outcome_is_the_same_or_the_flow_is
 
 def test_destination_asg() -> None:
     jump = asg_id("asg-jump")
-    doc = nsg("nsg-x", nsg_rule("ssh-to-jump", 100, "Allow", dst_asgs=[jump], dports="22"), nsg_rule("deny", 200, "Deny"))
+    doc = nsg(
+        "nsg-x",
+        nsg_rule("ssh-to-jump", 100, "Allow", dst_asgs=[jump], dports="22"),
+        nsg_rule("deny", 200, "Deny"),
+    )
     ctx = NetworkContext(vnet_prefixes=("10.0.0.0/16",), asg_members={jump: ("10.0.2.4", "10.0.2.5")})
     assert evaluate_nsg(doc, inbound("10.0.1.4", "10.0.2.5", 22), ctx).allowed
     assert evaluate_nsg(doc, inbound("10.0.1.4", "10.0.2.6", 22), ctx).verdict is Verdict.DENY
@@ -344,9 +358,17 @@ def test_flattened_az_cli_shape_is_accepted() -> None:
         "id": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg-flat",
         "name": "nsg-flat",
         "securityRules": [
-            {"name": "deny-ssh", "priority": 100, "direction": "Inbound", "access": "Deny", "protocol": "Tcp",
-             "sourceAddressPrefix": "*", "destinationAddressPrefix": "*", "sourcePortRange": "*",
-             "destinationPortRange": "22"}
+            {
+                "name": "deny-ssh",
+                "priority": 100,
+                "direction": "Inbound",
+                "access": "Deny",
+                "protocol": "Tcp",
+                "sourceAddressPrefix": "*",
+                "destinationAddressPrefix": "*",
+                "sourcePortRange": "*",
+                "destinationPortRange": "22",
+            }
         ],
     }
     r = evaluate_nsg(flat, inbound("10.0.1.4", "10.0.2.4", 22), VNET)
@@ -360,7 +382,10 @@ def test_flattened_az_cli_shape_is_accepted() -> None:
         ({"priority": "high"}, "'bad': priority: expected an integer"),
         ({"direction": "Sideways"}, "'bad': direction: expected one of Inbound, Outbound"),
         ({"protocol": "Sctp"}, "'bad': protocol: expected one of"),
-        ({"destinationPortRange": "70000"}, "'bad': destinationPortRanges: '70000' is not a port range within 0-65535"),
+        (
+            {"destinationPortRange": "70000"},
+            "'bad': destinationPortRanges: '70000' is not a port range within 0-65535",
+        ),
         ({"sourceAddressPrefix": None}, "'bad': has neither a source address prefix"),
         ({"sourceAddressPrefix": "10.0.0.300/24"}, "is neither an address"),
     ],
@@ -390,7 +415,9 @@ def test_malformed_flows_raise_value_error() -> None:
 def test_combine_requires_every_nsg_to_allow() -> None:
     allow = nsg("a", nsg_rule("allow", 100, "Allow"))
     deny = nsg("d", nsg_rule("deny", 100, "Deny"))
-    unknown = nsg("u", nsg_rule("maybe", 100, "Deny", src_asgs=[asg_id("x")]), nsg_rule("allow", 200, "Allow"))
+    unknown = nsg(
+        "u", nsg_rule("maybe", 100, "Deny", src_asgs=[asg_id("x")]), nsg_rule("allow", 200, "Allow")
+    )
     f = inbound("10.0.1.4", "10.0.2.4", 22)
     a, d, u = (evaluate_nsg(x, f, VNET) for x in (allow, deny, unknown))
     assert combine([a, a]) is Verdict.ALLOW

@@ -41,8 +41,16 @@ class R:
         def one(v: tuple[str, ...]) -> str | list[str]:
             return v[0] if len(v) == 1 else list(v)
 
-        return nsg_rule(self.name, self.priority, self.access, protocol=self.protocol, src=one(self.src),
-                        dst=one(self.dst), dports=one(self.dports), sports=one(self.sports))
+        return nsg_rule(
+            self.name,
+            self.priority,
+            self.access,
+            protocol=self.protocol,
+            src=one(self.src),
+            dst=one(self.dst),
+            dports=one(self.dports),
+            sports=one(self.sports),
+        )
 
 
 # --- reference model ---------------------------------------------------------------------------
@@ -76,7 +84,9 @@ def _reference(rules: list[R], proto: str, src: str, sport: int, dst: str, dport
             continue
         if not any(_addr_match(i, src) for i in r.src) or not any(_addr_match(i, dst) for i in r.dst):
             continue
-        if not any(_port_match(i, dport) for i in r.dports) or not any(_port_match(i, sport) for i in r.sports):
+        if not any(_port_match(i, dport) for i in r.dports) or not any(
+            _port_match(i, sport) for i in r.sports
+        ):
             continue
         return r
     raise AssertionError("DenyAllInBound always matches")
@@ -143,14 +153,24 @@ def _items(s: st.SearchStrategy[str]) -> st.SearchStrategy[tuple[str, ...]]:
 
 
 @st.composite
-def rule_sets(draw: st.DrawFn, min_priority: int = 100, max_priority: int = 4096, max_size: int = 8) -> list[R]:
+def rule_sets(
+    draw: st.DrawFn, min_priority: int = 100, max_priority: int = 4096, max_size: int = 8
+) -> list[R]:
     prios = draw(st.lists(st.integers(min_priority, max_priority), unique=True, max_size=max_size))
     out = []
     for i, p in enumerate(prios):
         sports = draw(st.one_of(st.just(("*",)), _items(port_items())))
         out.append(
-            R(f"r{i}", p, draw(st.sampled_from(["Allow", "Deny"])), draw(st.sampled_from(["*", "Tcp", "Udp"])),
-              draw(_items(addr_items)), draw(_items(addr_items)), draw(_items(port_items())), sports)
+            R(
+                f"r{i}",
+                p,
+                draw(st.sampled_from(["Allow", "Deny"])),
+                draw(st.sampled_from(["*", "Tcp", "Udp"])),
+                draw(_items(addr_items)),
+                draw(_items(addr_items)),
+                draw(_items(port_items())),
+                sports,
+            )
         )
     return out
 
@@ -163,7 +183,9 @@ def flows(draw: st.DrawFn) -> F:
 
     src = draw(st.one_of(prefixes(), ranges()))
     dst = draw(st.one_of(prefixes(), ranges()))
-    return F(draw(st.sampled_from(PROTOS)), src, dst, port_range(), draw(st.sampled_from([(0, 0), (0, 7), (3, 4)])))
+    return F(
+        draw(st.sampled_from(PROTOS)), src, dst, port_range(), draw(st.sampled_from([(0, 0), (0, 7), (3, 4)]))
+    )
 
 
 def _evaluate(rules: list[R], flow: F):  # type: ignore[no-untyped-def]
@@ -190,13 +212,17 @@ def test_region_evaluation_equals_packet_by_packet_first_match(rules: list[R], f
 
 @settings(max_examples=200, deadline=None)
 @given(rule_sets(max_size=6), flows(), st.data())
-def test_adding_a_lower_priority_rule_never_changes_a_decided_verdict(rules: list[R], flow: F, data: st.DataObject) -> None:
+def test_adding_a_lower_priority_rule_never_changes_a_decided_verdict(
+    rules: list[R], flow: F, data: st.DataObject
+) -> None:
     before = _evaluate(rules, flow)
     top = max(d.rule.priority for d in before.decisions)
     if any(d.rule.default for d in before.decisions):
         return  # decided by Azure's defaults: any user rule has a higher priority than they do
     taken = {r.priority for r in rules}
-    extra_prio = data.draw(st.integers(top + 1, 4096).filter(lambda p: p not in taken)) if top < 4096 else None
+    extra_prio = (
+        data.draw(st.integers(top + 1, 4096).filter(lambda p: p not in taken)) if top < 4096 else None
+    )
     if extra_prio is None:
         return
     extra = data.draw(rule_sets(min_priority=extra_prio, max_priority=extra_prio, max_size=1))
@@ -254,9 +280,14 @@ def test_the_protocol_and_port_prefilter_drops_only_rules_that_cannot_match(rule
 
 
 @settings(max_examples=150, deadline=None)
-@given(rule_sets(max_size=6), st.lists(st.tuples(st.integers(100, 4096), st.sampled_from(["Allow", "Deny"])), max_size=3),
-       flows())
-def test_pooling_doubts_can_only_weaken_a_verdict_to_unknown(rules: list[R], asg_rules: list[tuple[int, str]], flow: F) -> None:
+@given(
+    rule_sets(max_size=6),
+    st.lists(st.tuples(st.integers(100, 4096), st.sampled_from(["Allow", "Deny"])), max_size=3),
+    flows(),
+)
+def test_pooling_doubts_can_only_weaken_a_verdict_to_unknown(
+    rules: list[R], asg_rules: list[tuple[int, str]], flow: F
+) -> None:
     """With pooling forced on every step, the verdict is the exact one or UNKNOWN, never the opposite."""
     from unittest.mock import patch
 
@@ -265,7 +296,11 @@ def test_pooling_doubts_can_only_weaken_a_verdict_to_unknown(rules: list[R], asg
 
     taken = {r.priority for r in rules}
     docs = [r.doc() for r in rules]
-    docs += [nsg_rule(f"asg{i}", p, a, src_asgs=[asg_id(f"asg{i}")]) for i, (p, a) in enumerate(asg_rules) if p not in taken]
+    docs += [
+        nsg_rule(f"asg{i}", p, a, src_asgs=[asg_id(f"asg{i}")])
+        for i, (p, a) in enumerate(asg_rules)
+        if p not in taken
+    ]
     compiled = compile_nsg(nsg("nsg-p", *docs), CTX)
     exact = evaluate(compiled, flow.flow())
     with patch.object(_firstmatch, "MAX_PIECES", 1):

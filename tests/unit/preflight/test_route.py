@@ -17,7 +17,14 @@ def table(*routes: tuple[str, str, str, str | None], bgp: bool = True) -> dict: 
         "properties": {
             "disableBgpRoutePropagation": not bgp,
             "routes": [
-                {"name": n, "properties": {"addressPrefix": p, "nextHopType": t, **({"nextHopIpAddress": ip} if ip else {})}}
+                {
+                    "name": n,
+                    "properties": {
+                        "addressPrefix": p,
+                        "nextHopType": t,
+                        **({"nextHopIpAddress": ip} if ip else {}),
+                    },
+                }
                 for n, p, t, ip in routes
             ],
         },
@@ -44,7 +51,10 @@ def test_vnet_traffic_stays_local_despite_a_default_route() -> None:
     hop = next_hop(FORCED, "10.0.5.5", vnet_prefixes=VNET)
     assert hop.route.next_hop_type == "VnetLocal"
     # ...unless a UDR for the VNet's own prefix says otherwise: at equal length the UDR wins.
-    t = table(("to-fw", "0.0.0.0/0", "VirtualAppliance", FW), ("inspect-vnet", "10.0.0.0/16", "VirtualAppliance", FW))
+    t = table(
+        ("to-fw", "0.0.0.0/0", "VirtualAppliance", FW),
+        ("inspect-vnet", "10.0.0.0/16", "VirtualAppliance", FW),
+    )
     assert next_hop(t, "10.0.5.5", vnet_prefixes=VNET).route.name == "inspect-vnet"
 
 
@@ -54,7 +64,10 @@ def test_longest_prefix_wins_and_splits_are_reported() -> None:
     assert firewall_in_path(t, FW, destination="21.1.1.1", vnet_prefixes=VNET).in_path is True
     fp = firewall_in_path(t, FW, vnet_prefixes=VNET)
     assert fp.in_path is None
-    assert "20.0.0.0/8 via route 'bypass'" in fp.evidence and "other public addresses via route 'to-fw'" in fp.evidence
+    assert (
+        "20.0.0.0/8 via route 'bypass'" in fp.evidence
+        and "other public addresses via route 'to-fw'" in fp.evidence
+    )
 
 
 def test_another_appliance_is_not_the_firewall() -> None:
@@ -67,16 +80,26 @@ def test_private_ranges_outside_the_vnet_are_dropped() -> None:
     hop = next_hop(None, "192.168.1.1", vnet_prefixes=VNET)
     assert hop.route.next_hop_type == "None"
     assert next_hop(None, "10.1.0.1", vnet_prefixes=VNET).route.next_hop_type == "None"
-    assert next_hop(None, "10.1.0.1", vnet_prefixes=VNET, peered_prefixes=("10.1.0.0/16",)).route.next_hop_type == "VNetPeering"
+    assert (
+        next_hop(None, "10.1.0.1", vnet_prefixes=VNET, peered_prefixes=("10.1.0.0/16",)).route.next_hop_type
+        == "VNetPeering"
+    )
 
 
 def test_service_tag_routes() -> None:
-    t = table(("to-fw", "0.0.0.0/0", "VirtualAppliance", FW), ("azure", "AzureCloud.eastus2", "Internet", None))
+    t = table(
+        ("to-fw", "0.0.0.0/0", "VirtualAppliance", FW), ("azure", "AzureCloud.eastus2", "Internet", None)
+    )
     fp = firewall_in_path(t, FW, destination="20.1.1.1", vnet_prefixes=VNET)
     assert fp.in_path is None and "possibly instead route 'azure'" in fp.evidence
     tags = {"AzureCloud.eastus2": ["20.1.0.0/16"]}
-    assert firewall_in_path(t, FW, destination="20.1.1.1", vnet_prefixes=VNET, service_tags=tags).in_path is False
-    assert firewall_in_path(t, FW, destination="20.2.1.1", vnet_prefixes=VNET, service_tags=tags).in_path is True
+    assert (
+        firewall_in_path(t, FW, destination="20.1.1.1", vnet_prefixes=VNET, service_tags=tags).in_path
+        is False
+    )
+    assert (
+        firewall_in_path(t, FW, destination="20.2.1.1", vnet_prefixes=VNET, service_tags=tags).in_path is True
+    )
     # A private destination can't be in a service tag.
     assert firewall_in_path(t, FW, destination="192.168.0.1", vnet_prefixes=VNET).in_path is False
 

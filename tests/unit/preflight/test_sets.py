@@ -43,7 +43,10 @@ def test_interval_operations_equal_set_operations(a: list[tuple[int, int]], b: l
 def test_literals() -> None:
     assert addr.to_cidrs(addr.parse_literal("10.0.0.5/24")) == ["10.0.0.0/24"]  # type: ignore[arg-type]
     assert addr.to_cidrs(addr.parse_literal("10.0.0.1-10.0.0.6")) == [  # type: ignore[arg-type]
-        "10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"
+        "10.0.0.1/32",
+        "10.0.0.2/31",
+        "10.0.0.4/31",
+        "10.0.0.6/32",
     ]
     assert addr.to_cidrs(addr.parse_literal("2001:db8::/126")) == ["2001:db8::/126"]  # type: ignore[arg-type]
     assert addr.parse_literal("Storage.WestEurope") is None
@@ -56,16 +59,32 @@ def test_literals() -> None:
 def test_internet_excludes_private_shared_the_vnet_and_the_host_address() -> None:
     ctx = addr.NetworkContext(vnet_prefixes=("10.0.0.0/16", "20.1.0.0/16"))
     inet = ctx.internet
-    for private in ("10.1.2.3", "172.20.0.1", "192.168.1.1", "100.64.0.1", "127.0.0.1", "169.254.0.1", "20.1.2.3",
-                    "168.63.129.16", "224.0.0.1"):
+    for private in (
+        "10.1.2.3",
+        "172.20.0.1",
+        "192.168.1.1",
+        "100.64.0.1",
+        "127.0.0.1",
+        "169.254.0.1",
+        "20.1.2.3",
+        "168.63.129.16",
+        "224.0.0.1",
+    ):
         assert not inet.overlaps(addr.prefixes([private])), private
     for public in ("20.2.0.1", "140.82.112.3", "8.8.8.8", "2606:4700::1111"):
         assert inet.covers(addr.prefixes([public])), public
 
 
 def test_service_tags_from_the_published_json() -> None:
-    doc = {"values": [{"name": "Storage.EastUS2", "id": "Storage.EastUS2",
-                       "properties": {"addressPrefixes": ["20.38.100.0/23", "2603:1030::/40"]}}]}
+    doc = {
+        "values": [
+            {
+                "name": "Storage.EastUS2",
+                "id": "Storage.EastUS2",
+                "properties": {"addressPrefixes": ["20.38.100.0/23", "2603:1030::/40"]},
+            }
+        ]
+    }
     table = addr.service_tags_from_json(doc)
     assert table == {"Storage.EastUS2": ("20.38.100.0/23", "2603:1030::/40")}
     ctx = addr.NetworkContext(service_tags=table)
@@ -111,7 +130,12 @@ names = st.lists(labels, min_size=1, max_size=4).map(".".join)
 
 
 @settings(max_examples=300)
-@given(patterns, st.lists(patterns, max_size=4), st.lists(patterns, max_size=3), st.lists(names, min_size=1, max_size=20))
+@given(
+    patterns,
+    st.lists(patterns, max_size=4),
+    st.lists(patterns, max_size=3),
+    st.lists(names, min_size=1, max_size=20),
+)
 def test_fqdn_set_split_is_exact(flow: str, first: list[str], second: list[str], probe: list[str]) -> None:
     """Split a flow's names by one rule, then the remainder by another: each name lands where a
     name-by-name check puts it."""

@@ -29,16 +29,25 @@ from tests.unit.preflight.builders import SUB, load
 VNET_ID = f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-build"
 
 
-def subnet(name: str = "snet-build", prefix: str = "10.0.1.0/28", *, vnet_id: str = VNET_ID, **props: Any) -> dict[str, Any]:
+def subnet(
+    name: str = "snet-build", prefix: str = "10.0.1.0/28", *, vnet_id: str = VNET_ID, **props: Any
+) -> dict[str, Any]:
     return {"id": f"{vnet_id}/subnets/{name}", "name": name, "properties": {"addressPrefix": prefix, **props}}
 
 
 def ipconfigs(n: int) -> list[dict[str, str]]:
-    return [{"id": f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic{i}/ipConfigurations/ipconfig1"}
-            for i in range(n)]
+    return [
+        {
+            "id": f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic{i}/ipConfigurations/ipconfig1"
+        }
+        for i in range(n)
+    ]
 
 
-@pytest.mark.parametrize(("prefix", "status"), [("10.0.1.0/28", Status.PASS), ("10.0.1.0/24", Status.PASS), ("10.0.1.0/29", Status.FAIL)])
+@pytest.mark.parametrize(
+    ("prefix", "status"),
+    [("10.0.1.0/28", Status.PASS), ("10.0.1.0/24", Status.PASS), ("10.0.1.0/29", Status.FAIL)],
+)
 def test_prefix_size(prefix: str, status: Status) -> None:
     f = check_prefix_size(subnet(prefix=prefix))
     assert f.status is status and f.id == "subnet.build.size"
@@ -54,9 +63,14 @@ def test_free_addresses_count_azure_reserved_and_ip_configurations() -> None:
     s = subnet(ipConfigurations=ipconfigs(7))
     assert free_addresses(s)[0] == 4
     f = check_free_addresses(s, 4)
-    assert f.status is Status.PASS and "16 addresses - 5 reserved by Azure - 7 IP configurations = 4 free" in f.evidence
+    assert (
+        f.status is Status.PASS
+        and "16 addresses - 5 reserved by Azure - 7 IP configurations = 4 free" in f.evidence
+    )
     f = check_free_addresses(subnet(ipConfigurations=ipconfigs(8)), 4)
-    assert f.status is Status.FAIL and f.message == "subnet snet-build has 3 free addresses; the build needs 4"
+    assert (
+        f.status is Status.FAIL and f.message == "subnet snet-build has 3 free addresses; the build needs 4"
+    )
     assert f.fix is not None and "az network vnet subnet list-available-ips" in f.fix
     # Several prefixes: 5 reserved in each.
     multi = subnet(prefix="10.0.1.0/28", addressPrefixes=["10.0.1.0/28", "10.0.2.0/28"])
@@ -66,10 +80,16 @@ def test_free_addresses_count_azure_reserved_and_ip_configurations() -> None:
 def test_consumers_that_do_not_list_their_addresses_turn_a_pass_into_a_warning() -> None:
     s = subnet(prefix="10.0.1.0/24", serviceAssociationLinks=[{"name": "acilink"}])
     f = check_free_addresses(s, 1, role="container")
-    assert f.status is Status.WARN and "serviceAssociationLinks" in f.message and f.id == "subnet.container.free-addresses"
+    assert (
+        f.status is Status.WARN
+        and "serviceAssociationLinks" in f.message
+        and f.id == "subnet.container.free-addresses"
+    )
 
 
-@pytest.mark.parametrize(("value", "status"), [("Disabled", Status.PASS), ("Enabled", Status.FAIL), (None, Status.FAIL)])
+@pytest.mark.parametrize(
+    ("value", "status"), [("Disabled", Status.PASS), ("Enabled", Status.FAIL), (None, Status.FAIL)]
+)
 def test_private_link_service_network_policies(value: str | None, status: Status) -> None:
     props = {} if value is None else {"privateLinkServiceNetworkPolicies": value}
     f = check_private_link_policies(subnet(**props))
@@ -83,14 +103,24 @@ def test_private_link_service_network_policies(value: str | None, status: Status
 
 
 def test_container_subnet_delegation() -> None:
-    aci = {"delegations": [{"name": "aci", "properties": {"serviceName": "Microsoft.ContainerInstance/containerGroups"}}]}
+    aci = {
+        "delegations": [
+            {"name": "aci", "properties": {"serviceName": "Microsoft.ContainerInstance/containerGroups"}}
+        ]
+    }
     assert check_aci_delegation(subnet("snet-aci", **aci)).status is Status.PASS
     f = check_aci_delegation(subnet("snet-aci"))
     assert f.status is Status.FAIL
-    assert f.fix is not None and f.fix.endswith("-n snet-aci --delegations Microsoft.ContainerInstance/containerGroups")
+    assert f.fix is not None and f.fix.endswith(
+        "-n snet-aci --delegations Microsoft.ContainerInstance/containerGroups"
+    )
     other = {"delegations": [{"name": "web", "properties": {"serviceName": "Microsoft.Web/serverFarms"}}]}
     f = check_aci_delegation(subnet("snet-aci", **other))
-    assert f.status is Status.FAIL and "Microsoft.Web/serverFarms" in f.message and "--remove delegations" in (f.fix or "")
+    assert (
+        f.status is Status.FAIL
+        and "Microsoft.Web/serverFarms" in f.message
+        and "--remove delegations" in (f.fix or "")
+    )
     # The build VM can't go into a delegated subnet.
     assert check_build_subnet_not_delegated(subnet()).status is Status.PASS
     f = check_build_subnet_not_delegated(subnet(**aci))
@@ -101,7 +131,11 @@ def test_same_vnet_distinct_subnets() -> None:
     build = subnet("snet-build")
     assert check_same_vnet(build, subnet("snet-aci", "10.0.2.0/28")).status is Status.PASS
     f = check_same_vnet(build, subnet("snet-aci", vnet_id=VNET_ID.replace("vnet-build", "vnet-other")))
-    assert f.status is Status.FAIL and "same VNet" in f.message and "az network vnet subnet create" in (f.fix or "")
+    assert (
+        f.status is Status.FAIL
+        and "same VNet" in f.message
+        and "az network vnet subnet create" in (f.fix or "")
+    )
     f = check_same_vnet(build, copy.deepcopy(build))
     assert f.status is Status.FAIL and "same subnet" in f.message
 
@@ -110,7 +144,10 @@ def test_region() -> None:
     vnet = {"id": VNET_ID, "name": "vnet-build", "location": "eastus2", "properties": {}}
     assert check_region(vnet, "East US 2").status is Status.PASS
     f = check_region(vnet, "westeurope")
-    assert f.status is Status.FAIL and f.message == "VNet vnet-build is in eastus2 but the image template builds in westeurope"
+    assert (
+        f.status is Status.FAIL
+        and f.message == "VNet vnet-build is in eastus2 but the image template builds in westeurope"
+    )
     with pytest.raises(ResourceFormatError, match="location"):
         check_region({"name": "v"}, "westeurope")
 
@@ -127,7 +164,10 @@ def test_outbound_path_for_private_subnets() -> None:
     assert check_outbound_path(subnet()).status is Status.PASS
     f = check_outbound_path(subnet(defaultOutboundAccess=False))
     assert f.status is Status.WARN and "--nat-gateway" in (f.fix or "")
-    assert check_outbound_path(subnet(defaultOutboundAccess=False, routeTable={"id": "/x/rt"})).status is Status.PASS
+    assert (
+        check_outbound_path(subnet(defaultOutboundAccess=False, routeTable={"id": "/x/rt"})).status
+        is Status.PASS
+    )
 
 
 def test_documents_from_the_vnet_and_errors() -> None:
@@ -141,7 +181,9 @@ def test_documents_from_the_vnet_and_errors() -> None:
     with pytest.raises(ResourceFormatError, match="no subnet named 'nope'"):
         subnet_from_vnet(vnet, "nope")
     with pytest.raises(ResourceFormatError, match="is not a subnet resource ID"):
-        subnet_info({"id": "/subscriptions/x/subnets/y", "name": "y", "properties": {"addressPrefix": "10.0.0.0/28"}})
+        subnet_info(
+            {"id": "/subscriptions/x/subnets/y", "name": "y", "properties": {"addressPrefix": "10.0.0.0/28"}}
+        )
     with pytest.raises(ResourceFormatError, match="neither addressPrefix nor addressPrefixes"):
         subnet_info(subnet(prefix=""))
     # `az network vnet subnet show` prints properties flattened: same facts.
