@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,33 @@ def _relax(node: Any) -> Any:
     return node
 
 
+def _python_pattern(pattern: str) -> str:
+    """ECMA-262 reads ``[\\w-.]`` as a class with a literal '-'; Python's re rejects it (such a pattern
+    names galleries and firewall policies), so escape a '-' that follows a class shorthand."""
+    try:
+        re.compile(pattern)
+        return pattern
+    except re.error:
+        return re.sub(r"(\\[wdsWDS])-", r"\1\\-", pattern)
+
+
+def _fix_patterns(node: Any) -> Any:
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            node["pattern"] = _python_pattern(node["pattern"])
+        for value in node.values():
+            _fix_patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            _fix_patterns(value)
+    return node
+
+
 @functools.cache
 def registry(root: Path = SCHEMA_ROOT) -> Registry:
     reg = Registry()
     for path in sorted(root.rglob("*.json")):
-        doc = _relax(json.loads(path.read_text(encoding="utf-8")))
+        doc = _fix_patterns(_relax(json.loads(path.read_text(encoding="utf-8"))))
         doc.pop("$schema", None)
         doc.pop("id", None)
         uri = BASE + path.relative_to(root).as_posix()
@@ -57,13 +80,18 @@ def registry(root: Path = SCHEMA_ROOT) -> Registry:
     return reg
 
 
+def schema_file(rtype: str, api_version: str, root: Path = SCHEMA_ROOT) -> Path | None:
+    """The schema file defining rtype at api_version (a namespace may be split: Microsoft.Network.NRP.json)."""
+    namespace, *types = rtype.split("/")
+    name = "_".join(types)
+    for path in sorted((root / api_version).glob(f"{namespace}*.json")):
+        if name in json.loads(path.read_text(encoding="utf-8")).get("resourceDefinitions", {}):
+            return path
+    return None
+
+
 def has_schema(rtype: str, api_version: str, root: Path = SCHEMA_ROOT) -> bool:
-    namespace = rtype.split("/")[0]
-    path = root / api_version / f"{namespace}.json"
-    if not path.exists():
-        return False
-    defs = json.loads(path.read_text(encoding="utf-8")).get("resourceDefinitions", {})
-    return "_".join(rtype.split("/")[1:]) in defs
+    return schema_file(rtype, api_version, root) is not None
 
 
 def _leaves(error: jsonschema.ValidationError):
@@ -81,8 +109,10 @@ def validate_resource(resource: dict[str, Any], root: Path = SCHEMA_ROOT) -> lis
     """Error messages for one ARM resource ([] when it is valid)."""
     body = {k: v for k, v in resource.items() if k not in ENVELOPE_KEYS}
     rtype, api = resource["type"], resource["apiVersion"]
-    namespace, *types = rtype.split("/")
-    ref = f"{BASE}{api}/{namespace}.json#/resourceDefinitions/{'_'.join(types)}"
+    path = schema_file(rtype, api, root)
+    if path is None:
+        return [f"{rtype}: no schema for api-version {api} in {root}"]
+    ref = f"{BASE}{path.relative_to(root).as_posix()}#/resourceDefinitions/{'_'.join(rtype.split('/')[1:])}"
     validator = jsonschema.Draft202012Validator({"$ref": ref}, registry=registry(root))
     out = []
     for error in validator.iter_errors(body):
