@@ -21,7 +21,7 @@ the addresses it resolves to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -576,7 +576,9 @@ def _dest_split(rule: _Rule, dest: Any) -> tuple[Any, Any, Any]:
     return d_in, d_unk, d_out
 
 
-def _match(app_protocol: str | None):  # type: ignore[no-untyped-def]
+def _match(app_protocol: str | None) -> Callable[[_Rule, Box], BoxSplit | None]:
+    """The matcher for flows of ``app_protocol`` (None: plain network traffic)."""
+
     def match(rule: _Rule, box: Box) -> BoxSplit | None:
         src, proto, port, dest = box
         if rule.missing_parent:
@@ -701,7 +703,7 @@ def evaluate(policy: CompiledPolicy, flow: FirewallFlow) -> FirewallResult:
     c = conclude(outcomes, _access)
     decisions = tuple(_decision(o, box) for o in outcomes)
     lead = c.lead.rule.ref if c.lead.rule is not None else None
-    evidence = _evidence(c.verdict, c.partial, outcomes, decisions, policy)
+    evidence = _evidence(c.verdict, c.partial, decisions, policy)
     if pooled:
         evidence += f" ({POOLED_NOTE})"
     return FirewallResult(flow, c.verdict, lead, evidence, c.partial, decisions, policy.notes, policy.name)
@@ -717,7 +719,6 @@ def _decision(o: Outcome[_Rule], whole: Box) -> FirewallDecision:
 def _evidence(
     verdict: Verdict,
     partial: bool,
-    outcomes: Sequence[Outcome[_Rule]],
     decisions: Sequence[FirewallDecision],
     policy: CompiledPolicy,
 ) -> str:
