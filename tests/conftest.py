@@ -18,7 +18,7 @@ from aks_jumpbox.core.yamlfile import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Fixtures shared by the whole suite: the ARM emulator and Azurite.
+# The ARM emulator, Azurite and their fixtures (arm_emulator, azurite, azure_env, ...): tests/emulator/README.md
 pytest_plugins = ["tests.emulator.plugin"]
 
 

@@ -9,5 +9,14 @@ from .credentials import FakeJwtCredential, make_jwt
 from .plugin import AzureEnv, product_env
 from .tls import TestCA
 
-__all__ = ["ArmEmulator", "AzureEnv", "Azurite", "AzuriteBlobs", "EmulatorConfig", "FakeJwtCredential", "TestCA",
-           "make_jwt", "product_env"]
+__all__ = [
+    "ArmEmulator",
+    "AzureEnv",
+    "Azurite",
+    "AzuriteBlobs",
+    "EmulatorConfig",
+    "FakeJwtCredential",
+    "TestCA",
+    "make_jwt",
+    "product_env",
+]

@@ -30,8 +30,10 @@ from .store import Resource, Store
 from .wire import ArmError, DropConnection, Request, Response, new_guid
 
 RESOURCE_GROUPS = "Microsoft.Resources/resourceGroups"
-_OP_RE = re.compile(r"^/subscriptions/([^/]+)/providers/([^/]+)/locations/([^/]+)/(operations|operationresults)/([^/]+)$",
-                    re.IGNORECASE)
+_OP_RE = re.compile(
+    r"^/subscriptions/([^/]+)/providers/([^/]+)/locations/([^/]+)/(operations|operationresults)/([^/]+)$",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -45,6 +47,9 @@ class EmulatorConfig:
     poll_delay_ms: int = 10  # retry-after-ms on LRO responses
     enforce_caller_rbac: bool = True  # 403 AuthorizationFailed when the caller's roles lack the action
     caller_permissions: list[dict] | None = None  # override what the permissions API reports for the caller
+    enforce_blob_data_rbac: bool = (
+        True  # bearer-token blob access needs a data role (Azurite via BlobGateway)
+    )
     page_size: int | None = None  # split lists into pages with nextLink
     validate_schemas: bool = True
 
@@ -84,7 +89,9 @@ class ArmEmulator:
         for cls in resources.ALL + authorization.ALL + imagebuilder.ALL:
             self._handlers[cls.type.lower()] = cls()
         # The caller owns the subscription, as a fresh `az login` user typically does.
-        self.assign_role(self.config.caller_principal_id, f"/subscriptions/{self.subscription_id}", OWNER, "User")
+        self.assign_role(
+            self.config.caller_principal_id, f"/subscriptions/{self.subscription_id}", OWNER, "User"
+        )
 
     # ------------------------------------------------------------------ public helpers for tests
 
@@ -93,11 +100,17 @@ class ArmEmulator:
         if h is None:
             namespace = rtype.split("/")[0]
             if not any(k.startswith(namespace.lower() + "/") for k in self._handlers):
-                raise ArmError(400, "NoRegisteredProviderFound",
-                               f"No registered resource provider found for type '{rtype}'.")
-            raise ArmError(400, "InvalidResourceType",
-                           f"The resource type '{'/'.join(rtype.split('/')[1:])}' could not be found in the "
-                           f"namespace '{namespace}'.")
+                raise ArmError(
+                    400,
+                    "NoRegisteredProviderFound",
+                    f"No registered resource provider found for type '{rtype}'.",
+                )
+            raise ArmError(
+                400,
+                "InvalidResourceType",
+                f"The resource type '{'/'.join(rtype.split('/')[1:])}' could not be found in the "
+                f"namespace '{namespace}'.",
+            )
         return h
 
     def get(self, rid: str) -> dict[str, Any] | None:
@@ -115,10 +128,19 @@ class ArmEmulator:
             return self.put_internal(rid, body)
 
     def seed_resource_group(self, name: str, location: str | None = None) -> dict[str, Any]:
-        return self.seed(ids.rg_id(self.subscription_id, name), {"location": location or self.config.default_location})
+        return self.seed(
+            ids.rg_id(self.subscription_id, name), {"location": location or self.config.default_location}
+        )
 
-    def seed_build_network(self, resource_group: str, vnet: str = "vnet-build", *, location: str | None = None,
-                           isolated: bool = True, address_space: str = "10.40.0.0/16") -> dict[str, str]:
+    def seed_build_network(
+        self,
+        resource_group: str,
+        vnet: str = "vnet-build",
+        *,
+        location: str | None = None,
+        isolated: bool = True,
+        address_space: str = "10.40.0.0/16",
+    ) -> dict[str, str]:
         """A VNet ready for Image Builder: build subnet plus (isolated) a delegated ACI subnet, or (proxy
         model) a build subnet with privateLinkServiceNetworkPolicies Disabled. Returns the IDs."""
         location = location or self.config.default_location
@@ -128,25 +150,53 @@ class ArmEmulator:
         build = {"name": "build", "properties": {"addressPrefix": f"{base}.1.0/24"}}
         subnets = [build]
         if isolated:
-            subnets.append({"name": "aci", "properties": {"addressPrefix": f"{base}.2.0/24", "delegations": [
-                {"name": "aci", "properties": {"serviceName": "Microsoft.ContainerInstance/containerGroups"}}]}})
+            subnets.append(
+                {
+                    "name": "aci",
+                    "properties": {
+                        "addressPrefix": f"{base}.2.0/24",
+                        "delegations": [
+                            {
+                                "name": "aci",
+                                "properties": {"serviceName": "Microsoft.ContainerInstance/containerGroups"},
+                            }
+                        ],
+                    },
+                }
+            )
         else:
             build["properties"]["privateLinkServiceNetworkPolicies"] = "Disabled"
         vid = f"{ids.rg_id(self.subscription_id, resource_group)}/providers/Microsoft.Network/virtualNetworks/{vnet}"
-        self.seed(vid, {"location": location, "properties": {"addressSpace": {"addressPrefixes": [address_space]},
-                                                             "subnets": subnets}})
+        self.seed(
+            vid,
+            {
+                "location": location,
+                "properties": {"addressSpace": {"addressPrefixes": [address_space]}, "subnets": subnets},
+            },
+        )
         out = {"vnet": vid, "build_subnet": f"{vid}/subnets/build"}
         if isolated:
             out["aci_subnet"] = f"{vid}/subnets/aci"
         return out
 
-    def assign_role(self, principal_id: str, scope: str, role_definition: str, principal_type: str | None = None,
-                    name: str | None = None) -> dict[str, Any]:
+    def assign_role(
+        self,
+        principal_id: str,
+        scope: str,
+        role_definition: str,
+        principal_type: str | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:
         """Add a role assignment directly (no RBAC check on the caller). ``role_definition``: GUID or ID."""
         guid = ids.name_of(role_definition)
         sub = ids.subscription_of(scope) or self.subscription_id
-        body = {"properties": {"roleDefinitionId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/"
-                                                   f"roleDefinitions/{guid}", "principalId": principal_id}}
+        body = {
+            "properties": {
+                "roleDefinitionId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/"
+                f"roleDefinitions/{guid}",
+                "principalId": principal_id,
+            }
+        }
         if principal_type:
             body["properties"]["principalType"] = principal_type
         rid = f"{scope.rstrip('/')}/providers/Microsoft.Authorization/roleAssignments/{name or new_guid()}"
@@ -159,10 +209,13 @@ class ArmEmulator:
         return len(gone)
 
     def count(self, method: str | None = None, kind: str | None = None, path: str | None = None) -> int:
-        return sum(1 for r in self.requests
-                   if (method is None or r.method == method.upper())
-                   and (kind is None or r.kind.lower() == kind.lower())
-                   and (path is None or re.search(path, r.path, re.IGNORECASE)))
+        return sum(
+            1
+            for r in self.requests
+            if (method is None or r.method == method.upper())
+            and (kind is None or r.kind.lower() == kind.lower())
+            and (path is None or re.search(path, r.path, re.IGNORECASE))
+        )
 
     def counts(self) -> collections.Counter:
         """Requests per "METHOD kind", e.g. ``GET operations`` or ``PUT Microsoft.Authorization/roleAssignments``."""
@@ -224,10 +277,19 @@ class ArmEmulator:
             raise
         except Exception:  # an emulator bug: answer like ARM would, and keep the trace for the test
             self.internal_errors.append(traceback.format_exc())
-            resp = Response(500, {"error": {"code": "InternalServerError",
-                                            "message": "The emulator failed; see arm_emulator.internal_errors."}})
+            resp = Response(
+                500,
+                {
+                    "error": {
+                        "code": "InternalServerError",
+                        "message": "The emulator failed; see arm_emulator.internal_errors.",
+                    }
+                },
+            )
         resp.headers.setdefault("x-ms-request-id", new_guid())
-        resp.headers.setdefault("x-ms-correlation-request-id", req.headers.get("x-ms-client-request-id", new_guid()))
+        resp.headers.setdefault(
+            "x-ms-correlation-request-id", req.headers.get("x-ms-client-request-id", new_guid())
+        )
         record.status = resp.status
         return resp
 
@@ -261,35 +323,50 @@ class ArmEmulator:
                 return self.ops.status_response(m[5])
             return self.ops.result_response(m[5], req.base_url)
         if not req.api_version:
-            raise ArmError(400, "MissingApiVersionParameter",
-                           "The api-version query parameter (?api-version=) is required for all requests.")
+            raise ArmError(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
         segs = req.path.strip("/").split("/")
         low = [s.lower() for s in segs]
         if low[0] != "subscriptions" and low[0] != "providers":
-            raise ArmError(404, "NotFound", f"No HTTP resource was found that matches the request URI '{req.path}'.")
+            raise ArmError(
+                404, "NotFound", f"No HTTP resource was found that matches the request URI '{req.path}'."
+            )
         if low[0] == "subscriptions":
             if len(segs) == 1:
-                return self._list_response(req, [self._subscription_body(s) for s in self.subscriptions.values()])
+                return self._list_response(
+                    req, [self._subscription_body(s) for s in self.subscriptions.values()]
+                )
             sub = self.subscriptions.get(low[1])
             if sub is None:
-                raise ArmError(404, "SubscriptionNotFound", f"The subscription '{segs[1]}' could not be found.")
+                raise ArmError(
+                    404, "SubscriptionNotFound", f"The subscription '{segs[1]}' could not be found."
+                )
             if len(segs) == 2:
                 return Response(200, self._subscription_body(sub))
             if low[2] == "resourcegroups" and len(segs) <= 5:
                 return self._resource_groups(req, sub, segs)
             if low[2] == "resources" and len(segs) == 3:
                 return self._list_resources(req, f"/subscriptions/{sub}")
-            if low[2] == "providers" and (len(segs) <= 4 or (len(segs) == 5 and low[4] in ("register", "unregister"))):
+            if low[2] == "providers" and (
+                len(segs) <= 4 or (len(segs) == 5 and low[4] in ("register", "unregister"))
+            ):
                 return self._providers(req, segs)
         p = ids.parse(req.path)
         if p is None:
-            raise ArmError(404, "NotFound", f"No HTTP resource was found that matches the request URI '{req.path}'.")
+            raise ArmError(
+                404, "NotFound", f"No HTTP resource was found that matches the request URI '{req.path}'."
+            )
         return self._generic(req, p)
 
     def _authenticate(self, req: Request) -> None:
         auth = req.headers.get("authorization", "")
         if not auth.lower().startswith("bearer "):
-            raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+            raise ArmError(
+                401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
+            )
         claims = _jwt_claims(auth[7:].strip())
         if claims.get("aud"):
             self.token_audiences.add(str(claims["aud"]))
@@ -297,47 +374,71 @@ class ArmEmulator:
 
     def _require(self, action: str, scope: str) -> None:
         if self.config.enforce_caller_rbac and not self.rbac.allowed(self.current_caller, scope, action):
-            raise ArmError(403, "AuthorizationFailed",
-                           imagebuilder._auth_message(self.current_caller, self.current_caller, action, scope))
+            raise ArmError(
+                403,
+                "AuthorizationFailed",
+                imagebuilder._auth_message(self.current_caller, self.current_caller, action, scope),
+            )
 
     @staticmethod
     def _verb(method: str) -> str:
         return {"GET": "read", "HEAD": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}[method]
 
     def _subscription_body(self, sub: str) -> dict[str, Any]:
-        return {"id": f"/subscriptions/{sub}", "subscriptionId": sub, "tenantId": self.tenant_id,
-                "displayName": "aks-jumpbox emulator subscription", "state": "Enabled",
-                "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01",
-                                         "spendingLimit": "Off"}, "authorizationSource": "RoleBased"}
+        return {
+            "id": f"/subscriptions/{sub}",
+            "subscriptionId": sub,
+            "tenantId": self.tenant_id,
+            "displayName": "aks-jumpbox emulator subscription",
+            "state": "Enabled",
+            "subscriptionPolicies": {
+                "locationPlacementId": "Public_2014-09-01",
+                "quotaId": "PayAsYouGo_2014-09-01",
+                "spendingLimit": "Off",
+            },
+            "authorizationSource": "RoleBased",
+        }
 
     def _resource_groups(self, req: Request, sub: str, segs: list[str]) -> Response:
         handler = self.handler(RESOURCE_GROUPS)
         if len(segs) == 3:
             self._require("Microsoft.Resources/subscriptions/resourceGroups/read", f"/subscriptions/{sub}")
-            items = [handler.render(self, r) for r in self.store.of_type(RESOURCE_GROUPS, f"/subscriptions/{sub}")]
+            items = [
+                handler.render(self, r) for r in self.store.of_type(RESOURCE_GROUPS, f"/subscriptions/{sub}")
+            ]
             return self._list_response(req, items)
         rid = ids.rg_id(sub, segs[3])
         if len(segs) == 5:
             if segs[4].lower() != "resources":
-                raise ArmError(404, "NotFound", f"No HTTP resource was found that matches the request URI '{req.path}'.")
+                raise ArmError(
+                    404, "NotFound", f"No HTTP resource was found that matches the request URI '{req.path}'."
+                )
             if self.store.get(rid) is None:
-                raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{segs[3]}' could not be found.")
+                raise ArmError(
+                    404, "ResourceGroupNotFound", f"Resource group '{segs[3]}' could not be found."
+                )
             return self._list_resources(req, rid)
         verb = self._verb(req.method) if req.method in ("GET", "HEAD", "PUT", "PATCH", "DELETE") else None
         if verb is None:
-            raise ArmError(405, "MethodNotAllowed", f"The method '{req.method}' is not allowed on resource groups.")
+            raise ArmError(
+                405, "MethodNotAllowed", f"The method '{req.method}' is not allowed on resource groups."
+            )
         self._require(f"Microsoft.Resources/subscriptions/resourceGroups/{verb}", rid)
         if req.method == "HEAD":
             return Response(204 if self.store.get(rid) else 404)
         if req.method == "GET":
             if self.store.get(rid) is None:
-                raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{segs[3]}' could not be found.")
+                raise ArmError(
+                    404, "ResourceGroupNotFound", f"Resource group '{segs[3]}' could not be found."
+                )
             return handler.get(self, rid, req)
         if req.method == "PUT":
             return handler.put(self, rid, self._body(req), req)
         if req.method == "PATCH":
             if self.store.get(rid) is None:
-                raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{segs[3]}' could not be found.")
+                raise ArmError(
+                    404, "ResourceGroupNotFound", f"Resource group '{segs[3]}' could not be found."
+                )
             return handler.patch(self, rid, self._body(req), req)
         return handler.delete(self, rid, req)
 
@@ -349,11 +450,17 @@ class ArmEmulator:
             wanted = m[1].lower() if m else None
         items = []
         for res in self.store:
-            if res.type in (RESOURCE_GROUPS, ROLE_ASSIGNMENTS) or not ids.contains(scope, res.id) or ids.same(res.id, scope):
+            if (
+                res.type in (RESOURCE_GROUPS, ROLE_ASSIGNMENTS)
+                or not ids.contains(scope, res.id)
+                or ids.same(res.id, scope)
+            ):
                 continue
             if wanted and res.type.lower() != wanted:
                 continue
-            items.append({k: res.body[k] for k in ("id", "name", "type", "location", "tags") if k in res.body})
+            items.append(
+                {k: res.body[k] for k in ("id", "name", "type", "location", "tags") if k in res.body}
+            )
         return self._list_response(req, items)
 
     def _providers(self, req: Request, segs: list[str]) -> Response:
@@ -370,8 +477,12 @@ class ArmEmulator:
         if p.namespace.lower() == "microsoft.authorization":
             if (p.tail or "").lower() == "permissions" and not p.names and req.method == "GET":
                 return authorization.permissions_response(self, p.scope or "/")
-            if p.tail and not p.names and req.method == "GET" and \
-                    p.tail.lower() in ("roleassignments", "roledefinitions"):
+            if (
+                p.tail
+                and not p.names
+                and req.method == "GET"
+                and p.tail.lower() in ("roleassignments", "roledefinitions")
+            ):
                 handler = self.handler(p.full_type)
                 self._require(f"{handler.type}/read", p.scope or "/")
                 return self._list_response(req, handler.list_response(self, p.scope, req))
@@ -404,6 +515,8 @@ class ArmEmulator:
             return self._list_response(req, items)
         handler = self.handler(p.full_type)
         rid = p.resource_id
+        if req.method == "HEAD":  # check_existence
+            return Response(204 if self.store.get(rid) else 404)
         if req.method not in ("GET", "PUT", "PATCH", "DELETE"):
             raise ArmError(405, "MethodNotAllowed", f"The method '{req.method}' is not allowed here.")
         self._check_parents(rid, handler)
@@ -425,20 +538,28 @@ class ArmEmulator:
     def _body(self, req: Request) -> dict[str, Any]:
         body = req.json()
         if not isinstance(body, dict):
-            raise ArmError(400, "InvalidRequestContent",
-                           "The request content was invalid and could not be deserialized: expected a JSON object.")
+            raise ArmError(
+                400,
+                "InvalidRequestContent",
+                "The request content was invalid and could not be deserialized: expected a JSON object.",
+            )
         return body
 
     def _schema_check(self, rtype: str, api_version: str, rid: str, body: dict[str, Any]) -> None:
         errors = self.validator.errors(rtype, api_version, ids.name_of(rid), body)
         if errors:
-            raise ArmError(400, "InvalidRequestContent",
-                           "The request content was invalid and could not be deserialized: " + "; ".join(errors),
-                           details=[{"code": "InvalidRequestContent", "message": e} for e in errors])
+            raise ArmError(
+                400,
+                "InvalidRequestContent",
+                "The request content was invalid and could not be deserialized: " + "; ".join(errors),
+                details=[{"code": "InvalidRequestContent", "message": e} for e in errors],
+            )
 
     def _check_registered(self, namespace: str) -> None:
-        if namespace.lower() not in ("microsoft.authorization", "microsoft.resources") and \
-                self.providers.state(namespace) != "Registered":
+        if (
+            namespace.lower() not in ("microsoft.authorization", "microsoft.resources")
+            and self.providers.state(namespace) != "Registered"
+        ):
             raise self.providers.missing_registration(namespace)
 
     def _check_scope_exists(self, scope: str) -> None:
@@ -447,25 +568,31 @@ class ArmEmulator:
             if self.store.get(scope) is None:
                 raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg[1]}' could not be found.")
         elif scope and ids.parse(scope) is not None and self.store.get(scope) is None:
-            raise ArmError(404, "ParentResourceNotFound",
-                           f"Can not perform requested operation on nested resource. Parent resource "
-                           f"'{ids.name_of(scope)}' not found.")
+            raise ArmError(
+                404,
+                "ParentResourceNotFound",
+                f"Can not perform requested operation on nested resource. Parent resource "
+                f"'{ids.name_of(scope)}' not found.",
+            )
 
     def _check_parents(self, rid: str, handler: TypeHandler) -> None:
         p = ids.parse(rid)
         assert p is not None
         self._check_scope_exists(p.scope)
         if len(p.types) > 1 and self.store.get(ids.parent_of(rid)) is None:
-            raise ArmError(404, "ParentResourceNotFound",
-                           f"Can not perform requested operation on nested resource. Parent resource "
-                           f"'{'/'.join(p.names[:-1])}' not found.")
+            raise ArmError(
+                404,
+                "ParentResourceNotFound",
+                f"Can not perform requested operation on nested resource. Parent resource "
+                f"'{'/'.join(p.names[:-1])}' not found.",
+            )
 
     def _list_response(self, req: Request, items: list[dict[str, Any]]) -> Response:
         size = self.config.page_size
         if not size:
             return Response(200, {"value": items})
         start = int(req.q("$skiptoken") or 0)
-        body: dict[str, Any] = {"value": items[start:start + size]}
+        body: dict[str, Any] = {"value": items[start : start + size]}
         if start + size < len(items):
             query = {k: v for k, v in req.query.items() if k.lower() != "$skiptoken"}
             query["$skiptoken"] = str(start + size)

@@ -45,8 +45,11 @@ class RoleDefinitionHandler(TypeHandler):
     def put(self, arm, rid, body, req):
         guid = ids.name_of(rid)
         if not _GUID.match(guid):
-            raise ArmError(400, "InvalidRoleDefinitionId",
-                           f"The role definition ID '{guid}' is not valid. The role definition ID must be a GUID.")
+            raise ArmError(
+                400,
+                "InvalidRoleDefinitionId",
+                f"The role definition ID '{guid}' is not valid. The role definition ID must be a GUID.",
+            )
         if guid.lower() in BUILTIN_ROLES:
             raise ArmError(403, "AuthorizationFailed", f"Built-in role '{guid}' cannot be modified.")
         existing = self._find(arm, guid)
@@ -61,19 +64,32 @@ class RoleDefinitionHandler(TypeHandler):
             raise ArmError(400, "InvalidRoleDefinition", "The role definition must have a roleName.")
         scopes = props.get("assignableScopes") or []
         if not scopes:
-            raise ArmError(400, "MissingAssignableScopes", "The role definition must have at least one assignable scope.")
+            raise ArmError(
+                400, "MissingAssignableScopes", "The role definition must have at least one assignable scope."
+            )
         for scope in scopes:
             if scope.strip() == "/":
-                raise ArmError(400, "InvalidAssignableScope",
-                               "The root scope '/' is not a valid assignable scope for a custom role.")
+                raise ArmError(
+                    400,
+                    "InvalidAssignableScope",
+                    "The root scope '/' is not a valid assignable scope for a custom role.",
+                )
         for other in arm.store.of_type(self.type):
-            if other.name.lower() != ids.name_of(rid).lower() and \
-                    other.properties.get("roleName", "").lower() == name.lower():
-                raise ArmError(409, "RoleDefinitionWithSameNameExists",
-                               "A custom role with the same name already exists in this directory. Use a different name.")
+            if (
+                other.name.lower() != ids.name_of(rid).lower()
+                and other.properties.get("roleName", "").lower() == name.lower()
+            ):
+                raise ArmError(
+                    409,
+                    "RoleDefinitionWithSameNameExists",
+                    "A custom role with the same name already exists in this directory. Use a different name.",
+                )
         if any(v[0].lower() == name.lower() for v in BUILTIN_ROLES.values()):
-            raise ArmError(409, "RoleDefinitionWithSameNameExists",
-                           f"A built-in role named '{name}' already exists. Use a different name.")
+            raise ArmError(
+                409,
+                "RoleDefinitionWithSameNameExists",
+                f"A built-in role named '{name}' already exists. Use a different name.",
+            )
 
     def fill(self, arm, rid, props, existing):
         props["type"] = "CustomRole"
@@ -93,17 +109,26 @@ class RoleDefinitionHandler(TypeHandler):
             return Response(200, self.render(arm, res))
         builtin = builtin_definition(guid, ids.subscription_of(rid) or arm.subscription_id)
         if builtin is None:
-            raise ArmError(404, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{guid}' does not exist.")
+            raise ArmError(
+                404,
+                "RoleDefinitionDoesNotExist",
+                f"The specified role definition with ID '{guid}' does not exist.",
+            )
         return Response(200, builtin)
 
     def delete(self, arm, rid, req):
         res = self._find(arm, ids.name_of(rid))
         if res is None:
             return Response(204)
-        if any(ids.name_of(a.properties["roleDefinitionId"]).lower() == res.name.lower()
-               for a in arm.store.of_type(ROLE_ASSIGNMENTS)):
-            raise ArmError(409, "RoleDefinitionHasAssignments",
-                           "There are existing role assignments referencing role (code: RoleDefinitionHasAssignments).")
+        if any(
+            ids.name_of(a.properties["roleDefinitionId"]).lower() == res.name.lower()
+            for a in arm.store.of_type(ROLE_ASSIGNMENTS)
+        ):
+            raise ArmError(
+                409,
+                "RoleDefinitionHasAssignments",
+                "There are existing role assignments referencing role (code: RoleDefinitionHasAssignments).",
+            )
         arm.remove(res)
         return Response(200, self.render(arm, res))
 
@@ -116,7 +141,10 @@ class RoleDefinitionHandler(TypeHandler):
                 continue
             out.append(self.render(arm, res))
         if terms.get("type", "").lower() != "customrole":
-            out += [builtin_definition(g, ids.subscription_of(scope) or arm.subscription_id) for g in BUILTIN_ROLES]
+            out += [
+                builtin_definition(g, ids.subscription_of(scope) or arm.subscription_id)
+                for g in BUILTIN_ROLES
+            ]
         if "rolename" in terms:
             out = [d for d in out if d["properties"]["roleName"].lower() == terms["rolename"].lower()]
         return out
@@ -129,51 +157,76 @@ class RoleAssignmentHandler(TypeHandler):
     def put(self, arm, rid, body, req):
         guid = ids.name_of(rid)
         if not _GUID.match(guid):
-            raise ArmError(400, "InvalidRoleAssignmentId",
-                           f"The role assignment ID '{guid}' is not valid. The role assignment ID must be a GUID.")
+            raise ArmError(
+                400,
+                "InvalidRoleAssignmentId",
+                f"The role assignment ID '{guid}' is not valid. The role assignment ID must be a GUID.",
+            )
         existing = arm.store.get(rid)
         props = body.get("properties") or {}
         if existing is not None:
             old = existing.properties
-            if (ids.same(old["roleDefinitionId"], props.get("roleDefinitionId", "")) and
-                    old["principalId"].lower() == str(props.get("principalId", "")).lower()):
+            if (
+                ids.same(old["roleDefinitionId"], props.get("roleDefinitionId", ""))
+                and old["principalId"].lower() == str(props.get("principalId", "")).lower()
+            ):
                 return Response(201, self.render(arm, existing))
-            raise ArmError(409, "RoleAssignmentUpdateNotPermitted",
-                           "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
+            raise ArmError(
+                409,
+                "RoleAssignmentUpdateNotPermitted",
+                "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+            )
         return super().put(arm, rid, body, req)
 
     def validate(self, arm, rid, body, existing, req):
         props = body.get("properties") or {}
         role_id, principal = props.get("roleDefinitionId"), props.get("principalId")
         if not role_id or not principal:
-            raise ArmError(400, "InvalidRoleAssignmentRequest",
-                           "The request must set properties.roleDefinitionId and properties.principalId.")
+            raise ArmError(
+                400,
+                "InvalidRoleAssignmentRequest",
+                "The request must set properties.roleDefinitionId and properties.principalId.",
+            )
         scope = ids.parse(rid).scope or "/"
         role = arm.rbac.role_definition(role_id, ids.subscription_of(scope))
         if role is None:
-            raise ArmError(400, "RoleDefinitionDoesNotExist",
-                           f"The specified role definition with ID '{ids.name_of(role_id)}' does not exist.")
+            raise ArmError(
+                400,
+                "RoleDefinitionDoesNotExist",
+                f"The specified role definition with ID '{ids.name_of(role_id)}' does not exist.",
+            )
         if principal.lower() not in arm.principals and not props.get("principalType"):
-            raise ArmError(400, "PrincipalNotFound",
-                           f"Principal {principal.replace('-', '')} does not exist in the directory {arm.tenant_id}. "
-                           "Check that you have the correct principal ID. If you are creating this principal and "
-                           "then immediately assigning a role, this error might be related to a replication delay. "
-                           "In this case, set the role assignment principalType property to a value, such as "
-                           "ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype")
+            raise ArmError(
+                400,
+                "PrincipalNotFound",
+                f"Principal {principal.replace('-', '')} does not exist in the directory {arm.tenant_id}. "
+                "Check that you have the correct principal ID. If you are creating this principal and "
+                "then immediately assigning a role, this error might be related to a replication delay. "
+                "In this case, set the role assignment principalType property to a value, such as "
+                "ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
+            )
         assignable = role["properties"].get("assignableScopes") or ["/"]
         if not any(ids.contains(a if a != "/" else "", scope) for a in assignable):
-            raise ArmError(403, "RoleAssignmentScopeNotAssignable",
-                           f"The role definition '{ids.name_of(role_id)}' is not assignable at scope '{scope}'; "
-                           f"its assignable scopes are {assignable}.")
+            raise ArmError(
+                403,
+                "RoleAssignmentScopeNotAssignable",
+                f"The role definition '{ids.name_of(role_id)}' is not assignable at scope '{scope}'; "
+                f"its assignable scopes are {assignable}.",
+            )
         for other in arm.store.of_type(self.type):
             o = other.properties
-            if (ids.same(o["scope"], scope) and o["principalId"].lower() == principal.lower()
-                    and ids.name_of(o["roleDefinitionId"]).lower() == ids.name_of(role_id).lower()):
+            if (
+                ids.same(o["scope"], scope)
+                and o["principalId"].lower() == principal.lower()
+                and ids.name_of(o["roleDefinitionId"]).lower() == ids.name_of(role_id).lower()
+            ):
                 raise ArmError(409, "RoleAssignmentExists", "The role assignment already exists.")
 
     def fill(self, arm, rid, props, existing):
         props["scope"] = ids.parse(rid).scope or "/"
-        props.setdefault("principalType", arm.principals.get(props["principalId"].lower(), "ServicePrincipal"))
+        props.setdefault(
+            "principalType", arm.principals.get(props["principalId"].lower(), "ServicePrincipal")
+        )
         props["createdOn"] = props["updatedOn"] = now_iso()
         props["createdBy"] = props["updatedBy"] = arm.current_caller
 
@@ -202,7 +255,9 @@ class RoleAssignmentHandler(TypeHandler):
     def get(self, arm, rid, req):
         res = arm.store.get(rid)
         if res is None:
-            raise ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{ids.name_of(rid)}' is not found.")
+            raise ArmError(
+                404, "RoleAssignmentNotFound", f"The role assignment '{ids.name_of(rid)}' is not found."
+            )
         return Response(200, self.render(arm, res))
 
 

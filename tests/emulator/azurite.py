@@ -27,6 +27,17 @@ _READY = re.compile(r"successfully listens on (https?://[\d.]+:(\d+))")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def _die_with_parent() -> None:
+    """Bound Azurite's lifetime by the test process's, even if pytest is killed (Linux prctl)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def find_binary() -> Path | None:
     """AZURITE_BLOB_BIN, else node_modules/.bin/azurite-blob of the checkout (installed by .ci/run), else PATH."""
     env = os.environ.get("AZURITE_BLOB_BIN")
@@ -54,11 +65,34 @@ class Azurite:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.workdir / "azurite.log", "wb")
         env = dict(os.environ, AZURITE_ACCOUNTS=";".join(f"{n}:{k}" for n, k in self.accounts.items()))
-        cmd = [str(self.binary), "--blobHost", "127.0.0.1", "--blobPort", "0", "--inMemoryPersistence",
-               "--extentMemoryLimit", "256", "--skipApiVersionCheck", "--disableTelemetry", "--silent",
-               "--oauth", "basic", "--cert", str(self.ca.cert_file), "--key", str(self.ca.key_file)]
-        self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+        cmd = [
+            str(self.binary),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            "0",
+            "--inMemoryPersistence",
+            "--extentMemoryLimit",
+            "256",
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--silent",
+            "--oauth",
+            "basic",
+            "--cert",
+            str(self.ca.cert_file),
+            "--key",
+            str(self.ca.key_file),
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=self.workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -70,8 +104,10 @@ class Azurite:
                 break
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"Azurite did not start ({self.binary}); its output:\n"
-                           + (self.workdir / "azurite.log").read_text(errors="replace"))
+        raise RuntimeError(
+            f"Azurite did not start ({self.binary}); its output:\n"
+            + (self.workdir / "azurite.log").read_text(errors="replace")
+        )
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -87,23 +123,31 @@ class Azurite:
         return f"{self.url}/{account}/"
 
     def connection_string(self, account: str = DEVSTORE) -> str:
-        return (f"DefaultEndpointsProtocol=https;AccountName={account};AccountKey={self.accounts[account]};"
-                f"BlobEndpoint={self.url}/{account};")
+        return (
+            f"DefaultEndpointsProtocol=https;AccountName={account};AccountKey={self.accounts[account]};"
+            f"BlobEndpoint={self.url}/{account};"
+        )
 
     def service_client(self, account: str = DEVSTORE, credential=None):
         """A BlobServiceClient for ``account`` (shared key unless a token credential is given)."""
         from azure.storage.blob import BlobServiceClient
 
         cred = credential or {"account_name": account, "account_key": self.accounts[account]}
-        return BlobServiceClient(self.blob_endpoint(account), credential=cred,
-                                 connection_verify=str(self.ca.ca_file), retry_total=2)
+        return BlobServiceClient(
+            self.blob_endpoint(account),
+            credential=cred,
+            connection_verify=str(self.ca.ca_file),
+            retry_total=2,
+        )
 
 
 class AzuriteBlobs:
-    """The ARM emulator's blob backend: staging accounts from Azurite's pool."""
+    """The ARM emulator's blob backend: staging accounts from Azurite's pool. ``endpoint_base`` is what
+    primaryEndpoints.blob points at (the BlobGateway in front of Azurite, or Azurite itself)."""
 
-    def __init__(self, azurite: Azurite) -> None:
+    def __init__(self, azurite: Azurite, endpoint_base: str | None = None) -> None:
         self.azurite = azurite
+        self.endpoint_base = endpoint_base or azurite.url
         self._next = 0
         self._clients: dict[str, object] = {}
 
@@ -118,7 +162,7 @@ class AzuriteBlobs:
         return name
 
     def endpoint(self, account: str) -> str:
-        return self.azurite.blob_endpoint(account)
+        return f"{self.endpoint_base}/{account}/"
 
     def account_key(self, account: str) -> str | None:
         return self.azurite.accounts.get(account)

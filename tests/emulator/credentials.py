@@ -20,8 +20,17 @@ def _b64(data: dict) -> str:
 
 def make_jwt(audience: str, object_id: str, tenant_id: str, lifetime: int = 3600) -> tuple[str, int]:
     now = int(time.time())
-    claims = {"aud": audience, "iss": f"https://sts.windows.net/{tenant_id}/", "tid": tenant_id, "oid": object_id,
-              "sub": object_id, "iat": now - 60, "nbf": now - 60, "exp": now + lifetime, "ver": "1.0"}
+    claims = {
+        "aud": audience,
+        "iss": f"https://sts.windows.net/{tenant_id}/",
+        "tid": tenant_id,
+        "oid": object_id,
+        "sub": object_id,
+        "iat": now - 60,
+        "nbf": now - 60,
+        "exp": now + lifetime,
+        "ver": "1.0",
+    }
     return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.unsigned", now + lifetime
 
 
@@ -34,7 +43,9 @@ class FakeJwtCredential:
 
     def get_token(self, *scopes: str, **kwargs) -> AccessToken:
         self.scopes.extend(scopes)
-        resource = (scopes[0] if scopes else "https://management.azure.com/.default").removesuffix("/.default")
+        resource = (scopes[0] if scopes else "https://management.azure.com/.default").removesuffix(
+            "/.default"
+        )
         token, expires = make_jwt(resource, self.object_id, self.tenant_id)
         return AccessToken(token, expires)
 

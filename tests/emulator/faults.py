@@ -30,8 +30,11 @@ class FaultRule:
     hits: int = 0
 
     def matches(self, req: Request) -> bool:
-        return (self.hits < self.count and re.fullmatch(self.method, req.method, re.IGNORECASE) is not None
-                and re.search(self.path, req.path, re.IGNORECASE) is not None)
+        return (
+            self.hits < self.count
+            and re.fullmatch(self.method, req.method, re.IGNORECASE) is not None
+            and re.search(self.path, req.path, re.IGNORECASE) is not None
+        )
 
     @property
     def exhausted(self) -> bool:
@@ -64,21 +67,39 @@ class Faults:
 
     # ---- transport-level faults
 
-    def throttle(self, count: int = 3, method: str = ".*", path: str = ".*", retry_after: float = 1) -> FaultRule:
+    def throttle(
+        self, count: int = 3, method: str = ".*", path: str = ".*", retry_after: float = 1
+    ) -> FaultRule:
         """``count`` responses 429 with ``Retry-After`` (seconds; fractions are honoured by azure-core)."""
-        return self.add(FaultRule(method, path, count, "error", 429, "TooManyRequests",
-                                  "The request is being throttled as the limit has been reached for operation type "
-                                  "- Read_ObservationWindow_00:05:00. For more information, see "
-                                  "https://aka.ms/srpthrottlinglimits",
-                                  {"Retry-After": _retry_after_value(retry_after),
-                                   "x-ms-ratelimit-remaining-subscription-reads": "0"}))
+        return self.add(
+            FaultRule(
+                method,
+                path,
+                count,
+                "error",
+                429,
+                "TooManyRequests",
+                "The request is being throttled as the limit has been reached for operation type "
+                "- Read_ObservationWindow_00:05:00. For more information, see "
+                "https://aka.ms/srpthrottlinglimits",
+                {
+                    "Retry-After": _retry_after_value(retry_after),
+                    "x-ms-ratelimit-remaining-subscription-reads": "0",
+                },
+            )
+        )
 
-    def server_error(self, count: int = 1, status: int = 500, method: str = ".*", path: str = ".*") -> FaultRule:
+    def server_error(
+        self, count: int = 1, status: int = 500, method: str = ".*", path: str = ".*"
+    ) -> FaultRule:
         code, message = {
             500: ("InternalServerError", "Encountered internal server error. Please try again."),
             502: ("BadGateway", "The gateway did not receive a response from the service."),
             503: ("ServiceUnavailable", "The service is temporarily unavailable. Please try again later."),
-            504: ("GatewayTimeout", "The gateway did not receive a response within the specified time period."),
+            504: (
+                "GatewayTimeout",
+                "The gateway did not receive a response within the specified time period.",
+            ),
         }.get(status, ("InternalServerError", "Encountered internal server error."))
         return self.add(FaultRule(method, path, count, "error", status, code, message))
 
@@ -86,8 +107,16 @@ class Faults:
         """Close the connection without a response; ``after=True`` first carries the request out."""
         return self.add(FaultRule(method, path, count, "drop", after=after))
 
-    def error(self, status: int, code: str, message: str, count: int = 1, method: str = ".*", path: str = ".*",
-              headers: dict[str, str] | None = None) -> FaultRule:
+    def error(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        count: int = 1,
+        method: str = ".*",
+        path: str = ".*",
+        headers: dict[str, str] | None = None,
+    ) -> FaultRule:
         """Any ARM error, e.g. 400 PrincipalNotFound for the first role assignment after an identity."""
         return self.add(FaultRule(method, path, count, "error", status, code, message, dict(headers or {})))
 
@@ -118,12 +147,22 @@ class Faults:
 
     # ---- Image Builder step faults
 
-    def fail_customizer(self, customizer: str | None = None, at: str | None = None, exit_code: int = 1,
-                        stderr: tuple[str, ...] | list[str] = ("error: command failed",)) -> StepFailure:
+    def fail_customizer(
+        self,
+        customizer: str | None = None,
+        at: str | None = None,
+        exit_code: int = 1,
+        stderr: tuple[str, ...] | list[str] = ("error: command failed",),
+    ) -> StepFailure:
         self.customizer_failure = StepFailure(customizer, at, exit_code, tuple(stderr))
         return self.customizer_failure
 
-    def fail_validation(self, validator: str | None = None, at: str | None = None, exit_code: int = 1,
-                        stderr: tuple[str, ...] | list[str] = ("validation failed",)) -> StepFailure:
+    def fail_validation(
+        self,
+        validator: str | None = None,
+        at: str | None = None,
+        exit_code: int = 1,
+        stderr: tuple[str, ...] | list[str] = ("validation failed",),
+    ) -> StepFailure:
         self.validation_failure = StepFailure(validator, at, exit_code, tuple(stderr))
         return self.validation_failure

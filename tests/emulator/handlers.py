@@ -25,9 +25,12 @@ def not_found(rid: str, rtype: str) -> ArmError:
     rg = ids.resource_group_of(rid)
     where = f" under resource group '{rg[1]}'" if rg else ""
     short = f"{rtype}/{ids.name_of(rid)}"
-    return ArmError(404, "ResourceNotFound",
-                    f"The Resource '{short}'{where} was not found. For more details please go to "
-                    "https://aka.ms/ARMResourceNotFoundFix")
+    return ArmError(
+        404,
+        "ResourceNotFound",
+        f"The Resource '{short}'{where} was not found. For more details please go to "
+        "https://aka.ms/ARMResourceNotFoundFix",
+    )
 
 
 def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -57,11 +60,14 @@ class TypeHandler:
 
     # ---- hooks
 
-    def validate(self, arm: ArmEmulator, rid: str, body: dict[str, Any], existing: Resource | None,
-                 req: Request) -> None:
+    def validate(
+        self, arm: ArmEmulator, rid: str, body: dict[str, Any], existing: Resource | None, req: Request
+    ) -> None:
         """Raise ArmError for what the resource provider would reject."""
 
-    def build(self, arm: ArmEmulator, rid: str, body: dict[str, Any], existing: Resource | None) -> dict[str, Any]:
+    def build(
+        self, arm: ArmEmulator, rid: str, body: dict[str, Any], existing: Resource | None
+    ) -> dict[str, Any]:
         stored = {k: copy.deepcopy(v) for k, v in body.items() if k not in ("id", "name", "type", "etag")}
         stored = {"id": rid, "name": ids.name_of(rid), "type": self.type, **stored}
         if "location" in stored:
@@ -98,10 +104,13 @@ class TypeHandler:
         if existing is not None:
             rid = existing.id  # ARM keeps the casing of the first PUT
             if existing.properties.get("provisioningState") in ("Creating", "Updating", "Deleting"):
-                raise ArmError(409, "AnotherOperationInProgress",
-                               f"Another operation on this or dependent resource is in progress. "
-                               f"Resource '{ids.name_of(rid)}' is in state "
-                               f"'{existing.properties['provisioningState']}'.")
+                raise ArmError(
+                    409,
+                    "AnotherOperationInProgress",
+                    f"Another operation on this or dependent resource is in progress. "
+                    f"Resource '{ids.name_of(rid)}' is in state "
+                    f"'{existing.properties['provisioningState']}'.",
+                )
         if self.requires_location and not body.get("location"):
             raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
         self.validate(arm, rid, body, existing, req)
@@ -114,8 +123,9 @@ class TypeHandler:
         self.after_put(arm, res, existing is None)
         return self._finish_write(arm, res, existing is None, req)
 
-    def _finish_write(self, arm: ArmEmulator, res: Resource, created: bool, req: Request,
-                      status: int | None = None) -> Response:
+    def _finish_write(
+        self, arm: ArmEmulator, res: Resource, created: bool, req: Request, status: int | None = None
+    ) -> Response:
         code = status or (self.put_status_new if created else self.put_status_existing)
         if not (self.lro_put or self.location_style):
             res.properties["provisioningState"] = "Succeeded"
@@ -127,8 +137,12 @@ class TypeHandler:
             self.on_provisioned(arm, res)
             return None
 
-        op = self.start_op(arm, res.id, arm.ops.countdown(arm.config.lro_polls, done),
-                           result=lambda: Response(200, self.render(arm, res)))
+        op = self.start_op(
+            arm,
+            res.id,
+            arm.ops.countdown(arm.config.lro_polls, done),
+            result=lambda: Response(200, self.render(arm, res)),
+        )
         if self.location_style:
             return Response(202, None, arm.ops.headers(op, req.base_url, location=True, async_op=False))
         return Response(code, self.render(arm, res), arm.ops.headers(op, req.base_url))
@@ -140,8 +154,14 @@ class TypeHandler:
         namespace = self.type.split("/")[0]
         res = arm.store.get(rid)
         location = (res.body.get("location") if res else None) or arm.config.default_location
-        return arm.ops.start(ids.subscription_of(rid) or arm.subscription_id, namespace, poll, location=location,
-                             result=result, error_status=error_status)
+        return arm.ops.start(
+            ids.subscription_of(rid) or arm.subscription_id,
+            namespace,
+            poll,
+            location=location,
+            result=result,
+            error_status=error_status,
+        )
 
     def get(self, arm: ArmEmulator, rid: str, req: Request) -> Response:
         res = self.require(arm, rid)
@@ -188,6 +208,10 @@ class TypeHandler:
     def action(self, arm: ArmEmulator, rid: str, name: str, req: Request) -> Response:
         method = {k.lower(): v for k, v in self.actions.items()}.get(name.lower())
         if method is None:
-            raise ArmError(404, "InvalidResourceType", f"The resource type '{self.type}/{name}' could not be found "
-                                                       f"in the namespace '{self.type.split('/')[0]}'.")
+            raise ArmError(
+                404,
+                "InvalidResourceType",
+                f"The resource type '{self.type}/{name}' could not be found "
+                f"in the namespace '{self.type.split('/')[0]}'.",
+            )
         return getattr(self, method)(arm, self.require(arm, rid), req)

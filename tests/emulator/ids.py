@@ -31,7 +31,7 @@ class ArmPath:
 
     @property
     def resource_id(self) -> str:
-        pairs = "/".join(f"{t}/{n}" for t, n in zip(self.types, self.names))
+        pairs = "/".join(f"{t}/{n}" for t, n in zip(self.types, self.names, strict=True))
         return f"{self.scope}/providers/{self.namespace}/{pairs}"
 
     @property
@@ -81,7 +81,7 @@ def parent_of(rid: str) -> str:
     if p is None:
         return rid.rsplit("/", 2)[0]
     if len(p.types) > 1:
-        pairs = "/".join(f"{t}/{n}" for t, n in zip(p.types[:-1], p.names[:-1]))
+        pairs = "/".join(f"{t}/{n}" for t, n in zip(p.types[:-1], p.names[:-1], strict=True))
         return f"{p.scope}/providers/{p.namespace}/{pairs}"
     return p.scope
 

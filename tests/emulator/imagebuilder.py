@@ -26,14 +26,24 @@ if TYPE_CHECKING:
 
 TEMPLATES = "Microsoft.VirtualMachineImages/imageTemplates"
 RUN_OUTPUTS = "Microsoft.VirtualMachineImages/imageTemplates/runOutputs"
-NETWORK_ROLE_ACTIONS = ("Microsoft.Network/virtualNetworks/read", "Microsoft.Network/virtualNetworks/subnets/join/action")
+NETWORK_ROLE_ACTIONS = (
+    "Microsoft.Network/virtualNetworks/read",
+    "Microsoft.Network/virtualNetworks/subnets/join/action",
+)
 ACI_DELEGATION = "Microsoft.ContainerInstance/containerGroups"
 # Properties the client may change with PATCH (everything else is immutable).
 PATCHABLE = {"identity", "tags", "properties"}
 PATCHABLE_PROPERTIES = {"distribute", "vmProfile"}
-READ_ONLY_PROPERTIES = ("provisioningState", "provisioningError", "lastRunStatus", "exactStagingResourceGroup")
-IMMUTABLE_MESSAGE = ("Update/Upgrade of image templates is currently not supported. Please change the name of the "
-                     "template you are submitting. For more information, see https://aka.ms/azvmimagebuilder.")
+READ_ONLY_PROPERTIES = (
+    "provisioningState",
+    "provisioningError",
+    "lastRunStatus",
+    "exactStagingResourceGroup",
+)
+IMMUTABLE_MESSAGE = (
+    "Update/Upgrade of image templates is currently not supported. Please change the name of the "
+    "template you are submitting. For more information, see https://aka.ms/azvmimagebuilder."
+)
 
 
 def _invalid(message: str) -> ArmError:
@@ -41,9 +51,11 @@ def _invalid(message: str) -> ArmError:
 
 
 def _auth_message(client: str, principal: str, action: str, scope: str) -> str:
-    return (f"The client '{client}' with object id '{principal}' does not have authorization to perform action "
-            f"'{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please "
-            "refresh your credentials.")
+    return (
+        f"The client '{client}' with object id '{principal}' does not have authorization to perform action "
+        f"'{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please "
+        "refresh your credentials."
+    )
 
 
 def spec_of(body: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +79,7 @@ class BuildRun:
     op: Operation | None = None
     index: int = 0
     ticks: int = 0
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=lambda: time.monotonic())
     start_time: str = field(default_factory=now_iso)
     end_time: str | None = None
     state: str = "Running"  # runState
@@ -90,8 +102,12 @@ class BuildRun:
         return self.state in ("Succeeded", "Failed", "Canceled", "PartiallySucceeded")
 
     def status(self) -> dict[str, Any]:
-        out = {"startTime": self.start_time, "runState": self.state, "runSubState": self.sub_state,
-               "message": self.message}
+        out = {
+            "startTime": self.start_time,
+            "runState": self.state,
+            "runSubState": self.sub_state,
+            "message": self.message,
+        }
         if self.end_time:
             out["endTime"] = self.end_time
         return out
@@ -124,9 +140,12 @@ class ImageBuilder:
     def refuse_if_running_inside(self, scope: str) -> None:
         for run in self.runs.values():
             if not run.terminal and ids.contains(scope, run.template_id):
-                raise ArmError(409, "OperationNotAllowed",
-                               f"The image template '{ids.name_of(run.template_id)}' is running; "
-                               "cancel the build before deleting its resource group.")
+                raise ArmError(
+                    409,
+                    "OperationNotAllowed",
+                    f"The image template '{ids.name_of(run.template_id)}' is running; "
+                    "cancel the build before deleting its resource group.",
+                )
 
     # ---- progression
 
@@ -166,15 +185,26 @@ class ImageBuilder:
             staging = tpl.meta.get("staging_rg")
             if staging and self.arm.store.get(staging):
                 vm = f"{staging}/providers/Microsoft.Compute/virtualMachines/vm{run.id[:8]}"
-                self.arm.store.put(Resource(vm, "Microsoft.Compute/virtualMachines", {
-                    "id": vm, "name": ids.name_of(vm), "type": "Microsoft.Compute/virtualMachines",
-                    "location": tpl.body.get("location"), "properties": {"provisioningState": "Succeeded"}}))
+                self.arm.store.put(
+                    Resource(
+                        vm,
+                        "Microsoft.Compute/virtualMachines",
+                        {
+                            "id": vm,
+                            "name": ids.name_of(vm),
+                            "type": "Microsoft.Compute/virtualMachines",
+                            "location": tpl.body.get("location"),
+                            "properties": {"provisioningState": "Succeeded"},
+                        },
+                    )
+                )
                 run.build_vm = vm
         elif phase == "Customizing":
             body = tpl.meta["spec"]
             customize = body.get("properties", {}).get("customize") or []
-            run.custom_log = packerlog.steps(body, customize, self.customizer_output,
-                                             self.arm.faults.customizer_failure)
+            run.custom_log = packerlog.steps(
+                body, customize, self.customizer_output, self.arm.faults.customizer_failure
+            )
             run.preamble = packerlog.preamble(body, run.id)
             self._upload(run, "customization.log", run.preamble)
 
@@ -200,7 +230,9 @@ class ImageBuilder:
             full = run.preamble + run.custom_log.lines
             if run.custom_log.error:
                 self._upload(run, "customization.log", full + packerlog.failure_tail(run.custom_log.error))
-                keep = (spec.get("properties", {}).get("errorHandling") or {}).get("onCustomizerError") == "abort"
+                keep = (spec.get("properties", {}).get("errorHandling") or {}).get(
+                    "onCustomizerError"
+                ) == "abort"
                 self._end(run, "Failed", self._packer_failure(run, "customization.log"), keep_vm=keep)
                 return
             self._upload(run, "customization.log", full)
@@ -223,8 +255,12 @@ class ImageBuilder:
                 return
             self._upload(run, "customization.log", run.uploaded + packerlog.success_tail(spec))
             if run.validation_failed:
-                self._end(run, "Failed", "Validation failed, the image was distributed because "
-                                         "continueDistributeOnFailure is set. " + self._log_hint(run, "validation.log"))
+                self._end(
+                    run,
+                    "Failed",
+                    "Validation failed, the image was distributed because "
+                    "continueDistributeOnFailure is set. " + self._log_hint(run, "validation.log"),
+                )
             else:
                 self._end(run, "Succeeded", "")
 
@@ -239,15 +275,19 @@ class ImageBuilder:
         return f"{self.arm.blobs.endpoint(run.account)}packerlogs/{run.id}/{blob}" if run.account else blob
 
     def _log_hint(self, run: BuildRun, blob: str) -> str:
-        return (f"Image Build log location: {self._log_url(run, blob)}. OperationId: {run.op.id if run.op else ''}. "
-                "Use this operation ID when requesting support.")
+        return (
+            f"Image Build log location: {self._log_url(run, blob)}. OperationId: {run.op.id if run.op else ''}. "
+            "Use this operation ID when requesting support."
+        )
 
     def _packer_failure(self, run: BuildRun, blob: str) -> str:
-        return ("Failed while waiting for packerizer: Microservice has failed: Failed while processing request: Error "
-                "when executing packerizer: Packer build command has failed: exit status 1. During the image build, "
-                "a failure has occurred, please review the build log to identify which build/customization step "
-                "failed. For more troubleshooting steps go to https://aka.ms/azvmimagebuilderts. "
-                + self._log_hint(run, blob))
+        return (
+            "Failed while waiting for packerizer: Microservice has failed: Failed while processing request: Error "
+            "when executing packerizer: Packer build command has failed: exit status 1. During the image build, "
+            "a failure has occurred, please review the build log to identify which build/customization step "
+            "failed. For more troubleshooting steps go to https://aka.ms/azvmimagebuilderts. "
+            + self._log_hint(run, blob)
+        )
 
     def _upload(self, run: BuildRun, blob: str, lines: list[str]) -> None:
         run.uploaded = list(lines)
@@ -255,7 +295,9 @@ class ImageBuilder:
 
     def _put_blob(self, run: BuildRun, blob: str, lines: list[str]) -> None:
         if run.account:
-            self.arm.blobs.put(run.account, "packerlogs", f"{run.id}/{blob}", ("\n".join(lines) + "\n").encode())
+            self.arm.blobs.put(
+                run.account, "packerlogs", f"{run.id}/{blob}", ("\n".join(lines) + "\n").encode()
+            )
 
     # ---- staging resources
 
@@ -268,9 +310,13 @@ class ImageBuilder:
             return accounts[0].name
         name = self.arm.blobs.allocate_account()
         rid = f"{staging}/providers/Microsoft.Storage/storageAccounts/{name}"
-        body = {"location": tpl.body.get("location"), "sku": {"name": "Standard_LRS"}, "kind": "StorageV2",
-                "tags": dict(tpl.meta["spec"].get("properties", {}).get("managedResourceTags") or {}),
-                "properties": {"allowBlobPublicAccess": False}}
+        body = {
+            "location": tpl.body.get("location"),
+            "sku": {"name": "Standard_LRS"},
+            "kind": "StorageV2",
+            "tags": dict(tpl.meta["spec"].get("properties", {}).get("managedResourceTags") or {}),
+            "properties": {"allowBlobPublicAccess": False},
+        }
         self.arm.put_internal(rid, body)
         return name
 
@@ -284,9 +330,17 @@ class ImageBuilder:
             name = f"IT_{rg}_{tpl.name}_{new_guid()}"[:90]
             staging, created = ids.rg_id(sub, name), True
         if created:
-            self.arm.put_internal(staging, {"location": tpl.body.get("location"), "tags": {
-                "createdBy": "AzureVMImageBuilder", "imageTemplateName": tpl.name,
-                "imageTemplateResourceGroupName": rg}})
+            self.arm.put_internal(
+                staging,
+                {
+                    "location": tpl.body.get("location"),
+                    "tags": {
+                        "createdBy": "AzureVMImageBuilder",
+                        "imageTemplateName": tpl.name,
+                        "imageTemplateResourceGroupName": rg,
+                    },
+                },
+            )
             staging = self.arm.store.get(staging).id
         tpl.meta["staging_rg"], tpl.meta["staging_created"] = staging, created
         tpl.properties["exactStagingResourceGroup"] = staging
@@ -300,8 +354,11 @@ class ImageBuilder:
             self.arm.remove(rg)
         else:  # a group the user supplied: AIB empties it but leaves it
             for res in list(self.arm.store):
-                if ids.contains(rg.id, res.id) and not ids.same(res.id, rg.id) and \
-                        res.type != "Microsoft.Authorization/roleAssignments":
+                if (
+                    ids.contains(rg.id, res.id)
+                    and not ids.same(res.id, rg.id)
+                    and res.type != "Microsoft.Authorization/roleAssignments"
+                ):
                     self.arm.remove(res)
 
     # ---- distribution
@@ -330,18 +387,30 @@ class ImageBuilder:
                 elif kind == "SharedImage":
                     outputs.append((name, self._distribute_gallery(tpl, target, principal, client)))
                 elif kind == "VHD":
-                    uri = target.get("uri") or self._log_url(run, "").replace("packerlogs/", "vhds/").rstrip("/") + ".vhd"
-                    outputs.append((name, {"artifactUri": uri}))
+                    # Without a uri, AIB leaves the VHD in the staging account (not uploaded here).
+                    base = self.arm.blobs.endpoint(run.account) if run.account else ""
+                    outputs.append((name, {"artifactUri": target.get("uri") or f"{base}vhds/{run.id}.vhd"}))
             except ArmError as exc:
-                return (f"Distribution failed: Error distributing image '{name}' ({kind}): ({exc.code}) {exc.message} "
-                        + self._log_hint(run, "customization.log"))
+                return (
+                    f"Distribution failed: Error distributing image '{name}' ({kind}): ({exc.code}) {exc.message} "
+                    + self._log_hint(run, "customization.log")
+                )
         for child in self.arm.store.children(tpl.id, RUN_OUTPUTS):
             self.arm.store.delete(child.id)
         for name, props in outputs:
             rid = f"{tpl.id}/runOutputs/{name}"
-            self.arm.store.put(Resource(rid, RUN_OUTPUTS, {
-                "id": rid, "name": name, "type": RUN_OUTPUTS,
-                "properties": {**props, "provisioningState": "Succeeded"}}))
+            self.arm.store.put(
+                Resource(
+                    rid,
+                    RUN_OUTPUTS,
+                    {
+                        "id": rid,
+                        "name": name,
+                        "type": RUN_OUTPUTS,
+                        "properties": {**props, "provisioningState": "Succeeded"},
+                    },
+                )
+            )
         return None
 
     def _require_actions(self, principal: str, client: str, scope: str, actions: list[str]) -> None:
@@ -353,19 +422,36 @@ class ImageBuilder:
         image_id = target["imageId"]
         rg = ids.resource_group_of(image_id)
         if rg is None or self.arm.store.get(ids.rg_id(*rg)) is None:
-            raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg[1] if rg else image_id}' could not be found.")
+            raise ArmError(
+                404,
+                "ResourceGroupNotFound",
+                f"Resource group '{rg[1] if rg else image_id}' could not be found.",
+            )
         needed = ["Microsoft.Compute/images/write", "Microsoft.Compute/images/read"]
         if self.arm.store.get(image_id) is not None:
             needed.append("Microsoft.Compute/images/delete")  # AIB replaces an existing image
         self._require_actions(principal, client, image_id, needed)
         spec = tpl.meta["spec"]
         disk = (spec["properties"].get("vmProfile") or {}).get("osDiskSizeGB") or 30
-        self.arm.put_internal(image_id, {
-            "location": target.get("location") or tpl.body.get("location"),
-            "tags": dict(target.get("artifactTags") or {}),
-            "properties": {"hyperVGeneration": "V2", "storageProfile": {
-                "osDisk": {"osType": "Linux", "osState": "Generalized", "diskSizeGB": disk,
-                           "storageAccountType": "Standard_LRS"}, "dataDisks": []}}})
+        self.arm.put_internal(
+            image_id,
+            {
+                "location": target.get("location") or tpl.body.get("location"),
+                "tags": dict(target.get("artifactTags") or {}),
+                "properties": {
+                    "hyperVGeneration": "V2",
+                    "storageProfile": {
+                        "osDisk": {
+                            "osType": "Linux",
+                            "osState": "Generalized",
+                            "diskSizeGB": disk,
+                            "storageAccountType": "Standard_LRS",
+                        },
+                        "dataDisks": [],
+                    },
+                },
+            },
+        )
         return {"artifactId": self.arm.store.get(image_id).id}
 
     def _distribute_gallery(self, tpl: Resource, target: dict, principal: str, client: str) -> dict:
@@ -380,12 +466,22 @@ class ImageBuilder:
             raise not_found(image_id, "Microsoft.Compute/galleries/images")
         gallery_id = ids.parent_of(image_id)
         self._require_actions(principal, client, gallery_id, ["Microsoft.Compute/galleries/read"])
-        self._require_actions(principal, client, image_id, [
-            "Microsoft.Compute/galleries/images/read", "Microsoft.Compute/galleries/images/versions/read",
-            "Microsoft.Compute/galleries/images/versions/write"])
-        existing = [ids.name_of(v.id) for v in self.arm.store.children(image.id, "Microsoft.Compute/galleries/images/versions")]
+        self._require_actions(
+            principal,
+            client,
+            image_id,
+            [
+                "Microsoft.Compute/galleries/images/read",
+                "Microsoft.Compute/galleries/images/versions/read",
+                "Microsoft.Compute/galleries/images/versions/write",
+            ],
+        )
+        existing = [
+            ids.name_of(v.id)
+            for v in self.arm.store.children(image.id, "Microsoft.Compute/galleries/images/versions")
+        ]
         if version is None:
-            scheme = (target.get("versioning") or {})
+            scheme = target.get("versioning") or {}
             major = scheme.get("major", -1) if scheme.get("scheme", "Latest") == "Latest" else -1
             nums = [tuple(int(x) for x in v.split(".")) for v in existing if v.count(".") == 2]
             nums = [n for n in nums if major in (-1, None) or n[0] == major]
@@ -397,12 +493,24 @@ class ImageBuilder:
         elif version in existing:
             raise ArmError(409, "Conflict", f"Gallery image version '{version}' already exists.")
         vid = f"{image.id}/versions/{version}"
-        regions = target.get("targetRegions") or [{"name": r} for r in target.get("replicationRegions") or []] \
+        regions = (
+            target.get("targetRegions")
+            or [{"name": r} for r in target.get("replicationRegions") or []]
             or [{"name": tpl.body.get("location")}]
-        self.arm.put_internal(vid, {
-            "location": image.body.get("location"), "tags": dict(target.get("artifactTags") or {}),
-            "properties": {"publishingProfile": {"targetRegions": regions,
-                                                 "excludeFromLatest": bool(target.get("excludeFromLatest"))}}})
+        )
+        self.arm.put_internal(
+            vid,
+            {
+                "location": image.body.get("location"),
+                "tags": dict(target.get("artifactTags") or {}),
+                "properties": {
+                    "publishingProfile": {
+                        "targetRegions": regions,
+                        "excludeFromLatest": bool(target.get("excludeFromLatest")),
+                    }
+                },
+            },
+        )
         return {"artifactId": self.arm.store.get(vid).id}
 
 
@@ -438,8 +546,10 @@ class ImageTemplateHandler(TypeHandler):
         identity = body.get("identity") or {}
         uai = identity.get("userAssignedIdentities") or {}
         if identity.get("type") != "UserAssigned" or len(uai) != 1:
-            raise _invalid("'ImageTemplate.identity': the template needs exactly one user-assigned identity "
-                           "(identity.type 'UserAssigned').")
+            raise _invalid(
+                "'ImageTemplate.identity': the template needs exactly one user-assigned identity "
+                "(identity.type 'UserAssigned')."
+            )
         (iid,) = uai
         res = arm.store.get(iid)
         if res is None or res.type != "Microsoft.ManagedIdentity/userAssignedIdentities":
@@ -449,12 +559,17 @@ class ImageTemplateHandler(TypeHandler):
     def _check_source(self, arm, source) -> None:
         kind = source.get("type")
         if kind == "ManagedImage" and arm.store.get(source.get("imageId", "")) is None:
-            raise _invalid(f"'ImageTemplate.properties.source': managed image '{source.get('imageId')}' not found.")
+            raise _invalid(
+                f"'ImageTemplate.properties.source': managed image '{source.get('imageId')}' not found."
+            )
         if kind == "SharedImageVersion":
             vid = source.get("imageVersionId", "")
             image = ids.parent_of(vid) if vid.lower().endswith("/versions/latest") else None
-            found = arm.store.children(image, "Microsoft.Compute/galleries/images/versions") if image else \
-                ([arm.store.get(vid)] if arm.store.get(vid) else [])
+            found = (
+                arm.store.children(image, "Microsoft.Compute/galleries/images/versions")
+                if image
+                else ([arm.store.get(vid)] if arm.store.get(vid) else [])
+            )
             if not found:
                 raise _invalid(f"'ImageTemplate.properties.source': gallery image version '{vid}' not found.")
 
@@ -470,33 +585,54 @@ class ImageTemplateHandler(TypeHandler):
             raise _invalid(f"'vnetConfig.subnetId': subnet '{subnet_id}' was not found.")
         vnet = arm.store.get(ids.parent_of(subnet.id))
         if vnet is not None and vnet.body.get("location") != location:
-            raise _invalid(f"'vnetConfig.subnetId': the virtual network '{vnet.name}' is in "
-                           f"'{vnet.body.get('location')}', but the template is in '{location}'; they must match.")
-        checks = [(vnet.id if vnet else subnet.id, NETWORK_ROLE_ACTIONS[0]), (subnet.id, NETWORK_ROLE_ACTIONS[1])]
+            raise _invalid(
+                f"'vnetConfig.subnetId': the virtual network '{vnet.name}' is in "
+                f"'{vnet.body.get('location')}', but the template is in '{location}'; they must match."
+            )
+        checks = [
+            (vnet.id if vnet else subnet.id, NETWORK_ROLE_ACTIONS[0]),
+            (subnet.id, NETWORK_ROLE_ACTIONS[1]),
+        ]
         if aci_id:
             if vnet_cfg.get("proxyVmSize"):
-                raise _invalid("'vnetConfig.proxyVmSize' must not be set together with 'containerInstanceSubnetId'.")
+                raise _invalid(
+                    "'vnetConfig.proxyVmSize' must not be set together with 'containerInstanceSubnetId'."
+                )
             aci = arm.store.get(aci_id)
             if aci is None or aci.type != "Microsoft.Network/virtualNetworks/subnets":
                 raise _invalid(f"'vnetConfig.containerInstanceSubnetId': subnet '{aci_id}' was not found.")
-            if ids.same(aci.id, subnet.id) or not ids.same(ids.parent_of(aci.id), subnet.id.rsplit("/subnets/", 1)[0]):
-                raise _invalid("'vnetConfig.containerInstanceSubnetId' must be a different subnet of the same "
-                               "virtual network as 'subnetId'.")
-            delegations = [d.get("properties", {}).get("serviceName") for d in aci.properties.get("delegations") or []]
+            if ids.same(aci.id, subnet.id) or not ids.same(
+                ids.parent_of(aci.id), subnet.id.rsplit("/subnets/", 1)[0]
+            ):
+                raise _invalid(
+                    "'vnetConfig.containerInstanceSubnetId' must be a different subnet of the same "
+                    "virtual network as 'subnetId'."
+                )
+            delegations = [
+                d.get("properties", {}).get("serviceName") for d in aci.properties.get("delegations") or []
+            ]
             if ACI_DELEGATION not in delegations:
-                raise _invalid(f"'vnetConfig.containerInstanceSubnetId': subnet '{aci.name}' must be delegated to "
-                               f"'{ACI_DELEGATION}'.")
+                raise _invalid(
+                    f"'vnetConfig.containerInstanceSubnetId': subnet '{aci.name}' must be delegated to "
+                    f"'{ACI_DELEGATION}'."
+                )
             if arm.providers.state("Microsoft.ContainerInstance") != "Registered":
-                raise _invalid("isolated builds with 'containerInstanceSubnetId' need the resource provider "
-                               "'Microsoft.ContainerInstance' registered in the subscription.")
+                raise _invalid(
+                    "isolated builds with 'containerInstanceSubnetId' need the resource provider "
+                    "'Microsoft.ContainerInstance' registered in the subscription."
+                )
             checks.append((aci.id, NETWORK_ROLE_ACTIONS[1]))
         elif subnet.properties.get("privateLinkServiceNetworkPolicies", "Enabled") != "Disabled":
-            raise _invalid(f"'vnetConfig.subnetId': subnet '{subnet.name}' must have "
-                           "'privateLinkServiceNetworkPolicies' set to 'Disabled' for the proxy VM's private link.")
+            raise _invalid(
+                f"'vnetConfig.subnetId': subnet '{subnet.name}' must have "
+                "'privateLinkServiceNetworkPolicies' set to 'Disabled' for the proxy VM's private link."
+            )
         for scope, action in checks:
             if not arm.rbac.allowed(principal, scope, action):
-                raise _invalid(f"Failed to validate access to '{scope}': "
-                               + _auth_message(client, principal, action, scope))
+                raise _invalid(
+                    f"Failed to validate access to '{scope}': "
+                    + _auth_message(client, principal, action, scope)
+                )
 
     def _check_build_vm_identities(self, arm, props, principal, client) -> None:
         for iid in (props.get("vmProfile") or {}).get("userAssignedIdentities") or []:
@@ -518,17 +654,32 @@ class ImageTemplateHandler(TypeHandler):
             return
         tags = res.body.get("tags") or {}
         if tags.get("imageTemplateName") and tags.get("imageTemplateName") != ids.name_of(rid):
-            raise ArmError(400, "BadStagingResourceGroup",
-                           f"The staging resource group '{rg[1]}' is already used by image template "
-                           f"'{tags['imageTemplateName']}'.")
-        if any(ids.contains(given, r.id) and not ids.same(r.id, given) and r.type != "Microsoft.Authorization/roleAssignments"
-               for r in arm.store):
-            raise ArmError(400, "BadStagingResourceGroup", f"The staging resource group '{rg[1]}' is not empty.")
-        for action in ("Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Storage/storageAccounts/write"):
+            raise ArmError(
+                400,
+                "BadStagingResourceGroup",
+                f"The staging resource group '{rg[1]}' is already used by image template "
+                f"'{tags['imageTemplateName']}'.",
+            )
+        if any(
+            ids.contains(given, r.id)
+            and not ids.same(r.id, given)
+            and r.type != "Microsoft.Authorization/roleAssignments"
+            for r in arm.store
+        ):
+            raise ArmError(
+                400, "BadStagingResourceGroup", f"The staging resource group '{rg[1]}' is not empty."
+            )
+        for action in (
+            "Microsoft.Resources/subscriptions/resourceGroups/read",
+            "Microsoft.Storage/storageAccounts/write",
+        ):
             if not arm.rbac.allowed(principal, given, action):
-                raise ArmError(400, "BadStagingResourceGroup",
-                               "The template identity needs Contributor on the staging resource group: "
-                               + _auth_message(client, principal, action, given))
+                raise ArmError(
+                    400,
+                    "BadStagingResourceGroup",
+                    "The template identity needs Contributor on the staging resource group: "
+                    + _auth_message(client, principal, action, given),
+                )
 
     def on_provisioned(self, arm, res):
         if "staging_rg" not in res.meta:
@@ -574,15 +725,21 @@ class ImageTemplateHandler(TypeHandler):
         run = arm.imagebuilder.run_of(res.id)
         if run is not None and not run.terminal:
             state = "being canceled" if run.cancel_requested else "running"
-            raise ArmError(409, "OperationNotAllowed",
-                           f"Cannot {what} image template '{res.name}' while it is {state}. Wait for the build to "
-                           "finish or cancel it.")
+            raise ArmError(
+                409,
+                "OperationNotAllowed",
+                f"Cannot {what} image template '{res.name}' while it is {state}. Wait for the build to "
+                "finish or cancel it.",
+            )
 
     def run(self, arm, res, req: Request) -> Response:
         if res.properties.get("provisioningState") != "Succeeded":
-            raise ArmError(409, "OperationNotAllowed",
-                           f"Image template '{res.name}' is in provisioning state "
-                           f"'{res.properties.get('provisioningState')}'; it can run once it has Succeeded.")
+            raise ArmError(
+                409,
+                "OperationNotAllowed",
+                f"Image template '{res.name}' is in provisioning state "
+                f"'{res.properties.get('provisioningState')}'; it can run once it has Succeeded.",
+            )
         self._refuse_while_running(arm, res, "run")
         spec = res.meta["spec"].get("properties", {})
         phases = ["Queued", "Building", "Customizing"]
@@ -612,7 +769,9 @@ class ImageTemplateHandler(TypeHandler):
     def cancel(self, arm, res, req: Request) -> Response:
         run = arm.imagebuilder.run_of(res.id)
         if run is None or run.terminal:
-            raise ArmError(409, "OperationNotAllowed", f"Image template '{res.name}' has no build in progress to cancel.")
+            raise ArmError(
+                409, "OperationNotAllowed", f"Image template '{res.name}' has no build in progress to cancel."
+            )
         run.cancel_requested = True
         run.state = "Canceling"
         op = self.start_op(arm, res.id, arm.ops.countdown(arm.config.lro_polls, lambda: None))

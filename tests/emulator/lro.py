@@ -63,10 +63,19 @@ class Operations:
         self.poll_delay_ms = poll_delay_ms
         self.api_version = api_version
 
-    def start(self, subscription: str, namespace: str, poll: PollFn, *, location: str = "westeurope",
-              result: Callable[[], Response] | None = None, error_status: int = 400) -> Operation:
-        op = Operation(new_guid(), subscription, namespace, location.replace(" ", "").lower(), poll, result,
-                       error_status)
+    def start(
+        self,
+        subscription: str,
+        namespace: str,
+        poll: PollFn,
+        *,
+        location: str = "westeurope",
+        result: Callable[[], Response] | None = None,
+        error_status: int = 400,
+    ) -> Operation:
+        op = Operation(
+            new_guid(), subscription, namespace, location.replace(" ", "").lower(), poll, result, error_status
+        )
         self._ops[op.id.lower()] = op
         return op
 
@@ -95,7 +104,9 @@ class Operations:
     def delay_headers(self) -> dict[str, str]:
         return {"retry-after-ms": str(self.poll_delay_ms)}
 
-    def headers(self, op: Operation, base_url: str, *, location: bool = False, async_op: bool = True) -> dict[str, str]:
+    def headers(
+        self, op: Operation, base_url: str, *, location: bool = False, async_op: bool = True
+    ) -> dict[str, str]:
         h = self.delay_headers()
         q = f"?api-version={self.api_version}"
         if async_op:

@@ -71,8 +71,9 @@ def _failing_index(names: list[str], outputs: list[list[str]], failure: StepFail
     return len(names) - 1 if names else None
 
 
-def steps(template: dict[str, Any], items: list[dict[str, Any]], output: StepOutput,
-          failure: StepFailure | None) -> StepsLog:
+def steps(
+    template: dict[str, Any], items: list[dict[str, Any]], output: StepOutput, failure: StepFailure | None
+) -> StepsLog:
     """Log lines for running ``items`` (customizers or in-VM validations) in order."""
     log = StepsLog()
     names = [s.get("name") or f"step{i}" for i, s in enumerate(items)]
@@ -90,8 +91,9 @@ def steps(template: dict[str, Any], items: list[dict[str, Any]], output: StepOut
         log.lines += [out(f"    azure-arm: {line}") for line in produced]
         if i == target and failure is not None:
             log.lines += [err(f"    azure-arm: {line}") for line in failure.stderr]
-            log.error = (f"Script exited with non-zero exit status: {failure.exit_code}. "
-                         "Allowed exit codes are: [0]")
+            log.error = (
+                f"Script exited with non-zero exit status: {failure.exit_code}. Allowed exit codes are: [0]"
+            )
             log.lines.append(err(f"==> azure-arm: {log.error}"))
             log.lines.append(f"(telemetry) ending {provisioner}")
             log.failed_step = names[i]
@@ -102,8 +104,11 @@ def steps(template: dict[str, Any], items: list[dict[str, Any]], output: StepOut
 
 def preamble(template: dict[str, Any], run_id: str) -> list[str]:
     src = template.get("properties", {}).get("source", {})
-    image = ":".join(str(src.get(k, "")) for k in ("publisher", "offer", "sku", "version")) if \
-        src.get("type") == "PlatformImage" else src.get("imageId") or src.get("imageVersionId")
+    image = (
+        ":".join(str(src.get(k, "")) for k in ("publisher", "offer", "sku", "version"))
+        if src.get("type") == "PlatformImage"
+        else src.get("imageId") or src.get("imageVersionId")
+    )
     size = template.get("properties", {}).get("vmProfile", {}).get("vmSize") or "Standard_D2ds_v4"
     return [
         f"[{_ts()}] Build ID: {run_id}",

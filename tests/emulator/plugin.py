@@ -4,6 +4,7 @@
 - ``arm_server``   (session) the HTTPS server on 127.0.0.1:<ephemeral>.
 - ``azurite``      (session) Azurite's blob service (HTTPS, OAuth basic). Missing binary: fails under CI=true,
   skips otherwise.
+- ``blob_gateway`` (session) front for Azurite applying data-plane RBAC; what primaryEndpoints.blob points at.
 - ``arm_emulator`` (function) a fresh ArmEmulator mounted on the server. When the test also uses ``azurite``
   (directly or through ``azure_env``), staging storage accounts live in Azurite; otherwise in memory.
   Teardown fails the test if the emulator hit an internal error.
@@ -22,6 +23,7 @@ import pytest
 
 from .app import ArmEmulator
 from .azurite import PINNED_VERSION, Azurite, AzuriteBlobs, find_binary
+from .blobgateway import BlobGateway
 from .credentials import FakeJwtCredential
 from .server import ArmServer
 from .tls import TestCA
@@ -53,9 +55,11 @@ def arm_server(emulator_ca: TestCA):
 def azurite(emulator_ca: TestCA, tmp_path_factory: pytest.TempPathFactory):
     binary = find_binary()
     if binary is None or not binary.exists():
-        message = (f"Azurite is not installed: expected node_modules/.bin/azurite-blob (run "
-                   f"`npm install --no-save azurite@{PINNED_VERSION}` in the checkout, as .ci/run does) "
-                   "or set AZURITE_BLOB_BIN")
+        message = (
+            f"Azurite is not installed: expected node_modules/.bin/azurite-blob (run "
+            f"`npm install --no-save azurite@{PINNED_VERSION}` in the checkout, as .ci/run does) "
+            "or set AZURITE_BLOB_BIN"
+        )
         if _in_ci():
             pytest.fail(message)
         pytest.skip(message)
@@ -64,9 +68,19 @@ def azurite(emulator_ca: TestCA, tmp_path_factory: pytest.TempPathFactory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def blob_gateway(azurite: Azurite, arm_server: ArmServer, emulator_ca: TestCA):
+    gateway = BlobGateway(emulator_ca, azurite.port, arm_server).start()
+    yield gateway
+    gateway.stop()
+
+
 @pytest.fixture
 def arm_emulator(request: pytest.FixtureRequest, arm_server: ArmServer):
-    blobs = AzuriteBlobs(request.getfixturevalue("azurite")) if "azurite" in request.fixturenames else None
+    blobs = None
+    if "azurite" in request.fixturenames:
+        gateway = request.getfixturevalue("blob_gateway")
+        blobs = AzuriteBlobs(request.getfixturevalue("azurite"), gateway.url)
     arm = ArmEmulator(blobs=blobs)
     arm_server.mount(arm)
     yield arm
@@ -94,11 +108,15 @@ class AzureEnv:
         kwargs.setdefault("connection_verify", str(self.ca.ca_file))
         return cls(self.credential, self.subscription_id, **kwargs)
 
-    def blob_service(self, account: str):
+    def blob_service(self, account: str, credential: Any = None):
+        """A client for ``account`` at the endpoint ARM reports (token credential unless one is given)."""
         from azure.storage.blob import BlobServiceClient
 
-        return BlobServiceClient(self.azurite.blob_endpoint(account), credential=self.credential,
-                                 connection_verify=str(self.ca.ca_file))
+        return BlobServiceClient(
+            self.arm.blobs.endpoint(account),
+            credential=credential or self.credential,
+            connection_verify=str(self.ca.ca_file),
+        )
 
 
 def product_env(arm: ArmEmulator, ca: TestCA, home: Path) -> dict[str, str]:
@@ -107,27 +125,33 @@ def product_env(arm: ArmEmulator, ca: TestCA, home: Path) -> dict[str, str]:
     bundle = home / "ca-bundle.pem"
     system = Path(os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt")
     bundle.write_bytes(ca.ca_file.read_bytes() + (system.read_bytes() if system.is_file() else b""))
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("AZURE_", "ARM_", "MSI_", "IDENTITY_"))
-           and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    env.update({
-        "PATH": f"{FAKEBIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "HOME": str(home),
-        "AZURE_CONFIG_DIR": str(home / ".azure"),
-        "REQUESTS_CA_BUNDLE": str(bundle),
-        "SSL_CERT_FILE": str(bundle),
-        "CURL_CA_BUNDLE": str(bundle),
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
-        "AZURE_TOKEN_CREDENTIALS": "AzureCliCredential",
-        "AZURE_SUBSCRIPTION_ID": arm.subscription_id,
-        "FAKE_AZ_OBJECT_ID": arm.config.caller_principal_id,
-        "FAKE_AZ_TENANT_ID": arm.tenant_id,
-        "FAKE_AZ_SUBSCRIPTION_ID": arm.subscription_id,
-        # custom cloud (names proposed for the product's Azure adapter)
-        "AZURE_ARM_ENDPOINT": arm.base_url,
-        "AZURE_ARM_AUDIENCE": ARM_AUDIENCE,
-        "AZURE_STORAGE_SUFFIX": STORAGE_SUFFIX,
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.upper().startswith(("AZURE_", "ARM_", "MSI_", "IDENTITY_"))
+        and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")
+    }
+    env.update(
+        {
+            "PATH": f"{FAKEBIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "HOME": str(home),
+            "AZURE_CONFIG_DIR": str(home / ".azure"),
+            "REQUESTS_CA_BUNDLE": str(bundle),
+            "SSL_CERT_FILE": str(bundle),
+            "CURL_CA_BUNDLE": str(bundle),
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+            "AZURE_TOKEN_CREDENTIALS": "AzureCliCredential",
+            "AZURE_SUBSCRIPTION_ID": arm.subscription_id,
+            "FAKE_AZ_OBJECT_ID": arm.config.caller_principal_id,
+            "FAKE_AZ_TENANT_ID": arm.tenant_id,
+            "FAKE_AZ_SUBSCRIPTION_ID": arm.subscription_id,
+            # custom cloud (names proposed for the product's Azure adapter)
+            "AZURE_ARM_ENDPOINT": arm.base_url,
+            "AZURE_ARM_AUDIENCE": ARM_AUDIENCE,
+            "AZURE_STORAGE_SUFFIX": STORAGE_SUFFIX,
+        }
+    )
     return env
 
 

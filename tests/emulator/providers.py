@@ -8,29 +8,83 @@ from .wire import ArmError
 
 # Regions where Image Builder runs (overview doc, 2026-05-19), as ARM lists them: display names.
 AIB_LOCATIONS = [
-    "East US", "East US 2", "West Central US", "West US", "West US 2", "West US 3", "South Central US",
-    "Central US", "North Central US", "North Europe", "West Europe", "UK South", "UK West", "France Central",
-    "Germany West Central", "Norway East", "Switzerland North", "Sweden Central", "Poland Central", "Italy North",
-    "Southeast Asia", "East Asia", "Australia Southeast", "Australia East", "Japan East", "Korea Central",
-    "Central India", "Jio India West", "New Zealand North", "Taiwan Northwest", "Brazil South", "Canada Central",
-    "UAE North", "Qatar Central", "Israel Central", "South Africa North",
+    "East US",
+    "East US 2",
+    "West Central US",
+    "West US",
+    "West US 2",
+    "West US 3",
+    "South Central US",
+    "Central US",
+    "North Central US",
+    "North Europe",
+    "West Europe",
+    "UK South",
+    "UK West",
+    "France Central",
+    "Germany West Central",
+    "Norway East",
+    "Switzerland North",
+    "Sweden Central",
+    "Poland Central",
+    "Italy North",
+    "Southeast Asia",
+    "East Asia",
+    "Australia Southeast",
+    "Australia East",
+    "Japan East",
+    "Korea Central",
+    "Central India",
+    "Jio India West",
+    "New Zealand North",
+    "Taiwan Northwest",
+    "Brazil South",
+    "Canada Central",
+    "UAE North",
+    "Qatar Central",
+    "Israel Central",
+    "South Africa North",
 ]
-_EVERYWHERE = AIB_LOCATIONS + ["Canada East", "Japan West", "Korea South", "South India", "West India",
-                               "France South", "Germany North", "Norway West", "Switzerland West", "UAE Central",
-                               "Brazil Southeast", "Australia Central", "South Africa West"]
+_EVERYWHERE = AIB_LOCATIONS + [
+    "Canada East",
+    "Japan West",
+    "Korea South",
+    "South India",
+    "West India",
+    "France South",
+    "Germany North",
+    "Norway West",
+    "Switzerland West",
+    "UAE Central",
+    "Brazil Southeast",
+    "Australia Central",
+    "South Africa West",
+]
 
 DEFAULT_TYPES: dict[str, dict[str, list[str]]] = {
-    "Microsoft.VirtualMachineImages": {"imageTemplates": ["2025-10-01", "2024-02-01", "2023-07-01", "2022-07-01"],
-                                       "locations/operations": ["2025-10-01", "2024-02-01"]},
+    "Microsoft.VirtualMachineImages": {
+        "imageTemplates": ["2025-10-01", "2024-02-01", "2023-07-01", "2022-07-01"],
+        "locations/operations": ["2025-10-01", "2024-02-01"],
+    },
     "Microsoft.ManagedIdentity": {"userAssignedIdentities": ["2024-11-30", "2023-01-31"]},
-    "Microsoft.Authorization": {"roleAssignments": ["2022-04-01"], "roleDefinitions": ["2022-04-01"],
-                                "permissions": ["2022-04-01"]},
-    "Microsoft.Compute": {"images": ["2026-04-01", "2025-04-01"], "galleries": ["2026-03-03", "2025-03-03"],
-                          "galleries/images": ["2026-03-03", "2025-03-03"],
-                          "galleries/images/versions": ["2026-03-03", "2025-03-03"],
-                          "virtualMachines": ["2026-04-01", "2025-04-01"]},
-    "Microsoft.Network": {"virtualNetworks": ["2026-03-01", "2025-07-01"], "networkSecurityGroups": ["2026-03-01", "2025-07-01"],
-                          "routeTables": ["2026-03-01", "2025-07-01"], "firewallPolicies": ["2026-03-01", "2025-07-01"]},
+    "Microsoft.Authorization": {
+        "roleAssignments": ["2022-04-01"],
+        "roleDefinitions": ["2022-04-01"],
+        "permissions": ["2022-04-01"],
+    },
+    "Microsoft.Compute": {
+        "images": ["2026-04-01", "2025-04-01"],
+        "galleries": ["2026-03-03", "2025-03-03"],
+        "galleries/images": ["2026-03-03", "2025-03-03"],
+        "galleries/images/versions": ["2026-03-03", "2025-03-03"],
+        "virtualMachines": ["2026-04-01", "2025-04-01"],
+    },
+    "Microsoft.Network": {
+        "virtualNetworks": ["2026-03-01", "2025-07-01"],
+        "networkSecurityGroups": ["2026-03-01", "2025-07-01"],
+        "routeTables": ["2026-03-01", "2025-07-01"],
+        "firewallPolicies": ["2026-03-01", "2025-07-01"],
+    },
     "Microsoft.Storage": {"storageAccounts": ["2026-09-01", "2025-06-01"]},
     "Microsoft.ContainerInstance": {"containerGroups": ["2024-10-01-preview", "2023-05-01"]},
     "Microsoft.Resources": {"resourceGroups": ["2025-04-01"], "deployments": ["2025-04-01"]},
@@ -62,13 +116,20 @@ class Providers:
     def body(self, namespace: str, advance: bool = True) -> dict[str, Any]:
         ns = self._canonical(namespace)
         locations = self.locations.get(ns, _EVERYWHERE)
-        types = [{"resourceType": t, "locations": list(locations), "apiVersions": v}
-                 for t, v in DEFAULT_TYPES.get(ns, {}).items()]
+        types = [
+            {"resourceType": t, "locations": list(locations), "apiVersions": v}
+            for t, v in DEFAULT_TYPES.get(ns, {}).items()
+        ]
         if advance and self.state(ns) == "Registering":  # registration completes when somebody looks again
             self.states[ns] = "Registered"
         state = self.state(ns)
-        return {"id": f"/subscriptions/{self.subscription}/providers/{ns}", "namespace": ns,
-                "registrationState": state, "registrationPolicy": "RegistrationRequired", "resourceTypes": types}
+        return {
+            "id": f"/subscriptions/{self.subscription}/providers/{ns}",
+            "namespace": ns,
+            "registrationState": state,
+            "registrationPolicy": "RegistrationRequired",
+            "resourceTypes": types,
+        }
 
     def register(self, namespace: str, register: bool = True) -> dict[str, Any]:
         ns = self._canonical(namespace)
@@ -82,6 +143,9 @@ class Providers:
         return [self.body(ns, advance=False) for ns in self.states]
 
     def missing_registration(self, namespace: str) -> ArmError:
-        return ArmError(409, "MissingSubscriptionRegistration",
-                        f"The subscription is not registered to use namespace '{namespace}'. See "
-                        "https://aka.ms/rps-not-found for how to register subscriptions.")
+        return ArmError(
+            409,
+            "MissingSubscriptionRegistration",
+            f"The subscription is not registered to use namespace '{namespace}'. See "
+            "https://aka.ms/rps-not-found for how to register subscriptions.",
+        )

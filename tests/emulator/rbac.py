@@ -19,67 +19,146 @@ ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions"
 ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments"
 
 
-def _perm(actions: list[str], not_actions: list[str] = (), data: list[str] = (), not_data: list[str] = ()) -> dict:
-    return {"actions": list(actions), "notActions": list(not_actions), "dataActions": list(data),
-            "notDataActions": list(not_data)}
+def _perm(
+    actions: list[str], not_actions: list[str] = (), data: list[str] = (), not_data: list[str] = ()
+) -> dict:
+    return {
+        "actions": list(actions),
+        "notActions": list(not_actions),
+        "dataActions": list(data),
+        "notDataActions": list(not_data),
+    }
 
 
 # Built-in roles the tool and its tests touch (ids and permissions as Azure publishes them).
 BUILTIN_ROLES: dict[str, tuple[str, str, list[dict]]] = {
-    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": ("Owner", "Grants full access to manage all resources.", [_perm(["*"])]),
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": (
+        "Owner",
+        "Grants full access to manage all resources.",
+        [_perm(["*"])],
+    ),
     "b24988ac-6180-42a0-ab88-20f7382dd24c": (
         "Contributor",
         "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.",
-        [_perm(["*"], ["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
-                       "Microsoft.Authorization/elevateAccess/Action", "Microsoft.Compute/galleries/share/action",
-                       "Microsoft.Subscription/cancel/action", "Microsoft.Subscription/enable/action"])],
+        [
+            _perm(
+                ["*"],
+                [
+                    "Microsoft.Authorization/*/Delete",
+                    "Microsoft.Authorization/*/Write",
+                    "Microsoft.Authorization/elevateAccess/Action",
+                    "Microsoft.Compute/galleries/share/action",
+                    "Microsoft.Subscription/cancel/action",
+                    "Microsoft.Subscription/enable/action",
+                ],
+            )
+        ],
     ),
     "acdd72a7-3385-48ef-bd42-f606fba81ae7": ("Reader", "View all resources.", [_perm(["*/read"])]),
     "4d97b98b-1d4f-4787-a291-c67834d212e7": (
-        "Network Contributor", "Lets you manage networks, but not access to them.",
-        [_perm(["Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Network/*",
-                "Microsoft.ResourceHealth/availabilityStatuses/read", "Microsoft.Resources/deployments/*",
-                "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*"])],
+        "Network Contributor",
+        "Lets you manage networks, but not access to them.",
+        [
+            _perm(
+                [
+                    "Microsoft.Authorization/*/read",
+                    "Microsoft.Insights/alertRules/*",
+                    "Microsoft.Network/*",
+                    "Microsoft.ResourceHealth/availabilityStatuses/read",
+                    "Microsoft.Resources/deployments/*",
+                    "Microsoft.Resources/subscriptions/resourceGroups/read",
+                    "Microsoft.Support/*",
+                ]
+            )
+        ],
     ),
     "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": (
-        "User Access Administrator", "Lets you manage user access to Azure resources.",
+        "User Access Administrator",
+        "Lets you manage user access to Azure resources.",
         [_perm(["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"])],
     ),
     "f58310d9-a9f6-439a-9e8d-f62e7b41a168": (
-        "Role Based Access Control Administrator", "Manage access to Azure resources by assigning roles.",
-        [_perm(["Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/roleAssignments/delete",
-                "*/read", "Microsoft.Support/*"])],
+        "Role Based Access Control Administrator",
+        "Manage access to Azure resources by assigning roles.",
+        [
+            _perm(
+                [
+                    "Microsoft.Authorization/roleAssignments/write",
+                    "Microsoft.Authorization/roleAssignments/delete",
+                    "*/read",
+                    "Microsoft.Support/*",
+                ]
+            )
+        ],
     ),
     "f1a07417-d97a-45cb-824c-7a7467783830": (
-        "Managed Identity Operator", "Read and Assign User Assigned Identity",
-        [_perm(["Microsoft.ManagedIdentity/userAssignedIdentities/*/read",
-                "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action", "Microsoft.Authorization/*/read",
-                "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Resources/deployments/*"])],
+        "Managed Identity Operator",
+        "Read and Assign User Assigned Identity",
+        [
+            _perm(
+                [
+                    "Microsoft.ManagedIdentity/userAssignedIdentities/*/read",
+                    "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action",
+                    "Microsoft.Authorization/*/read",
+                    "Microsoft.Resources/subscriptions/resourceGroups/read",
+                    "Microsoft.Resources/deployments/*",
+                ]
+            )
+        ],
     ),
     "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": (
-        "Storage Blob Data Reader", "Allows for read access to Azure Storage blob containers and data",
-        [_perm(["Microsoft.Storage/storageAccounts/blobServices/containers/read",
-                "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"], [],
-               ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"])],
+        "Storage Blob Data Reader",
+        "Allows for read access to Azure Storage blob containers and data",
+        [
+            _perm(
+                [
+                    "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+                    "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+                ],
+                [],
+                ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"],
+            )
+        ],
     ),
     "ba92f5b4-2d11-453d-a403-e96b0029c9fe": (
-        "Storage Blob Data Contributor", "Allows for read, write and delete access to Azure Storage blob containers and data",
-        [_perm(["Microsoft.Storage/storageAccounts/blobServices/containers/delete",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/read",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/write",
-                "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"], [],
-               ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action",
-                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action"])],
+        "Storage Blob Data Contributor",
+        "Allows for read, write and delete access to Azure Storage blob containers and data",
+        [
+            _perm(
+                [
+                    "Microsoft.Storage/storageAccounts/blobServices/containers/delete",
+                    "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+                    "Microsoft.Storage/storageAccounts/blobServices/containers/write",
+                    "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+                ],
+                [],
+                [
+                    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
+                    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+                    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+                    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action",
+                    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
+                ],
+            )
+        ],
     ),
     "17d1049b-9a84-46fb-8f53-869881c3d3ab": (
-        "Storage Account Contributor", "Lets you manage storage accounts, including accessing storage account keys.",
-        [_perm(["Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Network/virtualNetworks/subnets/joinViaServiceEndpoint/action",
-                "Microsoft.ResourceHealth/availabilityStatuses/read", "Microsoft.Resources/deployments/*",
-                "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Storage/storageAccounts/*",
-                "Microsoft.Support/*"])],
+        "Storage Account Contributor",
+        "Lets you manage storage accounts, including accessing storage account keys.",
+        [
+            _perm(
+                [
+                    "Microsoft.Authorization/*/read",
+                    "Microsoft.Insights/alertRules/*",
+                    "Microsoft.Network/virtualNetworks/subnets/joinViaServiceEndpoint/action",
+                    "Microsoft.ResourceHealth/availabilityStatuses/read",
+                    "Microsoft.Resources/deployments/*",
+                    "Microsoft.Resources/subscriptions/resourceGroups/read",
+                    "Microsoft.Storage/storageAccounts/*",
+                    "Microsoft.Support/*",
+                ]
+            )
+        ],
     ),
 }
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
@@ -111,9 +190,15 @@ def builtin_definition(guid: str, subscription: str | None) -> dict[str, Any] | 
         "id": f"{prefix}/providers/Microsoft.Authorization/roleDefinitions/{guid.lower()}",
         "name": guid.lower(),
         "type": ROLE_DEFINITIONS,
-        "properties": {"roleName": name, "type": "BuiltInRole", "description": description,
-                       "assignableScopes": ["/"], "permissions": perms,
-                       "createdOn": "2015-02-02T21:55:09.8806423Z", "updatedOn": "2024-01-01T00:00:00.0000000Z"},
+        "properties": {
+            "roleName": name,
+            "type": "BuiltInRole",
+            "description": description,
+            "assignableScopes": ["/"],
+            "permissions": perms,
+            "createdOn": "2015-02-02T21:55:09.8806423Z",
+            "updatedOn": "2024-01-01T00:00:00.0000000Z",
+        },
     }
 
 
@@ -121,7 +206,9 @@ class Rbac:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def role_definition(self, role_definition_id: str, subscription: str | None = None) -> dict[str, Any] | None:
+    def role_definition(
+        self, role_definition_id: str, subscription: str | None = None
+    ) -> dict[str, Any] | None:
         """Resolve a role definition by its ID (any scope prefix) or bare GUID."""
         guid = ids.name_of(role_definition_id).lower()
         for res in self.store.of_type(ROLE_DEFINITIONS):
@@ -129,8 +216,9 @@ class Rbac:
                 return res.body
         return builtin_definition(guid, subscription or ids.subscription_of(role_definition_id))
 
-    def assignments(self, principal_id: str | None = None, scope: str | None = None, *,
-                    at_or_above: bool = False) -> list[Resource]:
+    def assignments(
+        self, principal_id: str | None = None, scope: str | None = None, *, at_or_above: bool = False
+    ) -> list[Resource]:
         out = []
         for ra in self.store.of_type(ROLE_ASSIGNMENTS):
             p = ra.properties

@@ -29,7 +29,9 @@ class ResourceGroupHandler(TypeHandler):
     def delete(self, arm, rid, req):
         res = arm.store.get(rid)
         if res is None:
-            raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{ids.name_of(rid)}' could not be found.")
+            raise ArmError(
+                404, "ResourceGroupNotFound", f"Resource group '{ids.name_of(rid)}' could not be found."
+            )
         self.before_delete(arm, res)
         res.properties["provisioningState"] = "Deleting"
 
@@ -137,12 +139,23 @@ class NetworkSecurityGroupHandler(NetworkHandler):
             rule.setdefault("type", "Microsoft.Network/networkSecurityGroups/securityRules")
             rule.setdefault("properties", {})["provisioningState"] = "Succeeded"
         props["defaultSecurityRules"] = [
-            {"id": f"{rid}/defaultSecurityRules/{name}", "name": name,
-             "type": "Microsoft.Network/networkSecurityGroups/defaultSecurityRules",
-             "properties": {"description": name, "protocol": "*", "sourcePortRange": "*",
-                            "destinationPortRange": "*", "sourceAddressPrefix": src,
-                            "destinationAddressPrefix": dst, "access": access, "priority": prio,
-                            "direction": direction, "provisioningState": "Succeeded"}}
+            {
+                "id": f"{rid}/defaultSecurityRules/{name}",
+                "name": name,
+                "type": "Microsoft.Network/networkSecurityGroups/defaultSecurityRules",
+                "properties": {
+                    "description": name,
+                    "protocol": "*",
+                    "sourcePortRange": "*",
+                    "destinationPortRange": "*",
+                    "sourceAddressPrefix": src,
+                    "destinationAddressPrefix": dst,
+                    "access": access,
+                    "priority": prio,
+                    "direction": direction,
+                    "provisioningState": "Succeeded",
+                },
+            }
             for name, direction, access, prio, src, dst in _DEFAULT_NSG_RULES
         ]
         props.setdefault("resourceGuid", new_guid())
@@ -216,17 +229,29 @@ class StorageAccountHandler(TypeHandler):
     def validate(self, arm, rid, body, existing, req):
         name = ids.name_of(rid)
         if not _ACCOUNT_NAME.match(name):
-            raise ArmError(400, "AccountNameInvalid",
-                           f"{name} is not a valid storage account name. Storage account name must be between 3 "
-                           "and 24 characters in length and use numbers and lower-case letters only.")
+            raise ArmError(
+                400,
+                "AccountNameInvalid",
+                f"{name} is not a valid storage account name. Storage account name must be between 3 "
+                "and 24 characters in length and use numbers and lower-case letters only.",
+            )
         for key in ("sku", "kind"):
             if key not in body:
-                raise ArmError(400, "MissingRequiredProperty", f"The request is missing the required property '{key}'.")
+                raise ArmError(
+                    400, "MissingRequiredProperty", f"The request is missing the required property '{key}'."
+                )
 
     def fill(self, arm, rid, props, existing):
         name = ids.name_of(rid)
         blob = arm.blobs.endpoint(name)
-        props["primaryEndpoints"] = {"blob": blob, "dfs": blob, "queue": blob, "table": blob, "file": blob, "web": blob}
+        props["primaryEndpoints"] = {
+            "blob": blob,
+            "dfs": blob,
+            "queue": blob,
+            "table": blob,
+            "file": blob,
+            "web": blob,
+        }
         props["primaryLocation"] = arm.config.default_location
         props["statusOfPrimary"] = "available"
         props.setdefault("allowSharedKeyAccess", True)
@@ -243,16 +268,41 @@ class StorageAccountHandler(TypeHandler):
 
     def list_keys(self, arm, res, req: Request) -> Response:
         if res.properties.get("allowSharedKeyAccess") is False:
-            raise ArmError(409, "KeyBasedAuthenticationNotPermitted",
-                           "Key based authentication is not permitted on this storage account.")
+            raise ArmError(
+                409,
+                "KeyBasedAuthenticationNotPermitted",
+                "Key based authentication is not permitted on this storage account.",
+            )
         keys = res.meta.get("keys") or []
-        return Response(200, {"keys": [{"keyName": f"key{i + 1}", "value": k, "permissions": "FULL",
-                                        "creationTime": "2026-01-01T00:00:00.0000000Z"} for i, k in enumerate(keys)]})
+        return Response(
+            200,
+            {
+                "keys": [
+                    {
+                        "keyName": f"key{i + 1}",
+                        "value": k,
+                        "permissions": "FULL",
+                        "creationTime": "2026-01-01T00:00:00.0000000Z",
+                    }
+                    for i, k in enumerate(keys)
+                ]
+            },
+        )
 
 
 ALL: list[type[TypeHandler]] = [
-    ResourceGroupHandler, IdentityHandler, VirtualNetworkHandler, SubnetHandler, NetworkSecurityGroupHandler,
-    RouteTableHandler, FirewallPolicyHandler, RuleCollectionGroupHandler, ImageHandler, GalleryHandler,
-    GalleryImageHandler, GalleryImageVersionHandler, VirtualMachineHandler, StorageAccountHandler,
+    ResourceGroupHandler,
+    IdentityHandler,
+    VirtualNetworkHandler,
+    SubnetHandler,
+    NetworkSecurityGroupHandler,
+    RouteTableHandler,
+    FirewallPolicyHandler,
+    RuleCollectionGroupHandler,
+    ImageHandler,
+    GalleryHandler,
+    GalleryImageHandler,
+    GalleryImageVersionHandler,
+    VirtualMachineHandler,
+    StorageAccountHandler,
 ]
-

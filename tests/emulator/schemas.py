@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from referencing import Registry
 
 from tests.support import arm_schema
 
@@ -54,39 +52,9 @@ def schema_version(rtype: str, api_version: str, root: Path = arm_schema.SCHEMA_
     return older[-1] if older else versions[0]
 
 
-def _python_pattern(pattern: str) -> str:
-    """ECMA-262 reads ``[\\w-.]`` as a class with a literal '-', Python's re rejects it (one such pattern
-    names galleries and firewall policies): escape a '-' that follows a class shorthand."""
-    try:
-        re.compile(pattern)
-        return pattern
-    except re.error:
-        return re.sub(r"(\\[wdsWDS])-", r"\1\\-", pattern)
-
-
-def _fix_patterns(node: Any) -> Any:
-    if isinstance(node, dict):
-        if isinstance(node.get("pattern"), str):
-            node["pattern"] = _python_pattern(node["pattern"])
-        for value in node.values():
-            _fix_patterns(value)
-    elif isinstance(node, list):
-        for value in node:
-            _fix_patterns(value)
-    return node
-
-
-@functools.cache
 def registry(root: Path) -> Registry:
-    """arm_schema's registry (same relaxation) with patterns Python's re can compile."""
-    reg = Registry()
-    for path in sorted(root.rglob("*.json")):
-        doc = _fix_patterns(arm_schema._relax(json.loads(path.read_text(encoding="utf-8"))))
-        doc.pop("$schema", None)
-        doc.pop("id", None)
-        reg = reg.with_resource(arm_schema.BASE + path.relative_to(root).as_posix(),
-                                Resource.from_contents(doc, default_specification=DRAFT202012))
-    return reg
+    """arm_schema's registry: the documented relaxation, with patterns Python's re can compile."""
+    return arm_schema.registry(root)
 
 
 def _is_expression_branch(error: jsonschema.ValidationError) -> bool:
@@ -94,7 +62,9 @@ def _is_expression_branch(error: jsonschema.ValidationError) -> bool:
     return error.validator == "type" and str(schema.get("pattern", "")).startswith("^\\[")
 
 
-def validate(rtype: str, version: str, resource: dict[str, Any], root: Path = arm_schema.SCHEMA_ROOT) -> list[str]:
+def validate(
+    rtype: str, version: str, resource: dict[str, Any], root: Path = arm_schema.SCHEMA_ROOT
+) -> list[str]:
     file = _schema_files(rtype, root)[version]
     key = "_".join(rtype.split("/")[1:])
     ref = f"{arm_schema.BASE}{version}/{file}#/resourceDefinitions/{key}"

@@ -34,8 +34,13 @@ class _Handler(BaseHTTPRequestHandler):
         req = Request.build(self.command, self.path, dict(self.headers.items()), body, owner.url)
         app = owner.app
         try:
-            resp = app.handle(req) if app is not None else Response(503, {"error": {
-                "code": "ServiceUnavailable", "message": "No emulator is mounted."}})
+            resp = (
+                app.handle(req)
+                if app is not None
+                else Response(
+                    503, {"error": {"code": "ServiceUnavailable", "message": "No emulator is mounted."}}
+                )
+            )
         except DropConnection:
             self.close_connection = True
             try:

@@ -24,10 +24,15 @@ from tests.emulator.plugin import ARM_AUDIENCE, ARM_SCOPE, FAKEBIN
 
 pytestmark = pytest.mark.emulator
 
-IMAGE_ROLE_ACTIONS = ["Microsoft.Compute/images/read", "Microsoft.Compute/images/write",
-                      "Microsoft.Compute/images/delete"]
-NETWORK_ROLE_ACTIONS = ["Microsoft.Network/virtualNetworks/read",
-                        "Microsoft.Network/virtualNetworks/subnets/join/action"]
+IMAGE_ROLE_ACTIONS = [
+    "Microsoft.Compute/images/read",
+    "Microsoft.Compute/images/write",
+    "Microsoft.Compute/images/delete",
+]
+NETWORK_ROLE_ACTIONS = [
+    "Microsoft.Network/virtualNetworks/read",
+    "Microsoft.Network/virtualNetworks/subnets/join/action",
+]
 
 
 @dataclass
@@ -50,10 +55,16 @@ def make_clients(arm: ArmEmulator, ca_file: str, **kwargs) -> Clients:
     cred = FakeJwtCredential(arm.config.caller_principal_id, arm.tenant_id)
     kw = dict(base_url=arm.base_url, connection_verify=ca_file, credential_scopes=[ARM_SCOPE], **kwargs)
     sub = arm.subscription_id
-    return Clients(arm, ResourceManagementClient(cred, sub, **kw), ManagedServiceIdentityClient(cred, sub, **kw),
-                   AuthorizationManagementClient(cred, sub, **kw), NetworkManagementClient(cred, sub, **kw),
-                   ImageBuilderClient(cred, sub, **kw), ComputeManagementClient(cred, sub, **kw),
-                   StorageManagementClient(cred, sub, **kw))
+    return Clients(
+        arm,
+        ResourceManagementClient(cred, sub, **kw),
+        ManagedServiceIdentityClient(cred, sub, **kw),
+        AuthorizationManagementClient(cred, sub, **kw),
+        NetworkManagementClient(cred, sub, **kw),
+        ImageBuilderClient(cred, sub, **kw),
+        ComputeManagementClient(cred, sub, **kw),
+        StorageManagementClient(cred, sub, **kw),
+    )
 
 
 @pytest.fixture
@@ -78,41 +89,98 @@ def setup_world(c: Clients, *, network_role: bool = True, image_role: bool = Tru
     c.resource.resource_groups.create_or_update("rg-img", {"location": "westeurope"})
     ident = c.msi.user_assigned_identities.create_or_update("rg-img", "id-aib", {"location": "westeurope"})
     roles = {}
-    for key, actions, scope in (("net", NETWORK_ROLE_ACTIONS, f"/subscriptions/{sub}/resourceGroups/rg-net"),
-                                ("img", IMAGE_ROLE_ACTIONS, f"/subscriptions/{sub}/resourceGroups/rg-img")):
-        rd = c.auth.role_definitions.create_or_update(f"/subscriptions/{sub}", str(uuid.uuid4()), {"properties": {
-            "roleName": f"aib-{key}", "description": "least privilege", "type": "CustomRole",
-            "permissions": [{"actions": actions}], "assignableScopes": [scope]}})
+    for key, actions, scope in (
+        ("net", NETWORK_ROLE_ACTIONS, f"/subscriptions/{sub}/resourceGroups/rg-net"),
+        ("img", IMAGE_ROLE_ACTIONS, f"/subscriptions/{sub}/resourceGroups/rg-img"),
+    ):
+        rd = c.auth.role_definitions.create_or_update(
+            f"/subscriptions/{sub}",
+            str(uuid.uuid4()),
+            {
+                "properties": {
+                    "roleName": f"aib-{key}",
+                    "description": "least privilege",
+                    "type": "CustomRole",
+                    "permissions": [{"actions": actions}],
+                    "assignableScopes": [scope],
+                }
+            },
+        )
         roles[key] = rd.id
     if network_role:
-        c.auth.role_assignments.create(net["vnet"], str(uuid.uuid4()), {"properties": {
-            "roleDefinitionId": roles["net"], "principalId": ident.principal_id, "principalType": "ServicePrincipal"}})
+        c.auth.role_assignments.create(
+            net["vnet"],
+            str(uuid.uuid4()),
+            {
+                "properties": {
+                    "roleDefinitionId": roles["net"],
+                    "principalId": ident.principal_id,
+                    "principalType": "ServicePrincipal",
+                }
+            },
+        )
     if image_role:
-        c.auth.role_assignments.create(f"/subscriptions/{sub}/resourceGroups/rg-img", str(uuid.uuid4()), {"properties": {
-            "roleDefinitionId": roles["img"], "principalId": ident.principal_id, "principalType": "ServicePrincipal"}})
+        c.auth.role_assignments.create(
+            f"/subscriptions/{sub}/resourceGroups/rg-img",
+            str(uuid.uuid4()),
+            {
+                "properties": {
+                    "roleDefinitionId": roles["img"],
+                    "principalId": ident.principal_id,
+                    "principalType": "ServicePrincipal",
+                }
+            },
+        )
     image_id = f"/subscriptions/{sub}/resourceGroups/rg-img/providers/Microsoft.Compute/images/jumpbox"
     return World(ident.id, ident.principal_id, net, image_id, roles["net"], roles["img"])
 
 
-def template_body(w: World, *, inline=("echo hello",), customize=None, validate=None, distribute=None) -> dict:
+def template_body(
+    w: World, *, inline=("echo hello",), customize=None, validate=None, distribute=None
+) -> dict:
     props = {
-        "source": {"type": "PlatformImage", "publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server",
-                   "version": "latest"},
+        "source": {
+            "type": "PlatformImage",
+            "publisher": "Canonical",
+            "offer": "ubuntu-24_04-lts",
+            "sku": "server",
+            "version": "latest",
+        },
         "customize": customize or [{"type": "Shell", "name": "provision", "inline": list(inline)}],
-        "distribute": distribute or [{"type": "ManagedImage", "imageId": w.image_id, "location": "westeurope",
-                                      "runOutputName": "jumpbox", "artifactTags": {"source": "aks-jumpbox"}}],
+        "distribute": distribute
+        or [
+            {
+                "type": "ManagedImage",
+                "imageId": w.image_id,
+                "location": "westeurope",
+                "runOutputName": "jumpbox",
+                "artifactTags": {"source": "aks-jumpbox"},
+            }
+        ],
         "buildTimeoutInMinutes": 60,
-        "vmProfile": {"vmSize": "Standard_D2s_v3", "osDiskSizeGB": 64,
-                      "vnetConfig": {"subnetId": w.net["build_subnet"], "containerInstanceSubnetId": w.net["aci_subnet"]}},
+        "vmProfile": {
+            "vmSize": "Standard_D2s_v3",
+            "osDiskSizeGB": 64,
+            "vnetConfig": {
+                "subnetId": w.net["build_subnet"],
+                "containerInstanceSubnetId": w.net["aci_subnet"],
+            },
+        },
     }
     if validate:
         props["validate"] = validate
-    return {"location": "westeurope", "tags": {"app": "jumpbox"},
-            "identity": {"type": "UserAssigned", "userAssignedIdentities": {w.identity_id: {}}}, "properties": props}
+    return {
+        "location": "westeurope",
+        "tags": {"app": "jumpbox"},
+        "identity": {"type": "UserAssigned", "userAssignedIdentities": {w.identity_id: {}}},
+        "properties": props,
+    }
 
 
 def create_template(c: Clients, w: World, name: str = "jb-1", **kw):
-    return c.ib.virtual_machine_image_templates.begin_create_or_update("rg-img", name, template_body(w, **kw)).result()
+    return c.ib.virtual_machine_image_templates.begin_create_or_update(
+        "rg-img", name, template_body(w, **kw)
+    ).result()
 
 
 def watch(c: Clients, name: str = "jb-1") -> list[tuple[str, str]]:
@@ -153,24 +221,70 @@ def test_build_succeeds_and_logs_are_readable_in_azurite_with_a_token(azure_env)
     assert out.properties.artifact_id.lower() == w.image_id.lower()
 
     # The product's route to the logs: staging group -> storage account -> primaryEndpoints.blob -> packerlogs.
-    (account,) = list(c.storage.storage_accounts.list_by_resource_group(staging.split("/")[-1]))
+    staging_rg = staging.split("/")[-1]
+    (account,) = list(c.storage.storage_accounts.list_by_resource_group(staging_rg))
     blob_url = account.primary_endpoints.blob
-    assert blob_url.startswith(azure_env.azurite.url)
     from azure.storage.blob import BlobServiceClient
 
-    svc = BlobServiceClient(blob_url, credential=azure_env.credential, connection_verify=str(azure_env.ca.ca_file))
-    names = [b.name for b in svc.get_container_client("packerlogs").list_blobs()]
-    (log_name,) = [n for n in names if n.endswith("/customization.log")]
-    text = svc.get_blob_client("packerlogs", log_name).download_blob().readall().decode()
+    def read_log(credential) -> str:
+        svc = BlobServiceClient(blob_url, credential=credential, connection_verify=str(azure_env.ca.ca_file))
+        (name,) = [
+            b.name
+            for b in svc.get_container_client("packerlogs").list_blobs()
+            if b.name.endswith("/customization.log")
+        ]
+        return svc.get_blob_client("packerlogs", name).download_blob().readall().decode()
+
+    # Azure AD first: the subscription Owner has no blob *data* role, so Azure refuses the token...
+    with pytest.raises(HttpResponseError) as err:
+        read_log(azure_env.credential)
+    assert err.value.status_code == 403 and err.value.error_code == "AuthorizationPermissionMismatch"
+    # ...and the product may fall back to a key from listKeys (hybrid models are Mappings: index the JSON).
+    key = c.storage.storage_accounts.list_keys(staging_rg, account.name)["keys"][0]["value"]
+    text = read_log({"account_name": account.name, "account_key": key})
     for marker in markers:
         assert f"azure-arm: {marker}" in text
     assert "Builds finished. The artifacts of successful builds are" in text
-    # listKeys gives a key that works too (the product's fallback when AD access is denied).
-    # (hybrid models are Mappings: ``.keys`` is the mapping method, so index the JSON)
-    key = c.storage.storage_accounts.list_keys(staging.split("/")[-1], account.name)["keys"][0]["value"]
-    by_key = BlobServiceClient(blob_url, credential={"account_name": account.name, "account_key": key},
-                               connection_verify=str(azure_env.ca.ca_file))
-    assert by_key.get_blob_client("packerlogs", log_name).download_blob().readall().decode() == text
+    # With Storage Blob Data Reader on the account, the token works.
+    c.auth.role_assignments.create(
+        account.id,
+        str(uuid.uuid4()),
+        {
+            "properties": {
+                "roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+                "principalId": azure_env.arm.config.caller_principal_id,
+            }
+        },
+    )
+    assert read_log(azure_env.credential) == text
+
+
+def test_storage_account_without_shared_key_access_refuses_keys(azure_env):
+    c = make_clients(azure_env.arm, str(azure_env.ca.ca_file))
+    c.resource.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    name = azure_env.arm.blobs.allocate_account()
+    account = c.storage.storage_accounts.begin_create(
+        "rg",
+        name,
+        {
+            "location": "westeurope",
+            "sku": {"name": "Standard_LRS"},
+            "kind": "StorageV2",
+            "properties": {"allowSharedKeyAccess": False},
+        },
+    ).result()
+    with pytest.raises(HttpResponseError) as err:
+        c.storage.storage_accounts.list_keys("rg", name)
+    assert err.value.status_code == 409
+    key = {"account_name": name, "account_key": azure_env.azurite.accounts[name]}
+    with pytest.raises(HttpResponseError) as err:
+        azure_env.blob_service(name, credential=key).create_container("logs")
+    assert err.value.error_code == "KeyBasedAuthenticationNotPermitted"
+    azure_env.arm.assign_role(
+        azure_env.arm.config.caller_principal_id, account.id, "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+    )  # Storage Blob Data Contributor
+    azure_env.blob_service(name).create_container("logs")
+    assert [x.name for x in azure_env.blob_service(name).list_containers()] == ["logs"]
 
 
 def test_build_through_the_run_lro(clients):
@@ -200,11 +314,21 @@ def test_template_create_checks_the_network_role(clients):
     with pytest.raises(HttpResponseError) as err:
         create_template(clients, w)
     assert err.value.status_code == 400 and err.value.error.code == "InvalidParameter"
-    assert "does not have authorization to perform action 'Microsoft.Network/virtualNetworks/read'" in str(err.value)
+    assert "does not have authorization to perform action 'Microsoft.Network/virtualNetworks/read'" in str(
+        err.value
+    )
     # A broad built-in role with a wildcard (Network Contributor: Microsoft.Network/*) is enough.
-    clients.auth.role_assignments.create(w.net["vnet"], str(uuid.uuid4()), {"properties": {
-        "roleDefinitionId": f"/subscriptions/{clients.sub}/providers/Microsoft.Authorization/roleDefinitions/"
-                            "4d97b98b-1d4f-4787-a291-c67834d212e7", "principalId": w.principal_id}})
+    clients.auth.role_assignments.create(
+        w.net["vnet"],
+        str(uuid.uuid4()),
+        {
+            "properties": {
+                "roleDefinitionId": f"/subscriptions/{clients.sub}/providers/Microsoft.Authorization/roleDefinitions/"
+                "4d97b98b-1d4f-4787-a291-c67834d212e7",
+                "principalId": w.principal_id,
+            }
+        },
+    )
     assert create_template(clients, w).properties.provisioning_state == "Succeeded"
 
 
@@ -221,11 +345,13 @@ def test_templates_are_immutable(clients):
     assert "Update/Upgrade of image templates is currently not supported" in err.value.error.message
     # PATCH may change tags (and identity, distribute, vmProfile), nothing else.
     patched = clients.ib.virtual_machine_image_templates.begin_update(
-        "rg-img", "jb-1", {"tags": {"app": "jumpbox", "owner": "ops"}}).result()
+        "rg-img", "jb-1", {"tags": {"app": "jumpbox", "owner": "ops"}}
+    ).result()
     assert patched.tags == {"app": "jumpbox", "owner": "ops"}
     with pytest.raises(HttpResponseError) as err:
         clients.ib.virtual_machine_image_templates.begin_update(
-            "rg-img", "jb-1", {"properties": {"buildTimeoutInMinutes": 90}}).result()
+            "rg-img", "jb-1", {"properties": {"buildTimeoutInMinutes": 90}}
+        ).result()
     assert err.value.status_code == 409
 
 
@@ -234,8 +360,10 @@ def test_no_run_or_delete_while_running_and_cancel(clients):
     create_template(clients, w)
     clients.arm.imagebuilder.hold = True
     clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1", polling=False)
-    for call in (lambda: clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1"),
-                 lambda: clients.ib.virtual_machine_image_templates.begin_delete("rg-img", "jb-1")):
+    for call in (
+        lambda: clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1"),
+        lambda: clients.ib.virtual_machine_image_templates.begin_delete("rg-img", "jb-1"),
+    ):
         with pytest.raises(HttpResponseError) as err:
             call()
         assert err.value.status_code == 409 and err.value.error.code == "OperationNotAllowed"
@@ -252,7 +380,9 @@ def test_failing_customizer_names_its_step_in_the_log(azure_env):
     w = setup_world(c)
     steps = ["==> STEP 1/3 apt", "installing", "==> STEP 2/3 kubectl", "downloading", "==> STEP 3/3 helm"]
     azure_env.arm.imagebuilder.customizer_output = lambda tpl, step, i: steps
-    azure_env.arm.faults.fail_customizer(at=r"STEP 2/3", stderr=["sha256sum: WARNING: 1 computed checksum did NOT match"])
+    azure_env.arm.faults.fail_customizer(
+        at=r"STEP 2/3", stderr=["sha256sum: WARNING: 1 computed checksum did NOT match"]
+    )
     create_template(c, w)
     with pytest.raises(HttpResponseError) as err:
         c.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1").result()
@@ -260,8 +390,10 @@ def test_failing_customizer_names_its_step_in_the_log(azure_env):
     assert (status.run_state, status.run_sub_state) == ("Failed", "Customizing")
     assert "customization.log" in status.message and "Packer build command has failed" in str(err.value)
     url = status.message.split("Image Build log location: ")[1].split(". OperationId")[0]
-    account, container, *blob = url.removeprefix(azure_env.azurite.url + "/").split("/")
-    text = azure_env.blob_service(account).get_blob_client(container, "/".join(blob)).download_blob().readall().decode()
+    account, container, *blob = url.removeprefix(azure_env.arm.blobs.endpoint_base + "/").split("/")
+    key = {"account_name": account, "account_key": azure_env.azurite.accounts[account]}
+    blob_client = azure_env.blob_service(account, credential=key).get_blob_client(container, "/".join(blob))
+    text = blob_client.download_blob().readall().decode()
     assert "STEP 2/3 kubectl" in text and "STEP 3/3" not in text
     assert "PACKER ERR     azure-arm: sha256sum: WARNING" in text
     assert "Script exited with non-zero exit status: 1" in text
@@ -284,16 +416,36 @@ def test_gallery_distribution_creates_versions(clients):
     w = setup_world(clients, image_role=False)
     gallery = f"/subscriptions/{clients.sub}/resourceGroups/rg-img/providers/Microsoft.Compute/galleries/gal"
     clients.compute.galleries.begin_create_or_update("rg-img", "gal", {"location": "westeurope"}).result()
-    clients.compute.gallery_images.begin_create_or_update("rg-img", "gal", "jumpbox", {
-        "location": "westeurope", "properties": {"osType": "Linux", "osState": "Generalized", "hyperVGeneration": "V2",
-                                                 "identifier": {"publisher": "me", "offer": "jb", "sku": "1"}}}).result()
+    clients.compute.gallery_images.begin_create_or_update(
+        "rg-img",
+        "gal",
+        "jumpbox",
+        {
+            "location": "westeurope",
+            "properties": {
+                "osType": "Linux",
+                "osState": "Generalized",
+                "hyperVGeneration": "V2",
+                "identifier": {"publisher": "me", "offer": "jb", "sku": "1"},
+            },
+        },
+    ).result()
     clients.arm.assign_role(w.principal_id, gallery, "b24988ac-6180-42a0-ab88-20f7382dd24c")  # Contributor
-    distribute = [{"type": "SharedImage", "galleryImageId": f"{gallery}/images/jumpbox", "runOutputName": "gal",
-                   "targetRegions": [{"name": "westeurope", "replicaCount": 1}]}]
+    distribute = [
+        {
+            "type": "SharedImage",
+            "galleryImageId": f"{gallery}/images/jumpbox",
+            "runOutputName": "gal",
+            "targetRegions": [{"name": "westeurope", "replicaCount": 1}],
+        }
+    ]
     create_template(clients, w, distribute=distribute)
     for _ in range(2):
         clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1").result()
-    versions = sorted(v.name for v in clients.compute.gallery_image_versions.list_by_gallery_image("rg-img", "gal", "jumpbox"))
+    versions = sorted(
+        v.name
+        for v in clients.compute.gallery_image_versions.list_by_gallery_image("rg-img", "gal", "jumpbox")
+    )
     assert versions == ["1.0.0", "1.0.1"]
 
 
@@ -322,18 +474,27 @@ def test_transient_errors_and_dropped_connections_are_retried(clients):
     assert [r.status for r in clients.arm.requests if r.method == "GET"] == [0, 200]
 
 
-def test_lro_polling_uses_the_emulators_short_delay_not_the_30s_default(arm_emulator, emulator_ca, monkeypatch):
+def test_lro_polling_uses_the_emulators_short_delay_not_the_30s_default(
+    arm_emulator, emulator_ca, monkeypatch
+):
     sleeps: list[float] = []
     from azure.core.pipeline.transport import RequestsTransport
 
     monkeypatch.setattr(RequestsTransport, "sleep", lambda self, s: sleeps.append(s))
     cred = FakeJwtCredential(arm_emulator.config.caller_principal_id, arm_emulator.tenant_id)
     # Default polling_interval (30 s), as the product uses it.
-    c = NetworkManagementClient(cred, arm_emulator.subscription_id, base_url=arm_emulator.base_url,
-                                connection_verify=str(emulator_ca.ca_file))
+    c = NetworkManagementClient(
+        cred,
+        arm_emulator.subscription_id,
+        base_url=arm_emulator.base_url,
+        connection_verify=str(emulator_ca.ca_file),
+    )
     arm_emulator.seed_resource_group("rg")
-    c.virtual_networks.begin_create_or_update("rg", "v", {"location": "westeurope", "properties": {
-        "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}}).result()
+    c.virtual_networks.begin_create_or_update(
+        "rg",
+        "v",
+        {"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}},
+    ).result()
     assert sleeps and all(s == arm_emulator.config.poll_delay_ms / 1000 for s in sleeps)
 
 
@@ -354,8 +515,11 @@ def test_role_assignment_lists_filter_by_principal_and_scope(clients):
     assert len(everyone) == 3  # caller's Owner + the two AIB assignments
     # Duplicate (same principal, role and scope under another name) and deleting a role still in use.
     with pytest.raises(HttpResponseError) as err:
-        clients.auth.role_assignments.create(w.net["vnet"], str(uuid.uuid4()), {"properties": {
-            "roleDefinitionId": w.network_role_id, "principalId": w.principal_id}})
+        clients.auth.role_assignments.create(
+            w.net["vnet"],
+            str(uuid.uuid4()),
+            {"properties": {"roleDefinitionId": w.network_role_id, "principalId": w.principal_id}},
+        )
     assert err.value.error.code == "RoleAssignmentExists"
     with pytest.raises(HttpResponseError) as err:
         clients.auth.role_definitions.delete(sub_scope, w.network_role_id.split("/")[-1])
@@ -370,11 +534,21 @@ def test_role_assignment_needs_an_existing_principal_or_a_principal_type(clients
     reader = f"/subscriptions/{clients.sub}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
     ghost = str(uuid.uuid4())
     with pytest.raises(HttpResponseError) as err:
-        clients.auth.role_assignments.create(scope, str(uuid.uuid4()), {"properties": {
-            "roleDefinitionId": reader, "principalId": ghost}})
+        clients.auth.role_assignments.create(
+            scope, str(uuid.uuid4()), {"properties": {"roleDefinitionId": reader, "principalId": ghost}}
+        )
     assert err.value.error.code == "PrincipalNotFound"
-    ok = clients.auth.role_assignments.create(scope, str(uuid.uuid4()), {"properties": {
-        "roleDefinitionId": reader, "principalId": ghost, "principalType": "ServicePrincipal"}})
+    ok = clients.auth.role_assignments.create(
+        scope,
+        str(uuid.uuid4()),
+        {
+            "properties": {
+                "roleDefinitionId": reader,
+                "principalId": ghost,
+                "principalType": "ServicePrincipal",
+            }
+        },
+    )
     assert ok.principal_type == "ServicePrincipal"
 
 
@@ -384,15 +558,24 @@ def test_caller_permissions_come_from_its_role_assignments(clients):
     assert block.actions == ["*"]
     arm, caller = clients.arm, clients.arm.config.caller_principal_id
     arm.remove_assignments(caller)
-    arm.assign_role(caller, f"/subscriptions/{clients.sub}", "b24988ac-6180-42a0-ab88-20f7382dd24c")  # Contributor
+    arm.assign_role(
+        caller, f"/subscriptions/{clients.sub}", "b24988ac-6180-42a0-ab88-20f7382dd24c"
+    )  # Contributor
     (block,) = list(clients.auth.permissions.list_for_resource_group("rg"))
     assert "Microsoft.Authorization/*/Write" in block.not_actions
     # ARM enforces it: a Contributor may create identities but not role assignments.
     ident = clients.msi.user_assigned_identities.create_or_update("rg", "id", {"location": "westeurope"})
     with pytest.raises(HttpResponseError) as err:
-        clients.auth.role_assignments.create(f"/subscriptions/{clients.sub}/resourceGroups/rg", str(uuid.uuid4()), {
-            "properties": {"roleDefinitionId": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-                           "principalId": ident.principal_id}})
+        clients.auth.role_assignments.create(
+            f"/subscriptions/{clients.sub}/resourceGroups/rg",
+            str(uuid.uuid4()),
+            {
+                "properties": {
+                    "roleDefinitionId": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+                    "principalId": ident.principal_id,
+                }
+            },
+        )
     assert err.value.status_code == 403 and err.value.error.code == "AuthorizationFailed"
 
 
@@ -412,10 +595,17 @@ def test_arm_errors_for_unknown_routes_and_missing_resources(clients):
     assert err.value.error.code == "ParentResourceNotFound"
     from azure.core.rest import HttpRequest
 
-    for url, code in ((f"/subscriptions/{clients.sub}/resourceGroups/rg/providers/Microsoft.Network/bogus/x?api-version=1",
-                       "InvalidResourceType"),
-                      (f"/subscriptions/{clients.sub}/resourceGroups/rg?", "MissingApiVersionParameter"),
-                      ("/subscriptions/00000000-0000-0000-0000-000000000000?api-version=2022-12-01", "SubscriptionNotFound")):
+    for url, code in (
+        (
+            f"/subscriptions/{clients.sub}/resourceGroups/rg/providers/Microsoft.Network/bogus/x?api-version=1",
+            "InvalidResourceType",
+        ),
+        (f"/subscriptions/{clients.sub}/resourceGroups/rg?", "MissingApiVersionParameter"),
+        (
+            "/subscriptions/00000000-0000-0000-0000-000000000000?api-version=2022-12-01",
+            "SubscriptionNotFound",
+        ),
+    ):
         resp = clients.resource._client.send_request(HttpRequest("GET", clients.arm.base_url + url))
         assert resp.status_code in (400, 404) and resp.json()["error"]["code"] == code
 
@@ -444,7 +634,9 @@ def test_resource_providers_and_isolated_builds_need_container_instance(clients)
     with pytest.raises(HttpResponseError) as err:
         create_template(clients, w)
     assert "Microsoft.ContainerInstance" in err.value.error.message
-    assert clients.resource.providers.register("Microsoft.ContainerInstance").registration_state == "Registering"
+    assert (
+        clients.resource.providers.register("Microsoft.ContainerInstance").registration_state == "Registering"
+    )
     assert clients.resource.providers.get("Microsoft.ContainerInstance").registration_state == "Registered"
     assert create_template(clients, w).properties.provisioning_state == "Succeeded"
 
@@ -454,9 +646,14 @@ def test_unregistered_namespace_answers_missing_subscription_registration(arm_em
 
     arm_emulator.seed_resource_group("rg")
     arm_emulator.providers.set_state("Microsoft.ManagedIdentity", "NotRegistered")
-    req = Request.build("PUT", "/subscriptions/{}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/"
-                               "userAssignedIdentities/id?api-version=2024-11-30".format(arm_emulator.subscription_id),
-                        {"Authorization": "Bearer x"}, b'{"location": "westeurope"}', arm_emulator.base_url)
+    req = Request.build(
+        "PUT",
+        "/subscriptions/{}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/"
+        "userAssignedIdentities/id?api-version=2024-11-30".format(arm_emulator.subscription_id),
+        {"Authorization": "Bearer x"},
+        b'{"location": "westeurope"}',
+        arm_emulator.base_url,
+    )
     resp = arm_emulator.handle(req)
     assert resp.status == 409 and resp.body["error"]["code"] == "MissingSubscriptionRegistration"
     assert "'Microsoft.ManagedIdentity'" in resp.body["error"]["message"]
@@ -479,11 +676,18 @@ def test_customization_log_grows_while_customizing(azure_env):
     azure_env.arm.imagebuilder.customizer_output = lambda tpl, step, i: [f"line {n}" for n in range(30)]
     create_template(c, w)
     c.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1", polling=False)
-    run = azure_env.arm.imagebuilder.run_of(f"/subscriptions/{c.sub}/resourceGroups/rg-img/providers/"
-                                            "Microsoft.VirtualMachineImages/imageTemplates/jb-1")
+    run = azure_env.arm.imagebuilder.run_of(
+        f"/subscriptions/{c.sub}/resourceGroups/rg-img/providers/"
+        "Microsoft.VirtualMachineImages/imageTemplates/jb-1"
+    )
     sizes = []
-    while c.ib.virtual_machine_image_templates.get("rg-img", "jb-1").properties.last_run_status.run_sub_state != "Distributing":
-        blob = run.account and azure_env.arm.blobs.get(run.account, "packerlogs", f"{run.id}/customization.log")
+    while (
+        c.ib.virtual_machine_image_templates.get("rg-img", "jb-1").properties.last_run_status.run_sub_state
+        != "Distributing"
+    ):
+        blob = run.account and azure_env.arm.blobs.get(
+            run.account, "packerlogs", f"{run.id}/customization.log"
+        )
         if blob is not None and (not sizes or sizes[-1] != len(blob)):
             sizes.append(len(blob))
     assert len(sizes) >= 3 and sizes == sorted(sizes)
@@ -518,8 +722,11 @@ def test_product_style_subprocess_reaches_the_emulator_through_env_only(azure_en
         "    base_url=os.environ['AZURE_ARM_ENDPOINT'],\n"
         "    credential_scopes=[os.environ['AZURE_ARM_AUDIENCE'].rstrip('/') + '/.default'])\n"
         "c.resource_groups.create_or_update('rg-probe', {'location': 'westeurope'})\n"
-        "print(c.resource_groups.get('rg-probe').id)\n")
-    done = subprocess.run([sys.executable, str(script)], env=azure_env.env, capture_output=True, text=True, timeout=60)
+        "print(c.resource_groups.get('rg-probe').id)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], env=azure_env.env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("/resourceGroups/rg-probe")
     assert azure_env.arm.token_audiences == {ARM_AUDIENCE.rstrip("/")}  # what the fake az put in the token
@@ -528,7 +735,89 @@ def test_product_style_subprocess_reaches_the_emulator_through_env_only(azure_en
 
 def test_fake_az_reports_logged_out(tmp_path):
     env = dict(os.environ, FAKE_AZ_LOGGED_OUT="1")
-    done = subprocess.run([str(FAKEBIN / "az"), "account", "get-access-token"], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [str(FAKEBIN / "az"), "account", "get-access-token"], env=env, capture_output=True, text=True
+    )
     assert done.returncode == 1 and "az login" in done.stderr
     done = subprocess.run([str(FAKEBIN / "az"), "account", "show"], capture_output=True, text=True)
     assert json.loads(done.stdout)["state"] == "Enabled"
+
+
+# ---------------------------------------------------------------- more Image Builder behaviour
+
+
+def _template_id(c: Clients, name: str = "jb-1") -> str:
+    return f"/subscriptions/{c.sub}/resourceGroups/rg-img/providers/Microsoft.VirtualMachineImages/imageTemplates/{name}"
+
+
+def _staging_vms(c: Clients, tpl) -> list[str]:
+    staging = tpl.properties.exact_staging_resource_group
+    return [r.name for r in c.arm.store.of_type("Microsoft.Compute/virtualMachines", staging)]
+
+
+@pytest.mark.parametrize("on_error, kept", [("cleanup", 0), ("abort", 1)])
+def test_error_handling_abort_keeps_the_build_vm(clients, on_error, kept):
+    w = setup_world(clients)
+    body = template_body(w)
+    body["properties"]["errorHandling"] = {"onCustomizerError": on_error}
+    tpl = clients.ib.virtual_machine_image_templates.begin_create_or_update("rg-img", "jb-1", body).result()
+    clients.arm.faults.fail_customizer()
+    clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1", polling=False)
+    run = clients.arm.imagebuilder.finish(_template_id(clients))
+    assert run.state == "Failed" and run.sub_state == "Customizing"
+    assert len(_staging_vms(clients, tpl)) == kept
+
+
+def test_failing_in_vm_validation_writes_validation_log(clients):
+    w = setup_world(clients)
+    validate = {"inVMValidations": [{"type": "Shell", "name": "validate", "inline": ["validate.sh"]}]}
+    create_template(clients, w, validate=validate)
+    clients.arm.imagebuilder.validator_output = lambda tpl, step, i: [
+        "check kubectl: ok",
+        "check helm: FAILED",
+    ]
+    clients.arm.faults.fail_validation(at="FAILED", stderr=["helm: version mismatch"])
+    clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1", polling=False)
+    seen = watch(clients)
+    assert seen[-1] == ("Failed", "Validating")
+    run = clients.arm.imagebuilder.run_of(_template_id(clients))
+    text = clients.arm.blobs.get(run.account, "packerlogs", f"{run.id}/validation.log").decode()
+    assert "check helm: FAILED" in text and "helm: version mismatch" in text
+    assert "validation.log" in run.message
+    with pytest.raises(ResourceNotFoundError):  # nothing distributed
+        clients.compute.images.get("rg-img", "jumpbox")
+
+
+def test_runs_can_advance_by_time(clients, monkeypatch):
+    from tests.emulator import imagebuilder
+
+    now = [1000.0]
+    monkeypatch.setattr(imagebuilder.time, "monotonic", lambda: now[0])
+    w = setup_world(clients)
+    create_template(clients, w)
+    clients.arm.imagebuilder.seconds_per_phase = 60
+    clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1", polling=False)
+    get = lambda: clients.ib.virtual_machine_image_templates.get("rg-img", "jb-1").properties.last_run_status  # noqa: E731
+    assert [get()["runSubState"] for _ in range(3)] == ["Queued"] * 3  # looking alone does not advance it
+    now[0] += 130
+    assert get()["runSubState"] == "Customizing"
+    now[0] += 600
+    assert get()["runState"] == "Succeeded"
+
+
+def test_put_while_an_lro_is_in_progress_conflicts(clients):
+    clients.arm.config.lro_polls = 5
+    clients.resource.resource_groups.create_or_update("rg", {"location": "westeurope"})
+    body = {"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}}
+    clients.network.virtual_networks.begin_create_or_update("rg", "v", body, polling=False)
+    with pytest.raises(HttpResponseError) as err:
+        clients.network.virtual_networks.begin_create_or_update("rg", "v", body, polling=False)
+    assert err.value.error.code == "AnotherOperationInProgress"
+
+
+def test_lists_are_paged_with_next_links(clients):
+    clients.arm.config.page_size = 2
+    for i in range(5):
+        clients.resource.resource_groups.create_or_update(f"rg-{i}", {"location": "westeurope"})
+    assert sorted(g.name for g in clients.resource.resource_groups.list()) == [f"rg-{i}" for i in range(5)]
+    assert clients.arm.count("GET", "Microsoft.Resources/resourceGroups (list)") == 3

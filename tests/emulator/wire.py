@@ -44,7 +44,11 @@ class Request:
         try:
             return json.loads(self.body)
         except ValueError as exc:
-            raise ArmError(400, "InvalidRequestContent", f"The request content was invalid and could not be deserialized: {exc}.") from exc
+            raise ArmError(
+                400,
+                "InvalidRequestContent",
+                f"The request content was invalid and could not be deserialized: {exc}.",
+            ) from exc
 
 
 @dataclass
@@ -60,8 +64,14 @@ class Response:
 class ArmError(Exception):
     """An error ARM would answer with: ``{"error": {"code", "message"}}``."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
-                 details: list[dict] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        details: list[dict] | None = None,
+    ):
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message = status, code, message
         self.headers = headers or {}

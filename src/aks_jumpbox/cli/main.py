@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cancel": ("cancel", "Cancel the running build."),
     "logs": ("logs", "Fetch the build logs and name the failing step."),
     "cleanup": ("cleanup", "Delete role assignments, templates, identity and custom roles (never images)."),
+    "outdated": ("outdated", "Compare every pin with its newest upstream release; flag deprecations (online)."),
+    "report": ("report", "Write the image's CycloneDX SBOM and software report (offline)."),
+    "ci": ("ci", "Write a scheduled rebuild pipeline (GitHub Actions, Azure DevOps) with OIDC sign-in."),
+    "diff": ("diff", "Compare two software reports: tools and packages added, removed, changed."),
 }
 
 
@@ -55,10 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     from aks_jumpbox.cli.present import report_error
 
     try:
-        # Outside standalone mode click returns (not raises) the code of a command's Exit.
-        rc = cli.main(args=argv, prog_name="aks-jumpbox", standalone_mode=False)
-        if isinstance(rc, int) and not isinstance(rc, bool):
-            return rc
+        # Without standalone mode click returns (not raises) the code of a `raise Exit(n)`.
+        rv = cli.main(args=argv, prog_name="aks-jumpbox", standalone_mode=False)
+        if isinstance(rv, int):
+            return rv
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
