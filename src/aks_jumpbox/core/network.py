@@ -7,7 +7,7 @@ the NSG flows come from the topology. `check` evaluates the same objects against
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from aks_jumpbox.core.catalog import load_catalog, url_host
@@ -26,6 +26,9 @@ class EgressRule:
     protocol: str  # Https | Http (application rules) or Tcp (network rule, e.g. SMB 445)
     purpose: str
     required_by: tuple[str, ...]
+    # Which subnets' traffic needs it: "build" (the build VM, and the proxy VM) and/or "container"
+    # (Image Builder's container instance in the isolated topology).
+    subnets: tuple[str, ...] = ("build",)
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ class NetworkContract:
             "buildSubnet": self.build_subnet,
             "containerSubnet": self.container_subnet,
             "flows": [asdict(f) for f in self.flows],
-            "egress": [{**asdict(e), "required_by": list(e.required_by)} for e in self.egress],
+            "egress": [{**asdict(e), "required_by": list(e.required_by), "subnets": list(e.subnets)}
+                       for e in self.egress],
             "notes": list(self.notes),
         }
 
@@ -74,9 +78,11 @@ def _merge(rules: list[EgressRule]) -> tuple[EgressRule, ...]:
         if key in merged:
             old = merged[key]
             users = tuple(sorted(set(old.required_by) | set(r.required_by)))
-            merged[key] = EgressRule(old.fqdn, old.port, old.protocol, old.purpose, users)
+            subnets = tuple(s for s in ("build", "container") if s in old.subnets or s in r.subnets)
+            merged[key] = EgressRule(old.fqdn, old.port, old.protocol, old.purpose, users, subnets)
         else:
-            merged[key] = EgressRule(r.fqdn.lower(), r.port, r.protocol, r.purpose, tuple(sorted(r.required_by)))
+            merged[key] = EgressRule(r.fqdn.lower(), r.port, r.protocol, r.purpose, tuple(sorted(r.required_by)),
+                                     r.subnets)
     return tuple(sorted(merged.values(), key=lambda e: (e.fqdn.lstrip("*."), e.fqdn, e.port)))
 
 
@@ -89,17 +95,24 @@ def egress_rules(spec: Spec, artifacts: tuple[ToolArtifact, ...], azure_cli: Azu
     facts = azure_facts()["clouds"][spec.cloud]
     catalog = load_catalog()
     suffix = facts["storage_suffix"]
+    # Image Builder's own endpoints are reached from the build VM and, when isolated, its container.
+    both = ("build", "container") if spec.topology == "isolated" else ("build",)
     rules = [
-        _url_rule(facts["resource_manager"], "Image Builder's build VM and container talk to Azure Resource Manager", "image-builder"),
-        _url_rule(facts["authority_host"], "token requests of the build's managed identity and container", "image-builder"),
+        replace(_url_rule(facts["resource_manager"], "Image Builder's build VM and container talk to Azure Resource Manager",
+                          "image-builder"), subnets=both),
+        replace(_url_rule(facts["authority_host"], "token requests of the build's managed identity and container",
+                          "image-builder"), subnets=both),
         EgressRule(f"*.blob.{suffix}", 443, "Https",
-                   "the staging storage account (logs in packerlogs, the image VHD); its name is random", ("image-builder",)),
+                   "the staging storage account (logs in packerlogs, the image VHD); its name is random", ("image-builder",),
+                   both),
     ]
     if spec.topology == "isolated":
-        rules += [EgressRule(host, 443, "Https", "the container image of Image Builder's build container", ("image-builder",))
+        rules += [EgressRule(host, 443, "Https", "the container image of Image Builder's build container", ("image-builder",),
+                             ("container",))
                   for host in facts["container_registry_hosts"]]
         rules.append(EgressRule(f"*.file.{suffix}", 445, "Tcp",
-                                "the Azure Files share of Image Builder's build container (SMB)", ("image-builder",)))
+                                "the Azure Files share of Image Builder's build container (SMB)", ("image-builder",),
+                                ("container",)))
     image = catalog.base_images[spec.base_image]
     archives = [u for u in (apt.archive, apt.security) if u] or [image.apt_archive, image.apt_security]
     for url in archives:

@@ -22,8 +22,10 @@ def contract_markdown(contract: NetworkContract) -> str:
               "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {f.id} | {f.subnet} | {f.direction} | {f.source} | {f.destination} | {f.ports} | {f.protocol} | {f.purpose} |"
               for f in contract.flows]
-    lines += ["", "## Egress allow-list (firewall)", "", "| FQDN | port | protocol | needed by | why |", "|---|---|---|---|---|"]
-    lines += [f"| {e.fqdn} | {e.port} | {e.protocol} | {', '.join(e.required_by)} | {e.purpose} |" for e in contract.egress]
+    lines += ["", "## Egress allow-list (firewall)", "", "| FQDN | port | protocol | from subnet | needed by | why |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {e.fqdn} | {e.port} | {e.protocol} | {', '.join(e.subnets)} | {', '.join(e.required_by)} | {e.purpose} |"
+              for e in contract.egress]
     lines += ["", "## Notes", ""] + [f"- {n}" for n in contract.notes]
     return "\n".join(lines) + "\n"
 
@@ -65,9 +67,10 @@ def network_template(plan: Plan) -> dict[str, Any]:
             "properties": {"securityRules": _nsg_rules(contract, role)},
         })
     app_rules, net_rules = [], []
-    sources = [p for p in (spec.build.subnet_address_prefix, spec.build.container_instance_subnet_address_prefix) if p]
-    sources = sources or ["*"]
+    prefixes = {"build": spec.build.subnet_address_prefix, "container": spec.build.container_instance_subnet_address_prefix}
     for e in contract.egress:
+        # Each FQDN only from the subnets whose traffic needs it (see the contract's `subnets`).
+        sources = [p for p in (prefixes.get(s) for s in e.subnets) if p] or ["*"]
         name = f"{e.fqdn.replace('*', 'any')}-{e.port}"
         if e.protocol in ("Http", "Https"):
             app_rules.append({"ruleType": "ApplicationRule", "name": name, "description": e.purpose[:140],
