@@ -78,7 +78,7 @@ def test_isolated_and_proxy_topologies(default_plan, default_data, default_lock)
     assert proxy.template.body["properties"]["vmProfile"]["vnetConfig"] == {
         "subnetId": str(proxy.spec.build.subnet), "proxyVmSize": "Standard_A2_v2"}
     flows = {f.id: f for f in proxy.network.flows}
-    assert flows["build-in-lb-probe"].source == "AzureLoadBalancer" and flows["build-in-lb-probe"].ports == "60000-60001"
+    assert flows["build-in-lb-probe"].source == "AzureLoadBalancer" and flows["build-in-lb-probe"].ports == "60001"
     assert "build-in-ssh-from-proxy" in flows and "container-out-smb" not in flows
     iso = {f.id for f in default_plan.network.flows}
     assert {"build-in-ssh-from-container", "container-out-smb", "container-out-https"} <= iso

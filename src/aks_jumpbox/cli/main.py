@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Write the default jumpbox.yaml (and its lock) for editing."),
     "plan": ("plan", "Render scripts, ARM templates and the network contract (offline)."),
     "lock": ("lock", "Resolve versions, URLs and SHA-256 digests into jumpbox.lock.json (online)."),
+    "check": ("check", "Preflight: prove network, region, providers and permissions before a build."),
+    "snapshot": ("snapshot", "Write what `check` reads from Azure to a folder of ARM JSON documents."),
     "deploy": ("deploy", "Create or update the plan's Azure resources; --what-if shows the changes."),
     "build": ("build", "Deploy, run Image Builder and watch the build to its result."),
     "status": ("status", "Show the image template's last build and its image."),

@@ -38,7 +38,7 @@ class Flow:
     subnet: str  # build | container
     source: str  # service tag or address prefix
     destination: str
-    ports: str  # "22", "60000-60001"
+    ports: str  # "22", "60001", "a-b"
     protocol: str
     purpose: str
 
@@ -158,7 +158,8 @@ def _flows(spec: Spec, needs_http: bool) -> tuple[Flow, ...]:
         ]
     else:
         flows += [
-            Flow("build-in-lb-probe", "Inbound", "build", "AzureLoadBalancer", "VirtualNetwork", "60000-60001", "Tcp",
+            # 60001 is the proxy's SSH port; 60000 (WinRM) serves Windows builds only, and every image here is Linux.
+            Flow("build-in-lb-probe", "Inbound", "build", "AzureLoadBalancer", "VirtualNetwork", "60001", "Tcp",
                  "the load balancer's health probe reaches the proxy VM (60001 is its SSH port)"),
             Flow("build-in-privatelink", "Inbound", "build", "VirtualNetwork", "VirtualNetwork", "60001", "Tcp",
                  "Image Builder's private link endpoint reaches the proxy VM"),

@@ -245,19 +245,29 @@ GALLERY_ACTIONS = [
 ]
 
 
-def _role_definitions(spec: Spec, sub: str) -> list[Resource]:
-    api = azure_facts()["api_versions"]["Microsoft.Authorization/roleDefinitions"]
-    scope = subscription_scope(sub)
+def role_actions(spec: Spec) -> dict[str, list[str]]:
+    """What the build identity must be able to do, per role kind (network, image): the custom roles'
+    actions, and what preflight checks the identity's assignments against whichever roles are used."""
     image_actions = ["Microsoft.Compute/images/read", "Microsoft.Compute/images/write", "Microsoft.Compute/images/delete"]
     if spec.distribute.gallery is not None:
         image_actions += GALLERY_ACTIONS
+    return {
+        "network": ["Microsoft.Network/virtualNetworks/read", "Microsoft.Network/virtualNetworks/subnets/join/action"],
+        "image": image_actions,
+    }
+
+
+def _role_definitions(spec: Spec, sub: str) -> list[Resource]:
+    api = azure_facts()["api_versions"]["Microsoft.Authorization/roleDefinitions"]
+    scope = subscription_scope(sub)
+    actions = role_actions(spec)
     roles = [
         ("role.network", "network-joiner", "Image Builder Network Joiner",
          "Lets the Azure VM Image Builder identity join its build subnets; assign on the virtual network.",
-         ["Microsoft.Network/virtualNetworks/read", "Microsoft.Network/virtualNetworks/subnets/join/action"]),
+         actions["network"]),
         ("role.image", "image-writer", "Image Builder Image Writer",
          "Lets the Azure VM Image Builder identity write the built image; assign on the destination resource group.",
-         image_actions),
+         actions["image"]),
     ]
     out = []
     for key, slug, title, description, actions in roles:

@@ -47,9 +47,13 @@ class Grant:
     origin: str = ""
 
     def allows(self, action: str) -> bool:
-        return any(action_matches(p, action) for p in self.actions) and not any(
-            action_matches(p, action) for p in self.not_actions
-        )
+        return self.matching(action) is not None
+
+    def matching(self, action: str) -> str | None:
+        """The ``actions`` pattern that grants ``action`` (None: not granted, or taken back by notActions)."""
+        if any(action_matches(p, action) for p in self.not_actions):
+            return None
+        return next((p for p in self.actions if action_matches(p, action)), None)
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:

@@ -47,6 +47,7 @@ from aks_jumpbox.preflight.source import (
     permissions_path,
     provider_path,
     role_assignments_path,
+    type_from_id as _type_from_id,
 )
 
 __all__ = ["FolderSource", "SnapshotError", "load_snapshot", "write_snapshot"]
@@ -73,19 +74,6 @@ def _type_of(doc: Mapping[str, Any]) -> str:
     if isinstance(t, str) and t:
         return t.lower()
     return _type_from_id(id_of(dict(doc)))
-
-
-def _type_from_id(rid: str) -> str:
-    """``…/providers/Microsoft.Network/virtualNetworks/v/subnets/s`` -> ``microsoft.network/virtualnetworks/subnets``."""
-    segs = rid.strip("/").split("/")
-    low = [s.lower() for s in segs]
-    if "providers" not in low:
-        return "microsoft.resources/resourcegroups" if len(segs) == 4 and low[2] == "resourcegroups" else ""
-    i = len(low) - 1 - low[::-1].index("providers")
-    rest = low[i + 1 :]
-    if len(rest) < 3:
-        return ""
-    return "/".join([rest[0], *rest[1::2]])
 
 
 def _subscription_of(rid: str) -> str | None:
@@ -350,7 +338,7 @@ def _file_name(prefix: str, path: str) -> str:
     digest = hashlib.sha256(_key(path).encode()).hexdigest()[:8]
     rtype = _type_from_id(path).rsplit("/", 1)[-1] or "item"
     name = path.rstrip("/").rsplit("/", 1)[-1]
-    return f"{prefix}{_slug(rtype)}--{_slug(name)}--{digest}.json"
+    return f"{prefix}{_slug(rtype)}--{_slug(name)}--{digest}"
 
 
 def _document(answer: Answer) -> tuple[str, Any]:
@@ -368,7 +356,7 @@ def _document(answer: Answer) -> tuple[str, Any]:
             "error": {"code": "NotFound", "message": f"{answer.path} does not exist"},
         }
     if isinstance(value, list):
-        return _file_name("list--", answer.path + "/" + answer.kind), {"id": answer.path, "value": value}
+        return _file_name(f"list-{answer.kind.replace('_', '-')}--", answer.path), {"id": answer.path, "value": value}
     return _file_name("", id_of(value) or answer.path), value
 
 
@@ -387,8 +375,14 @@ def write_snapshot(answers: Iterable[Answer], out: str | Path, *, replace: bool 
         p.unlink()
     root.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    used: set[str] = set()
     for answer in answers:
-        name, doc = _document(answer)
+        stem, doc = _document(answer)
+        name, n = f"{stem}.json", 1
+        while name in used:  # e.g. the role assignments of two principals: one listing each
+            n += 1
+            name = f"{stem}-{n}.json"
+        used.add(name)
         target = root / name
         target.write_text(json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
         written.append(target)

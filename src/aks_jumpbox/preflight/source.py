@@ -29,6 +29,7 @@ __all__ = [
     "permissions_path",
     "provider_path",
     "role_assignments_path",
+    "type_from_id",
 ]
 
 
@@ -44,6 +45,20 @@ class Unavailable(Exception):  # noqa: N818 - an answer, not a failure
     @property
     def reason(self) -> str:
         return f"{self.code}: {self.message}" if self.code else self.message
+
+
+def type_from_id(rid: str) -> str:
+    """The resource type an ID (or collection path) names, lower case:
+    ``…/virtualNetworks/v/subnets/s`` -> ``microsoft.network/virtualnetworks/subnets``."""
+    segs = rid.strip("/").split("/")
+    low = [s.lower() for s in segs]
+    if "providers" not in low:
+        return "microsoft.resources/resourcegroups" if len(segs) >= 4 and low[2] == "resourcegroups" else ""
+    i = len(low) - 1 - low[::-1].index("providers")
+    rest = low[i + 1 :]
+    if len(rest) < 2:
+        return ""
+    return "/".join([rest[0], *rest[1::2]])
 
 
 def provider_path(subscription: str, namespace: str) -> str:

@@ -1,0 +1,77 @@
+"""Preflight: everything a 30-minute build needs, proved in seconds, from live Azure or a snapshot.
+
+``run_checks(plan, source)`` is what `check` runs and `build` runs first. ``source`` is a
+:class:`~aks_jumpbox.preflight.source.Source` (e.g. a snapshot folder) or the Azure adapter of a
+command (``aks_jumpbox.azure.clients.Azure``), read live through the SDK.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from aks_jumpbox.core.plan import Plan
+from aks_jumpbox.core.spec import azure_facts
+from aks_jumpbox.preflight.access_checks import access_checks
+from aks_jumpbox.preflight.context import CheckContext
+from aks_jumpbox.preflight.findings import Finding, Status
+from aks_jumpbox.preflight.network_checks import network_checks
+from aks_jumpbox.preflight.platform_checks import platform_checks
+from aks_jumpbox.preflight.source import Lookups, Source
+
+__all__ = ["Report", "run_checks"]
+
+_ORDER = {Status.FAIL: 0, Status.WARN: 1, Status.SKIP: 2, Status.PASS: 3}
+
+
+@dataclass(frozen=True)
+class Report:
+    checks: tuple[Finding, ...]
+    source: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.status is Status.FAIL for f in self.checks)
+
+    def counts(self) -> Counter[str]:
+        return Counter(str(f.status) for f in self.checks)
+
+    def summary(self) -> str:
+        c = self.counts()
+        parts = [f"{c[s]} {label}" for s, label in (("fail", "failed"), ("warn", "warnings"), ("pass", "passed"),
+                                                    ("skip", "skipped")) if c[s]]
+        return f"preflight ({self.source}): " + ", ".join(parts or ["no checks"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "source": self.source, "checks": [f.to_dict() for f in self.checks],
+                "notes": list(self.notes)}
+
+    def __str__(self) -> str:
+        """Failures and warnings with their evidence and fix, for a log or a terminal."""
+        lines = [self.summary()]
+        for f in sorted((f for f in self.checks if f.status in (Status.FAIL, Status.WARN)), key=lambda f: _ORDER[f.status]):
+            lines.append(f"{str(f.status).upper()} {f.id}: {f.message}")
+            if f.evidence:
+                lines.append(f"  evidence: {f.evidence}")
+            if f.fix:
+                lines.append(f"  fix: {f.fix}")
+        return "\n".join(lines)
+
+
+def as_source(source: Any) -> Source:
+    """A Source as is; the Azure adapter of a command wrapped as the live source."""
+    if isinstance(source, Source):
+        return source
+    from aks_jumpbox.azure.preflight import LiveSource  # only when reading live
+
+    return LiveSource(source)
+
+
+def run_checks(plan: Plan, source: Any, *, today: dt.date | None = None) -> Report:
+    src = source if isinstance(source, Lookups) else Lookups(as_source(source))
+    ctx = CheckContext(plan, src, today or dt.date.today(), azure_facts())
+    findings = [*platform_checks(ctx), *network_checks(ctx), *access_checks(ctx)]
+    return Report(tuple(findings), src.description, tuple(ctx.notes))

@@ -1,0 +1,406 @@
+"""The build's network, checked against the plan's network contract.
+
+The flows and the egress allow-list are the plan's own (:func:`aks_jumpbox.core.network.network_contract`),
+computed again with the subnets' real address prefixes so that rules naming those prefixes match.
+Each flow is evaluated on the NSG of the subnet it names (ACI -> build VM SSH is two flows: the
+container subnet's outbound side and the build subnet's inbound side). Every egress FQDN is evaluated
+on the Azure Firewall the subnet's default route leads to, when it does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shlex
+from dataclasses import replace
+from typing import Any
+
+from aks_jumpbox.core.network import EgressRule, Flow, NetworkContract, network_contract
+from aks_jumpbox.core.resource_ids import SubnetId
+from aks_jumpbox.preflight import firewall, nsg, route
+from aks_jumpbox.preflight import subnet as sn
+from aks_jumpbox.preflight._arm import id_of, id_list, name_of, props
+from aks_jumpbox.preflight.addresses import NetworkContext
+from aks_jumpbox.preflight.context import CheckContext, skipped, split_id
+from aks_jumpbox.preflight.findings import Finding, Status
+from aks_jumpbox.preflight.firewall import Verdict
+from aks_jumpbox.preflight.source import Doc, Unavailable
+
+_VERB = {Verdict.ALLOW: "allowed", Verdict.DENY: "denied", Verdict.UNKNOWN: "not certainly allowed"}
+_STATUS = {Verdict.ALLOW: Status.PASS, Verdict.DENY: Status.FAIL, Verdict.UNKNOWN: Status.WARN}
+
+
+def _first_v4(info: sn.SubnetInfo) -> str | None:
+    for p in info.prefixes:
+        net = ipaddress.ip_network(p, strict=False)
+        if net.version == 4:
+            return str(net)
+    return None
+
+
+class _Net:
+    """The subnets and VNet(s) of this build, read once."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self.vnets: dict[str, Doc | None] = {}
+
+    def vnet(self, sid: SubnetId) -> Doc | None:
+        key = sid.vnet_id.lower()
+        if key not in self.vnets:
+            self.vnets[key] = self.ctx.src.resource(sid.vnet_id)
+        return self.vnets[key]
+
+    def subnet(self, sid: SubnetId) -> Doc | None:
+        vnet = self.vnet(sid)
+        if vnet is None:
+            return None
+        for s in props(vnet).get("subnets") or []:
+            if isinstance(s, dict) and name_of(s).lower() == sid.subnet.lower():
+                return s if s.get("id") else {**s, "id": str(sid)}
+        return self.ctx.src.resource(str(sid))
+
+
+def _subnet_findings(ctx: CheckContext, role: str, sid: SubnetId, net: _Net) -> tuple[list[Finding], sn.SubnetInfo | None]:
+    label = "build subnet" if role == "build" else "container instance subnet"
+    try:
+        vnet = net.vnet(sid)
+        doc = net.subnet(sid) if vnet is not None else None
+    except Unavailable as exc:
+        return [skipped(f"subnet.{role}", f"the {label} {sid.subnet}", exc)], None
+    if vnet is None:
+        return [Finding(f"subnet.{role}.exists", Status.FAIL, f"virtual network {sid.vnet} of the {label} does not exist",
+                        f"GET {sid.vnet_id}: not found",
+                        f"Set build.{'subnet_id' if role == 'build' else 'container_instance_subnet_id'} in jumpbox.yaml "
+                        "to a subnet that exists")], None
+    if doc is None:
+        return [Finding(f"subnet.{role}.exists", Status.FAIL, f"the {label} {sid.subnet} does not exist in VNet {sid.vnet}",
+                        f"VNet {sid.vnet} has subnets: "
+                        + (", ".join(name_of(s) for s in props(vnet).get("subnets") or [] if isinstance(s, dict)) or "none"),
+                        f"az network vnet subnet create --subscription {sid.subscription} -g {shlex.quote(sid.resource_group)} "
+                        f"--vnet-name {shlex.quote(sid.vnet)} -n {shlex.quote(sid.subnet)} --address-prefixes <prefix>")], None
+    info = sn.subnet_info(doc)
+    spec_prefix = (ctx.spec.build.subnet_address_prefix if role == "build"
+                   else ctx.spec.build.container_instance_subnet_address_prefix)
+    out: list[Finding] = []
+    if spec_prefix:
+        field = "subnet_address_prefix" if role == "build" else "container_instance_subnet_address_prefix"
+        same = any(ipaddress.ip_network(p, strict=False) == ipaddress.ip_network(spec_prefix, strict=False)
+                   for p in info.prefixes)
+        out.append(Finding(
+            f"subnet.{role}.prefix", Status.PASS if same else Status.WARN,
+            f"build.{field} {spec_prefix} {'matches' if same else 'differs from'} subnet {sid.subnet}"
+            + ("" if same else ": the rules `plan` renders name the spec's prefix; the checks here use the subnet's"),
+            f"subnet {sid.subnet}: {', '.join(info.prefixes)}",
+            None if same else f"Set build.{field}: {_first_v4(info) or info.prefixes[0]} in jumpbox.yaml",
+        ))
+    sub = sn.check_subscription(info, ctx.subscription)
+    out.append(replace(sub, id=f"subnet.{role}.subscription"))
+    return out, info
+
+
+def _nsg_fix(compiled: nsg.CompiledNsg, flow: Flow, result: nsg.NsgResult) -> str:
+    before = [result.rule.priority] if result.rule else []
+    before += [ref.priority for d in result.decisions for ref, _ in d.unresolved]
+    before += [d.rule.priority for d in result.decisions if d.rule.access == "Deny"]
+    limit = min(before or [4097])
+    used = {r.ref.priority for r in compiled.nsg.rules if r.ref.direction == flow.direction and not r.ref.default}
+    prio = next((p for p in range(min(limit - 1, 4096), 99, -1) if p not in used), None)
+    sub, rg, name = split_id(compiled.nsg.id)
+    q = shlex.quote
+    cmd = (f"az network nsg rule create --subscription {sub} -g {q(rg)} --nsg-name {q(name)} -n aks-jumpbox-{flow.id} "
+           f"--priority {prio if prio is not None else '<free priority>'} --direction {flow.direction} --access Allow "
+           f"--protocol {flow.protocol} --source-address-prefixes {q(flow.source)} "
+           f"--destination-address-prefixes {q(flow.destination)} --destination-port-ranges {flow.ports}")
+    if prio is None:
+        return f"No priority below {limit} is free in {name}: renumber its rules, then {cmd}"
+    return cmd
+
+
+def _flow_findings(ctx: CheckContext, contract: NetworkContract, infos: dict[str, sn.SubnetInfo | None],
+                   net_ctx: NetworkContext) -> list[Finding]:
+    out: list[Finding] = []
+    compiled: dict[str, nsg.CompiledNsg | None] = {}
+    evaluated: list[str] = []
+    for flow in contract.flows:
+        fid = f"nsg.{flow.id}"
+        info = infos.get(flow.subnet)
+        if info is None:
+            continue  # the subnet's own finding says why
+        nflow = nsg.NsgFlow(flow.direction, flow.protocol, flow.source, flow.destination, flow.ports)
+        what = f"{flow.purpose} ({nflow})"
+        if info.nsg_id is None:
+            out.append(Finding(fid, Status.PASS, f"{what}: subnet {info.name} has no NSG, so nothing filters it there",
+                               f"subnet {info.name}: networkSecurityGroup: (none)"))
+            continue
+        key = info.nsg_id.lower()
+        try:
+            if key not in compiled:
+                doc = ctx.src.resource(info.nsg_id)
+                compiled[key] = nsg.compile_nsg(doc, net_ctx) if doc is not None else None
+        except Unavailable as exc:
+            out.append(skipped(fid, what, exc))
+            continue
+        c = compiled[key]
+        if c is None:
+            out.append(Finding(fid, Status.FAIL, f"{what}: subnet {info.name} names an NSG that does not exist",
+                               f"networkSecurityGroup: {info.nsg_id}", info.az_update("--network-security-group <nsg>")))
+            continue
+        r = nsg.evaluate(c, nflow)
+        if c.nsg.name not in evaluated:
+            evaluated.append(c.nsg.name)
+        out.append(Finding(fid, _STATUS[r.verdict], f"{what}: {_VERB[r.verdict]} by NSG {c.nsg.name} of subnet {info.name}",
+                           r.evidence, None if r.verdict is Verdict.ALLOW else _nsg_fix(c, flow, r)))
+    if evaluated:
+        ctx.note(nsg.nic_nsg_note("inbound", evaluated))
+    return out
+
+
+# ---- egress through Azure Firewall
+
+
+def _firewall_ips(fw: Doc) -> list[str]:
+    p = props(fw)
+    ips = []
+    for ipc in p.get("ipConfigurations") or []:
+        ip = props(ipc).get("privateIPAddress") if isinstance(ipc, dict) else None
+        if isinstance(ip, str):
+            ips.append(ip)
+    hub = (p.get("hubIPAddresses") or {}).get("privateIPAddress")
+    if isinstance(hub, str):
+        ips.append(hub)
+    return ips
+
+
+def _classic_policy(fw: Doc) -> list[Doc]:
+    """A firewall's classic (non-policy) rules as a policy of one rule collection group."""
+    p = props(fw)
+    pid = f"{id_of(fw)}/classicRules"
+    collections: list[dict[str, Any]] = []
+    for key, rtype in (("networkRuleCollections", "NetworkRule"), ("applicationRuleCollections", "ApplicationRule")):
+        for c in p.get(key) or []:
+            cp = props(c)
+            rules = []
+            for r in cp.get("rules") or []:
+                rule = {k: v for k, v in r.items() if k not in ("protocols",)} if isinstance(r, dict) else {}
+                rule["ruleType"] = rtype
+                if rtype == "NetworkRule":
+                    rule["ipProtocols"] = r.get("protocols") or []
+                else:
+                    rule["protocols"] = r.get("protocols") or []
+                rules.append(rule)
+            collections.append({"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": name_of(c),
+                                "priority": cp.get("priority"), "action": cp.get("action"), "rules": rules})
+    return [
+        {"id": pid, "name": f"{name_of(fw)} (classic rules)", "type": "Microsoft.Network/firewallPolicies", "properties": {}},
+        {"id": f"{pid}/ruleCollectionGroups/classic", "name": "classic rules",
+         "type": "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
+         "properties": {"priority": 100, "ruleCollections": collections}},
+    ]
+
+
+def _policy_docs(ctx: CheckContext, policy_id: str) -> list[Doc]:
+    """The policy, its groups, its parents (when readable) and the IP groups their rules name."""
+    docs: list[Doc] = []
+    pid: str | None = policy_id
+    seen: set[str] = set()
+    while pid and pid.lower() not in seen:
+        seen.add(pid.lower())
+        try:
+            pol = ctx.src.resource(pid)
+        except Unavailable:
+            if not docs:
+                raise
+            break  # a parent we cannot read: the evaluator reports its rules as unknown
+        if pol is None:
+            if not docs:
+                raise Unavailable(f"firewall policy {pid} does not exist")
+            break
+        docs.append(pol)
+        for g in props(pol).get("ruleCollectionGroups") or []:
+            gid = g.get("id") if isinstance(g, dict) else None
+            if gid:
+                gdoc = ctx.src.resource(gid)
+                if gdoc is not None:
+                    docs.append(gdoc)
+        base = props(pol).get("basePolicy")
+        pid = base.get("id") if isinstance(base, dict) else None
+    groups: list[str] = []
+    for d in docs:
+        for c in props(d).get("ruleCollections") or []:
+            for r in c.get("rules") or [] if isinstance(c, dict) else []:
+                for k in ("sourceIpGroups", "destinationIpGroups"):
+                    groups += [g for g in id_list(r.get(k), k) if g not in groups]
+    for gid in groups:
+        try:
+            g = ctx.src.resource(gid)
+        except Unavailable:
+            continue  # unresolved IP groups are reported by the evaluator
+        if g is not None:
+            docs.append(g)
+    return docs
+
+
+def _egress_flow(src: str, e: EgressRule) -> firewall.FirewallFlow:
+    if e.protocol == "Https":
+        return firewall.FirewallFlow.https(src, e.fqdn, e.port)
+    if e.protocol == "Http":
+        return firewall.FirewallFlow.http(src, e.fqdn, e.port)
+    return firewall.FirewallFlow(src, e.port, fqdn=e.fqdn, protocol="TCP")
+
+
+def _firewall_fix(policy_id: str, classic: bool, fw: Doc, e: EgressRule, src: str,
+                  allowing: dict[str, firewall.FirewallRuleRef]) -> str:
+    sub, rg, name = split_id(policy_id if not classic else id_of(fw))
+    q = shlex.quote
+    kind = "NetworkRule" if e.protocol == "Tcp" else "ApplicationRule"
+    ref = allowing.get(kind)
+    rule_name = f"aks-jumpbox-{e.fqdn.replace('*', 'any')}-{e.port}"
+    if classic:
+        if kind == "ApplicationRule":
+            return (f"az network firewall application-rule create --subscription {sub} -g {q(rg)} --firewall-name {q(name)} "
+                    f"--collection-name {q(ref.collection) if ref else '<allow collection>'} -n {rule_name} "
+                    f"--protocols {e.protocol}={e.port} --source-addresses {src} --target-fqdns {q(e.fqdn)}")
+        return (f"az network firewall network-rule create --subscription {sub} -g {q(rg)} --firewall-name {q(name)} "
+                f"--collection-name {q(ref.collection) if ref else '<allow collection>'} -n {rule_name} --protocols TCP "
+                f"--source-addresses {src} --destination-fqdns {q(e.fqdn)} --destination-ports {e.port}")
+    base = (f"az network firewall policy rule-collection-group collection rule add --subscription {sub} -g {q(rg)} "
+            f"--policy-name {q(name)} --rule-collection-group-name {q(ref.group) if ref else '<group>'} "
+            f"--collection-name {q(ref.collection) if ref else '<Allow collection>'} -n {rule_name} --rule-type {kind} "
+            f"--source-addresses {src} ")
+    if kind == "ApplicationRule":
+        return base + f"--protocols {e.protocol}={e.port} --target-fqdns {q(e.fqdn)}"
+    return base + (f"--ip-protocols TCP --destination-ports {e.port} --destination-fqdns {q(e.fqdn)} "
+                   "(FQDNs in network rules need the policy's DNS proxy enabled)")
+
+
+def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, info: sn.SubnetInfo,
+                     vnet: Doc, net_ctx: NetworkContext, policies: dict[str, Any]) -> list[Finding]:
+    rules = [e for e in contract.egress if role in e.subnets]
+    src = _first_v4(info)
+    fid = f"egress.{role}"
+    if not rules or src is None:
+        return []
+    try:
+        table = ctx.src.resource(info.route_table_id) if info.route_table_id else None
+    except Unavailable as exc:
+        return [skipped(f"{fid}.path", f"the route table of subnet {info.name}", exc)]
+    own = sn.virtual_network_prefixes(vnet, include_peerings=False)
+    peered = [p for p in sn.virtual_network_prefixes(vnet) if p not in own]
+    path = route.firewall_in_path(table, None, vnet_prefixes=own, peered_prefixes=peered)
+    hops = [r for r, _ in path.hop.winners]
+    if path.in_path is False:
+        kinds = {r.next_hop_type for r in hops}
+        if kinds == {"None"}:
+            return [Finding(f"{fid}.path", Status.FAIL, f"egress from subnet {info.name} is dropped (next hop None)",
+                            path.evidence, "Route 0.0.0.0/0 to your firewall, or remove the route with next hop None")]
+        if "VirtualNetworkGateway" in kinds:
+            return [Finding(f"{fid}.path", Status.WARN,
+                            f"egress from subnet {info.name} goes through a VPN/ExpressRoute gateway: allow the plan's "
+                            f"{len(rules)} FQDNs (network/contract.md) wherever it leaves",
+                            path.evidence)]
+        return [Finding(f"{fid}.path", Status.PASS, f"egress from subnet {info.name} goes out directly, no firewall to check",
+                        path.evidence)]
+    ips = [r.next_hop_ip for r in hops if r.next_hop_type == "VirtualAppliance" and r.next_hop_ip]
+    out: list[Finding] = []
+    if path.in_path is None:
+        out.append(Finding(f"{fid}.path", Status.WARN, f"only part of the egress of subnet {info.name} passes an appliance",
+                           path.evidence))
+    else:
+        out.append(Finding(f"{fid}.path", Status.PASS, f"egress from subnet {info.name} passes the appliance at {ips[0]}",
+                           path.evidence))
+    ip = ips[0]
+    try:
+        fws = ctx.src.firewalls(ctx.subscription)
+    except Unavailable as exc:
+        return [*out, skipped(f"{fid}.firewall", f"the Azure Firewall at {ip}", exc)]
+    fw = next((f for f in fws if ip in _firewall_ips(f)), None)
+    if fw is None:
+        out.append(Finding(f"{fid}.firewall", Status.WARN,
+                           f"the next hop {ip} is no Azure Firewall known to {ctx.src.description}: its rules were not checked",
+                           f"{len(fws)} Azure Firewalls seen, with private IPs "
+                           + (", ".join(i for f in fws for i in _firewall_ips(f)) or "none"),
+                           f"Allow the plan's {len(rules)} egress FQDNs (`aks-jumpbox plan` writes network/contract.md) "
+                           f"on the appliance at {ip}; or include its Azure Firewall in the check"))
+        return out
+    policy_ref = props(fw).get("firewallPolicy")
+    policy_id = policy_ref.get("id") if isinstance(policy_ref, dict) else None
+    classic = policy_id is None
+    key = (policy_id or id_of(fw)).lower()
+    try:
+        if key not in policies:
+            docs = _classic_policy(fw) if classic else _policy_docs(ctx, policy_id)  # type: ignore[arg-type]
+            top = id_of(docs[0])
+            fctx = firewall.FirewallContext(network=net_ctx, ip_groups=firewall.ip_groups_from_resources(docs))
+            policies[key] = firewall.compile_policy(firewall.policy_docs_from_resources(docs, top), fctx)
+    except Unavailable as exc:
+        return [*out, skipped(f"{fid}.firewall", f"the policy of Azure Firewall {name_of(fw)}", exc)]
+    compiled = policies[key]
+    described = f"policy {compiled.name}" if not classic else "its classic rules"
+    out.append(Finding(f"{fid}.firewall", Status.PASS, f"egress from subnet {info.name} is filtered by Azure Firewall "
+                       f"{name_of(fw)} ({described})", "; ".join((f"{name_of(fw)} has private IP {ip}", *compiled.notes))))
+    results = [(e, firewall.evaluate(compiled, _egress_flow(src, e))) for e in rules]
+    allowing: dict[str, firewall.FirewallRuleRef] = {}
+    for _, r in results:
+        if r.verdict is Verdict.ALLOW and r.rule is not None and not r.rule.inherited:
+            allowing.setdefault(r.rule.rule_type, r.rule)
+    for e, r in results:
+        what = f"{e.protocol.upper()} {e.fqdn}:{e.port} from subnet {info.name}"
+        why = f" ({e.purpose}; needed by {', '.join(e.required_by)})"
+        out.append(Finding(f"{fid}.{e.fqdn}:{e.port}", _STATUS[r.verdict],
+                           f"{what} is {_VERB[r.verdict]} by firewall {name_of(fw)}{why}", r.evidence,
+                           None if r.verdict is Verdict.ALLOW else
+                           _firewall_fix(policy_id or "", classic, fw, e, src, allowing)))
+    return out
+
+
+def _contract(ctx: CheckContext, infos: dict[str, sn.SubnetInfo | None]) -> NetworkContract:
+    """The plan's contract, with the subnets' real prefixes where the spec left them out or differs."""
+    spec, plan = ctx.spec, ctx.plan
+    update: dict[str, Any] = {}
+    for role, field in (("build", "subnet_address_prefix"), ("container", "container_instance_subnet_address_prefix")):
+        info = infos.get(role)
+        real = _first_v4(info) if info is not None else None
+        if real:
+            update[field] = real
+    if not update:
+        return plan.network
+    build = spec.build.model_copy(update=update)
+    return network_contract(spec.model_copy(update={"build": build}), plan.artifacts, plan.azure_cli, plan.apt)
+
+
+def network_checks(ctx: CheckContext) -> list[Finding]:
+    spec = ctx.spec
+    isolated = spec.topology == "isolated"
+    net = _Net(ctx)
+    out: list[Finding] = []
+    build_findings, build = _subnet_findings(ctx, "build", spec.build.subnet, net)
+    out += build_findings
+    container: sn.SubnetInfo | None = None
+    if isolated and spec.build.container_subnet is not None:
+        cont_findings, container = _subnet_findings(ctx, "container", spec.build.container_subnet, net)
+        out += cont_findings
+    if build is None:
+        return out
+    vnet = net.vnet(spec.build.subnet)
+    assert vnet is not None
+    out.append(sn.check_region(vnet, spec.build.location))
+    if isolated:
+        out += [sn.check_free_addresses(build, 1, role="build"), sn.check_build_subnet_not_delegated(build)]
+        if container is not None:
+            out += [sn.check_aci_delegation(container), sn.check_free_addresses(container, 1, role="container"),
+                    sn.check_same_vnet(build, container)]
+    else:
+        out += [sn.check_prefix_size(build), sn.check_free_addresses(build, 4), sn.check_private_link_policies(build),
+                sn.check_build_subnet_not_delegated(build)]
+    infos = {"build": build, "container": container}
+    for role, info in infos.items():
+        if info is not None:
+            out.append(sn.check_outbound_path(info, role=role))
+    contract = _contract(ctx, infos)
+    net_ctx = NetworkContext(vnet_prefixes=sn.virtual_network_prefixes(vnet))
+    out += _flow_findings(ctx, contract, infos, net_ctx)
+    policies: dict[str, Any] = {}
+    for role, info in infos.items():
+        if info is not None:
+            out += _egress_findings(ctx, contract, role, info, vnet, net_ctx, policies)
+    return out
