@@ -27,7 +27,7 @@ from aks_jumpbox.core.lock import load_lock
 from aks_jumpbox.core.plan import Plan, build_plan
 from aks_jumpbox.core.spec import default_spec_text, parse_spec
 from aks_jumpbox.core.yamlfile import load_yaml
-from aks_jumpbox.preflight.source import image_versions_path, permissions_path, provider_path
+from aks_jumpbox.preflight.source import image_versions_path, permissions_path, provider_path, role_assignments_path
 
 UPSTREAM = Path(__file__).resolve().parents[1] / "unit" / "preflight" / "fixtures" / "upstream"
 SUB = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -205,7 +205,7 @@ class World:
         self.docs["role-definitions.json"] = [
             {"id": r.id, "name": r.name, "type": r.type, **copy.deepcopy(r.body)}
             for r in plan.resources if r.type == "Microsoft.Authorization/roleDefinitions"]
-        self.docs["role-assignments.json"] = {"value": [self.assignment(r.key) for r in plan.resources
+        self.docs["role-assignments.json"] = {"id": role_assignments_path(sub), "value": [self.assignment(r.key) for r in plan.resources
                                                         if r.type == "Microsoft.Authorization/roleAssignments"]}
         for name, scope in self.caller_scopes().items():
             self.docs[f"permissions-{name}.json"] = {"id": permissions_path(scope), "value": copy.deepcopy(CALLER_ALL)}

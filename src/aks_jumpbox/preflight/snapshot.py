@@ -242,6 +242,8 @@ class FolderSource(Source):
             if refused is None:
                 return None
             raise refused
+        if _type_from_id(rid) == _ROLE_ASSIGNMENTS and self._has_role_assignments():
+            return None  # the folder lists role assignments, and this one is not among them
         if _type_from_id(rid) == _ROLE_DEFINITIONS:
             # Built-in roles have one GUID everywhere; `az role definition list` may show another scope.
             guid = key.rsplit("/", 1)[-1]
@@ -283,10 +285,14 @@ class FolderSource(Source):
             found += [d for d in listed if isinstance(d, dict) and d not in found]
         return found
 
+    def _has_role_assignments(self) -> bool:
+        return bool(self.by_type.get(_ROLE_ASSIGNMENTS)) or any(
+            k.endswith("/providers/microsoft.authorization/roleassignments") for k in self.envelopes)
+
     def role_assignments(self, subscription: str, principal_id: str) -> list[Doc]:
         listed = self._listing(role_assignments_path(subscription))
         docs = self.by_type.get(_ROLE_ASSIGNMENTS, [])
-        if listed is None and not docs:
+        if listed is None and not self._has_role_assignments():
             raise self._missing("the role assignments of the subscription")
         pid = principal_id.lower()
         return [d for d in docs if str(props(d).get("principalId", "")).lower() == pid]
