@@ -58,6 +58,12 @@ def show_report(report) -> None:
                       escape(f.evidence), escape(f.fix or ""))
     con = console()
     con.print(table)
+    # Fixes again, one per line and unwrapped, so a command can be copied whole.
+    todo = [f for f in report.checks if f.fix and str(f.status) in ("fail", "warn")]
+    if todo:
+        con.print("[bold]To fix:[/]")
+        for f in todo:
+            con.print(f"  [{_STYLE[str(f.status)]}]{escape(f.id)}[/]: {escape(f.fix or '')}", soft_wrap=True)
     for note in report.notes:
         con.print(f"[dim]note:[/] {escape(note)}")
     style = "green" if report.ok else "bold red"

@@ -1,0 +1,77 @@
+"""`aks-jumpbox check --snapshot`: the table, --output json, exit codes 0/1/2, and no Azure SDK loaded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import yaml
+
+from tests.conftest import run_cli
+from tests.preflight.world import World, spec_data
+
+
+def _spec(tmp_path, data) -> str:
+    path = tmp_path / "jumpbox.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
+def test_json_output_and_exit_zero_when_nothing_fails(tmp_path):
+    w = World.upstream()
+    snap = w.write(tmp_path / "snap")
+    r = run_cli("check", "-f", _spec(tmp_path, spec_data("proxy")), "--snapshot", str(snap), "--output", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["ok"] is True and doc["checks"]
+    assert all(set(c) >= {"id", "status", "message", "fix", "evidence"} for c in doc["checks"])
+    assert {c["status"] for c in doc["checks"]} == {"pass"}
+
+
+def test_a_failing_check_exits_one_and_the_table_shows_evidence_and_fix(tmp_path):
+    w = World.isolated()
+    w.subnet("snet-imagebuilder-aci")["properties"]["delegations"] = []
+    snap = w.write(tmp_path / "snap")
+    r = run_cli("check", "-f", _spec(tmp_path, spec_data("isolated")), "--snapshot", str(snap),
+                env={"COLUMNS": "250"})
+    assert r.returncode == 1, r.stdout + r.stderr
+    out = r.stdout
+    assert "subnet.container.delegation" in out and "delegations: (none)" in out
+    fix = next(line for line in out.splitlines() if line.startswith("  subnet.container.delegation: "))
+    assert fix.endswith("-n snet-imagebuilder-aci --delegations Microsoft.ContainerInstance/containerGroups")
+    assert "1 failed" in out.splitlines()[-1]
+    r = run_cli("check", "-f", _spec(tmp_path, spec_data("isolated")), "--snapshot", str(snap), "-o", "json")
+    assert r.returncode == 1
+    fails = [c for c in json.loads(r.stdout)["checks"] if c["status"] == "fail"]
+    assert [c["id"] for c in fails] == ["subnet.container.delegation"]
+
+
+def test_a_bad_snapshot_document_is_one_message_naming_the_file_and_exit_two(tmp_path):
+    w = World.upstream()
+    snap = w.write(tmp_path / "snap")
+    (snap / "routes.json").write_text('{"id": "/subscriptions/x/resourceGroups/r/providers/Microsoft.Network/'
+                                      'routeTables/t", "properties": {"routes": [{"name": "r", "properties": '
+                                      '{"addressPrefix": "0.0.0.0/0", "nextHopType": "Appliance"}}]}}')
+    r = run_cli("check", "-f", _spec(tmp_path, spec_data("proxy")), "--snapshot", str(snap))
+    assert r.returncode == 2
+    assert r.stderr.count("error:") == 1
+    assert "routes.json: route table t: routes[0] 'r': nextHopType: expected one of VirtualAppliance" in r.stderr
+    assert not r.stdout
+
+
+def test_check_on_a_snapshot_never_loads_the_azure_sdk(tmp_path):
+    snap = World.upstream().write(tmp_path / "snap")
+    code = ("import sys; from aks_jumpbox.cli.main import main\n"
+            f"rc = main(['check', '-f', {_spec(tmp_path, spec_data('proxy'))!r}, '--snapshot', {str(snap)!r}, '-o', 'json'])\n"
+            "assert rc == 0, rc\n"
+            "assert not [m for m in sys.modules if m.startswith('azure')], 'azure imported'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_help_lists_check_and_snapshot():
+    r = run_cli("--help")
+    assert "check" in r.stdout and "snapshot" in r.stdout
+    r = run_cli("snapshot", "--help")
+    assert "--out" in r.stdout and "--replace" in r.stdout
