@@ -18,7 +18,6 @@ from aks_jumpbox.azure import resources as rs
 from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.errors import AzureFailure, arm, from_http
 from aks_jumpbox.core.runs import RunStatus
-from aks_jumpbox.core.spec import azure_facts
 
 # How long a watch tolerates Azure not answering at all before giving up (the build goes on).
 LOST_CONTACT_LIMIT_SECONDS = 15 * 60
@@ -66,9 +65,8 @@ class Template:
         return RunStatus.from_template(self.require())
 
     def image_exists(self, image_id: str) -> bool:
-        api = azure_facts()["api_versions"]["Microsoft.Compute/images"]
         with arm("looking up the built image", image_id):
-            return rs.exists_by_id(self.az, image_id, api)
+            return rs.exists_by_id(self.az, image_id, rs.api_version_of(image_id))
 
     def start(self, before: RunStatus) -> None:
         """POST .../run without waiting for the long-running operation (we watch the template instead).
