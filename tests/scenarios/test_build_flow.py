@@ -105,3 +105,20 @@ def test_keep_on_error_is_a_different_template_with_abort(world):
     assert body["properties"]["errorHandling"] == {"onCustomizerError": "abort", "onValidationError": "abort"}
     status = json.loads(world.cli("status", "--keep-on-error", "--output", "json").stdout)
     assert status["template"] == name and status["run"]["runState"] == "Running"
+
+
+def test_proxy_topology_with_builtin_roles_builds(world):
+    net = world.arm.seed_build_network("rg-network-proxy", vnet="vnet-proxy", location="westeurope", isolated=False,
+                                       address_space="10.50.0.0/16")
+    build = world.data["build"]
+    build.update({"subnet_id": net["build_subnet"], "subnet_address_prefix": "10.50.1.0/24"})
+    build.pop("container_instance_subnet_id")
+    build.pop("container_instance_subnet_address_prefix")
+    world.data["identity"]["roles"] = "builtin"
+    world.write_spec()
+    result = world.cli("build", "--output", "json")
+    assert_ok(result)
+    doc = json.loads(result.stdout)
+    assert doc["ok"] and [c["key"] for c in doc["deployed"]] == [
+        "identity", "assignment.network", "assignment.image", "template"]
+    assert world.arm.store.of_type("Microsoft.Authorization/roleDefinitions") == []
