@@ -122,3 +122,20 @@ def test_proxy_topology_with_builtin_roles_builds(world):
     assert doc["ok"] and [c["key"] for c in doc["deployed"]] == [
         "identity", "assignment.network", "assignment.image", "template"]
     assert world.arm.store.of_type("Microsoft.Authorization/roleDefinitions") == []
+
+
+def test_changed_tags_are_patched_onto_the_same_template(world):
+    first = json.loads(world.cli("build", "--output", "json").stdout)
+    world.data["tags"] = {"workload": "aks-jumpbox", "costCenter": "42"}
+    world.write_spec()
+    what_if = json.loads(world.cli("deploy", "--what-if", "--output", "json").stdout)
+    actions = {c["key"]: c["action"] for c in what_if["changes"]}
+    assert actions["template"] == "update-tags" and actions["identity"] == "differs"
+    assert what_if["template"] == first["template"]  # tags are not part of the content hash
+    world.arm.reset_counts()
+    assert_ok(world.cli("deploy"))
+    assert world.arm.count("PATCH", kind=TEMPLATES) == 1 and world.arm.count("PUT", kind=TEMPLATES) == 0
+    body = world.arm.get(world.arm.store.of_type(TEMPLATES)[0].id)
+    assert body["tags"]["costCenter"] == "42"
+    again = json.loads(world.cli("build", "--output", "json").stdout)
+    assert again["action"] == "skip"  # same content: the image built before still stands

@@ -21,6 +21,8 @@ from aks_jumpbox.core.runs import RunStatus
 
 # How long a watch tolerates Azure not answering at all before giving up (the build goes on).
 LOST_CONTACT_LIMIT_SECONDS = 15 * 60
+# How long a started run may take to show up in the template's lastRunStatus.
+RUN_START_LIMIT_SECONDS = 10 * 60
 
 
 @dataclass
@@ -143,6 +145,11 @@ class Template:
                 if log_tail is not None and fresh:
                     got = log_tail(live)
                     tail = got if got is not None else tail
+                if not fresh and clock() - started > RUN_START_LIMIT_SECONDS:
+                    raise AzureFailure(f"watching image template {self.name}", "RunNotStarted",
+                                       f"Image Builder accepted the run but the template still shows its previous "
+                                       f"run ({run.label()}) after {RUN_START_LIMIT_SECONDS // 60} minutes",
+                                       resource=self.id, hint="Look with `aks-jumpbox status`; build again to retry.")
                 last = run if fresh else RunStatus("Running", "Queued", start_time=None)
                 if on_update:
                     on_update(Snapshot(self.name, last, clock() - started, tail, note))
