@@ -115,6 +115,11 @@ def test_caller_without_permission_to_assign_roles_gets_the_arm_error_and_resour
     assert "AuthorizationFailed" in err and "Microsoft.Authorization/roleDefinitions/write" in err
     assert f"resource: /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/" in err
     assert "Traceback" not in err
+    as_json = world.cli("deploy", "--output", "json")
+    assert_ok(as_json, 1)
+    error = json.loads(as_json.stdout)["error"]
+    assert error["code"] == "AuthorizationFailed" and error["status"] == 403
+    assert error["resource"].startswith(f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/")
 
 
 def test_jit_image_role_is_removed_after_the_build_and_readded_only_when_building(world):
