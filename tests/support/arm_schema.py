@@ -57,13 +57,18 @@ def registry(root: Path = SCHEMA_ROOT) -> Registry:
     return reg
 
 
+def schema_file(rtype: str, api_version: str, root: Path = SCHEMA_ROOT) -> Path | None:
+    """The schema file defining rtype at api_version (a namespace may be split: Microsoft.Network.NRP.json)."""
+    namespace, *types = rtype.split("/")
+    name = "_".join(types)
+    for path in sorted((root / api_version).glob(f"{namespace}*.json")):
+        if name in json.loads(path.read_text(encoding="utf-8")).get("resourceDefinitions", {}):
+            return path
+    return None
+
+
 def has_schema(rtype: str, api_version: str, root: Path = SCHEMA_ROOT) -> bool:
-    namespace = rtype.split("/")[0]
-    path = root / api_version / f"{namespace}.json"
-    if not path.exists():
-        return False
-    defs = json.loads(path.read_text(encoding="utf-8")).get("resourceDefinitions", {})
-    return "_".join(rtype.split("/")[1:]) in defs
+    return schema_file(rtype, api_version, root) is not None
 
 
 def _leaves(error: jsonschema.ValidationError):
@@ -81,8 +86,10 @@ def validate_resource(resource: dict[str, Any], root: Path = SCHEMA_ROOT) -> lis
     """Error messages for one ARM resource ([] when it is valid)."""
     body = {k: v for k, v in resource.items() if k not in ENVELOPE_KEYS}
     rtype, api = resource["type"], resource["apiVersion"]
-    namespace, *types = rtype.split("/")
-    ref = f"{BASE}{api}/{namespace}.json#/resourceDefinitions/{'_'.join(types)}"
+    path = schema_file(rtype, api, root)
+    if path is None:
+        return [f"{rtype}: no schema for api-version {api} in {root}"]
+    ref = f"{BASE}{path.relative_to(root).as_posix()}#/resourceDefinitions/{'_'.join(rtype.split('/')[1:])}"
     validator = jsonschema.Draft202012Validator({"$ref": ref}, registry=registry(root))
     out = []
     for error in validator.iter_errors(body):

@@ -114,6 +114,9 @@ class BuildSpec(_Model):
     staging_resource_group: str | None = None
     on_customizer_error: Literal["cleanup", "abort"] = "cleanup"
     on_validation_error: Literal["cleanup", "abort"] = "cleanup"
+    # Bounds for every download in provision.sh: tries per file, and seconds per try.
+    download_attempts: int = Field(default=5, ge=1, le=20)
+    download_timeout_seconds: int = Field(default=300, ge=5, le=3600)
 
     @field_validator("resource_group", "staging_resource_group")
     @classmethod
@@ -423,8 +426,8 @@ def default_spec_text() -> str:
     return resources.files("aks_jumpbox.data").joinpath("jumpbox.yaml").read_text(encoding="utf-8")
 
 
-def load_spec(path: str | Path | None) -> tuple[Spec, str]:
-    """Load the spec at path (or the embedded default when path is None); returns (spec, label)."""
+def load_spec(path: str | Path | None) -> tuple[Spec, LocatedDocument]:
+    """Load the spec at path (or the embedded default when path is None); returns (spec, document)."""
     if path is None:
         text, label = default_spec_text(), "<embedded default jumpbox.yaml>"
     else:
@@ -436,7 +439,8 @@ def load_spec(path: str | Path | None) -> tuple[Spec, str]:
             raise SpecError([Problem(label, None, "", "no such file; create one with `aks-jumpbox init`")]) from None
         except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
             raise SpecError([Problem(label, None, "", f"cannot be read as UTF-8 text ({exc.__class__.__name__})")]) from None
-    return parse_spec(load_yaml(text, label)), label
+    doc = load_yaml(text, label)
+    return parse_spec(doc), doc
 
 
 __all__ = ["ARCHES", "Spec", "load_spec", "parse_spec", "default_spec_text", "azure_facts"]

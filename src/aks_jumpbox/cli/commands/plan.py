@@ -1,0 +1,69 @@
+"""`aks-jumpbox plan`: render everything a build needs, offline and deterministically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from aks_jumpbox.cli.context import resolve_plan
+from aks_jumpbox.cli.present import console, emit_json, lock_option, output_option, spec_option
+
+
+@click.command("plan")
+@spec_option
+@lock_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True,
+              help="Where to write the rendered files.")
+@click.option("--no-write", is_flag=True, help="Print the plan only; write no files.")
+@output_option
+def command(spec_path: str | None, lock_path: str | None, out_dir: str, no_write: bool, output: str) -> None:
+    """Render provision.sh, validate.sh, ARM templates and the network contract.
+
+    Offline and deterministic: the same spec and lock give byte-identical files.
+    """
+    from aks_jumpbox.render.output import plan_document, render_files, write_files
+
+    inputs, plan = resolve_plan(spec_path, lock_path)
+    files = render_files(plan)
+    if not no_write:
+        write_files(files, Path(out_dir))
+    if output == "json":
+        emit_json(plan_document(plan))
+        return
+    _summary(plan, inputs.spec_label, inputs.lock_label, None if no_write else Path(out_dir), files)
+
+
+def _summary(plan, spec_label: str, lock_label: str, out: Path | None, files: dict[str, str]) -> None:
+    from rich.table import Table
+
+    con = console()
+    spec = plan.spec
+    con.print(f"[bold]aks-jumpbox plan[/] {plan.hash[:12]}  ({spec_label}, {lock_label})")
+    con.print(f"  image     {plan.names.image} ({spec.base_image}, {spec.architecture}) -> {plan.image_id}")
+    con.print(f"  template  {plan.names.template} in {spec.build.resource_group} ({spec.build.location})")
+    con.print(f"  build     {spec.topology} topology in {spec.build.subnet.vnet}/{spec.build.subnet.subnet}")
+
+    resources = Table(title="Azure resources (in order)", title_justify="left", box=None, pad_edge=False)
+    for col in ("#", "type", "name", "scope"):
+        resources.add_column(col)
+    for i, r in enumerate(plan.resources, 1):
+        resources.add_row(str(i), r.type, r.name, r.scope if r.level != "resourceGroup" else r.resource_group or "")
+    con.print(resources)
+
+    tools = Table(title="Tools", title_justify="left", box=None, pad_edge=False)
+    for col in ("tool", "version", "verified by", "from"):
+        tools.add_column(col)
+    tools.add_row("azure-cli", plan.azure_cli.version, "apt signature (key pinned by fingerprint)", plan.azure_cli.repo_url)
+    for a in plan.artifacts:
+        verified = f"sha256 {a.sha256[:12]}…" if a.sha256 else "upstream checksum file at build time"
+        tools.add_row(a.name, a.version, verified, a.url)
+    con.print(tools)
+
+    net = plan.network
+    con.print(f"[bold]Network[/] {len(net.flows)} NSG flows, {len(net.fqdns)} egress FQDNs "
+              "(see network/contract.md)")
+    for w in plan.warnings:
+        con.print(f"[yellow]warning:[/] {w}")
+    if out is not None:
+        con.print(f"wrote {len(files)} files to {out}/: " + ", ".join(sorted(files)))

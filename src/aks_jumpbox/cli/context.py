@@ -1,0 +1,54 @@
+"""Resolve the spec and lock a command works on, with the defaults every command shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from aks_jumpbox.core.errors import SpecError
+from aks_jumpbox.core.yamlfile import LocatedDocument
+
+from aks_jumpbox.core.catalog import load_catalog
+from aks_jumpbox.core.lock import DEFAULT_LOCK_NAME, Lock, load_lock
+from aks_jumpbox.core.plan import Plan, build_plan
+from aks_jumpbox.core.spec import DEFAULT_SPEC_NAME, Spec, load_spec
+
+
+@dataclass(frozen=True)
+class Inputs:
+    spec: Spec
+    spec_label: str
+    spec_doc: LocatedDocument
+    spec_path: Path | None
+    lock: Lock
+    lock_label: str
+    lock_path: Path | None
+
+
+def resolve_inputs(spec_path: str | None, lock_path: str | None) -> Inputs:
+    if spec_path is None and Path(DEFAULT_SPEC_NAME).is_file():
+        spec_path = DEFAULT_SPEC_NAME
+    spec, doc = load_spec(spec_path)
+    if lock_path is None and spec_path is not None:
+        beside = Path(spec_path).parent / DEFAULT_LOCK_NAME
+        lock_path = str(beside) if beside.is_file() else None
+    lock, lock_label = load_lock(lock_path, load_catalog())
+    return Inputs(spec, doc.file, doc, Path(spec_path) if spec_path else None, lock, lock_label,
+                  Path(lock_path) if lock_path else None)
+
+
+def resolve_plan(spec_path: str | None, lock_path: str | None) -> tuple[Inputs, Plan]:
+    inputs = resolve_inputs(spec_path, lock_path)
+    try:
+        plan = build_plan(inputs.spec, inputs.lock, spec_label=inputs.spec_label, lock_label=inputs.lock_label)
+    except SpecError as exc:
+        raise SpecError([_located(p, inputs.spec_doc) for p in exc.problems]) from None
+    return inputs, plan
+
+
+def _located(problem, doc: LocatedDocument):
+    """Give a spec problem found after parsing (e.g. a version missing from the lock) its line."""
+    if problem.line is None and problem.file == doc.file and problem.field:
+        path = tuple(problem.field.split("."))
+        return replace(problem, line=doc.line_of(path))
+    return problem

@@ -1,0 +1,69 @@
+"""The aks-jumpbox command line: parse, call the core, present.
+
+Commands load lazily, so `--help` and offline commands never import what they do not use
+(the Azure SDK above all).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+# name -> (module under aks_jumpbox.cli.commands, one-line help shown by --help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init", "Write the default jumpbox.yaml (and its lock) for editing."),
+    "plan": ("plan", "Render scripts, ARM templates and the network contract (offline)."),
+    "lock": ("lock", "Resolve versions, URLs and SHA-256 digests into jumpbox.lock.json (online)."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"aks_jumpbox.cli.commands.{COMMANDS[name][0]}")
+        return module.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="aks-jumpbox", prog_name="aks-jumpbox")
+def cli() -> None:
+    """Build, verify and maintain the VM image of a hardened AKS jump box with Azure VM Image Builder.
+
+    Start with `aks-jumpbox init`, edit jumpbox.yaml, then `aks-jumpbox plan`.
+    """
+
+
+def main(argv: list[str] | None = None) -> int:
+    from aks_jumpbox.cli.present import report_error
+
+    try:
+        cli.main(args=argv, prog_name="aks-jumpbox", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2 if isinstance(exc, click.UsageError | click.BadParameter) else exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
+        return report_error(exc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

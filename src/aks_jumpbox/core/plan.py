@@ -1,0 +1,391 @@
+"""The plan: a pure, deterministic function of spec + lock.
+
+It lists the Azure resources in dependency order, the tool artifacts with their digests, the
+scripts the build VM runs and the network contract the build needs. Same inputs give a
+byte-identical plan; names that must be stable derive from content, never from the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aks_jumpbox import __version__
+from aks_jumpbox.core.catalog import Catalog, load_catalog, url_basename, url_host
+from aks_jumpbox.core.errors import Problem, SpecError
+from aks_jumpbox.core.lock import Lock
+from aks_jumpbox.core.naming import content_hash, stable_guid
+from aks_jumpbox.core.network import NetworkContract, network_contract
+from aks_jumpbox.core.resource_ids import resource_group_id, resource_id, subscription_scope
+from aks_jumpbox.core.spec import Spec, azure_facts
+
+GENERATOR = f"aks-jumpbox {__version__}"
+HASH_TAG = "aks-jumpbox.plan-hash"
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A value known only once another planned resource exists (an identity's principalId)."""
+
+    resource_key: str
+    path: str  # dotted path into that resource's GET body
+
+
+@dataclass(frozen=True)
+class Resource:
+    key: str
+    type: str
+    name: str
+    api_version: str
+    id: str
+    # "subscription": deployed at subscription scope; "resourceGroup": inside resource_group;
+    # "extension": an extension resource (role assignment) on the resource at `scope`.
+    level: str
+    scope: str
+    body: dict[str, Any]
+    depends_on: tuple[str, ...]
+    purpose: str
+
+    @property
+    def resource_group(self) -> str | None:
+        parts = self.id.split("/")
+        return parts[4] if len(parts) > 4 and parts[3].lower() == "resourcegroups" else None
+
+
+@dataclass(frozen=True)
+class ToolArtifact:
+    name: str
+    version: str
+    arch: str
+    url: str  # what the build fetches (the mirror's copy in mirror mode)
+    upstream_url: str
+    sha256: str | None  # None: verified against the checksum file at build time
+    digest_source: str
+    checksum_url: str
+    checksum_order_url: str | None
+    checksum_format: str
+    archive: str
+    member: str | None
+    file_name: str
+    install_path: str
+    version_command: tuple[str, ...]
+    version_regex: str
+    license: str
+    homepage: str
+    deprecated: str | None
+
+
+@dataclass(frozen=True)
+class AzureCliPlan:
+    version: str
+    apt_version: str
+    package: str
+    repo_url: str
+    suite: str
+    key_url: str
+    key_fingerprints: tuple[str, ...]
+    extensions: tuple[tuple[str, str | None], ...]
+    extension_index_url: str | None
+    version_regex: str
+    license: str
+    homepage: str
+
+
+@dataclass(frozen=True)
+class AptPlan:
+    family: str
+    codename: str
+    archive: str | None  # None: keep the image's own sources
+    security: str | None
+    hosts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Names:
+    template: str
+    image: str
+    identity: str
+    network_role: str
+    image_role: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    spec: Spec
+    hash: str
+    names: Names
+    subscription: str
+    artifacts: tuple[ToolArtifact, ...]
+    azure_cli: AzureCliPlan
+    apt: AptPlan
+    resources: tuple[Resource, ...]
+    network: NetworkContract
+    scripts: dict[str, str]
+    warnings: tuple[str, ...] = field(default=())
+
+    def resource(self, key: str) -> Resource:
+        for r in self.resources:
+            if r.key == key:
+                return r
+        raise KeyError(key)
+
+    @property
+    def template(self) -> Resource:
+        return self.resource("template")
+
+    @property
+    def image_id(self) -> str:
+        return self.template.body["properties"]["distribute"][0]["imageId"]
+
+
+def _lock_problem(spec_label: str, name: str, version: str, lock_label: str, lock: Lock) -> Problem:
+    locked = sorted(lock.tools.get(name, {}))
+    have = f" (locked: {', '.join(locked)})" if locked else ""
+    return Problem(
+        spec_label, None, f"tools.{name}",
+        f"version {version} is not in {lock_label}{have}; run `aks-jumpbox lock` to resolve it",
+    )
+
+
+def _artifacts(spec: Spec, lock: Lock, catalog: Catalog, spec_label: str, lock_label: str) -> tuple[ToolArtifact, ...]:
+    problems: list[Problem] = []
+    out: list[ToolArtifact] = []
+    arch = spec.architecture
+    for name in sorted(spec.tools):
+        pin = spec.tools[name]
+        tool = catalog.tool(name)
+        entry = lock.get(name, pin.version)
+        if entry is None or arch not in entry.artifacts:
+            problems.append(_lock_problem(spec_label, name, pin.version, lock_label, lock))
+            continue
+        locked = entry.artifacts[arch]
+        file_name = url_basename(locked.url)
+        checksum_name = url_basename(locked.checksum_url)
+        order_url = tool.checksum_order_file_url(pin.version, arch)
+        if spec.mirror.artifacts:
+            base = f"{spec.mirror.artifacts}/{name}/{pin.version}/{arch}"
+            url, checksum_url = f"{base}/{file_name}", f"{base}/{checksum_name}"
+            order_url = f"{base}/{url_basename(order_url)}" if order_url else None
+        else:
+            url, checksum_url = locked.url, locked.checksum_url
+        out.append(
+            ToolArtifact(
+                name=name, version=pin.version, arch=arch, url=url, upstream_url=locked.url,
+                sha256=locked.sha256, digest_source=locked.source, checksum_url=checksum_url,
+                checksum_order_url=order_url, checksum_format=tool.checksum_format,
+                archive=tool.archive, member=tool.archive_member(pin.version, arch), file_name=file_name,
+                install_path=tool.install, version_command=tool.version.command,
+                version_regex=tool.version.regex, license=tool.license, homepage=tool.homepage,
+                deprecated=tool.deprecated,
+            )
+        )
+    if problems:
+        raise SpecError(problems)
+    return tuple(out)
+
+
+def _azure_cli(spec: Spec, lock: Lock, catalog: Catalog, spec_label: str, lock_label: str) -> AzureCliPlan:
+    cli = catalog.azure_cli
+    image = catalog.base_images[spec.base_image]
+    if lock.azure_cli_versions and spec.azure_cli.version not in lock.azure_cli_versions:
+        raise SpecError([Problem(
+            spec_label, None, "azure_cli.version",
+            f"version {spec.azure_cli.version} is not in {lock_label} (locked: "
+            f"{', '.join(lock.azure_cli_versions)}); run `aks-jumpbox lock` to resolve it",
+        )])
+    m = spec.mirror
+    return AzureCliPlan(
+        version=spec.azure_cli.version,
+        apt_version=cli.apt_version(spec.azure_cli.version, image.codename),
+        package=cli.package,
+        repo_url=m.azure_cli_repo or cli.repo_url,
+        suite=image.codename,
+        key_url=m.azure_cli_key_url or cli.key_url,
+        key_fingerprints=m.azure_cli_key_fingerprints or cli.key_fingerprints,
+        extensions=tuple((e.name, e.version) for e in spec.azure_cli.extensions),
+        extension_index_url=f"{m.artifacts}/azure-cli-extensions/index.json" if m.artifacts else None,
+        version_regex=cli.version.regex,
+        license=cli.license,
+        homepage=cli.homepage,
+    )
+
+
+def _apt(spec: Spec, catalog: Catalog) -> AptPlan:
+    image = catalog.base_images[spec.base_image]
+    archive = spec.mirror.apt
+    security = spec.mirror.apt_security or archive
+    hosts = tuple(sorted({url_host(u) for u in (archive, security) if u})) if archive else image.apt_hosts
+    return AptPlan(family=image.family, codename=image.codename, archive=archive, security=security, hosts=hosts)
+
+
+def _role_definitions(spec: Spec, sub: str) -> list[Resource]:
+    api = azure_facts()["api_versions"]["Microsoft.Authorization/roleDefinitions"]
+    scope = subscription_scope(sub)
+    roles = [
+        ("role.network", "network-joiner", "Image Builder Network Joiner",
+         "Lets the Azure VM Image Builder identity join its build subnets; assign on the virtual network.",
+         ["Microsoft.Network/virtualNetworks/read", "Microsoft.Network/virtualNetworks/subnets/join/action"]),
+        ("role.image", "image-writer", "Image Builder Image Writer",
+         "Lets the Azure VM Image Builder identity write the built image; assign on the destination resource group.",
+         ["Microsoft.Compute/images/read", "Microsoft.Compute/images/write", "Microsoft.Compute/images/delete"]),
+    ]
+    out = []
+    for key, slug, title, description, actions in roles:
+        guid = stable_guid(scope, spec.name, slug)
+        out.append(Resource(
+            key=key, type="Microsoft.Authorization/roleDefinitions", name=guid, api_version=api,
+            id=f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+            level="subscription", scope=scope,
+            body={"properties": {
+                "roleName": f"[aks-jumpbox] {title} ({spec.name}, {sub[:8]})",
+                "description": description,
+                "type": "CustomRole",
+                "permissions": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}],
+                "assignableScopes": [scope],
+            }},
+            depends_on=(), purpose=f"custom role: {title}",
+        ))
+    return out
+
+
+def _role_definition_id(spec: Spec, sub: str, kind: str, custom: dict[str, Resource]) -> str:
+    if spec.identity.roles == "custom":
+        return custom[f"role.{kind}"].id
+    builtin = azure_facts()["builtin_roles"][kind]["id"]
+    return f"{subscription_scope(sub)}/providers/Microsoft.Authorization/roleDefinitions/{builtin}"
+
+
+def _assignment(key: str, scope: str, identity: Resource, role_id: str, description: str,
+                depends: tuple[str, ...]) -> Resource:
+    api = azure_facts()["api_versions"]["Microsoft.Authorization/roleAssignments"]
+    guid = stable_guid(scope, identity.id, role_id)
+    return Resource(
+        key=key, type="Microsoft.Authorization/roleAssignments", name=guid, api_version=api,
+        id=f"{scope}/providers/Microsoft.Authorization/roleAssignments/{guid}",
+        level="extension", scope=scope,
+        body={"properties": {
+            "roleDefinitionId": role_id,
+            "principalId": Ref(identity.key, "properties.principalId"),
+            "principalType": "ServicePrincipal",
+            "description": description,
+        }},
+        depends_on=(identity.key, *depends), purpose=description,
+    )
+
+
+def _customizer(name: str, script_name: str, script: str) -> dict[str, Any]:
+    from aks_jumpbox.render.scripts import inline_wrapper
+
+    return {"type": "Shell", "name": name, "inline": inline_wrapper(script_name, script)}
+
+
+def _template_body(spec: Spec, catalog: Catalog, identity: Resource, scripts: dict[str, str], image_id: str,
+                   sub: str) -> dict[str, Any]:
+    b = spec.build
+    image = catalog.base_images[spec.base_image]
+    vnet: dict[str, Any] = {"subnetId": str(b.subnet)}
+    if b.container_subnet is not None:
+        vnet["containerInstanceSubnetId"] = str(b.container_subnet)
+    elif b.proxy_vm_size:
+        vnet["proxyVmSize"] = b.proxy_vm_size
+    props: dict[str, Any] = {
+        "buildTimeoutInMinutes": b.timeout_minutes,
+        "vmProfile": {"vmSize": b.vm_size, "osDiskSizeGB": b.os_disk_size_gb, "vnetConfig": vnet},
+        "source": {
+            "type": "PlatformImage", "publisher": image.publisher, "offer": image.offer,
+            "sku": image.skus[spec.architecture], "version": "latest",
+        },
+        "customize": [_customizer("aks-jumpbox provision", "provision.sh", scripts["provision.sh"])],
+        "validate": {
+            "continueDistributeOnFailure": False,
+            "sourceValidationOnly": False,
+            "inVMValidations": [_customizer("aks-jumpbox validate", "validate.sh", scripts["validate.sh"])],
+        },
+        "distribute": [{
+            "type": "ManagedImage", "runOutputName": "managedImage", "imageId": image_id,
+            "location": (spec.distribute.managed_image.location or b.location),
+            "artifactTags": {"source": "aks-jumpbox", "baseImage": spec.base_image},
+        }],
+        "errorHandling": {"onCustomizerError": b.on_customizer_error, "onValidationError": b.on_validation_error},
+        "managedResourceTags": {"aks-jumpbox.template": "managed"},
+    }
+    if b.staging_resource_group:
+        props["stagingResourceGroup"] = resource_group_id(sub, b.staging_resource_group)
+    return {
+        "location": b.location,
+        "identity": {"type": "UserAssigned", "userAssignedIdentities": {identity.id: {}}},
+        "properties": props,
+    }
+
+
+def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
+               lock_label: str = "jumpbox.lock.json", catalog: Catalog | None = None) -> Plan:
+    from aks_jumpbox.render.scripts import render_provision, render_validate, with_plan_hash
+
+    catalog = catalog or load_catalog()
+    sub = spec.subscription
+    artifacts = _artifacts(spec, lock, catalog, spec_label, lock_label)
+    azure_cli = _azure_cli(spec, lock, catalog, spec_label, lock_label)
+    apt = _apt(spec, catalog)
+    scripts = {
+        "provision.sh": render_provision(spec, artifacts, azure_cli, apt),
+        "validate.sh": render_validate(spec, artifacts, azure_cli),
+    }
+    facts = azure_facts()["api_versions"]
+    build_rg = spec.build.resource_group
+    identity_name = spec.identity.name or f"id-{spec.name}-imagebuilder"
+    tags = dict(sorted(spec.tags.items()))
+    identity = Resource(
+        key="identity", type="Microsoft.ManagedIdentity/userAssignedIdentities", name=identity_name,
+        api_version=facts["Microsoft.ManagedIdentity/userAssignedIdentities"],
+        id=resource_id(sub, build_rg, "Microsoft.ManagedIdentity/userAssignedIdentities", identity_name),
+        level="resourceGroup", scope=resource_group_id(sub, build_rg),
+        body={"location": spec.build.location, "tags": tags, "properties": {}},
+        depends_on=(), purpose="the identity Image Builder builds and distributes with",
+    )
+    custom = {r.key: r for r in _role_definitions(spec, sub)} if spec.identity.roles == "custom" else {}
+    role_keys = tuple(custom)
+    dest_rg = spec.distribute.managed_image.resource_group
+    assignments = [
+        _assignment("assignment.network", spec.build.subnet.vnet_id, identity,
+                    _role_definition_id(spec, sub, "network", custom),
+                    "Image Builder joins its build subnets in this virtual network.", role_keys[:1]),
+        _assignment("assignment.image", resource_group_id(sub, dest_rg), identity,
+                    _role_definition_id(spec, sub, "image", custom),
+                    "Image Builder writes the built jump box image into this resource group.", role_keys[1:]),
+    ]
+    # The content hash names the template and image; compute it with a placeholder image name.
+    placeholder = resource_id(sub, dest_rg, "Microsoft.Compute/images", "__IMAGE__")
+    draft = _template_body(spec, catalog, identity, scripts, placeholder, sub)
+    digest = content_hash({"template": draft, "generator": "aks-jumpbox/plan/v1"})
+    short = digest[:10]
+    scripts = {name: with_plan_hash(text, digest) for name, text in scripts.items()}
+    template_name = f"imgt-{spec.name}-{short}"
+    image_name = spec.distribute.managed_image.name or f"img-{spec.name}-{short}"
+    body = _template_body(spec, catalog, identity, scripts,
+                          resource_id(sub, dest_rg, "Microsoft.Compute/images", image_name), sub)
+    body["tags"] = {**tags, HASH_TAG: digest, "aks-jumpbox.generator": GENERATOR}
+    template = Resource(
+        key="template", type="Microsoft.VirtualMachineImages/imageTemplates", name=template_name,
+        api_version=facts["Microsoft.VirtualMachineImages/imageTemplates"],
+        id=resource_id(sub, build_rg, "Microsoft.VirtualMachineImages/imageTemplates", template_name),
+        level="resourceGroup", scope=resource_group_id(sub, build_rg),
+        body=body, depends_on=("identity", "assignment.network", "assignment.image"),
+        purpose="the image template (immutable; named by its content hash)",
+    )
+    resources = (*custom.values(), identity, *assignments, template)
+    warnings = tuple(f"tools.{a.name}: {a.deprecated}" for a in artifacts if a.deprecated)
+    warnings += tuple(
+        f"tools.{a.name}: no SHA-256 is pinned in {lock_label} ({a.digest_source.split(':')[0]}); the build "
+        f"verifies it against the upstream checksum file {a.checksum_url}; run `aks-jumpbox lock` online to pin it"
+        for a in artifacts if a.sha256 is None
+    )
+    if spec.identity.roles == "builtin":
+        warnings += ("identity.roles: builtin assigns Network Contributor and Contributor, far more than Image "
+                     "Builder needs; prefer custom least-privilege roles",)
+    names = Names(template=template_name, image=image_name, identity=identity_name,
+                  network_role=custom["role.network"].name if custom else "",
+                  image_role=custom["role.image"].name if custom else "")
+    network = network_contract(spec, artifacts, azure_cli, apt)
+    return Plan(spec=spec, hash=digest, names=names, subscription=sub, artifacts=artifacts, azure_cli=azure_cli,
+                apt=apt, resources=resources, network=network, scripts=scripts, warnings=warnings)

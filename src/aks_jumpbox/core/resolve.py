@@ -1,0 +1,77 @@
+"""Resolve a spec's pins into a lock, from upstream checksum files (or the mirror's copies).
+
+Pure apart from `fetch_text`, which the caller passes in (the HTTPS adapter in the CLI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aks_jumpbox.core.catalog import ARCHES, Catalog, url_basename
+from aks_jumpbox.core.checksums import ChecksumFileError, find_sha256
+from aks_jumpbox.core.errors import OperationFailed
+from aks_jumpbox.core.lock import Lock, LockedArtifact, LockedTool
+from aks_jumpbox.core.spec import Spec
+
+FetchText = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    lock: Lock
+    changes: tuple[str, ...]  # human lines: what is new or different
+
+
+def _mirror_url(spec: Spec, tool: str, version: str, arch: str, upstream: str) -> str:
+    return f"{spec.mirror.artifacts}/{tool}/{version}/{arch}/{url_basename(upstream)}"
+
+
+def resolve_tool(spec: Spec, catalog: Catalog, name: str, version: str, fetch_text: FetchText,
+                 previous: LockedTool | None) -> tuple[LockedTool, list[str]]:
+    tool = catalog.tool(name)
+    artifacts: dict[str, LockedArtifact] = {}
+    notes: list[str] = []
+    for arch in ARCHES:
+        if not tool.supports(arch):
+            continue
+        url = tool.artifact_url(version, arch)
+        checksum_url = tool.checksum_file_url(version, arch)
+        order_url = tool.checksum_order_file_url(version, arch)
+        source_url, source_order = checksum_url, order_url
+        if spec.mirror.artifacts:
+            source_url = _mirror_url(spec, name, version, arch, checksum_url)
+            source_order = _mirror_url(spec, name, version, arch, order_url) if order_url else None
+        try:
+            text = fetch_text(source_url)
+            order = fetch_text(source_order) if source_order else None
+            sha = find_sha256(text, tool.checksum_format, url_basename(url), order)
+        except (OperationFailed, ChecksumFileError) as exc:
+            if arch == spec.architecture:
+                raise OperationFailed(f"{name} {version} ({arch}): {exc}") from None
+            artifacts[arch] = LockedArtifact(url, None, checksum_url, f"unconfirmed: {exc}")
+            notes.append(f"{name} {version} {arch}: no digest ({exc})")
+            continue
+        old = previous.artifacts.get(arch) if previous else None
+        if old and old.sha256 and old.url == url and old.sha256 != sha:
+            raise OperationFailed(
+                f"{name} {version} ({arch}): the checksum file {source_url} now lists {sha}, but the lock has "
+                f"{old.sha256} for the same URL; an upstream artifact changed or the source is compromised. "
+                "Investigate before re-locking (delete the entry to accept the new digest)."
+            )
+        if not old or old.sha256 != sha:
+            notes.append(f"{name} {version} {arch}: sha256 {sha}")
+        artifacts[arch] = LockedArtifact(url, sha, checksum_url, f"checksum-file {source_url}")
+    return LockedTool(version=version, artifacts=artifacts), notes
+
+
+def resolve_lock(spec: Spec, catalog: Catalog, previous: Lock, fetch_text: FetchText) -> Resolution:
+    lock = Lock()
+    changes: list[str] = []
+    for name in sorted(spec.tools):
+        version = spec.tools[name].version
+        entry, notes = resolve_tool(spec, catalog, name, version, fetch_text, previous.get(name, version))
+        lock = lock.with_tool(name, entry)
+        changes += notes
+    lock = lock.with_azure_cli(spec.azure_cli.version)
+    return Resolution(lock=lock, changes=tuple(changes))

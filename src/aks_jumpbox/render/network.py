@@ -1,0 +1,97 @@
+"""Render the network contract: a readable table, JSON, and deployable ARM (NSGs, firewall rules).
+
+network.json deploys to the virtual network's resource group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aks_jumpbox.core.network import NetworkContract
+from aks_jumpbox.core.plan import Plan
+from aks_jumpbox.core.spec import azure_facts
+from aks_jumpbox.render.arm import RG_SCHEMA
+
+
+def contract_markdown(contract: NetworkContract) -> str:
+    lines = [f"# Network contract ({contract.topology} build, {contract.cloud})", "",
+             f"Build subnet: `{contract.build_subnet}`"]
+    if contract.container_subnet:
+        lines.append(f"Container instance subnet: `{contract.container_subnet}`")
+    lines += ["", "## NSG flows", "", "| id | subnet NSG | direction | source | destination | port | protocol | why |",
+              "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {f.id} | {f.subnet} | {f.direction} | {f.source} | {f.destination} | {f.ports} | {f.protocol} | {f.purpose} |"
+              for f in contract.flows]
+    lines += ["", "## Egress allow-list (firewall)", "", "| FQDN | port | protocol | needed by | why |", "|---|---|---|---|---|"]
+    lines += [f"| {e.fqdn} | {e.port} | {e.protocol} | {', '.join(e.required_by)} | {e.purpose} |" for e in contract.egress]
+    lines += ["", "## Notes", ""] + [f"- {n}" for n in contract.notes]
+    return "\n".join(lines) + "\n"
+
+
+def _nsg_rules(contract: NetworkContract, subnet: str) -> list[dict[str, Any]]:
+    rules, priority = [], {"Inbound": 100, "Outbound": 100}
+    for f in contract.flows:
+        if f.subnet != subnet:
+            continue
+        rules.append({"name": f.id, "properties": {
+            "description": f.purpose[:140], "priority": priority[f.direction], "direction": f.direction,
+            "access": "Allow", "protocol": f.protocol, "sourceAddressPrefix": f.source, "sourcePortRange": "*",
+            "destinationAddressPrefix": f.destination, "destinationPortRange": f.ports,
+        }})
+        priority[f.direction] += 10
+    # Maximally locked down, like the upstream's reference network: deny everything else.
+    for direction in ("Inbound", "Outbound"):
+        rules.append({"name": f"deny-all-{direction.lower()}", "properties": {
+            "description": "Deny everything the build does not need.", "priority": 4096, "direction": direction,
+            "access": "Deny", "protocol": "*", "sourceAddressPrefix": "*", "sourcePortRange": "*",
+            "destinationAddressPrefix": "*", "destinationPortRange": "*",
+        }})
+    return rules
+
+
+def network_template(plan: Plan) -> dict[str, Any]:
+    contract, spec = plan.network, plan.spec
+    api = azure_facts()["api_versions"]
+    resources: list[dict[str, Any]] = []
+    subnets = [("build", spec.build.subnet)]
+    if spec.build.container_subnet is not None:
+        subnets.append(("container", spec.build.container_subnet))
+    for role, subnet in subnets:
+        resources.append({
+            "type": "Microsoft.Network/networkSecurityGroups",
+            "apiVersion": api["Microsoft.Network/networkSecurityGroups"],
+            "name": f"nsg-{subnet.subnet}",
+            "location": spec.build.location,
+            "properties": {"securityRules": _nsg_rules(contract, role)},
+        })
+    app_rules, net_rules = [], []
+    sources = [p for p in (spec.build.subnet_address_prefix, spec.build.container_instance_subnet_address_prefix) if p]
+    sources = sources or ["*"]
+    for e in contract.egress:
+        name = f"{e.fqdn.replace('*', 'any')}-{e.port}"
+        if e.protocol in ("Http", "Https"):
+            app_rules.append({"ruleType": "ApplicationRule", "name": name, "description": e.purpose[:140],
+                              "protocols": [{"protocolType": e.protocol, "port": e.port}],
+                              "sourceAddresses": sources,
+                              "targetFqdns": [e.fqdn]})
+        else:
+            net_rules.append({"ruleType": "NetworkRule", "name": name, "description": e.purpose[:140],
+                              "ipProtocols": ["TCP"], "sourceAddresses": sources,
+                              "destinationFqdns": [e.fqdn], "destinationPorts": [str(e.port)]})
+    collections = []
+    if net_rules:
+        collections.append({"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": "aks-jumpbox-network",
+                            "priority": 100, "action": {"type": "Allow"}, "rules": net_rules})
+    collections.append({"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": "aks-jumpbox-egress",
+                        "priority": 200, "action": {"type": "Allow"}, "rules": app_rules})
+    resources.append({
+        "type": "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
+        "apiVersion": api["Microsoft.Network/firewallPolicies/ruleCollectionGroups"],
+        "name": f"[format('{{0}}/rcg-{spec.name}-imagebuilder', parameters('firewallPolicyName'))]",
+        "properties": {"priority": 500, "ruleCollections": collections},
+    })
+    parameters = {"firewallPolicyName": {
+        "type": "string", "defaultValue": "fwp-hub",
+        "metadata": {"description": "The Azure Firewall policy (in this resource group) that governs the build subnets' egress."},
+    }}
+    return {"$schema": RG_SCHEMA, "contentVersion": "1.0.0.0", "parameters": parameters, "resources": resources}

@@ -1,0 +1,84 @@
+"""All files a plan renders, as {relative path: text}; byte-identical for the same plan."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from aks_jumpbox.core.plan import Plan, Ref
+from aks_jumpbox.render.arm import resource_group_template, subscription_template
+from aks_jumpbox.render.network import contract_markdown, network_template
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Ref):
+        return {"$ref": f"{value.resource_key}#{value.path}"}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The plan for machines (`plan --output json` and out/plan.json)."""
+    return {
+        "schema": "aks-jumpbox/plan/v1",
+        "hash": plan.hash,
+        "subscription": plan.subscription,
+        "topology": plan.spec.topology,
+        "baseImage": plan.spec.base_image,
+        "names": asdict(plan.names),
+        "imageId": plan.image_id,
+        "resources": [
+            {"key": r.key, "type": r.type, "name": r.name, "apiVersion": r.api_version, "id": r.id,
+             "level": r.level, "scope": r.scope, "dependsOn": list(r.depends_on), "purpose": r.purpose,
+             "body": _plain(r.body) if r.key != "template" else "(see arm/resource-group.json)"}
+            for r in plan.resources
+        ],
+        "artifacts": [
+            {"name": a.name, "version": a.version, "arch": a.arch, "url": a.url, "upstreamUrl": a.upstream_url,
+             "sha256": a.sha256, "verification": "pinned" if a.sha256 else "upstream-checksum-file-at-build-time",
+             "checksumUrl": a.checksum_url, "install": a.install_path, "license": a.license}
+            for a in plan.artifacts
+        ],
+        "azureCli": {"version": plan.azure_cli.version, "package": f"{plan.azure_cli.package}={plan.azure_cli.apt_version}",
+                     "repository": plan.azure_cli.repo_url, "keyFingerprints": list(plan.azure_cli.key_fingerprints),
+                     "extensions": [{"name": n, "version": v} for n, v in plan.azure_cli.extensions]},
+        "network": plan.network.to_json(),
+        "warnings": list(plan.warnings),
+    }
+
+
+def render_files(plan: Plan) -> dict[str, str]:
+    return {
+        "plan.json": dumps(plan_document(plan)),
+        "provision.sh": plan.scripts["provision.sh"],
+        "validate.sh": plan.scripts["validate.sh"],
+        "arm/subscription.json": dumps(subscription_template(plan)),
+        "arm/resource-group.json": dumps(resource_group_template(plan)),
+        "arm/network.json": dumps(network_template(plan)),
+        "network/contract.json": dumps(plan.network.to_json()),
+        "network/contract.md": contract_markdown(plan.network),
+        "network/egress-fqdns.txt": "".join(f"{fqdn}\n" for fqdn in plan.network.fqdns),
+    }
+
+
+def write_files(files: dict[str, str], out: Path) -> list[Path]:
+    """Write files under out, each atomically (write then rename), scripts executable."""
+    written = []
+    for rel, text in files.items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.chmod(0o755 if rel.endswith(".sh") else 0o644)
+        tmp.replace(path)
+        written.append(path)
+    return written

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import yaml
+
+from tests.conftest import ROOT, run_cli
+
+
+def test_help_lists_commands_without_loading_the_azure_sdk():
+    code = ("import sys; from aks_jumpbox.cli.main import main\n"
+            "rc = main(['--help'])\n"
+            "assert not [m for m in sys.modules if m.startswith(('azure', 'pydantic', 'rich'))], 'heavy import'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "plan" in result.stdout and "Render scripts" in result.stdout
+
+
+def test_plan_does_not_load_the_azure_sdk(tmp_path):
+    code = ("import sys; from aks_jumpbox.cli.main import main\n"
+            f"rc = main(['plan', '--out', {str(tmp_path / 'o')!r}])\n"
+            "assert rc == 0\n"
+            "assert not [m for m in sys.modules if m.startswith('azure')], 'azure imported'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_plan_is_byte_identical_across_processes_and_time(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run_cli("plan", "--out", str(a), env={"TZ": "UTC", "PYTHONHASHSEED": "1"}).returncode == 0
+    assert run_cli("plan", "--out", str(b), env={"TZ": "Pacific/Kiritimati", "PYTHONHASHSEED": "2"}).returncode == 0
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files_a == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert len(files_a) >= 9
+    for rel in files_a:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+    assert (a / "provision.sh").stat().st_mode & 0o111
+
+
+def test_plan_json_is_machine_readable():
+    result = run_cli("plan", "--no-write", "--output", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["schema"] == "aks-jumpbox/plan/v1" and len(doc["hash"]) == 64
+    assert [r["key"] for r in doc["resources"]][-1] == "template"
+    assert {a["verification"] for a in doc["artifacts"]} == {"pinned", "upstream-checksum-file-at-build-time"}
+
+
+def test_init_writes_an_editable_spec_that_plans(tmp_path):
+    result = run_cli("init", "--dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    spec = tmp_path / "jumpbox.yaml"
+    data = yaml.safe_load(spec.read_text())
+    data["build"]["vm_size"] = "Standard_D4ds_v5"
+    spec.write_text(yaml.safe_dump(data))
+    planned = run_cli("plan", "--out", "out", cwd=tmp_path)  # ./jumpbox.yaml and the lock beside it
+    assert planned.returncode == 0, planned.stderr
+    assert "Standard_D4ds_v5" in (tmp_path / "out" / "arm" / "resource-group.json").read_text()
+    again = run_cli("init", "--dir", str(tmp_path))
+    assert again.returncode == 2 and "already exists" in again.stderr and "--force" in again.stderr
+
+
+def test_missing_spec_file_is_bad_input(tmp_path):
+    result = run_cli("plan", "-f", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def test_bad_lock_file_is_bad_input(tmp_path):
+    lock = tmp_path / "jumpbox.lock.json"
+    lock.write_text('{"schema": "aks-jumpbox/lock/v1", "tools": {"helm": [{"version": "4.3.0", "artifacts": '
+                    '{"amd64": {"url": "http://x/helm.tgz", "sha256": null, "checksumUrl": "https://x/s"}}}]}}')
+    result = run_cli("plan", "--lock", str(lock), "--no-write")
+    assert result.returncode == 2 and "must be an https:// URL" in result.stderr
+
+
+def test_unknown_option_is_a_usage_error():
+    result = run_cli("plan", "--frobnicate")
+    assert result.returncode == 2 and "frobnicate" in result.stderr
+
+
+def test_readme_quick_start_names_the_commands_ci_runs():
+    readme = (ROOT / "README.md").read_text()
+    assert "uv run aks-jumpbox plan" in readme and "uv run pytest" in readme
+    assert "uv run pytest" in (ROOT / ".ci" / "run").read_text()
