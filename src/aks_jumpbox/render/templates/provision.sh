@@ -233,18 +233,19 @@ while IFS=$'\t' read -r name version url sha file checksum_url format order_url 
   fi
   stage="$WORK/stage"
   rm -rf "$stage" && mkdir -p "$stage"
+  # The binary to install; an archive member may be named like the tool (flux, azwi, ...).
   case $archive in
-    raw) cp "$artifact" "$stage/$name" ;;
+    raw) binary="$artifact" ;;
     tar.gz)
       tar -xzf "$artifact" -C "$stage" --no-same-owner "$member" 2>/dev/null \
         || die "$name: $member is not in $file"
-      mv "$stage/$member" "$stage/$name" ;;
+      binary="$stage/$member" ;;
     zip)
       unzip -q -o "$artifact" "$member" -d "$stage" >/dev/null 2>&1 || die "$name: $member is not in $file"
-      mv "$stage/$member" "$stage/$name" ;;
+      binary="$stage/$member" ;;
     *) die "$name: unknown archive type $archive" ;;
   esac
-  install -o root -g root -m 0755 "$stage/$name" "$dest.aks-jumpbox-new"
+  install -o root -g root -m 0755 "$binary" "$dest.aks-jumpbox-new"
   mv -f "$dest.aks-jumpbox-new" "$dest"
   rm -rf "$stage"
   # shellcheck disable=SC2086 # the version command is a word list from the catalog
