@@ -221,14 +221,15 @@ def build_all(mirror_root: Path, work: Path, rootfs_debs: Path, azure_cli_versio
     keys = mirror_root / "keys"
     keys.mkdir(parents=True, exist_ok=True)
     (keys / "azure-cli.asc").write_text(cli_key.armored)
-    # Azure CLI extensions: wheels plus an index in the public index's format.
-    ext_dir = mirror_root / "azure-cli-extensions"
+    # Azure CLI extensions: wheels plus an index in the public index's format, where mirror
+    # mode looks for them: {artifacts}/azure-cli-extensions/index.json
+    ext_dir = mirror_root / "artifacts" / "azure-cli-extensions"
     ext_dir.mkdir(parents=True, exist_ok=True)
     entries = {}
     for name, version in (extensions or {}).items():
         fname, data = extension_wheel(name, version)
         (ext_dir / fname).write_bytes(data)
-        url = f"{artifacts_url.rsplit('/', 1)[0]}/azure-cli-extensions/{fname}" if artifacts_url else fname
+        url = f"{artifacts_url}/azure-cli-extensions/{fname}" if artifacts_url else fname
         entries[name] = [{"downloadUrl": url, "filename": fname, "sha256Digest": hashlib.sha256(data).hexdigest(),
                           "metadata": {"name": name, "version": version}}]
     # one entry per line: the stand-in az reads it without a JSON parser
@@ -237,7 +238,7 @@ def build_all(mirror_root: Path, work: Path, rootfs_debs: Path, azure_cli_versio
     lines.append("}}")
     (ext_dir / "index.json").write_text("\n".join(lines) + "\n")
     return Repos(os_key=os_key, cli_key=cli_key, codename=codename, canary_old=old,
-                 azure_cli_versions=tuple(azure_cli_versions), extension_index="azure-cli-extensions/index.json",
+                 azure_cli_versions=tuple(azure_cli_versions), extension_index="artifacts/azure-cli-extensions/index.json",
                  key_path="keys/azure-cli.asc")
 
 
