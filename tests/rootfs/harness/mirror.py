@@ -74,7 +74,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 status_override = fail[1]
         if hang:
             srv.record(path, 0)
-            srv.stopping.wait()  # never answer
+            # never answer (until the fault is cleared or the server stops)
+            while not srv.stopping.wait(0.2) and path in srv.faults.hang:
+                pass
             self.close_connection = True
             return
         if faults.latency:

@@ -92,13 +92,29 @@ class World:
         }
 
     # -- spec, lock, render
-    def spec(self, **build_overrides: Any) -> dict[str, Any]:
+    def spec(self, mirror: dict[str, Any] | None = None, **build_overrides: Any) -> dict[str, Any]:
+        """The test spec: the default spec on debian-12, in mirror mode (mirror overrides settings)."""
         doc = json.loads(json.dumps(self.spec_doc))
         doc["base_image"] = BASE_IMAGE
         doc["architecture"] = ARCH
-        doc["mirror"] = self.mirror_settings()
+        doc["mirror"] = self.mirror_settings() | (mirror or {})
         doc["build"].update(build_overrides)
         return doc
+
+    def artifacts_variant(self, label: str) -> tuple[str, Path]:
+        """A copy of the artifact tree at /variants/<label>/artifacts: (its URL, its folder).
+
+        Files are hard links to the originals: replace a file (unlink, write), never edit it.
+        """
+        folder = self.mirror.root / "variants" / label / "artifacts"
+        if folder.exists():
+            shutil.rmtree(folder)
+        shutil.copytree(self.mirror.root / "artifacts", folder, copy_function=os.link)
+        return self.mirror.url(f"variants/{label}/artifacts"), folder
+
+    def variant_artifact_file(self, folder: Path, tool: str) -> Path:
+        s = self.stand_ins[tool]
+        return folder / s.tool / s.version / s.arch / s.basename
 
     def lock(self, digests: dict[str, str] | None = None) -> dict[str, Any]:
         """The lock for the stand-ins; digests overrides a tool's recorded SHA-256."""
