@@ -118,33 +118,10 @@ class World:
 
     def lock(self, digests: dict[str, str] | None = None) -> dict[str, Any]:
         """The lock for the stand-ins; digests overrides a tool's recorded SHA-256."""
-        tools = {}
-        for name, s in sorted(self.stand_ins.items()):
-            tools[name] = [{
-                "version": s.version,
-                "artifacts": {s.arch: {
-                    "url": s.upstream_url,
-                    "sha256": (digests or {}).get(name, s.sha256),
-                    "checksumUrl": s.checksum_url,
-                    "source": "checksum-file",
-                }},
-            }]
-        return {"schema": "aks-jumpbox/lock/v1", "tools": tools,
-                "azureCli": {"versions": [self.spec_doc["azure_cli"]["version"]]}}
+        return lock_document(self.stand_ins, [self.spec_doc["azure_cli"]["version"]], digests)
 
     def render(self, out: Path, spec: dict[str, Any] | None = None, lock: dict[str, Any] | None = None) -> Rendered:
-        out.mkdir(parents=True, exist_ok=True)
-        spec_path, lock_path = out / "jumpbox.yaml", out / "jumpbox.lock.json"
-        spec_path.write_text(yaml.safe_dump(spec or self.spec(), sort_keys=False))
-        lock_path.write_text(json.dumps(lock or self.lock(), indent=2) + "\n")
-        rendered = out / "rendered"
-        cmd = [*cli_command(), "plan", "-f", str(spec_path), "--lock", str(lock_path), "--out", str(rendered)]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=120)
-        if proc.returncode != 0:
-            raise AssertionError(f"`{' '.join(cmd)}` failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-        return Rendered(out=rendered, spec_path=spec_path, lock_path=lock_path, provision=rendered / "provision.sh",
-                        validate=rendered / "validate.sh", plan_output=proc.stdout + proc.stderr)
+        return render_plan(out, spec or self.spec(), lock or self.lock())
 
     # -- the build VM
     @contextlib.contextmanager
@@ -169,6 +146,39 @@ class World:
     def install_scripts(self, root: Chroot, rendered: Rendered) -> None:
         for script in (rendered.provision, rendered.validate):
             root.write(f"/root/{script.name}", script.read_bytes(), mode=0o700)
+
+
+def lock_document(stand_ins: dict[str, StandIn], azure_cli_versions: list[str],
+                  digests: dict[str, str] | None = None) -> dict[str, Any]:
+    """A jumpbox.lock.json (aks-jumpbox/lock/v1) pinning the stand-ins' real digests."""
+    tools = {}
+    for name, s in sorted(stand_ins.items()):
+        tools[name] = [{
+            "version": s.version,
+            "artifacts": {s.arch: {
+                "url": s.upstream_url,
+                "sha256": (digests or {}).get(name, s.sha256),
+                "checksumUrl": s.checksum_url,
+                "source": "checksum-file",
+            }},
+        }]
+    return {"schema": "aks-jumpbox/lock/v1", "tools": tools, "azureCli": {"versions": azure_cli_versions}}
+
+
+def render_plan(out: Path, spec: dict[str, Any], lock: dict[str, Any]) -> Rendered:
+    """Write spec and lock as files and run `aks-jumpbox plan` on them, as a user would."""
+    out.mkdir(parents=True, exist_ok=True)
+    spec_path, lock_path = out / "jumpbox.yaml", out / "jumpbox.lock.json"
+    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    lock_path.write_text(json.dumps(lock, indent=2) + "\n")
+    rendered = out / "rendered"
+    cmd = [*cli_command(), "plan", "-f", str(spec_path), "--lock", str(lock_path), "--out", str(rendered)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=120)
+    if proc.returncode != 0:
+        raise AssertionError(f"`{' '.join(cmd)}` failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return Rendered(out=rendered, spec_path=spec_path, lock_path=lock_path, provision=rendered / "provision.sh",
+                    validate=rendered / "validate.sh", plan_output=proc.stdout + proc.stderr)
 
 
 def default_tools(spec_doc: dict[str, Any]) -> dict[str, str]:
