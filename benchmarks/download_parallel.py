@@ -28,11 +28,12 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aks_jumpbox.core.catalog import load_catalog  # noqa: E402
-from aks_jumpbox.core.spec import default_spec_text  # noqa: E402
-from tests.rootfs.harness.archives import build_stand_in  # noqa: E402
-from tests.rootfs.harness.mirror import Mirror  # noqa: E402
-from tests.rootfs.harness.world import default_tools, lock_document, render_plan  # noqa: E402
+from tests.rootfs.harness.archives import build_stand_in
+from tests.rootfs.harness.mirror import Mirror
+from tests.rootfs.harness.world import default_tools, lock_document, render_plan
+
+from aks_jumpbox.core.catalog import load_catalog
+from aks_jumpbox.core.spec import default_spec_text
 
 LATENCY = 0.050  # s before each response
 RATE = 10_000_000  # bytes per second per connection
@@ -44,7 +45,7 @@ SIZES = {"kubectl": 57, "kubelogin": 30, "helm": 17, "flux": 25, "azwi": 20, "os
 def download_phase(provision: str, work: Path) -> str:
     """A bash program: provision.sh's definitions and its download step, then wait for every job."""
     prefix = provision.split('\n[ "$(id -u)" -eq 0 ]', 1)[0]
-    m = re.search(r"^step download\n(.*?)^step_end$", provision, re.M | re.S)
+    m = re.search(r"^step download\n(.*?)^step_end$", provision, re.MULTILINE | re.DOTALL)
     if not m:
         raise SystemExit("the rendered provision.sh has no `step download ... step_end` block")
     return (f"{prefix}\nWORK={work}\nmkdir -p \"$WORK\"\nstep download\n{m.group(1)}"

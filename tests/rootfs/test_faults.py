@@ -40,11 +40,11 @@ def failed_step(result: RunResult) -> tuple[str, str]:
 
 
 def began(result: RunResult) -> list[str]:
-    return re.findall(r"^==> aks-jumpbox step (\S+) begin", result.output, re.M)
+    return re.findall(r"^==> aks-jumpbox step (\S+) begin", result.output, re.MULTILINE)
 
 
 def marker_time(result: RunResult, step: str, what: str) -> dt.datetime:
-    m = re.search(rf"^==> aks-jumpbox step {re.escape(step)} {what} (\S+)$", result.output, re.M)
+    m = re.search(rf"^==> aks-jumpbox step {re.escape(step)} {what} (\S+)$", result.output, re.MULTILINE)
     assert m, f"no {what} marker for {step}"
     return dt.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
 

@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -148,7 +147,7 @@ def test_validate_names_a_missing_tool(build: dict) -> None:
     assert res.returncode == 1, res.output
     failed = [line for line in res.output.splitlines() if line.startswith("==> aks-jumpbox validate FAILED:")]
     assert failed == ["==> aks-jumpbox validate FAILED: kubelogin: /usr/local/bin/kubelogin is missing"]
-    assert re.search(r"^==> aks-jumpbox step validate FAILED: 1 of \d+ checks failed$", res.output, re.M)
+    assert re.search(r"^==> aks-jumpbox step validate FAILED: 1 of \d+ checks failed$", res.output, re.MULTILINE)
 
 
 def test_validate_names_a_tool_reporting_the_wrong_version(build: dict, world: World) -> None:

@@ -117,7 +117,7 @@ def azure_cli_deb(out_dir: Path, version: str, codename: str) -> Path:
     script = (HERE / "az_standin.sh").read_text().replace("@AZ_VERSION@", version).encode()
     return build_deb(out_dir, "azure-cli", f"{version}-1~{codename}",
                      {"/usr/bin/az": (script, 0o755),
-                      f"/usr/share/doc/azure-cli/VERSION": (version.encode() + b"\n", 0o644)},
+                      "/usr/share/doc/azure-cli/VERSION": (version.encode() + b"\n", 0o644)},
                      "Azure CLI (stand-in)", depends="ca-certificates, curl, unzip", arch="amd64",
                      section="python")
 

@@ -178,7 +178,7 @@ def _yq_row(name: str, data: bytes | None) -> str:
             cols.append(hashlib.md5(seed).hexdigest())
         elif col == "SHA1":
             cols.append(hashlib.sha1(seed).hexdigest())
-        elif col.startswith("SHA-") or col.startswith("SHA3-"):
+        elif col.startswith(("SHA-", "SHA3-")):
             algo = {"SHA-224": "sha224", "SHA-384": "sha384", "SHA-512": "sha512"}.get(col, col.lower().replace("-", "_"))
             cols.append(hashlib.new(algo, seed).hexdigest())
         else:  # algorithms hashlib lacks: a filler of plausible length
