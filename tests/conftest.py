@@ -18,6 +18,9 @@ from aks_jumpbox.core.yamlfile import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The ARM emulator, Azurite and their fixtures (arm_emulator, azurite, azure_env, ...): tests/emulator/README.md
+pytest_plugins = ["tests.emulator.plugin"]
+
 
 def spec_from(data: dict):
     return parse_spec(load_yaml(yaml.safe_dump(data, sort_keys=False), "test.yaml"))

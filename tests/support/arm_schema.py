@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,33 @@ def _relax(node: Any) -> Any:
     return node
 
 
+def _python_pattern(pattern: str) -> str:
+    """ECMA-262 reads ``[\\w-.]`` as a class with a literal '-'; Python's re rejects it (such a pattern
+    names galleries and firewall policies), so escape a '-' that follows a class shorthand."""
+    try:
+        re.compile(pattern)
+        return pattern
+    except re.error:
+        return re.sub(r"(\\[wdsWDS])-", r"\1\\-", pattern)
+
+
+def _fix_patterns(node: Any) -> Any:
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            node["pattern"] = _python_pattern(node["pattern"])
+        for value in node.values():
+            _fix_patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            _fix_patterns(value)
+    return node
+
+
 @functools.cache
 def registry(root: Path = SCHEMA_ROOT) -> Registry:
     reg = Registry()
     for path in sorted(root.rglob("*.json")):
-        doc = _relax(json.loads(path.read_text(encoding="utf-8")))
+        doc = _fix_patterns(_relax(json.loads(path.read_text(encoding="utf-8"))))
         doc.pop("$schema", None)
         doc.pop("id", None)
         uri = BASE + path.relative_to(root).as_posix()

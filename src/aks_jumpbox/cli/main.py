@@ -16,6 +16,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Write the default jumpbox.yaml (and its lock) for editing."),
     "plan": ("plan", "Render scripts, ARM templates and the network contract (offline)."),
     "lock": ("lock", "Resolve versions, URLs and SHA-256 digests into jumpbox.lock.json (online)."),
+    "outdated": ("outdated", "Compare every pin with its newest upstream release; flag deprecations (online)."),
+    "report": ("report", "Write the image's CycloneDX SBOM and software report (offline)."),
+    "ci": ("ci", "Write a scheduled rebuild pipeline (GitHub Actions, Azure DevOps) with OIDC sign-in."),
+    "diff": ("diff", "Compare two software reports: tools and packages added, removed, changed."),
 }
 
 
@@ -48,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     from aks_jumpbox.cli.present import report_error
 
     try:
-        cli.main(args=argv, prog_name="aks-jumpbox", standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of a `raise Exit(n)`.
+        rv = cli.main(args=argv, prog_name="aks-jumpbox", standalone_mode=False)
+        if isinstance(rv, int):
+            return rv
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:

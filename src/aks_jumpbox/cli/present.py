@@ -48,3 +48,16 @@ lock_option = click.option(
     "--lock", "lock_path", type=click.Path(dir_okay=False), default=None,
     help="The lock. Default: jumpbox.lock.json beside the spec if present, else the embedded default.",
 )
+
+
+def _https_feed(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.startswith("https://"):
+        raise click.BadParameter(f"{value!r} must be an https:// URL", ctx=ctx, param=param)
+    return value.rstrip("/") if value else value
+
+
+feed_option = click.option(
+    "--feed", "feed", envvar="AKS_JUMPBOX_RELEASE_FEED", default=None, metavar="URL", callback=_https_feed,
+    help="A mirror of release metadata (for networks that cannot reach the upstream APIs): "
+         "https://HOST/PATH is read from URL/HOST/PATH. Default: env AKS_JUMPBOX_RELEASE_FEED, else upstream.",
+)

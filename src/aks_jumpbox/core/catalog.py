@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -39,6 +39,27 @@ class VersionCheck:
 
 
 @dataclass(frozen=True)
+class ReleaseSource:
+    """Where new releases of a tool are announced (see `releases` in toolset.yaml)."""
+
+    source: str  # github | hashicorp | stable-txt
+    repo: str | None = None
+    url: str | None = None
+    tag: str | None = None  # github only: how a tag is formed from a version, e.g. "v{version}"
+
+
+RELEASE_SOURCES = ("github", "hashicorp", "stable-txt")
+
+
+def _release_source(raw: dict[str, Any] | None, tag: str | None) -> ReleaseSource | None:
+    if raw is None:
+        return None
+    if raw["source"] not in RELEASE_SOURCES:
+        raise ValueError(f"unknown release source {raw['source']!r}")
+    return ReleaseSource(source=raw["source"], repo=raw.get("repo"), url=raw.get("url"), tag=raw.get("tag", tag))
+
+
+@dataclass(frozen=True)
 class Tool:
     name: str
     description: str
@@ -57,6 +78,7 @@ class Tool:
     version: VersionCheck
     deprecated: str | None = None
     extra: bool = False
+    releases: ReleaseSource | None = None
 
     def _fill(self, template: str, version: str, arch: str) -> str:
         tag = self.tag.format(version=version)
@@ -94,6 +116,7 @@ class AzureCli:
     package_version: str
     version: VersionCheck
     extension_version_command: tuple[str, ...]
+    releases: ReleaseSource | None = None
 
     def apt_version(self, version: str, codename: str) -> str:
         return self.package_version.format(version=version, codename=codename)
@@ -113,6 +136,8 @@ class BaseImage:
     apt_archive: str
     apt_security: str
     apt_hosts: tuple[str, ...]
+    # arch -> the gallery image definition SecurityType matching this source ("Standard": none)
+    security_types: dict[str, str] = field(default_factory=dict)
 
     def urn(self, arch: str) -> str:
         return f"{self.publisher}:{self.offer}:{self.skus[arch]}:latest"
@@ -123,6 +148,7 @@ class Catalog:
     tools: dict[str, Tool]
     azure_cli: AzureCli
     base_images: dict[str, BaseImage]
+    warn_days_before_end_of_support: int = 180
 
     def tool(self, name: str) -> Tool:
         return self.tools[name]
@@ -152,6 +178,8 @@ def _tool(name: str, raw: dict[str, Any]) -> Tool:
         version=_version_check(raw["version"]),
         deprecated=" ".join(raw["deprecated"].split()) if raw.get("deprecated") else None,
         extra=bool(raw.get("extra", False)),
+        # GitHub tags as the API spells them: the catalog's tag is URL-encoded for download URLs.
+        releases=_release_source(raw.get("releases"), unquote(raw["tag"])),
     )
 
 
@@ -169,6 +197,7 @@ def parse_catalog(doc: dict[str, Any]) -> Catalog:
         package_version=cli["package_version"],
         version=_version_check(cli["version"]),
         extension_version_command=tuple(cli["extension_version"]["command"]),
+        releases=_release_source(cli.get("releases"), None),
     )
     images = {
         key: BaseImage(
@@ -184,11 +213,13 @@ def parse_catalog(doc: dict[str, Any]) -> Catalog:
             apt_archive=raw["apt"]["archive"],
             apt_security=raw["apt"]["security"],
             apt_hosts=tuple(raw["apt"]["hosts"]),
+            security_types=dict(raw.get("security_type") or {}),
         )
         for key, raw in doc["base_images"].items()
     }
     tools = {name: _tool(name, raw) for name, raw in doc["tools"].items()}
-    return Catalog(tools=tools, azure_cli=azure_cli, base_images=images)
+    warn = (doc.get("lifecycle") or {}).get("warn_days_before_end_of_support", 180)
+    return Catalog(tools=tools, azure_cli=azure_cli, base_images=images, warn_days_before_end_of_support=int(warn))
 
 
 @functools.cache

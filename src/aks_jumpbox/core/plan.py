@@ -110,6 +110,20 @@ class Names:
 
 
 @dataclass(frozen=True)
+class GalleryPlan:
+    """Where a build's image version goes in an Azure Compute Gallery."""
+
+    gallery_id: str
+    image_definition_id: str
+    version: str
+    version_id: str
+    version_source: str  # "spec" or "content" (derived from the plan hash)
+    exclude_from_latest: bool
+    target_regions: tuple[tuple[str, int, str], ...]  # (region, replicas, storage account type)
+    created: bool  # the plan includes the gallery and image definition
+
+
+@dataclass(frozen=True)
 class Plan:
     spec: Spec
     hash: str
@@ -122,6 +136,7 @@ class Plan:
     network: NetworkContract
     scripts: dict[str, str]
     warnings: tuple[str, ...] = field(default=())
+    gallery: GalleryPlan | None = None
 
     def resource(self, key: str) -> Resource:
         for r in self.resources:
@@ -135,7 +150,9 @@ class Plan:
 
     @property
     def image_id(self) -> str:
-        return self.template.body["properties"]["distribute"][0]["imageId"]
+        """The managed image's ID, or (gallery only) the gallery image version's."""
+        first = self.template.body["properties"]["distribute"][0]
+        return first.get("imageId") or first["galleryImageId"]
 
 
 def _lock_problem(spec_label: str, name: str, version: str, lock_label: str, lock: Lock) -> Problem:
@@ -218,16 +235,29 @@ def _apt(spec: Spec, catalog: Catalog) -> AptPlan:
     return AptPlan(family=image.family, codename=image.codename, archive=archive, security=security, hosts=hosts)
 
 
+# What Image Builder needs to write an image version into a gallery (and nothing to promote it:
+# promotion is done by whoever runs `aks-jumpbox promote`, not by the build identity).
+GALLERY_ACTIONS = [
+    "Microsoft.Compute/galleries/read",
+    "Microsoft.Compute/galleries/images/read",
+    "Microsoft.Compute/galleries/images/versions/read",
+    "Microsoft.Compute/galleries/images/versions/write",
+]
+
+
 def _role_definitions(spec: Spec, sub: str) -> list[Resource]:
     api = azure_facts()["api_versions"]["Microsoft.Authorization/roleDefinitions"]
     scope = subscription_scope(sub)
+    image_actions = ["Microsoft.Compute/images/read", "Microsoft.Compute/images/write", "Microsoft.Compute/images/delete"]
+    if spec.distribute.gallery is not None:
+        image_actions += GALLERY_ACTIONS
     roles = [
         ("role.network", "network-joiner", "Image Builder Network Joiner",
          "Lets the Azure VM Image Builder identity join its build subnets; assign on the virtual network.",
          ["Microsoft.Network/virtualNetworks/read", "Microsoft.Network/virtualNetworks/subnets/join/action"]),
         ("role.image", "image-writer", "Image Builder Image Writer",
          "Lets the Azure VM Image Builder identity write the built image; assign on the destination resource group.",
-         ["Microsoft.Compute/images/read", "Microsoft.Compute/images/write", "Microsoft.Compute/images/delete"]),
+         image_actions),
     ]
     out = []
     for key, slug, title, description, actions in roles:
@@ -279,8 +309,23 @@ def _customizer(name: str, script_name: str, script: str) -> dict[str, Any]:
     return {"type": "Shell", "name": name, "inline": inline_wrapper(script_name, script)}
 
 
-def _template_body(spec: Spec, catalog: Catalog, identity: Resource, scripts: dict[str, str], image_id: str,
-                   sub: str) -> dict[str, Any]:
+def _distribute(spec: Spec, image_id: str | None, gallery: GalleryPlan | None) -> list[dict[str, Any]]:
+    tags = {"source": "aks-jumpbox", "baseImage": spec.base_image}
+    out: list[dict[str, Any]] = []
+    if spec.distribute.managed_image is not None:
+        out.append({"type": "ManagedImage", "runOutputName": "managedImage", "imageId": image_id,
+                    "location": (spec.distribute.managed_image.location or spec.build.location), "artifactTags": tags})
+    if gallery is not None:
+        out.append({
+            "type": "SharedImage", "runOutputName": "galleryImage", "galleryImageId": gallery.version_id,
+            "targetRegions": [{"name": n, "replicaCount": c, "storageAccountType": t} for n, c, t in gallery.target_regions],
+            "excludeFromLatest": gallery.exclude_from_latest, "artifactTags": tags,
+        })
+    return out
+
+
+def _template_body(spec: Spec, catalog: Catalog, identity: Resource, scripts: dict[str, str], image_id: str | None,
+                   sub: str, gallery: GalleryPlan | None = None) -> dict[str, Any]:
     b = spec.build
     image = catalog.base_images[spec.base_image]
     vnet: dict[str, Any] = {"subnetId": str(b.subnet)}
@@ -301,11 +346,7 @@ def _template_body(spec: Spec, catalog: Catalog, identity: Resource, scripts: di
             "sourceValidationOnly": False,
             "inVMValidations": [_customizer("aks-jumpbox validate", "validate.sh", scripts["validate.sh"])],
         },
-        "distribute": [{
-            "type": "ManagedImage", "runOutputName": "managedImage", "imageId": image_id,
-            "location": (spec.distribute.managed_image.location or b.location),
-            "artifactTags": {"source": "aks-jumpbox", "baseImage": spec.base_image},
-        }],
+        "distribute": _distribute(spec, image_id, gallery),
         "errorHandling": {"onCustomizerError": b.on_customizer_error, "onValidationError": b.on_validation_error},
         "managedResourceTags": {"aks-jumpbox.template": "managed"},
     }
@@ -320,6 +361,7 @@ def _template_body(spec: Spec, catalog: Catalog, identity: Resource, scripts: di
 
 def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
                lock_label: str = "jumpbox.lock.json", catalog: Catalog | None = None) -> Plan:
+    from aks_jumpbox.core.gallery import VERSION_PLACEHOLDER, content_version, gallery_plan, gallery_resources
     from aks_jumpbox.render.scripts import render_provision, render_validate, with_plan_hash
 
     catalog = catalog or load_catalog()
@@ -345,35 +387,51 @@ def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
     )
     custom = {r.key: r for r in _role_definitions(spec, sub)} if spec.identity.roles == "custom" else {}
     role_keys = tuple(custom)
-    dest_rg = spec.distribute.managed_image.resource_group
+    managed = spec.distribute.managed_image
+    gallery_spec = spec.distribute.gallery
+    galleries = gallery_resources(spec, catalog, sub, tags)
+    image_role = _role_definition_id(spec, sub, "image", custom)
     assignments = [
         _assignment("assignment.network", spec.build.subnet.vnet_id, identity,
                     _role_definition_id(spec, sub, "network", custom),
                     "Image Builder joins its build subnets in this virtual network.", role_keys[:1]),
-        _assignment("assignment.image", resource_group_id(sub, dest_rg), identity,
-                    _role_definition_id(spec, sub, "image", custom),
-                    "Image Builder writes the built jump box image into this resource group.", role_keys[1:]),
     ]
-    # The content hash names the template and image; compute it with a placeholder image name.
-    placeholder = resource_id(sub, dest_rg, "Microsoft.Compute/images", "__IMAGE__")
-    draft = _template_body(spec, catalog, identity, scripts, placeholder, sub)
-    digest = content_hash({"template": draft, "generator": "aks-jumpbox/plan/v1"})
+    if managed is not None:
+        assignments.append(_assignment("assignment.image", resource_group_id(sub, managed.resource_group), identity,
+                                       image_role, "Image Builder writes the built jump box image into this resource group.",
+                                       role_keys[1:]))
+    if gallery_spec is not None:
+        scope = resource_id(sub, gallery_spec.resource_group, "Microsoft.Compute/galleries", gallery_spec.name)
+        assignments.append(_assignment("assignment.gallery", scope, identity, image_role,
+                                       "Image Builder writes image versions into this gallery.",
+                                       role_keys[1:] + tuple(r.key for r in galleries)))
+    dest_rg = managed.resource_group if managed else gallery_spec.resource_group
+    # The content hash names the template and image; compute it with placeholder names.
+    placeholder = resource_id(sub, dest_rg, "Microsoft.Compute/images", "__IMAGE__") if managed else None
+    draft_gallery = gallery_plan(spec, sub, gallery_spec.version or VERSION_PLACEHOLDER) if gallery_spec else None
+    draft = _template_body(spec, catalog, identity, scripts, placeholder, sub, draft_gallery)
+    hashed: dict[str, Any] = {"template": draft, "generator": "aks-jumpbox/plan/v1"}
+    if gallery_spec is not None:
+        hashed["galleryVersion"] = gallery_spec.version
+    digest = content_hash(hashed)
     short = digest[:10]
     scripts = {name: with_plan_hash(text, digest) for name, text in scripts.items()}
     template_name = f"imgt-{spec.name}-{short}"
-    image_name = spec.distribute.managed_image.name or f"img-{spec.name}-{short}"
+    image_name = (managed.name if managed else None) or f"img-{spec.name}-{short}"
+    gallery = gallery_plan(spec, sub, gallery_spec.version or content_version(digest)) if gallery_spec else None
     body = _template_body(spec, catalog, identity, scripts,
-                          resource_id(sub, dest_rg, "Microsoft.Compute/images", image_name), sub)
+                          resource_id(sub, dest_rg, "Microsoft.Compute/images", image_name) if managed else None, sub,
+                          gallery)
     body["tags"] = {**tags, HASH_TAG: digest, "aks-jumpbox.generator": GENERATOR}
     template = Resource(
         key="template", type="Microsoft.VirtualMachineImages/imageTemplates", name=template_name,
         api_version=facts["Microsoft.VirtualMachineImages/imageTemplates"],
         id=resource_id(sub, build_rg, "Microsoft.VirtualMachineImages/imageTemplates", template_name),
         level="resourceGroup", scope=resource_group_id(sub, build_rg),
-        body=body, depends_on=("identity", "assignment.network", "assignment.image"),
+        body=body, depends_on=("identity", *(a.key for a in assignments), *(r.key for r in galleries)),
         purpose="the image template (immutable; named by its content hash)",
     )
-    resources = (*custom.values(), identity, *assignments, template)
+    resources = (*custom.values(), identity, *galleries, *assignments, template)
     warnings = tuple(f"tools.{a.name}: {a.deprecated}" for a in artifacts if a.deprecated)
     warnings += tuple(
         f"tools.{a.name}: no SHA-256 is pinned in {lock_label} ({a.digest_source.split(':')[0]}); the build "
@@ -388,4 +446,4 @@ def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
                   image_role=custom["role.image"].name if custom else "")
     network = network_contract(spec, artifacts, azure_cli, apt)
     return Plan(spec=spec, hash=digest, names=names, subscription=sub, artifacts=artifacts, azure_cli=azure_cli,
-                apt=apt, resources=resources, network=network, scripts=scripts, warnings=warnings)
+                apt=apt, resources=resources, network=network, scripts=scripts, warnings=warnings, gallery=gallery)

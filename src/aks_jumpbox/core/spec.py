@@ -232,13 +232,108 @@ class ManagedImageTarget(_Model):
     _rg = field_validator("resource_group")(BuildSpec._rg.__func__)  # type: ignore[attr-defined]
 
 
+GALLERY_NAME_RE = re.compile(r"^[A-Za-z0-9]+([_.][A-Za-z0-9]+)*$")  # no hyphens in gallery names
+GALLERY_PART_RE = re.compile(r"^[A-Za-z0-9]+([-._][A-Za-z0-9]+)*$")
+REGION_RE = re.compile(r"^[a-z][a-z0-9]+$")
+
+
+def _gallery_part(value: str, what: str, limit: int) -> str:
+    if len(value) > limit or not GALLERY_PART_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid {what} (1-{limit} letters and digits, separated by single - . _)")
+    return value
+
+
+class GalleryImageDefinition(_Model):
+    """The image definition the versions go into; created (if absent) with these identifiers."""
+
+    name: str = "aks-jumpbox"
+    publisher: str
+    offer: str = "aks-jumpbox"
+    sku: str | None = None  # default: the base image key, e.g. ubuntu-24.04
+    description: str | None = None
+
+    @field_validator("name", "offer", "sku")
+    @classmethod
+    def _part(cls, value: str | None, info: Any) -> str | None:
+        return None if value is None else _gallery_part(value, f"image definition {info.field_name}", 80 if info.field_name == "name" else 64)
+
+    @field_validator("publisher")
+    @classmethod
+    def _publisher(cls, value: str) -> str:
+        return _gallery_part(value, "image definition publisher", 128)
+
+
+class TargetRegion(_Model):
+    name: str
+    replicas: int = Field(default=1, ge=1, le=100)
+    storage_account_type: Literal["Standard_LRS", "Standard_ZRS", "Premium_LRS"] = "Standard_LRS"
+
+    @field_validator("name")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        name = value.replace(" ", "").lower()
+        if not REGION_RE.match(name):
+            raise ValueError(f"{value!r} is not an Azure region name such as westeurope")
+        return name
+
+
+class GalleryTarget(_Model):
+    """Azure Compute Gallery distribution: one image version per build, replicated to regions."""
+
+    resource_group: str
+    name: str
+    location: str | None = None  # of the gallery and definition; default: build.location
+    image: GalleryImageDefinition
+    # MAJOR.MINOR.PATCH of the image version. Omitted: derived from the plan's content hash
+    # (unique per content, not ordered; `promote` decides which version is latest).
+    version: str | None = None
+    target_regions: tuple[TargetRegion, ...] = ()  # default: the gallery's location, 1 replica
+    # A canary: the version is not "latest" until `aks-jumpbox promote` makes it so.
+    exclude_from_latest: bool = True
+    create: bool = True  # plan the gallery and image definition (PUT creates them if absent)
+
+    _rg = field_validator("resource_group")(BuildSpec._rg.__func__)  # type: ignore[attr-defined]
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str | None) -> str | None:
+        return None if value is None else TargetRegion._region(value)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if len(value) > 80 or not GALLERY_NAME_RE.match(value):
+            raise ValueError(f"{value!r} is not a gallery name (1-80 letters and digits, separated by single . or _;"
+                             " no hyphens)")
+        return value
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        text = _plain_version(value)
+        if any(int(p) > 2**31 - 1 for p in text.split(".")):
+            raise ValueError(f"{value!r}: each part of a gallery image version must be below 2147483648")
+        return text
+
+    @field_validator("target_regions")
+    @classmethod
+    def _unique(cls, value: tuple[TargetRegion, ...]) -> tuple[TargetRegion, ...]:
+        names = [r.name for r in value]
+        if len(set(names)) != len(names):
+            raise ValueError("lists a region twice; give each region once with its replica count")
+        return value
+
+
 class Distribute(_Model):
     managed_image: ManagedImageTarget | None = None
+    gallery: GalleryTarget | None = None
 
     @model_validator(mode="after")
     def _some(self) -> Distribute:
-        if self.managed_image is None:
-            raise ValueError("name at least one target: managed_image")
+        if self.managed_image is None and self.gallery is None:
+            raise ValueError("name at least one target: managed_image or gallery")
         return self
 
 
@@ -364,7 +459,18 @@ class Spec(_Model):
         for name in self.tools:
             if not load_catalog().tools[name].supports(self.architecture):
                 raise ValueError(f"tool {name!r} is not published for {self.architecture}")
+        gallery = self.distribute.gallery
+        if gallery and gallery.target_regions:
+            home = self.gallery_location
+            if home not in {r.name for r in gallery.target_regions}:
+                raise ValueError(f"distribute.gallery.target_regions must include the gallery's region {home}, where "
+                                 "the image version is created; add it (with replicas: 1 at least)")
         return self
+
+    @property
+    def gallery_location(self) -> str | None:
+        g = self.distribute.gallery
+        return None if g is None else (g.location or self.build.location)
 
     @property
     def subscription(self) -> str:

@@ -55,6 +55,27 @@ def subscription_template(plan: Plan) -> dict[str, Any]:
     return _template(SUB_SCHEMA, [arm_resource(r, plan) for r in roles], outputs or None)
 
 
+def _deployments_id(nested: dict[str, Any]) -> str:
+    return f"[resourceId('{nested['resourceGroup']}', 'Microsoft.Resources/deployments', '{nested['name']}')]"
+
+
+def _nested_gallery(plan: Plan) -> dict[str, Any] | None:
+    """The gallery and its image definition, as a nested deployment into the gallery's group."""
+    resources = [r for r in plan.resources if r.key.startswith("gallery")]
+    if not resources:
+        return None
+    gallery, definition = resources
+    inner = [arm_resource(gallery, plan),
+             arm_resource(definition, plan, [f"[resourceId('{gallery.type}', '{gallery.name}')]"])]
+    return {
+        "type": "Microsoft.Resources/deployments",
+        "apiVersion": azure_facts()["api_versions"]["Microsoft.Resources/deployments"],
+        "name": f"aks-jumpbox-gallery-{gallery.name[:40]}",
+        "resourceGroup": gallery.resource_group,
+        "properties": {"mode": "Incremental", "template": _template(RG_SCHEMA, inner)},
+    }
+
+
 def _nested_assignment(assignment: Resource, plan: Plan) -> dict[str, Any]:
     """A role assignment in another resource group, as a nested deployment into that group."""
     target_rg = assignment.scope.split("/")[4]
@@ -82,10 +103,15 @@ def resource_group_template(plan: Plan) -> dict[str, Any]:
     identity = plan.resource("identity")
     assignments = [r for r in plan.resources if r.level == "extension"]
     nested = [_nested_assignment(a, plan) for a in assignments]
+    gallery = _nested_gallery(plan)
+    if gallery is not None:
+        # The gallery's role assignment needs the gallery; the template needs both.
+        for a, n in zip(assignments, nested, strict=True):
+            if "gallery" in a.depends_on:
+                n["dependsOn"].append(_deployments_id(gallery))
+        nested.insert(0, gallery)
     template = plan.template
-    deps = [identity.id] + [
-        f"[resourceId('{n['resourceGroup']}', 'Microsoft.Resources/deployments', '{n['name']}')]" for n in nested
-    ]
+    deps = [identity.id] + [_deployments_id(n) for n in nested]
     resources = [arm_resource(identity, plan), *nested, arm_resource(template, plan, deps)]
     outputs = {
         "imageTemplateName": {"type": "string", "value": template.name},

@@ -51,6 +51,13 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "azureCli": {"version": plan.azure_cli.version, "package": f"{plan.azure_cli.package}={plan.azure_cli.apt_version}",
                      "repository": plan.azure_cli.repo_url, "keyFingerprints": list(plan.azure_cli.key_fingerprints),
                      "extensions": [{"name": n, "version": v} for n, v in plan.azure_cli.extensions]},
+        "gallery": None if plan.gallery is None else {
+            "imageVersion": plan.gallery.version, "versionSource": plan.gallery.version_source,
+            "imageVersionId": plan.gallery.version_id, "imageDefinitionId": plan.gallery.image_definition_id,
+            "galleryId": plan.gallery.gallery_id, "excludeFromLatest": plan.gallery.exclude_from_latest,
+            "targetRegions": [{"name": n, "replicaCount": c, "storageAccountType": t}
+                              for n, c, t in plan.gallery.target_regions],
+            "createdByPlan": plan.gallery.created},
         "network": plan.network.to_json(),
         "warnings": list(plan.warnings),
     }

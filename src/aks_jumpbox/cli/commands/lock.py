@@ -2,35 +2,92 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
 
 from aks_jumpbox.cli.context import resolve_inputs
-from aks_jumpbox.cli.present import lock_option, spec_option
+from aks_jumpbox.cli.present import feed_option, lock_option, spec_option
+from aks_jumpbox.core.errors import UserError
 from aks_jumpbox.core.lock import DEFAULT_LOCK_NAME
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 @click.command("lock")
 @spec_option
 @lock_option
-def command(spec_path: str | None, lock_path: str | None) -> None:
+@click.option("--upgrade", is_flag=True,
+              help="First move pins forward to their newest releases (all, or the TOOLs named; azure-cli too).")
+@feed_option
+@click.argument("tools", nargs=-1, metavar="[TOOL]...")
+def command(spec_path: str | None, lock_path: str | None, upgrade: bool, feed: str | None, tools: tuple[str, ...]) -> None:
     """Resolve every pinned tool's URL and SHA-256 from its upstream checksum file.
 
     With mirror.artifacts set, the checksum files are read from the mirror. Writes
     jumpbox.lock.json beside the spec (or --lock); a digest that changed for the same URL is refused.
+
+    With --upgrade, pins move to their newest releases first, edited in place in jumpbox.yaml
+    (comments kept). Without TOOLs, a pin that has a reason is held until its review_by date.
     """
     from aks_jumpbox.adapters.http import fetch_text
     from aks_jumpbox.core.catalog import load_catalog
     from aks_jumpbox.core.resolve import resolve_lock
 
+    if tools and not upgrade:
+        raise click.UsageError("TOOL names are for --upgrade; plain `lock` resolves every pin.")
     inputs = resolve_inputs(spec_path, lock_path)
     target = Path(lock_path) if lock_path else (inputs.spec_path.parent if inputs.spec_path else Path(".")) / DEFAULT_LOCK_NAME
-    resolution = resolve_lock(inputs.spec, load_catalog(), inputs.lock, fetch_text)
-    text = resolution.lock.dumps()
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    spec, new_spec_text = inputs.spec, None
+    if upgrade:
+        spec, new_spec_text = _upgrade(inputs, tools, feed)
+    resolution = resolve_lock(spec, load_catalog(), inputs.lock, fetch_text)
+    if new_spec_text is not None:
+        _write(inputs.spec_path, new_spec_text)
+        click.echo(f"wrote {inputs.spec_path}")
+    _write(target, resolution.lock.dumps())
     for line in resolution.changes:
         click.echo(f"  {line}")
-    click.echo(f"wrote {target} ({len(inputs.spec.tools)} tools)")
+    click.echo(f"wrote {target} ({len(spec.tools)} tools)")
+
+
+def _upgrade(inputs, names: tuple[str, ...], feed: str | None):
+    """The upgraded spec and its new text (None when nothing moved)."""
+    from aks_jumpbox.cli.releases import newest_releases
+    from aks_jumpbox.core.catalog import load_catalog
+    from aks_jumpbox.core.outdated import choose_upgrades
+    from aks_jumpbox.core.releases import AZURE_CLI
+    from aks_jumpbox.core.specedit import bump_pins
+
+    spec = inputs.spec
+    if inputs.spec_path is None:
+        raise UserError("--upgrade edits jumpbox.yaml, and there is none here.",
+                        fix="Run `aks-jumpbox init` first, or pass -f PATH.")
+    known = {*spec.tools, AZURE_CLI}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UserError(f"{unknown[0]!r} is not pinned in {inputs.spec_label}.",
+                        fix=f"Name one of: {', '.join(sorted(known))}.")
+    wanted = list(dict.fromkeys(names)) or sorted(known)
+    newest = newest_releases(wanted, load_catalog(), spec.architecture, feed)
+    choice = choose_upgrades(spec, newest, tuple(dict.fromkeys(names)), dt.date.today())
+    for name, why in sorted(choice.held.items()):
+        click.echo(f"  held {name}: {why}")
+    failed = [n for n in wanted if newest[n].error]
+    if failed:  # nothing is written unless every release source could be read
+        from aks_jumpbox.core.errors import OperationFailed
+
+        raise OperationFailed("; ".join(f"{n}: {newest[n].error}" for n in failed))
+    if not choice.changes:
+        click.echo("  every pin is at its newest release")
+        return spec, None
+    text = inputs.spec_path.read_text(encoding="utf-8")
+    new_text, new_spec = bump_pins(text, inputs.spec_label, choice.changes)
+    for name, (old, new) in sorted(choice.changes.items()):
+        click.echo(f"  upgrade {name} {old} -> {new}")
+    return new_spec, new_text

@@ -42,6 +42,11 @@ def _summary(plan, spec_label: str, lock_label: str, out: Path | None, files: di
     con.print(f"[bold]aks-jumpbox plan[/] {plan.hash[:12]}  ({spec_label}, {lock_label})")
     con.print(f"  image     {plan.names.image} ({spec.base_image}, {spec.architecture}) -> {plan.image_id}")
     con.print(f"  template  {plan.names.template} in {spec.build.resource_group} ({spec.build.location})")
+    if plan.gallery is not None:
+        g = plan.gallery
+        regions = ", ".join(f"{n} x{c}" for n, c, _ in g.target_regions)
+        con.print(f"  gallery   version {g.version} ({g.version_source}) -> {g.image_definition_id} [{regions}]"
+                  + (", canary (excluded from latest)" if g.exclude_from_latest else ""))
     con.print(f"  build     {spec.topology} topology in {spec.build.subnet.vnet}/{spec.build.subnet.subnet}")
 
     resources = Table(title="Azure resources (in order)", title_justify="left", box=None, pad_edge=False)

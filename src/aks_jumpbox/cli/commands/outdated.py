@@ -1,0 +1,67 @@
+"""`aks-jumpbox outdated`: every pin against its newest upstream release, plus lifecycle warnings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from aks_jumpbox.cli.context import resolve_inputs
+from aks_jumpbox.cli.present import console, emit_json, feed_option, lock_option, output_option, spec_option
+
+
+@click.command("outdated")
+@spec_option
+@lock_option
+@feed_option
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, metavar="DATE",
+              help="Judge support ends and review dates as of DATE (YYYY-MM-DD). Default: today.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when a pin is outdated or flagged (for scheduled CI).")
+@output_option
+def command(spec_path: str | None, lock_path: str | None, feed: str | None, as_of: dt.datetime | None,
+            exit_code: bool, output: str) -> None:
+    """List each pin (tools, Azure CLI, base image) with the newest upstream release.
+
+    Flags deprecated tools, base images near or past end of standard support, pins whose
+    review_by date has passed and Azure api-versions being retired. Pre-releases, drafts and
+    releases missing this tool's artifact are ignored. Exit 1 if a release source could not be read.
+    """
+    from aks_jumpbox.cli.releases import newest_releases
+    from aks_jumpbox.core.catalog import load_catalog
+    from aks_jumpbox.core.outdated import outdated
+    from aks_jumpbox.core.releases import AZURE_CLI
+    from aks_jumpbox.core.spec import azure_facts
+
+    inputs = resolve_inputs(spec_path, lock_path)
+    spec, catalog = inputs.spec, load_catalog()
+    today = as_of.date() if as_of else dt.date.today()
+    newest = newest_releases([*sorted(spec.tools), AZURE_CLI], catalog, spec.architecture, feed)
+    rows = outdated(spec, inputs.lock, catalog, azure_facts(), newest, today)
+    if output == "json":
+        emit_json({"schema": "aks-jumpbox/outdated/v1", "asOf": today.isoformat(), "feed": feed,
+                   "pins": [r.to_json() for r in rows]})
+    else:
+        _table(rows, today)
+    if any(f.kind == "source-error" for r in rows for f in r.flags):
+        raise click.exceptions.Exit(1)
+    if exit_code and any(r.status in ("outdated", "retiring") or r.flags for r in rows):
+        raise click.exceptions.Exit(1)
+
+
+def _table(rows, today: dt.date) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = console()
+    table = Table(title=f"Pins as of {today}", title_justify="left", box=None, pad_edge=False)
+    for col in ("kind", "name", "pinned", "newest", "status"):
+        table.add_column(col)
+    style = {"outdated": "yellow", "unknown": "red", "retiring": "red", "current": "green"}
+    for r in rows:
+        table.add_row(r.kind, escape(r.name), r.pinned, r.newest or "?", f"[{style[r.status]}]{r.status}[/]")
+    con.print(table)
+    for r in rows:
+        for f in r.flags:
+            con.print(f"[yellow]{f.kind}:[/] {escape(r.name)}: {escape(f.message)}")
+    if not any(r.status == "outdated" for r in rows):
+        con.print("no pin is behind its newest release")

@@ -1,0 +1,64 @@
+"""`aks-jumpbox report`: the SBOM and software report of an image (offline)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import click
+
+from aks_jumpbox.cli.context import resolve_plan
+from aks_jumpbox.cli.present import lock_option, spec_option
+from aks_jumpbox.core.errors import UserError
+
+SBOM_FILE, MARKDOWN_FILE, JSON_FILE = "sbom.cdx.json", "software-report.md", "software-report.json"
+
+
+def _source_date_epoch() -> dt.datetime | None:
+    """SOURCE_DATE_EPOCH (reproducible-builds.org) fixes the SBOM timestamp when no log gives one."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise UserError(f"SOURCE_DATE_EPOCH={raw!r} is not a number of seconds since 1970.",
+                        fix="Set it to an integer (e.g. `git log -1 --format=%ct`) or unset it.")
+    return dt.datetime.fromtimestamp(int(raw), dt.UTC)
+
+
+@click.command("report")
+@spec_option
+@lock_option
+@click.option("--log", "log_path", type=click.Path(dir_okay=False), default=None,
+              help="The build's customization.log (or provision.sh output): adds the apt packages installed.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out/report", show_default=True,
+              help="Where to write sbom.cdx.json, software-report.md and software-report.json.")
+def command(spec_path: str | None, lock_path: str | None, log_path: str | None, out_dir: str) -> None:
+    """Write the image's CycloneDX SBOM and its software report (Markdown and JSON).
+
+    Without --log, the report lists the base image, Azure CLI and tools from the plan; with the
+    build log it also lists every apt package the build installed.
+    """
+    from aks_jumpbox.render.output import dumps, write_files
+    from aks_jumpbox.report.buildlog import parse_build_log
+    from aks_jumpbox.report.sbom import sbom_json
+    from aks_jumpbox.report.software import report_markdown, software_report
+
+    _, plan = resolve_plan(spec_path, lock_path)
+    log = None
+    if log_path is not None:
+        try:
+            text = Path(log_path).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            raise UserError(f"--log {log_path}: no such file.",
+                            fix="Download the build's customization.log, or leave out --log.") from None
+        log = parse_build_log(text)
+        if not log.packages:
+            raise UserError(f"--log {log_path}: lists no `==> aks-jumpbox package` lines.",
+                            fix="Pass the customization.log of a build that ran provision.sh to the end.")
+    report = software_report(plan, log, log_label=f"--log {log_path}")
+    files = {SBOM_FILE: sbom_json(report, _source_date_epoch()), MARKDOWN_FILE: report_markdown(report),
+             JSON_FILE: dumps(report)}
+    write_files(files, Path(out_dir))
+    packages = f", {len(report['packages'])} apt packages" if log else ""
+    click.echo(f"wrote {', '.join(files)} to {out_dir}/ ({len(report['tools'])} tools{packages})")

@@ -1,0 +1,189 @@
+"""Pipeline definitions that rebuild the image on a schedule (GitHub Actions, Azure DevOps).
+
+Sign-in is OIDC workload identity only: the pipeline holds no secret. The identifiers it needs
+(client, tenant, subscription) are repository variables, or the service connection's, never
+values written into the file. Pure: text from the spec and the options.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from aks_jumpbox import __version__
+
+CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+# Major-version tags; organizations that pin actions by commit SHA can replace them in place.
+ACTIONS = {"checkout": "actions/checkout@v4", "uv": "astral-sh/setup-uv@v6", "login": "azure/login@v2",
+           "upload": "actions/upload-artifact@v4"}
+HEADER = "# Written by `aks-jumpbox ci {kind}` ({generator}). Re-run it after changing the options;\n" \
+         "# edit freely otherwise. Sign-in is OIDC workload identity: this file holds no secret.\n"
+
+
+def cron_problem(cron: str) -> str | None:
+    """Why cron is not a 5-field schedule (minute hour day month weekday), or None."""
+    fields = cron.split()
+    if len(fields) != 5:
+        return f"{cron!r} must have 5 fields: minute hour day-of-month month day-of-week"
+    for text, (low, high) in zip(fields, CRON_RANGES, strict=True):
+        if not CRON_FIELD.match(text):
+            return f"{text!r} in {cron!r} is not a number, range, list, step or *"
+        for n in map(int, re.findall(r"\d+", re.sub(r"/\d+", "", text))):
+            if not low <= n <= high:
+                return f"{n} in {cron!r} is outside {low}-{high}"
+    return None
+
+
+@dataclass(frozen=True)
+class CiOptions:
+    spec_file: str = "jumpbox.yaml"  # relative to the repository root
+    schedule: str = "17 3 * * 1"  # weekly, Monday 03:17 UTC (off the top of the hour, as GitHub asks)
+    branch: str = "main"
+    install: str = f"aks-jumpbox=={__version__}"  # a pip requirement: a version, a git URL, an internal index
+    gallery: bool = False  # canary -> promote jobs (distribute.gallery in the spec)
+    promote_environment: str = "production"  # a protected environment: promotion waits for approval
+    service_connection: str = "aks-jumpbox"  # Azure DevOps: a workload identity federation connection
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style for multi-line scripts; keys in the order written; no anchors (repeated steps
+    are written out, since not every pipeline engine reads YAML aliases)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def _dump(doc: dict[str, Any], kind: str) -> str:
+    body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=120, default_flow_style=False)
+    return HEADER.format(kind=kind, generator=f"aks-jumpbox {__version__}") + body
+
+
+def _cmd(o: CiOptions, *args: str) -> str:
+    return " ".join(["aks-jumpbox", *args, "-f", o.spec_file])
+
+
+def _version_script(o: CiOptions) -> str:
+    # The gallery version is a pure function of spec + lock: the plan names it.
+    return (f"version=$(aks-jumpbox plan --no-write -o json -f {o.spec_file} | jq -r '.gallery.imageVersion')\n"
+            'echo "version=$version" >> "$GITHUB_OUTPUT"\n')
+
+
+def github_workflow(o: CiOptions) -> str:
+    login = {"name": "Sign in to Azure (OIDC)", "uses": ACTIONS["login"], "with": {
+        "client-id": "${{ vars.AZURE_CLIENT_ID }}", "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+        "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}"}}
+    setup = [
+        {"uses": ACTIONS["checkout"]},
+        {"uses": ACTIONS["uv"]},
+        {"name": "Install aks-jumpbox", "run": f'uv tool install "{o.install}"'},
+    ]
+    oidc = {"id-token": "write", "contents": "read"}
+    jobs: dict[str, Any] = {
+        "check": {
+            "runs-on": "ubuntu-latest", "permissions": oidc,
+            "steps": [*setup, login,
+                      {"name": "Plan (offline, deterministic)", "run": _cmd(o, "plan", "--out", "out")},
+                      {"name": "Preflight: network, region, RBAC", "run": _cmd(o, "check")}],
+        },
+        "build": {
+            "needs": "check", "runs-on": "ubuntu-latest", "permissions": oidc, "timeout-minutes": 300,
+            "steps": [*setup, login,
+                      {"name": "Build the image", "run": _cmd(o, "build", "--skip-check")},
+                      {"name": "Fetch the build logs", "if": "always()",
+                       "run": _cmd(o, "logs", "--save", "build-logs")},
+                      {"name": "SBOM and software report",
+                       "run": _cmd(o, "report", "--log", "build-logs/customization.log", "--out", "report")},
+                      {"name": "Upload SBOM, report and logs", "if": "always()", "uses": ACTIONS["upload"],
+                       "with": {"name": "aks-jumpbox-image", "if-no-files-found": "warn",
+                                "path": "report/sbom.cdx.json\nreport/software-report.md\n"
+                                        "report/software-report.json\nbuild-logs/\n"}}],
+        },
+    }
+    if o.gallery:
+        jobs["build"]["outputs"] = {"version": "${{ steps.version.outputs.version }}"}
+        jobs["build"]["steps"].insert(len(setup), {"name": "Image version", "id": "version", "run": _version_script(o)})
+        jobs["canary"] = {
+            "needs": "build", "runs-on": "ubuntu-latest", "permissions": oidc,
+            "steps": [*setup, login,
+                      {"name": "The canary is in the gallery, excluded from latest",
+                       "run": _cmd(o, "versions") + ' | grep -F "${{ needs.build.outputs.version }}"'}],
+        }
+        jobs["promote"] = {
+            "needs": ["build", "canary"], "runs-on": "ubuntu-latest", "permissions": oidc,
+            "environment": o.promote_environment,
+            "steps": [*setup, login,
+                      {"name": "Promote the canary to latest",
+                       "run": _cmd(o, "promote", "${{ needs.build.outputs.version }}")}],
+        }
+    jobs["outdated"] = {
+        "runs-on": "ubuntu-latest", "permissions": {"contents": "read"}, "continue-on-error": True,
+        "steps": [*setup, {"name": "Pins behind upstream, deprecations, review dates",
+                           "run": _cmd(o, "outdated", "--exit-code")}],
+    }
+    doc = {
+        "name": "aks-jumpbox image",
+        "on": {"schedule": [{"cron": o.schedule}], "workflow_dispatch": {},
+               "push": {"branches": [o.branch], "paths": [o.spec_file, _lock_beside(o.spec_file)]}},
+        "permissions": {"contents": "read"},
+        # One build at a time; a running build is never cancelled by a newer trigger.
+        "concurrency": {"group": "aks-jumpbox-image", "cancel-in-progress": False},
+        "jobs": jobs,
+    }
+    return _dump(doc, "github")
+
+
+def _lock_beside(spec_file: str) -> str:
+    head, _, _ = spec_file.rpartition("/")
+    return f"{head}/jumpbox.lock.json" if head else "jumpbox.lock.json"
+
+
+def azure_devops_pipeline(o: CiOptions) -> str:
+    def az(name: str, script: str, **extra: Any) -> dict[str, Any]:
+        return {"task": "AzureCLI@2", "displayName": name, **extra, "inputs": {
+            "azureSubscription": "$(serviceConnection)", "scriptType": "bash", "scriptLocation": "inlineScript",
+            "inlineScript": script}}
+
+    install = {"script": f'pipx install "{o.install}"', "displayName": "Install aks-jumpbox"}
+    steps = [
+        {"checkout": "self"}, install,
+        {"script": _cmd(o, "plan", "--out", "out"), "displayName": "Plan (offline, deterministic)"},
+        az("Preflight: network, region, RBAC", _cmd(o, "check")),
+        az("Build the image", _cmd(o, "build", "--skip-check")),
+        az("Fetch the build logs", _cmd(o, "logs", "--save", "build-logs"), condition="always()"),
+        {"script": _cmd(o, "report", "--log", "build-logs/customization.log", "--out", "report"),
+         "displayName": "SBOM and software report"},
+        {"task": "PublishPipelineArtifact@1", "displayName": "Publish SBOM and report", "condition": "always()",
+         "inputs": {"targetPath": "report", "artifact": "aks-jumpbox-image"}},
+    ]
+    stages = [{"stage": "build", "jobs": [{"job": "build", "timeoutInMinutes": 300, "steps": steps}]}]
+    if o.gallery:
+        version = (f"version=$(aks-jumpbox plan --no-write -o json -f {o.spec_file} | jq -r '.gallery.imageVersion')\n")
+        stages.append({"stage": "promote", "dependsOn": "build", "jobs": [{
+            "deployment": "promote", "environment": o.promote_environment,
+            "strategy": {"runOnce": {"deploy": {"steps": [
+                {"checkout": "self"}, install,
+                az("Promote the canary to latest",
+                   version + _cmd(o, "versions") + ' | grep -F "$version"\n' + _cmd(o, "promote", '"$version"')),
+            ]}}}}]})
+    doc = {
+        "trigger": {"branches": {"include": [o.branch]}, "paths": {"include": [o.spec_file, _lock_beside(o.spec_file)]}},
+        "pr": "none",
+        "schedules": [{"cron": o.schedule, "displayName": "scheduled rebuild", "branches": {"include": [o.branch]},
+                       "always": True}],
+        "pool": {"vmImage": "ubuntu-latest"},
+        "variables": [{"name": "serviceConnection", "value": o.service_connection}],
+        "stages": stages,
+    }
+    return _dump(doc, "azure-devops")
