@@ -15,6 +15,7 @@ import click
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Write the default jumpbox.yaml (and its lock) for editing."),
     "plan": ("plan", "Render scripts, ARM templates and the network contract (offline)."),
+    "mirror": ("mirror", "Fill a network-local artifact mirror from the lock, verifying every digest."),
     "lock": ("lock", "Resolve versions, URLs and SHA-256 digests into jumpbox.lock.json (online)."),
     "outdated": ("outdated", "Compare every pin with its newest upstream release; flag deprecations (online)."),
     "report": ("report", "Write the image's CycloneDX SBOM and software report (offline)."),
