@@ -15,6 +15,7 @@ import click
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Write the default jumpbox.yaml (and its lock) for editing."),
     "plan": ("plan", "Render scripts, ARM templates and the network contract (offline)."),
+    "mirror": ("mirror", "Fill a network-local artifact mirror from the lock, verifying every digest."),
     "lock": ("lock", "Resolve versions, URLs and SHA-256 digests into jumpbox.lock.json (online)."),
     "deploy": ("deploy", "Create or update the plan's Azure resources; --what-if shows the changes."),
     "build": ("build", "Deploy, run Image Builder and watch the build to its result."),
