@@ -14,9 +14,10 @@ import http.client
 import socket
 import ssl
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
+from .server import _Server
 from .tls import TestCA
 
 DATA = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
@@ -96,14 +97,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_OPTIONS = _serve
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def handle_error(self, request, client_address) -> None:
-        pass
 
 
 class BlobGateway:

@@ -105,3 +105,37 @@ def test_keep_on_error_is_a_different_template_with_abort(world):
     assert body["properties"]["errorHandling"] == {"onCustomizerError": "abort", "onValidationError": "abort"}
     status = json.loads(world.cli("status", "--keep-on-error", "--output", "json").stdout)
     assert status["template"] == name and status["run"]["runState"] == "Running"
+
+
+def test_proxy_topology_with_builtin_roles_builds(world):
+    net = world.arm.seed_build_network("rg-network-proxy", vnet="vnet-proxy", location="westeurope", isolated=False,
+                                       address_space="10.50.0.0/16")
+    build = world.data["build"]
+    build.update({"subnet_id": net["build_subnet"], "subnet_address_prefix": "10.50.1.0/24"})
+    build.pop("container_instance_subnet_id")
+    build.pop("container_instance_subnet_address_prefix")
+    world.data["identity"]["roles"] = "builtin"
+    world.write_spec()
+    result = world.cli("build", "--output", "json")
+    assert_ok(result)
+    doc = json.loads(result.stdout)
+    assert doc["ok"] and [c["key"] for c in doc["deployed"]] == [
+        "identity", "assignment.network", "assignment.image", "template"]
+    assert world.arm.store.of_type("Microsoft.Authorization/roleDefinitions") == []
+
+
+def test_changed_tags_are_patched_onto_the_same_template(world):
+    first = json.loads(world.cli("build", "--output", "json").stdout)
+    world.data["tags"] = {"workload": "aks-jumpbox", "costCenter": "42"}
+    world.write_spec()
+    what_if = json.loads(world.cli("deploy", "--what-if", "--output", "json").stdout)
+    actions = {c["key"]: c["action"] for c in what_if["changes"]}
+    assert actions["template"] == "update-tags" and actions["identity"] == "differs"
+    assert what_if["template"] == first["template"]  # tags are not part of the content hash
+    world.arm.reset_counts()
+    assert_ok(world.cli("deploy"))
+    assert world.arm.count("PATCH", kind=TEMPLATES) == 1 and world.arm.count("PUT", kind=TEMPLATES) == 0
+    body = world.arm.get(world.arm.store.of_type(TEMPLATES)[0].id)
+    assert body["tags"]["costCenter"] == "42"
+    again = json.loads(world.cli("build", "--output", "json").stdout)
+    assert again["action"] == "skip"  # same content: the image built before still stands

@@ -19,7 +19,13 @@ def fail_download(world) -> None:
         "sha256sum: WARNING: 1 computed checksum did NOT match", f"==> aks-jumpbox step download FAILED: {WHY}"])
 
 
+BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+
+
 def test_failed_customizer_fetches_logs_and_names_the_failing_step(world):
+    # The operator holds Storage Blob Data Reader (as the docs advise), so logs are read with Azure AD.
+    world.arm.assign_role(world.arm.config.caller_principal_id, f"/subscriptions/{world.arm.subscription_id}",
+                          BLOB_DATA_READER, "User")
     fail_download(world)
     result = world.cli("build")
     assert_ok(result, 1)
@@ -38,7 +44,9 @@ def test_failed_build_as_json_for_pipelines(world):
     doc = json.loads(result.stdout)
     assert doc["ok"] is False and doc["run"]["runState"] == "Failed"
     assert doc["failedStep"] == "download" and doc["reason"] == WHY
-    assert doc["logs"]["auth"] == "azure-ad" and doc["logs"]["blobs"]["customization.log"].endswith("/customization.log")
+    # An Owner has no blob data role: Azure AD is denied and the logs come with an account key.
+    assert doc["logs"]["auth"] == "account-key"
+    assert doc["logs"]["blobs"]["customization.log"].endswith("/customization.log")
 
 
 def test_logs_command_after_a_failure(world, tmp_path):
@@ -107,6 +115,11 @@ def test_caller_without_permission_to_assign_roles_gets_the_arm_error_and_resour
     assert "AuthorizationFailed" in err and "Microsoft.Authorization/roleDefinitions/write" in err
     assert f"resource: /subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/" in err
     assert "Traceback" not in err
+    as_json = world.cli("deploy", "--output", "json")
+    assert_ok(as_json, 1)
+    error = json.loads(as_json.stdout)["error"]
+    assert error["code"] == "AuthorizationFailed" and error["status"] == 403
+    assert error["resource"].startswith(f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/")
 
 
 def test_jit_image_role_is_removed_after_the_build_and_readded_only_when_building(world):

@@ -97,9 +97,18 @@ def read_all(az: Azure, items: Iterable[Resource]) -> dict[str, dict[str, Any] |
         return dict(zip([r.key for r in items], pool.map(one, items)))
 
 
+# Planned "create if absent": a gallery and its image definition hold every image built, and an
+# image definition's identity (OS, generation, identifier) cannot change; never rewrite them.
+CREATE_IF_ABSENT = ("Microsoft.Compute/galleries", "Microsoft.Compute/galleries/images")
+
+
 def classify(r: Resource, body: dict[str, Any], live: dict[str, Any] | None) -> Change:
     if live is None:
         return Change(r, "create")
+    if r.type in CREATE_IF_ABSENT:
+        diffs = differences(body, live)
+        note = "exists; created only when absent, so left as it is" if diffs else None
+        return Change(r, "unchanged", diffs, live, note=note)
     if r.type == rs.TEMPLATE:
         live_hash = ((live.get("tags") or {}).get(HASH_TAG))
         if live_hash != body.get("tags", {}).get(HASH_TAG):

@@ -18,10 +18,11 @@ from aks_jumpbox.azure import resources as rs
 from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.errors import AzureFailure, arm, from_http
 from aks_jumpbox.core.runs import RunStatus
-from aks_jumpbox.core.spec import azure_facts
 
 # How long a watch tolerates Azure not answering at all before giving up (the build goes on).
 LOST_CONTACT_LIMIT_SECONDS = 15 * 60
+# How long a started run may take to show up in the template's lastRunStatus.
+RUN_START_LIMIT_SECONDS = 10 * 60
 
 
 @dataclass
@@ -66,9 +67,8 @@ class Template:
         return RunStatus.from_template(self.require())
 
     def image_exists(self, image_id: str) -> bool:
-        api = azure_facts()["api_versions"]["Microsoft.Compute/images"]
         with arm("looking up the built image", image_id):
-            return rs.exists_by_id(self.az, image_id, api)
+            return rs.exists_by_id(self.az, image_id, rs.api_version_of(image_id))
 
     def start(self, before: RunStatus) -> None:
         """POST .../run without waiting for the long-running operation (we watch the template instead).
@@ -145,6 +145,11 @@ class Template:
                 if log_tail is not None and fresh:
                     got = log_tail(live)
                     tail = got if got is not None else tail
+                if not fresh and clock() - started > RUN_START_LIMIT_SECONDS:
+                    raise AzureFailure(f"watching image template {self.name}", "RunNotStarted",
+                                       f"Image Builder accepted the run but the template still shows its previous "
+                                       f"run ({run.label()}) after {RUN_START_LIMIT_SECONDS // 60} minutes",
+                                       resource=self.id, hint="Look with `aks-jumpbox status`; build again to retry.")
                 last = run if fresh else RunStatus("Running", "Queued", start_time=None)
                 if on_update:
                     on_update(Snapshot(self.name, last, clock() - started, tail, note))

@@ -1,5 +1,6 @@
 """`cleanup`: remove what `deploy` made — role assignments, image templates (and with them their
-staging groups), the identity, the custom roles — never the images already built.
+staging groups), the identity, the custom roles — never the images already built (so neither the
+gallery nor its image definition, which hold the image versions).
 
 Deletion order is the reverse of creation: assignments before the roles they use (Azure refuses
 to delete a role that is still assigned), templates before the identity they run as.
@@ -53,10 +54,10 @@ def cleanup_plan(az: Azure, plan: Plan) -> list[Deletion]:
     planned = {r.key: r for r in plan.resources}
     live = read_all(az, plan.resources)
     out: list[Deletion] = []
-    for key in ("assignment.network", "assignment.image"):
-        r = planned[key]
-        out.append(Deletion("role assignment", r.name, r.id, live[key] is not None, resource=r,
-                            note=r.purpose))
+    for r in plan.resources:
+        if r.type == rs.ROLE_ASSIGNMENT:
+            out.append(Deletion("role assignment", r.name, r.id, live[r.key] is not None, resource=r,
+                                note=r.purpose))
     rg = plan.spec.build.resource_group
     names = {t["name"] for t in _templates_of_spec(az, plan)}
     if live["template"] is not None:

@@ -11,14 +11,23 @@ from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.errors import arm
 from aks_jumpbox.core.plan import Plan
 
-IMAGE_ASSIGNMENT = "assignment.image"
+# The image-writer role's assignments: on the managed image's group and/or on the gallery.
+IMAGE_ASSIGNMENTS = ("assignment.image", "assignment.gallery")
+
+
+def image_assignment_keys(plan: Plan) -> set[str]:
+    return {r.key for r in plan.resources if r.key in IMAGE_ASSIGNMENTS}
 
 
 def remove_image_role(az: Azure, plan: Plan) -> bool:
-    """Delete the image-writer assignment; True if there was one."""
-    r = plan.resource(IMAGE_ASSIGNMENT)
-    with arm(f"removing the image-writer role assignment {r.name}", r.id):
-        if rs.read(az, r) is None:
-            return False
-        rs.ops(r.type).delete(az, r)
-    return True
+    """Delete the image-writer assignments; True if there was one."""
+    removed = False
+    for r in plan.resources:
+        if r.key not in IMAGE_ASSIGNMENTS:
+            continue
+        with arm(f"removing the image-writer role assignment {r.name}", r.id):
+            if rs.read(az, r) is None:
+                continue
+            rs.ops(r.type).delete(az, r)
+            removed = True
+    return removed

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from aks_jumpbox.azure.apply import Change, apply, what_if
 from aks_jumpbox.azure.build import Snapshot, Template
 from aks_jumpbox.azure.clients import Azure
-from aks_jumpbox.azure.jit import IMAGE_ASSIGNMENT, remove_image_role
+from aks_jumpbox.azure.jit import image_assignment_keys, remove_image_role
 from aks_jumpbox.azure.logs import LogReader, Logs, reader_for
 from aks_jumpbox.core.buildlog import LogReport, parse_log, tail
 from aks_jumpbox.core.plan import Plan
@@ -125,7 +125,7 @@ def build(az: Azure, plan: Plan, opts: Options, progress: Progress) -> Outcome:
     outcome = Outcome(template.name, decision, image_id=plan.image_id)
 
     # Nothing to build: put right any drift, but do not hand out the image-write role for nothing.
-    skip = {IMAGE_ASSIGNMENT} if decision.action == "skip" and opts.remove_image_role else set()
+    skip = image_assignment_keys(plan) if decision.action == "skip" and opts.remove_image_role else set()
     outcome.deployed = apply(az, plan, changes, skip=skip, on_change=progress.deployed)
     if decision.action == "skip":
         outcome.run = before

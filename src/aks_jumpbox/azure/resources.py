@@ -116,6 +116,23 @@ def _template_ops() -> TypeOps:
     return TypeOps(get, put, delete)
 
 
+def _generic_ops() -> TypeOps:
+    """Any other type (galleries, image definitions) through the generic by-ID resource API."""
+    def get(az: Azure, r: Resource) -> Any:
+        return az.resources.resources.get_by_id(r.id, api_version=r.api_version)
+
+    def put(az: Azure, r: Resource, body: dict[str, Any]) -> Any:
+        return az.resources.resources.begin_create_or_update_by_id(
+            r.id, _body(body), api_version=r.api_version).result()
+
+    def delete(az: Azure, r: Resource) -> Any:
+        return az.resources.resources.begin_delete_by_id(r.id, api_version=r.api_version).result()
+
+    return TypeOps(get, put, delete)
+
+
+GENERIC = _generic_ops()
+
 OPS: dict[str, TypeOps] = {
     ROLE_DEFINITION: _role_def_ops(),
     ROLE_ASSIGNMENT: _assignment_ops(),
@@ -125,10 +142,16 @@ OPS: dict[str, TypeOps] = {
 
 
 def ops(rtype: str) -> TypeOps:
-    try:
-        return OPS[rtype]
-    except KeyError:
-        raise NotImplementedError(f"no Azure operations for resource type {rtype}") from None
+    return OPS.get(rtype, GENERIC)
+
+
+def api_version_of(resource_id: str) -> str:
+    """The api-version for reading a built image: a managed image or a gallery image version."""
+    from aks_jumpbox.core.spec import azure_facts
+
+    kind = "Microsoft.Compute/galleries/images/versions" if "/galleries/" in resource_id.lower() \
+        else "Microsoft.Compute/images"
+    return azure_facts()["api_versions"][kind]
 
 
 def read(az: Azure, r: Resource) -> dict[str, Any] | None:

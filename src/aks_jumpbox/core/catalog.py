@@ -232,5 +232,10 @@ def url_basename(url: str) -> str:
     return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
 
 
+def sibling_url(url: str, name: str) -> str:
+    """The URL of file `name` in the same folder as url (an order file beside its checksum file)."""
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
 def url_host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()

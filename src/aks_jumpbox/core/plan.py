@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aks_jumpbox import __version__
-from aks_jumpbox.core.catalog import Catalog, load_catalog, url_basename, url_host
+from aks_jumpbox.core.catalog import Catalog, load_catalog, sibling_url, url_basename, url_host
 from aks_jumpbox.core.errors import Problem, SpecError
 from aks_jumpbox.core.lock import Lock
+from aks_jumpbox.core.mirror import mirror_url
 from aks_jumpbox.core.naming import content_hash, stable_guid
 from aks_jumpbox.core.network import NetworkContract, network_contract
 from aks_jumpbox.core.resource_ids import resource_group_id, resource_id, subscription_scope
@@ -177,12 +178,13 @@ def _artifacts(spec: Spec, lock: Lock, catalog: Catalog, spec_label: str, lock_l
             continue
         locked = entry.artifacts[arch]
         file_name = url_basename(locked.url)
-        checksum_name = url_basename(locked.checksum_url)
-        order_url = tool.checksum_order_file_url(pin.version, arch)
+        catalog_order = tool.checksum_order_file_url(pin.version, arch)
+        order_url = sibling_url(locked.checksum_url, url_basename(catalog_order)) if catalog_order else None
         if spec.mirror.artifacts:
-            base = f"{spec.mirror.artifacts}/{name}/{pin.version}/{arch}"
-            url, checksum_url = f"{base}/{file_name}", f"{base}/{checksum_name}"
-            order_url = f"{base}/{url_basename(order_url)}" if order_url else None
+            base = spec.mirror.artifacts
+            url = mirror_url(base, name, pin.version, arch, locked.url)
+            checksum_url = mirror_url(base, name, pin.version, arch, locked.checksum_url)
+            order_url = mirror_url(base, name, pin.version, arch, order_url) if order_url else None
         else:
             url, checksum_url = locked.url, locked.checksum_url
         out.append(

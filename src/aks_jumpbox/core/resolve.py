@@ -12,6 +12,7 @@ from aks_jumpbox.core.catalog import ARCHES, Catalog, url_basename
 from aks_jumpbox.core.checksums import ChecksumFileError, find_sha256
 from aks_jumpbox.core.errors import OperationFailed
 from aks_jumpbox.core.lock import Lock, LockedArtifact, LockedTool
+from aks_jumpbox.core.mirror import mirror_url
 from aks_jumpbox.core.spec import Spec
 
 FetchText = Callable[[str], str]
@@ -21,10 +22,6 @@ FetchText = Callable[[str], str]
 class Resolution:
     lock: Lock
     changes: tuple[str, ...]  # human lines: what is new or different
-
-
-def _mirror_url(spec: Spec, tool: str, version: str, arch: str, upstream: str) -> str:
-    return f"{spec.mirror.artifacts}/{tool}/{version}/{arch}/{url_basename(upstream)}"
 
 
 def resolve_tool(spec: Spec, catalog: Catalog, name: str, version: str, fetch_text: FetchText,
@@ -40,8 +37,8 @@ def resolve_tool(spec: Spec, catalog: Catalog, name: str, version: str, fetch_te
         order_url = tool.checksum_order_file_url(version, arch)
         source_url, source_order = checksum_url, order_url
         if spec.mirror.artifacts:
-            source_url = _mirror_url(spec, name, version, arch, checksum_url)
-            source_order = _mirror_url(spec, name, version, arch, order_url) if order_url else None
+            source_url = mirror_url(spec.mirror.artifacts, name, version, arch, checksum_url)
+            source_order = mirror_url(spec.mirror.artifacts, name, version, arch, order_url) if order_url else None
         try:
             text = fetch_text(source_url)
             order = fetch_text(source_order) if source_order else None

@@ -10,6 +10,7 @@ import click
 from aks_jumpbox.cli.azure_common import (
     azure_options,
     connect,
+    json_errors,
     load_plan,
     plan_options,
     rerun_hint,
@@ -48,6 +49,7 @@ def run_preflight(plan, source, output: str) -> object | None:
 @click.option("--interval", type=click.FloatRange(min=0), default=None,
               help="Seconds between looks at the build (default 15, env AKS_JUMPBOX_WATCH_SECONDS).")
 @output_option
+@json_errors
 def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, force: bool,
             no_wait: bool, skip_check: bool, remove_image_role: bool, interval: float | None, output: str) -> None:
     """Build the image: deploy what the plan needs, run Image Builder and watch it to the end.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from aks_jumpbox.cli.azure_common import azure_options, connect, load_plan, plan_options
+from aks_jumpbox.cli.azure_common import azure_options, connect, json_errors, load_plan, plan_options
 from aks_jumpbox.cli.commands.status import template_option
 from aks_jumpbox.cli.present import console, emit_json, output_option
 
@@ -14,6 +14,7 @@ from aks_jumpbox.cli.present import console, emit_json, output_option
 @azure_options
 @template_option
 @output_option
+@json_errors
 def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args,
             template_name: str | None, output: str) -> None:
     """Cancel the running build of the plan's image template (waits until Azure confirms)."""

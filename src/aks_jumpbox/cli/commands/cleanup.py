@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from aks_jumpbox.cli.azure_common import azure_options, connect, load_plan, plan_options
+from aks_jumpbox.cli.azure_common import azure_options, connect, json_errors, load_plan, plan_options
 from aks_jumpbox.cli.present import console, emit_json, output_option
 from aks_jumpbox.core.errors import UserError
 
@@ -17,6 +17,7 @@ from aks_jumpbox.core.errors import UserError
 @click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
 @click.option("--dry-run", is_flag=True, help="Show what would be deleted; delete nothing.")
 @output_option
+@json_errors
 def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, yes: bool,
             dry_run: bool, output: str) -> None:
     """Remove the role assignments, image templates (and so their staging groups), the identity and

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from aks_jumpbox.cli.azure_common import azure_options, connect, load_plan, plan_options
+from aks_jumpbox.cli.azure_common import azure_options, connect, json_errors, load_plan, plan_options
 from aks_jumpbox.cli.present import console, emit_json, output_option
 
 
@@ -13,6 +13,7 @@ from aks_jumpbox.cli.present import console, emit_json, output_option
 @azure_options
 @click.option("--what-if", "what_if", is_flag=True, help="Read live state and show what would change; write nothing.")
 @output_option
+@json_errors
 def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, what_if: bool,
             output: str) -> None:
     """Deploy custom roles, identity, role assignments and the image template, in dependency order.

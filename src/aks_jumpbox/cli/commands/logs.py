@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from aks_jumpbox.cli.azure_common import azure_options, connect, load_plan, plan_options
+from aks_jumpbox.cli.azure_common import azure_options, connect, json_errors, load_plan, plan_options
 from aks_jumpbox.cli.commands.status import template_option
 from aks_jumpbox.cli.present import console, emit_json, output_option
 
@@ -19,6 +19,7 @@ from aks_jumpbox.cli.present import console, emit_json, output_option
 @click.option("--save", "save_dir", type=click.Path(file_okay=False), default=None,
               help="Also write the logs into this directory.")
 @output_option
+@json_errors
 def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args,
             template_name: str | None, full: bool, save_dir: str | None, output: str) -> None:
     """Download customization.log and validation.log of the last build and show what failed.

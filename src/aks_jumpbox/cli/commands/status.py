@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from aks_jumpbox.cli.azure_common import azure_options, connect, load_plan, plan_options, rerun_hint
+from aks_jumpbox.cli.azure_common import (
+    azure_options,
+    connect,
+    json_errors,
+    load_plan,
+    plan_options,
+    rerun_hint,
+)
 from aks_jumpbox.cli.present import console, emit_json, output_option
 
 template_option = click.option("--template", "template_name", default=None,
@@ -16,6 +23,7 @@ template_option = click.option("--template", "template_name", default=None,
 @azure_options
 @template_option
 @output_option
+@json_errors
 def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args,
             template_name: str | None, output: str) -> None:
     """Show the state of the plan's image template and its last build (one look; `watch` follows)."""

@@ -7,6 +7,7 @@ import click
 from aks_jumpbox.cli.azure_common import (
     azure_options,
     connect,
+    json_errors,
     load_plan,
     plan_options,
     rerun_hint,
@@ -23,6 +24,7 @@ from aks_jumpbox.cli.present import console, emit_json, output_option
 @click.option("--interval", type=click.FloatRange(min=0), default=None,
               help="Seconds between looks at the build (default 15, env AKS_JUMPBOX_WATCH_SECONDS).")
 @output_option
+@json_errors
 def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args,
             template_name: str | None, interval: float | None, output: str) -> None:
     """Follow the template's current build: state, step, elapsed time and the log tail.

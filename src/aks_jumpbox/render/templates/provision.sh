@@ -18,8 +18,13 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 WORK=/var/tmp/aks-jumpbox
 STATE=/etc/aks-jumpbox
 APT_ATTEMPTS=5
-APT_OPTS=(-y -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3
+# A failed index download is an error, not a warning; stalled connections time out.
+APT_OPTS=(-y -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -o APT::Update::Error-Mode=any
+          -o Acquire::http::Timeout=60 -o Acquire::https::Timeout=60
           -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+# Every apt-get call is bounded too: apt's own delayed retries can otherwise wait without limit.
+APT_UPDATE_TIMEOUT=$((DOWNLOAD_TIMEOUT * DOWNLOAD_ATTEMPTS > 120 ? DOWNLOAD_TIMEOUT * DOWNLOAD_ATTEMPTS : 120))
+APT_TIMEOUT=3600
 STEP=""
 
 step() {
@@ -55,10 +60,11 @@ trap on_exit EXIT
 log() { printf '    %s\n' "$*"; }
 
 apt_get() {
-  local n=1
-  until apt-get "${APT_OPTS[@]}" "$@"; do
+  local n=1 bound=$APT_TIMEOUT
+  [ "$1" = update ] && bound=$APT_UPDATE_TIMEOUT
+  until timeout --kill-after=30 "$bound" apt-get "${APT_OPTS[@]}" "$@"; do
     if [ "$n" -ge "$APT_ATTEMPTS" ]; then
-      die "apt-get $* failed $n times"
+      die "apt-get $* failed $n times (each try bounded to ${bound}s)"
     fi
     log "apt-get $1 failed (attempt $n of $APT_ATTEMPTS); retrying in $((n * 10))s"
     sleep $((n * 10))
@@ -233,18 +239,19 @@ while IFS=$'\t' read -r name version url sha file checksum_url format order_url 
   fi
   stage="$WORK/stage"
   rm -rf "$stage" && mkdir -p "$stage"
+  # The binary to install; an archive member may be named like the tool (flux, azwi, ...).
   case $archive in
-    raw) cp "$artifact" "$stage/$name" ;;
+    raw) binary="$artifact" ;;
     tar.gz)
       tar -xzf "$artifact" -C "$stage" --no-same-owner "$member" 2>/dev/null \
         || die "$name: $member is not in $file"
-      mv "$stage/$member" "$stage/$name" ;;
+      binary="$stage/$member" ;;
     zip)
       unzip -q -o "$artifact" "$member" -d "$stage" >/dev/null 2>&1 || die "$name: $member is not in $file"
-      mv "$stage/$member" "$stage/$name" ;;
+      binary="$stage/$member" ;;
     *) die "$name: unknown archive type $archive" ;;
   esac
-  install -o root -g root -m 0755 "$stage/$name" "$dest.aks-jumpbox-new"
+  install -o root -g root -m 0755 "$binary" "$dest.aks-jumpbox-new"
   mv -f "$dest.aks-jumpbox-new" "$dest"
   rm -rf "$stage"
   # shellcheck disable=SC2086 # the version command is a word list from the catalog

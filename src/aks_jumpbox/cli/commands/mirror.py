@@ -1,0 +1,63 @@
+"""`aks-jumpbox mirror sync`: fill an artifact mirror from the lock, verifying every digest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from aks_jumpbox.cli.context import resolve_inputs
+from aks_jumpbox.cli.present import lock_option, spec_option
+from aks_jumpbox.core.errors import UserError
+
+
+@click.group("mirror")
+def command() -> None:
+    """Keep every download network-local: fill the folder your mirror serves."""
+
+
+@command.command("sync")
+@spec_option
+@lock_option
+@click.option("--to", "to_dir", type=click.Path(file_okay=False), required=True,
+              help="The folder to fill, laid out as <tool>/<version>/<arch>/<file>; serve it as mirror.artifacts.")
+@click.option("--from", "source", default=None, metavar="DIR|URL",
+              help="Read from a folder with the same layout (artifacts copied by other means) or another "
+                   "mirror's https:// URL, instead of upstream.")
+def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str | None) -> None:
+    """Download every locked artifact and its checksum file, verifying each SHA-256.
+
+    A file already in place with the right digest is left alone, so a re-run only fetches what changed.
+    """
+    from aks_jumpbox.adapters.http import fetch_file, fetch_text
+    from aks_jumpbox.core.catalog import load_catalog
+    from aks_jumpbox.core.mirror import mirror_items
+    from aks_jumpbox.core.mirrorsync import Source, sync_item, write_index
+
+    inputs = resolve_inputs(spec_path, lock_path)
+    if source is None:
+        src = Source()
+    elif source.startswith("https://"):
+        src = Source(base=source)
+    elif source.startswith(("http://", "ftp://")):
+        raise UserError(f"--from {source}: only https:// URLs or folders are accepted.")
+    else:
+        folder = Path(source)
+        if not folder.is_dir():
+            raise UserError(f"--from {source}: no such folder.", fix="Give a folder laid out like the mirror, or an https:// URL.")
+        src = Source(folder=folder)
+    out = Path(to_dir)
+    if src.folder is not None and src.folder.resolve() == out.resolve():
+        raise UserError("--from and --to name the same folder.")
+    items = mirror_items(inputs.spec, inputs.lock, load_catalog())
+    if not items:
+        raise UserError(f"{inputs.lock_label} locks none of the spec's tools.", fix="Run `aks-jumpbox lock` first.")
+    out.mkdir(parents=True, exist_ok=True)
+    synced = []
+    for item in items:
+        result = sync_item(item, src, out, fetch_text, fetch_file)
+        synced.append(result)
+        click.echo(f"  {result.action:10} {item.path}  sha256 {result.sha256[:12]}…")
+    index = write_index(out, synced)
+    click.echo(f"mirrored {len(synced)} artifacts into {out} (index: {index.name}); "
+               f"set mirror.artifacts to the URL that serves it")

@@ -1,0 +1,64 @@
+"""The artifact mirror's layout, shared by the plan (what the build fetches), `lock` (where the
+mirror's checksum files are) and `mirror sync` (what to write where).
+
+    <base>/<tool>/<version>/<arch>/<file name of the upstream URL>
+
+Any static web server or blob container can serve it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aks_jumpbox.core.catalog import Catalog, sibling_url, url_basename
+from aks_jumpbox.core.lock import Lock
+from aks_jumpbox.core.spec import Spec
+
+INDEX_NAME = "aks-jumpbox-mirror.json"
+
+
+def mirror_path(tool: str, version: str, arch: str, upstream_url: str) -> str:
+    return f"{tool}/{version}/{arch}/{url_basename(upstream_url)}"
+
+
+def mirror_url(base: str, tool: str, version: str, arch: str, upstream_url: str) -> str:
+    return f"{base.rstrip('/')}/{mirror_path(tool, version, arch, upstream_url)}"
+
+
+@dataclass(frozen=True)
+class MirrorItem:
+    tool: str
+    version: str
+    arch: str
+    upstream_url: str
+    path: str  # relative path in the mirror
+    sha256: str | None  # None: check against the checksum file
+    checksum_upstream_url: str
+    checksum_path: str
+    checksum_format: str
+    order_upstream_url: str | None
+    order_path: str | None
+
+
+def mirror_items(spec: Spec, lock: Lock, catalog: Catalog) -> list[MirrorItem]:
+    """Every locked artifact of the spec's tools, for every architecture the lock holds."""
+    items = []
+    for name in sorted(spec.tools):
+        version = spec.tools[name].version
+        entry = lock.get(name, version)
+        if entry is None:
+            continue  # the plan reports a pin missing from the lock; sync mirrors what is locked
+        tool = catalog.tool(name)
+        for arch in sorted(entry.artifacts):
+            art = entry.artifacts[arch]
+            catalog_order = tool.checksum_order_file_url(version, arch)
+            order = sibling_url(art.checksum_url, url_basename(catalog_order)) if catalog_order else None
+            items.append(MirrorItem(
+                tool=name, version=version, arch=arch, upstream_url=art.url,
+                path=mirror_path(name, version, arch, art.url), sha256=art.sha256,
+                checksum_upstream_url=art.checksum_url,
+                checksum_path=mirror_path(name, version, arch, art.checksum_url),
+                checksum_format=tool.checksum_format,
+                order_upstream_url=order, order_path=mirror_path(name, version, arch, order) if order else None,
+            ))
+    return items

@@ -1,0 +1,105 @@
+"""`aks-jumpbox mirror sync` from a loopback "upstream" (HTTPS) and from a folder, offline."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import yaml
+
+from aks_jumpbox.core.catalog import load_catalog, url_basename
+from tests.conftest import run_cli, variant
+from tests.support.https_server import StaticHttps
+
+TOOLS = {"helm": "4.3.0", "yq": "4.54.1", "azwi": "1.6.0"}
+
+
+def _upstream(www, url):
+    """Artifacts and upstream-format checksum files; a lock pointing at them (azwi left unpinned)."""
+    catalog, tools = load_catalog(), {}
+    for name, version in TOOLS.items():
+        tool = catalog.tool(name)
+        arch = "amd64"
+        folder = www / name
+        folder.mkdir(parents=True)
+        art_name = url_basename(tool.artifact_url(version, arch))
+        body = f"{name} {version} payload".encode() * 100
+        (folder / art_name).write_bytes(body)
+        sha = hashlib.sha256(body).hexdigest()
+        sums_name = url_basename(tool.checksum_file_url(version, arch))
+        if tool.checksum_format == "yq-multi":
+            (folder / "checksums_hashes_order").write_text("CRC32\nSHA-256\n")
+            (folder / sums_name).write_text(f"{art_name}  abcd {sha}\n")
+        else:
+            (folder / sums_name).write_text(f"{sha}  {art_name}\n")
+        tools[name] = [{"version": version, "artifacts": {arch: {
+            "url": f"{url}/{name}/{art_name}", "sha256": None if name == "azwi" else sha,
+            "checksumUrl": f"{url}/{name}/{sums_name}", "source": "test"}}}]
+    return {"schema": "aks-jumpbox/lock/v1", "tools": tools, "azureCli": {"versions": ["2.90.0"]}}
+
+
+def _inputs(tmp_path, default_data, srv):
+    lock = _upstream(tmp_path / "www", srv.url)
+    spec = tmp_path / "jumpbox.yaml"
+    spec.write_text(yaml.safe_dump(variant(default_data, tools=TOOLS)))
+    (tmp_path / "jumpbox.lock.json").write_text(json.dumps(lock))
+    return spec
+
+
+def test_sync_fills_the_mirror_layout_and_verifies(tmp_path, default_data):
+    with StaticHttps(tmp_path / "www", tmp_path) as srv:
+        spec = _inputs(tmp_path, default_data, srv)
+        env = {"SSL_CERT_FILE": str(srv.ca_file)}
+        out = tmp_path / "mirror"
+        result = run_cli("mirror", "sync", "-f", str(spec), "--to", str(out), env=env)
+        assert result.returncode == 0, result.stderr
+        for rel in ("helm/4.3.0/amd64/helm-v4.3.0-linux-amd64.tar.gz", "helm/4.3.0/amd64/helm-v4.3.0-linux-amd64.tar.gz.sha256sum",
+                    "yq/4.54.1/amd64/yq_linux_amd64", "yq/4.54.1/amd64/checksums_hashes_order",
+                    "azwi/1.6.0/amd64/azwi-v1.6.0-linux-amd64.tar.gz", "azwi/1.6.0/amd64/sha256sums.txt"):
+            assert (out / rel).is_file(), rel
+        index = json.loads((out / "aks-jumpbox-mirror.json").read_text())
+        assert {a["tool"] for a in index["artifacts"]} == set(TOOLS)
+        for a in index["artifacts"]:
+            assert hashlib.sha256((out / a["path"]).read_bytes()).hexdigest() == a["sha256"]
+        again = run_cli("mirror", "sync", "-f", str(spec), "--to", str(out), env=env)
+        assert again.returncode == 0 and again.stdout.count("up to date") == len(TOOLS)
+
+        # The filled folder, served as the spec's mirror, is what the plan's scripts fetch.
+        data = yaml.safe_load(spec.read_text())
+        data["mirror"] = {"artifacts": "https://mirror.contoso.internal/tools"}
+        spec.write_text(yaml.safe_dump(data))
+        doc = json.loads(run_cli("plan", "-f", str(spec), "--no-write", "-o", "json").stdout)
+        for a in doc["artifacts"]:
+            rel = a["url"].removeprefix("https://mirror.contoso.internal/tools/")
+            assert (out / rel).is_file()
+
+
+def test_a_tampered_upstream_artifact_is_not_mirrored(tmp_path, default_data):
+    with StaticHttps(tmp_path / "www", tmp_path) as srv:
+        spec = _inputs(tmp_path, default_data, srv)
+        art = tmp_path / "www" / "helm" / "helm-v4.3.0-linux-amd64.tar.gz"
+        data = bytearray(art.read_bytes())
+        data[10] ^= 1
+        art.write_bytes(bytes(data))
+        out = tmp_path / "mirror"
+        result = run_cli("mirror", "sync", "-f", str(spec), "--to", str(out), env={"SSL_CERT_FILE": str(srv.ca_file)})
+        assert result.returncode == 1
+        assert "helm" in result.stderr and "SHA-256 mismatch" in result.stderr and "expected" in result.stderr
+        assert not (out / "helm" / "4.3.0" / "amd64" / "helm-v4.3.0-linux-amd64.tar.gz").exists()
+        assert not list(out.rglob("*.part"))
+
+
+def test_sync_from_a_folder_works_offline(tmp_path, default_data):
+    with StaticHttps(tmp_path / "www", tmp_path) as srv:
+        spec = _inputs(tmp_path, default_data, srv)
+        first = tmp_path / "first"
+        assert run_cli("mirror", "sync", "-f", str(spec), "--to", str(first), env={"SSL_CERT_FILE": str(srv.ca_file)}).returncode == 0
+    # The server is gone: the second mirror is filled from the first folder only.
+    second = tmp_path / "second"
+    result = run_cli("mirror", "sync", "-f", str(spec), "--to", str(second), "--from", str(first))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("copied") == len(TOOLS)
+    assert sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file()) == \
+        sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    bad = run_cli("mirror", "sync", "-f", str(spec), "--to", str(tmp_path / "x"), "--from", "http://insecure.example/m")
+    assert bad.returncode == 2 and "https://" in bad.stderr

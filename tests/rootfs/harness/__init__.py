@@ -1,0 +1,1 @@
+"""The rootfs test harness: a Debian 12 root filesystem, a loopback HTTPS mirror, stand-in tools."""
