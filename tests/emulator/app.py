@@ -23,6 +23,7 @@ from .blobs import MemoryBlobs
 from .faults import Faults
 from .handlers import TypeHandler, not_found
 from .lro import Operations
+from .marketplace import Marketplace
 from .providers import Providers
 from .rbac import OWNER, ROLE_ASSIGNMENTS, Rbac
 from .schemas import Validator, schema_version
@@ -74,6 +75,7 @@ class ArmEmulator:
         self.rbac = Rbac(self.store)
         self.ops = Operations(self.config.poll_delay_ms)
         self.providers = Providers(self.subscription_id)
+        self.marketplace = Marketplace()
         self.faults = Faults()
         self.validator = Validator()
         self.blobs = blobs or MemoryBlobs()
@@ -474,6 +476,15 @@ class ArmEmulator:
         return Response(200, self.providers.register(segs[3], segs[4].lower() == "register"))
 
     def _generic(self, req: Request, p: ids.ArmPath) -> Response:
+        if (
+            p.namespace.lower() == "microsoft.compute"
+            and tuple(t.lower() for t in p.types) == ("locations", "publishers", "artifacttypes", "offers", "skus")
+            and (p.tail or "").lower() == "versions"
+            and req.method == "GET"
+        ):
+            region, publisher, _, offer, sku = p.names
+            self._require("Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/versions/read", p.scope)
+            return self.marketplace.versions(ids.subscription_of(p.scope) or "", region, publisher, offer, sku)
         if p.namespace.lower() == "microsoft.authorization":
             if (p.tail or "").lower() == "permissions" and not p.names and req.method == "GET":
                 return authorization.permissions_response(self, p.scope or "/")

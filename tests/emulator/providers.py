@@ -84,6 +84,8 @@ DEFAULT_TYPES: dict[str, dict[str, list[str]]] = {
         "networkSecurityGroups": ["2026-03-01", "2025-07-01"],
         "routeTables": ["2026-03-01", "2025-07-01"],
         "firewallPolicies": ["2026-03-01", "2025-07-01"],
+        "azureFirewalls": ["2026-03-01", "2025-07-01"],
+        "ipGroups": ["2026-03-01", "2025-07-01"],
     },
     "Microsoft.Storage": {"storageAccounts": ["2026-09-01", "2025-06-01"]},
     "Microsoft.ContainerInstance": {"containerGroups": ["2024-10-01-preview", "2023-05-01"]},

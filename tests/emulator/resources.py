@@ -185,6 +185,14 @@ class RuleCollectionGroupHandler(NetworkHandler):
     requires_location = False
 
 
+class AzureFirewallHandler(NetworkHandler):
+    type = "Microsoft.Network/azureFirewalls"
+
+
+class IpGroupHandler(NetworkHandler):
+    type = "Microsoft.Network/ipGroups"
+
+
 # ---- compute
 
 
@@ -299,6 +307,8 @@ ALL: list[type[TypeHandler]] = [
     RouteTableHandler,
     FirewallPolicyHandler,
     RuleCollectionGroupHandler,
+    AzureFirewallHandler,
+    IpGroupHandler,
     ImageHandler,
     GalleryHandler,
     GalleryImageHandler,

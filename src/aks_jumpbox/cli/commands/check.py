@@ -52,7 +52,9 @@ def show_report(report) -> None:
     table.add_column("check", ratio=3)
     table.add_column("evidence", ratio=3)
     table.add_column("fix", ratio=2)
-    for f in report.checks:
+    # Problems first; within a status, the order the checks ran in.
+    order = {"fail": 0, "warn": 1, "skip": 2, "pass": 3}
+    for f in sorted(report.checks, key=lambda f: order[str(f.status)]):
         status = str(f.status)
         table.add_row(f"[{_STYLE[status]}]{status}[/]", f"[bold]{escape(f.id)}[/]\n{escape(f.message)}",
                       escape(f.evidence), escape(f.fix or ""))

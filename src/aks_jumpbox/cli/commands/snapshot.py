@@ -37,4 +37,4 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
         emit_json({"out": out_dir, "files": [p.name for p in written], "ok": report.ok})
     else:
         console().print(f"wrote {len(written)} documents to {out_dir}/ ({report.summary()}); "
-                        f"check them offline with `aks-jumpbox check --snapshot {out_dir}`")
+                        f"check them offline with `aks-jumpbox check --snapshot {out_dir}`", soft_wrap=True)
