@@ -14,11 +14,9 @@ import yaml
 
 from tests.emulator.plugin import product_env
 from tests.emulator.rbac import OWNER
-from tests.preflight.world import CALLER_CONTRIBUTOR, SUB, World, spec_data
+from tests.preflight.world import CALLER_CONTRIBUTOR, SUB, World, seed_emulator, spec_data
 
 pytestmark = pytest.mark.emulator
-
-_BODY_KEYS = ("location", "tags", "sku", "properties")
 
 
 @pytest.fixture
@@ -26,40 +24,6 @@ def env(arm_emulator, emulator_ca, tmp_path) -> dict[str, str]:
     home = tmp_path / "home"
     home.mkdir()
     return {**product_env(arm_emulator, emulator_ca, home), "AKS_JUMPBOX_RETRY_BACKOFF": "0.05", "COLUMNS": "200"}
-
-
-def seeded(arm, topology: str) -> World:
-    """The locked-down world of the scenario tests, created in the emulator (its subscription)."""
-    sub = arm.subscription_id
-    data = json.loads(json.dumps(spec_data(topology)).replace(SUB, sub))
-    w = World.upstream(data) if topology == "proxy" else World.isolated(data)
-    docs = json.loads(json.dumps(w.docs).replace(SUB, sub))
-    w.docs = docs
-    plan = w.plan
-    rgs = {"rg-enterprise-networking-spokes-eastus2", "rg-enterprise-networking-hubs", plan.spec.build.resource_group,
-           plan.spec.distribute.managed_image.resource_group}
-    for rg in sorted(rgs):
-        arm.seed_resource_group(rg, "eastus2")
-
-    def seed(doc: dict) -> dict:
-        return arm.seed(doc["id"], {k: v for k, v in doc.items() if k in _BODY_KEYS})
-
-    for name in ("nsg.json", "nsg-aci.json", "routes.json"):
-        if name in docs:
-            seed(docs[name])
-    for doc in docs["firewall-policy.json"]:
-        seed(doc)
-    seed(docs["firewall.json"])
-    seed(docs["vnet.json"])
-    identity = seed(docs["identity.json"])
-    principal = identity["properties"]["principalId"]
-    for r in plan.resources:
-        if r.type == "Microsoft.Authorization/roleDefinitions":
-            arm.seed(r.id, r.body)
-    for r in plan.resources:
-        if r.type == "Microsoft.Authorization/roleAssignments":
-            arm.assign_role(principal, r.scope, r.body["properties"]["roleDefinitionId"], "ServicePrincipal", name=r.name)
-    return w
 
 
 def cli(env: dict, cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -80,7 +44,7 @@ def checks(result: subprocess.CompletedProcess) -> list[dict]:
 
 @pytest.mark.parametrize("topology", ["isolated", "proxy"])
 def test_live_check_passes_and_a_snapshot_reads_back_identically(arm_emulator, env, tmp_path, topology):
-    w = seeded(arm_emulator, topology)
+    w = seed_emulator(arm_emulator, topology)
     spec = spec_file(tmp_path, w)
     live = cli(env, tmp_path, "check", "-f", spec, "-o", "json")
     assert live.returncode == 0, live.stdout + live.stderr
@@ -100,7 +64,7 @@ def test_live_check_passes_and_a_snapshot_reads_back_identically(arm_emulator, e
 
 
 def test_broken_prerequisites_fail_live_and_through_a_snapshot_alike(arm_emulator, env, tmp_path):
-    w = seeded(arm_emulator, "isolated")
+    w = seed_emulator(arm_emulator, "isolated")
     arm = arm_emulator
     arm.providers.set_state("Microsoft.ContainerInstance", "NotRegistered")
     image = w.plan.resource("assignment.image")
@@ -123,7 +87,7 @@ def test_broken_prerequisites_fail_live_and_through_a_snapshot_alike(arm_emulato
 
 
 def test_what_azure_refuses_to_show_is_skipped_with_its_error(arm_emulator, env, tmp_path):
-    w = seeded(arm_emulator, "proxy")
+    w = seed_emulator(arm_emulator, "proxy")
     arm = arm_emulator
     arm.config.caller_permissions = None
     # The caller may only read the network resource group and the subscription's providers.
@@ -140,7 +104,7 @@ def test_what_azure_refuses_to_show_is_skipped_with_its_error(arm_emulator, env,
 
 
 def test_build_runs_the_checks_first_and_refuses_on_a_failure(arm_emulator, env, tmp_path):
-    w = seeded(arm_emulator, "isolated")
+    w = seed_emulator(arm_emulator, "isolated")
     vnet = arm_emulator.get(w.docs["vnet.json"]["id"])
     aci = next(s for s in vnet["properties"]["subnets"] if s["name"] == "snet-imagebuilder-aci")
     body = {k: v for k, v in aci.items() if k == "properties"}

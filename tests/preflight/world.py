@@ -259,3 +259,42 @@ class World:
         for name, value in self.docs.items():
             (folder / name).write_text(json.dumps(value, indent=1))
         return folder
+
+
+# ---- the same world in the ARM emulator (for the live tests and the benchmark)
+
+_BODY_KEYS = ("location", "tags", "sku", "properties")
+
+
+def seed_emulator(arm, topology: str) -> World:
+    """The locked-down world of the scenario tests, created in the emulator (its subscription)."""
+    sub = arm.subscription_id
+    data = json.loads(json.dumps(spec_data(topology)).replace(SUB, sub))
+    w = World.upstream(data) if topology == "proxy" else World.isolated(data)
+    docs = json.loads(json.dumps(w.docs).replace(SUB, sub))
+    w.docs = docs
+    plan = w.plan
+    rgs = {"rg-enterprise-networking-spokes-eastus2", "rg-enterprise-networking-hubs", plan.spec.build.resource_group,
+           plan.spec.distribute.managed_image.resource_group}
+    for rg in sorted(rgs):
+        arm.seed_resource_group(rg, "eastus2")
+
+    def seed(doc: dict) -> dict:
+        return arm.seed(doc["id"], {k: v for k, v in doc.items() if k in _BODY_KEYS})
+
+    for name in ("nsg.json", "nsg-aci.json", "routes.json"):
+        if name in docs:
+            seed(docs[name])
+    for doc in docs["firewall-policy.json"]:
+        seed(doc)
+    seed(docs["firewall.json"])
+    seed(docs["vnet.json"])
+    identity = seed(docs["identity.json"])
+    principal = identity["properties"]["principalId"]
+    for r in plan.resources:
+        if r.type == "Microsoft.Authorization/roleDefinitions":
+            arm.seed(r.id, r.body)
+    for r in plan.resources:
+        if r.type == "Microsoft.Authorization/roleAssignments":
+            arm.assign_role(principal, r.scope, r.body["properties"]["roleDefinitionId"], "ServicePrincipal", name=r.name)
+    return w
