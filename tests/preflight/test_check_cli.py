@@ -50,13 +50,14 @@ def test_a_failing_check_exits_one_and_the_table_shows_evidence_and_fix(tmp_path
 def test_a_bad_snapshot_document_is_one_message_naming_the_file_and_exit_two(tmp_path):
     w = World.upstream()
     snap = w.write(tmp_path / "snap")
-    (snap / "routes.json").write_text('{"id": "/subscriptions/x/resourceGroups/r/providers/Microsoft.Network/'
-                                      'routeTables/t", "properties": {"routes": [{"name": "r", "properties": '
-                                      '{"addressPrefix": "0.0.0.0/0", "nextHopType": "Appliance"}}]}}')
+    routes = w.docs["routes.json"]
+    routes["properties"]["routes"][0]["properties"]["nextHopType"] = "Appliance"
+    (snap / "routes.json").write_text(json.dumps(routes))
     r = run_cli("check", "-f", _spec(tmp_path, spec_data("proxy")), "--snapshot", str(snap))
     assert r.returncode == 2
     assert r.stderr.count("error:") == 1
-    assert "routes.json: route table t: routes[0] 'r': nextHopType: expected one of VirtualAppliance" in r.stderr
+    assert ("snap/routes.json: route table route-to-eastus2-hub-fw: routes[0] 'r-nexthop-to-fw': nextHopType: "
+            "expected one of VirtualAppliance") in r.stderr
     assert not r.stdout
 
 

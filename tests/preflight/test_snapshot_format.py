@@ -33,22 +33,30 @@ def test_an_object_of_no_known_shape_names_the_file_and_item(tmp_path):
     assert "snap/a.json: [1]: expected an ARM resource" in str(e.value)
 
 
+def _check(w: World, tmp_path):
+    from aks_jumpbox.preflight.checks import run_checks
+
+    return run_checks(w.plan, load_snapshot(w.write(tmp_path / "snap")))
+
+
 def test_a_malformed_nsg_rule_is_reported_with_its_file(tmp_path):
-    nsg = {"id": NSG_ID, "type": "Microsoft.Network/networkSecurityGroups",
-           "properties": {"securityRules": [{"name": "r1", "properties": {"direction": "Inbound", "access": "Allow",
-                                                                         "protocol": "Tcp", "sourceAddressPrefix": "*",
-                                                                         "destinationAddressPrefix": "*"}}]}}
-    d = folder(tmp_path, **{"nsg.json": nsg})
-    with pytest.raises(SnapshotError, match=r"snap/nsg\.json: .*'r1': priority: expected an integer, got None"):
-        load_snapshot(d)
+    w = World.upstream()
+    del w.nsg_rules()[0]["properties"]["priority"]
+    with pytest.raises(SnapshotError, match=r"snap/nsg\.json: .*'AllowAzureLoadBalancer60001InBound': priority: "
+                                            r"expected an integer, got None"):
+        _check(w, tmp_path)
 
 
-def test_a_vnet_without_location_and_a_bad_prefix_are_refused(tmp_path):
-    with pytest.raises(SnapshotError, match="vnet.json: virtual network v: location: missing"):
-        load_snapshot(folder(tmp_path, **{"vnet.json": {"id": VNET_ID, "name": "v", "properties": {}}}))
-    subnet = {"id": VNET_ID + "/subnets/s", "name": "s", "properties": {"addressPrefix": "10.0.0.0/33"}}
-    with pytest.raises(SnapshotError, match="subnet.json: subnet s: addressPrefix '10.0.0.0/33' is not a CIDR"):
-        load_snapshot(folder(tmp_path / "2", **{"subnet.json": subnet}))
+def test_a_vnet_without_location_and_a_bad_prefix_are_refused_naming_the_file(tmp_path):
+    w = World.upstream()
+    del w.vnet["location"]
+    with pytest.raises(SnapshotError, match=r"snap/vnet\.json: virtual network vnet-imagebuilder: location: missing"):
+        _check(w, tmp_path)
+    w = World.isolated()
+    w.docs["firewall-policy.json"][1]["properties"]["ruleCollections"][0]["rules"][3]["sourceAddresses"] = ["10.0.0.0/33"]
+    with pytest.raises(SnapshotError) as e:
+        _check(w, tmp_path / "2")
+    assert "snap/firewall-policy.json: [1]: " in str(e.value) and "10.0.0.0/33" in str(e.value)
 
 
 def test_the_same_id_with_other_content_in_two_files_is_refused(tmp_path):

@@ -31,6 +31,8 @@ _REFUSED = (400, 401, 403, 409)
 
 
 class LiveSource(Source):
+    concurrent_reads = True
+
     def __init__(self, az: Azure) -> None:
         if not isinstance(az, Azure):
             raise TypeError(f"a preflight source must be a Source or the Azure adapter, not {type(az).__name__}")

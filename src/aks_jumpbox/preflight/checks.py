@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from aks_jumpbox.core.plan import Plan
+from aks_jumpbox.core.resource_ids import resource_group_id
 from aks_jumpbox.core.spec import azure_facts
+from aks_jumpbox.preflight._arm import ResourceFormatError
 from aks_jumpbox.preflight.access_checks import access_checks
 from aks_jumpbox.preflight.context import CheckContext
 from aks_jumpbox.preflight.findings import Finding, Status
@@ -70,8 +72,45 @@ def as_source(source: Any) -> Source:
     return LiveSource(source)
 
 
+def first_questions(plan: Plan, facts: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+    """What the checks will ask whatever the answers: known from the plan alone, so asked at once."""
+    spec, sub = plan.spec, plan.subscription
+    qs: list[tuple[str, tuple[str, ...]]] = [("provider", (sub, ns)) for ns in facts["required_providers"]]
+    rgs = {spec.build.resource_group}
+    if spec.distribute.managed_image is not None:
+        rgs.add(spec.distribute.managed_image.resource_group)
+    if spec.distribute.gallery is not None:
+        rgs.add(spec.distribute.gallery.resource_group)
+    qs += [("resource", (resource_group_id(sub, rg),)) for rg in sorted(rgs)]
+    qs += [("resource", (spec.build.subnet.vnet_id,))]
+    if spec.build.container_subnet is not None:
+        qs.append(("resource", (spec.build.container_subnet.vnet_id,)))
+    scopes = {plan.resource("identity").scope}
+    read = ("Microsoft.ManagedIdentity/userAssignedIdentities", "Microsoft.Authorization/roleAssignments",
+            "Microsoft.Authorization/roleDefinitions")
+    for r in plan.resources:
+        if r.type in read:
+            qs.append(("resource", (r.id,)))
+        if r.type == "Microsoft.Authorization/roleAssignments":
+            scopes.add(r.scope)
+        if r.type == "Microsoft.Authorization/roleDefinitions":
+            scopes.add(r.scope)
+    qs += [("permissions", (s,)) for s in sorted(scopes)]
+    qs.append(("resource", (plan.template.id,)))
+    source = plan.template.body["properties"]["source"]
+    if source.get("type") == "PlatformImage":
+        loc = "".join(spec.build.location.split()).lower()
+        qs.append(("image_versions", (sub, loc, source["publisher"], source["offer"], source["sku"])))
+    return qs
+
+
 def run_checks(plan: Plan, source: Any, *, today: dt.date | None = None) -> Report:
     src = source if isinstance(source, Lookups) else Lookups(as_source(source))
-    ctx = CheckContext(plan, src, today or dt.date.today(), azure_facts())
-    findings = [*platform_checks(ctx), *network_checks(ctx), *access_checks(ctx)]
+    facts = azure_facts()
+    ctx = CheckContext(plan, src, today or dt.date.today(), facts)
+    src.prefetch(first_questions(plan, facts))
+    try:
+        findings = [*platform_checks(ctx), *network_checks(ctx), *access_checks(ctx)]
+    except ResourceFormatError as exc:
+        raise src.explain(exc) from None
     return Report(tuple(findings), src.description, tuple(ctx.notes))

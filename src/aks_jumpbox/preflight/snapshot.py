@@ -126,6 +126,7 @@ class FolderSource(Source):
         self.description = f"snapshot {folder}"
         self.docs: dict[str, Doc] = {}
         self.origin: dict[str, str] = {}
+        self.where: dict[str, str] = {}
         self.embedded: dict[str, Doc] = {}
         self.by_type: dict[str, list[Doc]] = {}
         self.providers: dict[str, list[Doc]] = {}
@@ -197,10 +198,6 @@ class FolderSource(Source):
 
     def _add_resource(self, doc: Doc, label: str, at: str) -> None:
         rtype = _type_of(doc)
-        try:
-            _validate(doc, rtype)
-        except ResourceFormatError as e:
-            raise ResourceFormatError(f"{at}{e}") from None
         key = _key(doc["id"])
         if key in self.docs:
             if self.docs[key] != doc:
@@ -210,11 +207,25 @@ class FolderSource(Source):
             return
         self.docs[key] = doc
         self.origin[key] = label
+        self.where[key] = at
         self.by_type.setdefault(rtype, []).append(doc)
         if rtype == "microsoft.network/virtualnetworks":
             for s in props(doc).get("subnets") or []:
                 sub = _embedded_subnet(doc, s)
                 self.embedded.setdefault(_key(sub["id"]), sub)
+
+    def explain(self, exc: ResourceFormatError) -> Exception:
+        """Which file holds the document a check could not read: parse each again until one fails.
+
+        Parsing is deferred to the checks (a 10,000-rule policy is compiled once, not twice); a
+        malformed document is rare, so finding its file then costs nothing on the usual path.
+        """
+        for key, doc in self.docs.items():
+            try:
+                _validate(doc, _type_of(doc))
+            except ResourceFormatError as e:
+                return SnapshotError(f"{self.folder / self.origin[key]}: {self.where[key]}{e}")
+        return SnapshotError(f"{self.folder}: {exc}")
 
     # ---- answering
 

@@ -11,8 +11,10 @@ A source that cannot answer (a document missing from a snapshot, a 403 from Azur
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +90,8 @@ class Source(ABC):
     """The questions preflight asks. Lists come back as lists of items; None means "does not exist"."""
 
     description: str = "a source"
+    # Whether answering several questions at once pays (a network source does; a folder does not).
+    concurrent_reads: bool = False
 
     @abstractmethod
     def resource(self, rid: str) -> Doc | None:
@@ -113,6 +117,10 @@ class Source(ABC):
     def image_versions(self, subscription: str, location: str, publisher: str, offer: str, sku: str) -> list[Doc]:
         """Marketplace image versions in a region (empty when the image is not offered there)."""
 
+    def explain(self, exc: Exception) -> Exception:
+        """The error to report when a document this source returned cannot be read (e.g. naming its file)."""
+        return exc
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -134,19 +142,41 @@ class Lookups(Source):
         self.inner = inner
         self.description = inner.description
         self.answers: dict[tuple[str, ...], Answer] = {}
+        self._lock = threading.Lock()
 
     def _ask(self, key: tuple[str, ...], kind: str, path: str, call: Callable[[], Any]) -> Any:
         norm = tuple(k.lower() for k in key)
-        if norm not in self.answers:
+        with self._lock:
+            known = self.answers.get(norm)
+        if known is None:
             try:
                 value: Any = call()
             except Unavailable as exc:
                 value = exc
-            self.answers[norm] = Answer(kind, path, value)
-        value = self.answers[norm].value
-        if isinstance(value, Unavailable):
-            raise value
-        return value
+            known = Answer(kind, path, value)
+            with self._lock:
+                self.answers.setdefault(norm, known)
+        if isinstance(known.value, Unavailable):
+            raise known.value
+        return known.value
+
+    def prefetch(self, questions: Iterable[tuple[str, tuple[str, ...]]], workers: int = 8) -> None:
+        """Ask independent questions at once, when the source is remote: one round trip's time for
+        many, instead of one each. Failures are left for the check that asks again to report."""
+        if not self.inner.concurrent_reads:
+            return
+
+        def ask(q: tuple[str, tuple[str, ...]]) -> None:
+            try:
+                getattr(self, q[0])(*q[1])
+            except Exception:  # noqa: BLE001, S110 - re-raised when the check itself asks
+                pass
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(ask, questions))
+
+    def explain(self, exc: Exception) -> Exception:
+        return self.inner.explain(exc)
 
     def resource(self, rid: str) -> Doc | None:
         return self._ask(("resource", rid.rstrip("/")), "resource", rid, lambda: self.inner.resource(rid))
