@@ -116,3 +116,9 @@ def test_build_runs_the_checks_first_and_refuses_on_a_failure(arm_emulator, env,
     assert "FAIL subnet.container.delegation" in result.stdout
     assert "--skip-check" in result.stderr
     assert arm_emulator.count("PUT", "Microsoft.VirtualMachineImages/imageTemplates") == 0
+    # Skipping the check lets the build go on, and Azure (here: the emulator's Image Builder) then
+    # rejects the template for the very reason the check gave.
+    skipped = cli(env, tmp_path, "build", "-f", spec, "--no-wait", "--skip-check")
+    assert skipped.returncode == 1
+    assert arm_emulator.count("PUT", "Microsoft.VirtualMachineImages/imageTemplates") == 1
+    assert "delegated" in (skipped.stdout + skipped.stderr)

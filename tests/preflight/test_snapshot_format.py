@@ -8,7 +8,7 @@ import pytest
 
 from aks_jumpbox.preflight.snapshot import SnapshotError, load_snapshot, write_snapshot
 from aks_jumpbox.preflight.source import Answer, Lookups, Unavailable, image_versions_path, permissions_path
-from tests.preflight.world import NSG_ID, SUB, VNET_ID, World
+from tests.preflight.world import SUB, VNET_ID, World
 
 
 def folder(tmp_path, **files):
