@@ -380,3 +380,40 @@ def test_report_text_and_json_carry_status_evidence_and_fix(tmp_path):
     assert doc["ok"] is False
     assert set(doc["checks"][0]) == {"id", "status", "message", "evidence", "fix"}
     assert copy.deepcopy(doc) == report.to_json()
+
+
+def test_gallery_distribution_needs_the_image_writer_role_on_the_gallery(tmp_path):
+    data = spec_data("isolated")
+    data["distribute"]["gallery"] = {"resource_group": "rg-images", "name": "gal_aksjb",
+                                     "image": {"name": "aks-jumpbox", "publisher": "Contoso", "offer": "aks-jumpbox"}}
+    w = World.isolated(data)
+    assert {f.status for f in check(w, tmp_path).checks} == {Status.PASS}
+    _drop_assignment(w, "assignment.gallery")
+    w.set_caller("gallery", CALLER_CONTRIBUTOR)
+    report = check(w, tmp_path / "2")
+    assert set(only(report, Status.FAIL)) == {"identity.role.gallery", "caller.assign.gallery"}
+    f = finding(report, "identity.role.gallery")
+    assert "Microsoft.Compute/galleries/images/versions/write" in f.message
+    assert f.fix.endswith(f"--scope {w.plan.resource('assignment.gallery').scope}")
+
+
+def test_builtin_roles_are_judged_by_what_they_grant(tmp_path):
+    data = spec_data("proxy")
+    data["identity"]["roles"] = "builtin"
+    w = World.upstream(data)
+    sub = f"/subscriptions/{w.plan.subscription}/providers/Microsoft.Authorization/roleDefinitions"
+    w.docs["builtin-roles.json"] = [
+        {"id": f"{sub}/4d97b98b-1d4f-4787-a291-c67834d212e7", "type": "Microsoft.Authorization/roleDefinitions",
+         "properties": {"roleName": "Network Contributor", "permissions": [
+             {"actions": ["Microsoft.Authorization/*/read", "Microsoft.Network/*", "Microsoft.Resources/deployments/*"],
+              "notActions": []}]}},
+        {"id": f"{sub}/b24988ac-6180-42a0-ab88-20f7382dd24c", "type": "Microsoft.Authorization/roleDefinitions",
+         "properties": {"roleName": "Contributor", "permissions": [
+             {"actions": ["*"], "notActions": ["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
+                                               "Microsoft.Authorization/elevateAccess/Action"]}]}},
+    ]
+    report = check(w, tmp_path)
+    assert {f.status for f in report.checks} == {Status.PASS}, str(report)
+    assert "caller.role-definitions" not in {f.id for f in report.checks}  # no custom roles to write
+    assert ("Microsoft.Network/virtualNetworks/subnets/join/action via 'Microsoft.Network/*' of role "
+            "'Network Contributor'") in finding(report, "identity.role.network").evidence

@@ -195,6 +195,8 @@ class World:
         loc = plan.spec.build.location
         self.docs["providers.json"] = {"value": [self.provider(ns) for ns in PROVIDERS]}
         rgs = {plan.spec.build.resource_group, plan.spec.distribute.managed_image.resource_group}
+        if plan.spec.distribute.gallery is not None:
+            rgs.add(plan.spec.distribute.gallery.resource_group)
         self.docs["resource-groups.json"] = [
             {"id": f"/subscriptions/{sub}/resourceGroups/{rg}", "name": rg, "type": "Microsoft.Resources/resourceGroups",
              "location": loc, "properties": {"provisioningState": "Succeeded"}} for rg in sorted(rgs)]
