@@ -101,7 +101,8 @@ def first_questions(plan: Plan, facts: dict[str, Any]) -> list[tuple[str, tuple[
     if source.get("type") == "PlatformImage":
         loc = "".join(spec.build.location.split()).lower()
         qs.append(("image_versions", (sub, loc, source["publisher"], source["offer"], source["sku"])))
-    return qs
+    # Once each: two threads asking the same question would both go to Azure.
+    return list({(q[0], tuple(a.lower() for a in q[1])): q for q in qs}.values())
 
 
 def run_checks(plan: Plan, source: Any, *, today: dt.date | None = None) -> Report:
