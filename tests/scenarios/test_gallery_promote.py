@@ -125,6 +125,13 @@ def test_promote_refuses_what_is_not_a_validated_latest_to_be(canary_world):
     assert w.arm.get(version_id)["properties"]["publishingProfile"]["excludeFromLatest"] is True
     w.arm.store.get(version_id).meta["replication"] = {}
 
+    # A forced rebuild of the same template fails: its last run no longer vouches for the version.
+    w.arm.faults.fail_customizer(at=r"step download begin")
+    assert w.cli("build", "--force").returncode == 1
+    failed = w.cli("promote", "1.0.0", "--yes")
+    assert failed.returncode == 1 and "is Failed, not Succeeded" in failed.stderr
+    w.arm.faults.customizer_failure = None
+
     # A higher version that is still eligible would stay latest: refused, with the way out named.
     w.data["distribute"] = gallery_spec("2.0.0")
     w.data["distribute"]["gallery"]["exclude_from_latest"] = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 
@@ -49,17 +50,14 @@ def command(version: str, spec_path: str | None, lock_path: str | None, keep_on_
         target = next((v for v in versions if v.name == version), None)
         if target is None:
             known = ", ".join(v.name for v in versions) or "none"
-            raise OperationFailed(f"gallery image {definition.gallery}/{definition.image} has no version {version} "
-                                  f"(versions: {known}); nothing was changed.")
+            _refuse(output, version, [f"gallery image {definition.gallery}/{definition.image} has no version "
+                                      f"{version} (versions: {known})"])
         if channel(target, versions) == "latest":
             _done(output, con, target, versions, plan.hash, changed=False)
             return
         blockers = promotion_blockers(target, versions, build_evidence(az, plan, target))
         if blockers:
-            if output == "json":
-                emit_json({"promoted": False, "version": version, "refused": blockers})
-            raise OperationFailed(f"not promoting {version}:\n" + "\n".join(f"  - {b}" for b in blockers)
-                                  + "\nnothing was changed.")
+            _refuse(output, version, blockers)
         if not yes:
             if not sys.stdin.isatty():
                 raise UserError("promote needs confirmation and there is no terminal to ask on.",
@@ -71,6 +69,13 @@ def command(version: str, spec_path: str | None, lock_path: str | None, keep_on_
     if latest(versions) is None or latest(versions).name != version:  # Azure changed under us
         raise OperationFailed(f"{version} was promoted but is not latest; look with `aks-jumpbox versions`.")
     _done(output, con, after, versions, plan.hash, changed=True)
+
+
+def _refuse(output: str, version: str, reasons: list[str]) -> NoReturn:
+    if output == "json":
+        emit_json({"promoted": False, "version": version, "refused": reasons})
+    raise OperationFailed(f"not promoting {version}:\n" + "\n".join(f"  - {r}" for r in reasons)
+                          + "\nnothing was changed.")
 
 
 def _done(output: str, con, target, versions, current_hash: str, changed: bool) -> None:
