@@ -498,6 +498,15 @@ class ImageBuilder:
             or [{"name": r} for r in target.get("replicationRegions") or []]
             or [{"name": tpl.body.get("location")}]
         )
+        # AIB's replicaCount is the gallery version's regionalReplicaCount (default 1).
+        regions = [
+            {
+                "name": r.get("name"),
+                "regionalReplicaCount": r.get("replicaCount", 1),
+                "storageAccountType": r.get("storageAccountType", "Standard_LRS"),
+            }
+            for r in regions
+        ]
         self.arm.put_internal(
             vid,
             {

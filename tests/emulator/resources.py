@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import os
 import re
 
@@ -216,7 +217,35 @@ class GalleryImageHandler(ComputeHandler):
 
 
 class GalleryImageVersionHandler(ComputeHandler):
+    """Versions report publishedDate and, with `$expand=ReplicationStatus`, replication per target
+    region: Completed unless a test sets ``res.meta["replication"] = {region: state}``."""
+
     type = "Microsoft.Compute/galleries/images/versions"
+
+    def fill(self, arm, rid, props, existing):
+        profile = props.setdefault("publishingProfile", {})
+        before = ((existing.properties if existing else {}).get("publishingProfile") or {}).get("publishedDate")
+        profile["publishedDate"] = before or datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z")
+
+    def get(self, arm, rid, req):
+        res = self.require(arm, rid)
+        out = self.render(arm, res)
+        if (req.q("$expand") or "").lower() == "replicationstatus":
+            out["properties"]["replicationStatus"] = self.replication(res)
+        return Response(200, out)
+
+    @staticmethod
+    def replication(res) -> dict:
+        regions = (res.properties.get("publishingProfile") or {}).get("targetRegions") or []
+        given = {k.replace(" ", "").lower(): v for k, v in (res.meta.get("replication") or {}).items()}
+        summary = []
+        for r in regions:
+            state = given.get(str(r.get("name", "")).replace(" ", "").lower(), "Completed")
+            summary.append({"region": r.get("name"), "state": state, "progress": 100 if state == "Completed" else 40})
+        states = {s["state"] for s in summary}
+        aggregated = ("Failed" if "Failed" in states else "InProgress" if "Replicating" in states
+                      else "Completed" if states <= {"Completed"} else "Unknown")
+        return {"aggregatedState": aggregated, "summary": summary}
 
 
 class VirtualMachineHandler(ComputeHandler):

@@ -92,6 +92,11 @@ def test_github_workflow_structure(gallery):
         for args in _commands(job["steps"]):
             assert "-f" in args and args[args.index("-f") + 1] == "images/jumpbox.yaml"
             _parses(args)
+    (logs,) = [s for s in jobs["build"]["steps"] if " logs " in s.get("run", "")]
+    assert logs["if"] == "always()" and logs["continue-on-error"] is True, "no logs must not fail the pipeline"
+    if gallery:
+        (promote,) = [a for a in _commands(jobs["promote"]["steps"]) if a[0] == "promote"]
+        assert "--yes" in promote, "no terminal in CI: the environment approval is the confirmation"
     (upload,) = [s for s in jobs["build"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     paths = upload["with"]["path"].split()
     assert {"report/sbom.cdx.json", "report/software-report.md", "report/software-report.json"} <= set(paths)
@@ -110,8 +115,11 @@ def test_azure_devops_pipeline_structure():
         if step.get("task", "").startswith("AzureCLI@"):
             assert step["inputs"]["azureSubscription"] == "$(serviceConnection)"
     assert any(s.get("task", "").startswith("PublishPipelineArtifact@") for s in steps)
+    (logs,) = [s for s in steps if " logs " in s.get("inputs", {}).get("inlineScript", "")]
+    assert logs["condition"] == "always()" and logs["continueOnError"] is True
     deploy = promote["jobs"][0]
     assert promote["dependsOn"] == "build" and deploy["environment"] == "production"
+    assert any("--yes" in a for a in _commands(deploy["strategy"]["runOnce"]["deploy"]["steps"]) if a[0] == "promote")
     for args in _commands(steps + deploy["strategy"]["runOnce"]["deploy"]["steps"]):
         _parses(args)
     _no_secrets(text, doc)

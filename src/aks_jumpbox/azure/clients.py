@@ -192,6 +192,15 @@ class Azure:
         return NetworkManagementClient(self.credential, self.subscription, **self._arm_kwargs())
 
     @cached_property
+    def compute(self) -> Any:
+        from azure.mgmt.compute import ComputeManagementClient
+
+        # Gallery image versions only: one api-version for the whole client.
+        return ComputeManagementClient(
+            self.credential, self.subscription,
+            **self._arm_kwargs(self.api("Microsoft.Compute/galleries/images/versions")))
+
+    @cached_property
     def storage(self) -> Any:
         from azure.mgmt.storage import StorageManagementClient
 
@@ -212,7 +221,7 @@ class Azure:
                                  read_timeout=self.tuning.read_timeout, **extra)
 
     def close(self) -> None:
-        for name in ("imagebuilder", "msi", "authorization", "resources", "network", "storage"):
+        for name in ("imagebuilder", "msi", "authorization", "resources", "network", "compute", "storage"):
             client = self.__dict__.get(name)
             if client is not None:
                 client.close()

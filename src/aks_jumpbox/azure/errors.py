@@ -40,6 +40,9 @@ def error_code(exc: HttpResponseError) -> str:
     err = getattr(exc, "error", None)
     if err is not None and getattr(err, "code", None):
         return str(err.code)
+    storage_code = getattr(exc, "error_code", None)  # the data plane puts it here (x-ms-error-code)
+    if storage_code:
+        return str(getattr(storage_code, "value", storage_code))
     return f"HTTP{exc.status_code}" if exc.status_code else type(exc).__name__
 
 

@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("watch", "Re-attach to a running build and follow it to the end."),
     "cancel": ("cancel", "Cancel the running build."),
     "logs": ("logs", "Fetch the build logs and name the failing step."),
+    "versions": ("versions", "List the gallery image versions: state, regions, canary or latest, content hash."),
+    "promote": ("promote", "Make a validated canary gallery version the latest."),
     "cleanup": ("cleanup", "Delete role assignments, templates, identity and custom roles (never images)."),
     "outdated": ("outdated", "Compare every pin with its newest upstream release; flag deprecations (online)."),
     "report": ("report", "Write the image's CycloneDX SBOM and software report (offline)."),

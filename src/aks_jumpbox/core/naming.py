@@ -23,3 +23,8 @@ def content_hash(value: Any) -> str:
 def stable_guid(*parts: str) -> str:
     """A GUID that is the same for the same parts (case-insensitive, as Azure IDs are)."""
     return str(uuid.uuid5(NAMESPACE, "\n".join(p.lower() for p in parts)))
+
+
+def template_name(spec_name: str, plan_hash: str) -> str:
+    """The image template a plan creates: the spec's name and the plan's content hash."""
+    return f"imgt-{spec_name}-{plan_hash[:10]}"

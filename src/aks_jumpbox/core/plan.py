@@ -15,7 +15,7 @@ from aks_jumpbox.core.catalog import Catalog, load_catalog, sibling_url, url_bas
 from aks_jumpbox.core.errors import Problem, SpecError
 from aks_jumpbox.core.lock import Lock
 from aks_jumpbox.core.mirror import mirror_url
-from aks_jumpbox.core.naming import content_hash, stable_guid
+from aks_jumpbox.core.naming import content_hash, stable_guid, template_name
 from aks_jumpbox.core.network import NetworkContract, network_contract
 from aks_jumpbox.core.resource_ids import resource_group_id, resource_id, subscription_scope
 from aks_jumpbox.core.spec import Spec, azure_facts
@@ -321,8 +321,11 @@ def _customizer(name: str, script_name: str, script: str) -> dict[str, Any]:
     return {"type": "Shell", "name": name, "inline": inline_wrapper(script_name, script)}
 
 
-def _distribute(spec: Spec, image_id: str | None, gallery: GalleryPlan | None) -> list[dict[str, Any]]:
+def _distribute(spec: Spec, image_id: str | None, gallery: GalleryPlan | None,
+                plan_hash: str | None = None) -> list[dict[str, Any]]:
     tags = {"source": "aks-jumpbox", "baseImage": spec.base_image}
+    if plan_hash is not None:  # absent from the draft the hash is computed from
+        tags[HASH_TAG] = plan_hash  # so `versions` can tell an image's content from the image alone
     out: list[dict[str, Any]] = []
     if spec.distribute.managed_image is not None:
         out.append({"type": "ManagedImage", "runOutputName": "managedImage", "imageId": image_id,
@@ -337,7 +340,7 @@ def _distribute(spec: Spec, image_id: str | None, gallery: GalleryPlan | None) -
 
 
 def _template_body(spec: Spec, catalog: Catalog, identity: Resource, scripts: dict[str, str], image_id: str | None,
-                   sub: str, gallery: GalleryPlan | None = None) -> dict[str, Any]:
+                   sub: str, gallery: GalleryPlan | None = None, plan_hash: str | None = None) -> dict[str, Any]:
     b = spec.build
     image = catalog.base_images[spec.base_image]
     vnet: dict[str, Any] = {"subnetId": str(b.subnet)}
@@ -358,7 +361,7 @@ def _template_body(spec: Spec, catalog: Catalog, identity: Resource, scripts: di
             "sourceValidationOnly": False,
             "inVMValidations": [_customizer("aks-jumpbox validate", "validate.sh", scripts["validate.sh"])],
         },
-        "distribute": _distribute(spec, image_id, gallery),
+        "distribute": _distribute(spec, image_id, gallery, plan_hash),
         "errorHandling": {"onCustomizerError": b.on_customizer_error, "onValidationError": b.on_validation_error},
         "managedResourceTags": {"aks-jumpbox.template": "managed"},
     }
@@ -427,18 +430,18 @@ def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
         hashed["galleryVersion"] = gallery_spec.version
     digest = content_hash(hashed)
     short = digest[:10]
+    tname = template_name(spec.name, digest)
     scripts = {name: with_plan_hash(text, digest) for name, text in scripts.items()}
-    template_name = f"imgt-{spec.name}-{short}"
     image_name = (managed.name if managed else None) or f"img-{spec.name}-{short}"
     gallery = gallery_plan(spec, sub, gallery_spec.version or content_version(digest)) if gallery_spec else None
     body = _template_body(spec, catalog, identity, scripts,
                           resource_id(sub, dest_rg, "Microsoft.Compute/images", image_name) if managed else None, sub,
-                          gallery)
+                          gallery, digest)
     body["tags"] = {**tags, HASH_TAG: digest, "aks-jumpbox.generator": GENERATOR}
     template = Resource(
-        key="template", type="Microsoft.VirtualMachineImages/imageTemplates", name=template_name,
+        key="template", type="Microsoft.VirtualMachineImages/imageTemplates", name=tname,
         api_version=facts["Microsoft.VirtualMachineImages/imageTemplates"],
-        id=resource_id(sub, build_rg, "Microsoft.VirtualMachineImages/imageTemplates", template_name),
+        id=resource_id(sub, build_rg, "Microsoft.VirtualMachineImages/imageTemplates", tname),
         level="resourceGroup", scope=resource_group_id(sub, build_rg),
         body=body, depends_on=("identity", *(a.key for a in assignments), *(r.key for r in galleries)),
         purpose="the image template (immutable; named by its content hash)",
@@ -453,7 +456,7 @@ def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
     if spec.identity.roles == "builtin":
         warnings += ("identity.roles: builtin assigns Network Contributor and Contributor, far more than Image "
                      "Builder needs; prefer custom least-privilege roles",)
-    names = Names(template=template_name, image=image_name, identity=identity_name,
+    names = Names(template=tname, image=image_name, identity=identity_name,
                   network_role=custom["role.network"].name if custom else "",
                   image_role=custom["role.image"].name if custom else "")
     network = network_contract(spec, artifacts, azure_cli, apt)

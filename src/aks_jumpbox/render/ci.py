@@ -101,7 +101,10 @@ def github_workflow(o: CiOptions) -> str:
             "needs": "check", "runs-on": "ubuntu-latest", "permissions": oidc, "timeout-minutes": 300,
             "steps": [*setup, login,
                       {"name": "Build the image", "run": _cmd(o, "build", "--skip-check")},
-                      {"name": "Fetch the build logs", "if": "always()",
+                      # Logs are evidence, not a gate: when the build failed before the template ever
+                      # ran (deploy or preflight), `logs` has nothing to fetch and exits 1; the build
+                      # step's failure is what fails the job.
+                      {"name": "Fetch the build logs", "if": "always()", "continue-on-error": True,
                        "run": _cmd(o, "logs", "--save", "build-logs")},
                       {"name": "SBOM and software report",
                        "run": _cmd(o, "report", "--log", "build-logs/customization.log", "--out", "report")},
@@ -118,14 +121,16 @@ def github_workflow(o: CiOptions) -> str:
             "needs": "build", "runs-on": "ubuntu-latest", "permissions": oidc,
             "steps": [*setup, login,
                       {"name": "The canary is in the gallery, excluded from latest",
-                       "run": _cmd(o, "versions") + ' | grep -F "${{ needs.build.outputs.version }}"'}],
+                       "run": _cmd(o, "versions", "-o", "json")
+                       + ' | jq -e --arg v "${{ needs.build.outputs.version }}" \'.versions[] | select(.name == $v)\''}],
         }
         jobs["promote"] = {
             "needs": ["build", "canary"], "runs-on": "ubuntu-latest", "permissions": oidc,
             "environment": o.promote_environment,
             "steps": [*setup, login,
                       {"name": "Promote the canary to latest",
-                       "run": _cmd(o, "promote", "${{ needs.build.outputs.version }}")}],
+                       # --yes: the protected environment's approval is the confirmation.
+                       "run": _cmd(o, "promote", "${{ needs.build.outputs.version }}", "--yes")}],
         }
     jobs["outdated"] = {
         "runs-on": "ubuntu-latest", "permissions": {"contents": "read"}, "continue-on-error": True,
@@ -161,7 +166,9 @@ def azure_devops_pipeline(o: CiOptions) -> str:
         {"script": _cmd(o, "plan", "--out", "out"), "displayName": "Plan (offline, deterministic)"},
         az("Preflight: network, region, RBAC", _cmd(o, "check")),
         az("Build the image", _cmd(o, "build", "--skip-check")),
-        az("Fetch the build logs", _cmd(o, "logs", "--save", "build-logs"), condition="always()"),
+        # Evidence, not a gate (see github_workflow): a template that never ran has no logs.
+        az("Fetch the build logs", _cmd(o, "logs", "--save", "build-logs"), condition="always()",
+           continueOnError=True),
         {"script": _cmd(o, "report", "--log", "build-logs/customization.log", "--out", "report"),
          "displayName": "SBOM and software report"},
         {"task": "PublishPipelineArtifact@1", "displayName": "Publish SBOM and report", "condition": "always()",
@@ -169,13 +176,15 @@ def azure_devops_pipeline(o: CiOptions) -> str:
     ]
     stages = [{"stage": "build", "jobs": [{"job": "build", "timeoutInMinutes": 300, "steps": steps}]}]
     if o.gallery:
-        version = (f"version=$(aks-jumpbox plan --no-write -o json -f {o.spec_file} | jq -r '.gallery.imageVersion')\n")
+        version = ("set -eo pipefail  # a missing version stops before promote\n"
+                   f"version=$(aks-jumpbox plan --no-write -o json -f {o.spec_file} | jq -r '.gallery.imageVersion')\n")
         stages.append({"stage": "promote", "dependsOn": "build", "jobs": [{
             "deployment": "promote", "environment": o.promote_environment,
             "strategy": {"runOnce": {"deploy": {"steps": [
                 {"checkout": "self"}, install,
                 az("Promote the canary to latest",
-                   version + _cmd(o, "versions") + ' | grep -F "$version"\n' + _cmd(o, "promote", '"$version"')),
+                   version + _cmd(o, "versions", "-o", "json") + ' | jq -e --arg v "$version" '
+                   "'.versions[] | select(.name == $v)'\n" + _cmd(o, "promote", '"$version"', "--yes")),
             ]}}}}]})
     doc = {
         "trigger": {"branches": {"include": [o.branch]}, "paths": {"include": [o.spec_file, _lock_beside(o.spec_file)]}},

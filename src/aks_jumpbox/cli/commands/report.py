@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from aks_jumpbox.cli.azure_common import AzureArgs, azure_options, connect
 from aks_jumpbox.cli.context import resolve_plan
 from aks_jumpbox.cli.present import lock_option, spec_option
 from aks_jumpbox.core.errors import UserError
@@ -33,7 +34,12 @@ def _source_date_epoch() -> dt.datetime | None:
               help="The build's customization.log (or provision.sh output): adds the apt packages installed.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out/report", show_default=True,
               help="Where to write sbom.cdx.json, software-report.md and software-report.json.")
-def command(spec_path: str | None, lock_path: str | None, log_path: str | None, out_dir: str) -> None:
+@click.option("--upload-to", "upload_to", default=None, metavar="CONTAINER_URL",
+              help="Also store the files in a blob container, under <prefix>/<plan hash>/, with Azure AD "
+                   "(needs Storage Blob Data Contributor): https://<account>.blob.<suffix>/<container>[/<prefix>].")
+@azure_options
+def command(spec_path: str | None, lock_path: str | None, log_path: str | None, out_dir: str,
+            upload_to: str | None, azure_args: AzureArgs) -> None:
     """Write the image's CycloneDX SBOM and its software report (Markdown and JSON).
 
     Without --log, the report lists the base image, Azure CLI and tools from the plan; with the
@@ -44,6 +50,15 @@ def command(spec_path: str | None, lock_path: str | None, log_path: str | None, 
     from aks_jumpbox.report.sbom import sbom_json
     from aks_jumpbox.report.software import report_markdown, software_report
 
+    if upload_to is not None:
+        from aks_jumpbox.azure.reports import split_container_url
+
+        if not upload_to.startswith("https://"):
+            raise UserError(f"--upload-to {upload_to}: must be an https:// blob container URL.")
+        try:
+            split_container_url(upload_to)
+        except ValueError as exc:
+            raise UserError(f"--upload-to: {exc}") from None
     _, plan = resolve_plan(spec_path, lock_path)
     log = None
     if log_path is not None:
@@ -62,3 +77,9 @@ def command(spec_path: str | None, lock_path: str | None, log_path: str | None, 
     write_files(files, Path(out_dir))
     packages = f", {len(report['packages'])} apt packages" if log else ""
     click.echo(f"wrote {', '.join(files)} to {out_dir}/ ({len(report['tools'])} tools{packages})")
+    if upload_to is not None:
+        from aks_jumpbox.azure.reports import upload_reports
+
+        with connect(plan, azure_args) as az:
+            for url in upload_reports(az, upload_to, plan.hash, files):
+                click.echo(f"uploaded {url}")
