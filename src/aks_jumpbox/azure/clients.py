@@ -7,6 +7,7 @@ and a retry policy that backs off exponentially and honours Retry-After on 429 a
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -100,15 +101,24 @@ class CachingCredential:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self._tokens: dict[tuple[str, ...], Any] = {}
+        self._failure: Exception | None = None
         self._lock = threading.Lock()
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
         key = (*scopes, str(kwargs.get("tenant_id") or ""), str(kwargs.get("claims") or ""))
         with self._lock:
+            if self._failure is not None:  # not signed in: asking every credential again won't help
+                raise self._failure
             token = self._tokens.get(key)
             if token is not None and token.expires_on - 300 > time.time():
                 return token
-            token = self.inner.get_token(*scopes, **kwargs)
+            try:
+                token = self.inner.get_token(*scopes, **kwargs)
+            except ClientAuthenticationError as exc:
+                self._failure = exc
+                raise
             self._tokens[key] = token
             return token
 
@@ -130,6 +140,11 @@ class Azure:
     def __post_init__(self) -> None:
         if self.credential is None:
             from azure.identity import DefaultAzureCredential
+
+            # azure-identity logs every credential it tried as a warning; the command reports a failed
+            # sign-in itself, in one message with what to do (AKS_JUMPBOX_DEBUG=1 shows the details).
+            if not os.environ.get("AKS_JUMPBOX_DEBUG"):
+                logging.getLogger("azure.identity").setLevel(logging.ERROR)
 
             kwargs: dict[str, Any] = {}
             if self.cloud.authority_host:
