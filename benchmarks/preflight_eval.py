@@ -17,14 +17,20 @@ import json
 import random
 import socket
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-from aks_jumpbox.preflight import firewall, nsg
-from aks_jumpbox.preflight.addresses import NetworkContext
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.unit.preflight.test_upstream_network import REQUIRED_EGRESS  # noqa: E402
+
+from aks_jumpbox.preflight import firewall, nsg  # noqa: E402
+from aks_jumpbox.preflight.addresses import NetworkContext  # noqa: E402
 
 VNET = "10.241.0.0/16"
 BUILD = "10.241.0.0/28"
@@ -135,25 +141,8 @@ def make_nsg(rng: random.Random, n_rules: int = 4000) -> dict[str, Any]:
     return {"id": rid, "name": "nsg-big", "properties": {"securityRules": rules}}
 
 
-REQUIRED_FQDNS = [
-    ("Https", 443, "*.blob.core.windows.net"),
-    ("Https", 443, "management.azure.com"),
-    ("Http", 80, "azure.archive.ubuntu.com"),
-    ("Http", 80, "archive.ubuntu.com"),
-    ("Http", 80, "packages.microsoft.com"),
-    ("Https", 443, "packages.microsoft.com"),
-    ("Http", 80, "security.ubuntu.com"),
-    ("Https", 443, "azurecliprod.blob.core.windows.net"),
-    ("Https", 443, "aka.ms"),
-    ("Https", 443, "storage.googleapis.com"),
-    ("Https", 443, "api.github.com"),
-    ("Https", 443, "github-releases.githubusercontent.com"),
-    ("Https", 443, "github.com"),
-    ("Https", 443, "raw.githubusercontent.com"),
-    ("Https", 443, "get.helm.sh"),
-    ("Https", 443, "fluxcd.io"),
-    ("Https", 443, "releases.hashicorp.com"),
-]
+# The guide's egress table, as the upstream-network tests state it.
+REQUIRED_FQDNS = REQUIRED_EGRESS
 
 
 def make_policy(rng: random.Random, n_rules: int = 10000) -> firewall.FirewallPolicyDocs:

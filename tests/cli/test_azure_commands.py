@@ -10,17 +10,14 @@ import types
 import pytest
 
 from aks_jumpbox.core.errors import OperationFailed
+from tests.conftest import run_without_importing
 
 AZURE_COMMANDS = ["deploy", "build", "status", "watch", "cancel", "logs", "cleanup"]
 
 
 @pytest.mark.parametrize("name", AZURE_COMMANDS)
 def test_help_of_azure_commands_does_not_load_the_sdk(name):
-    code = ("import sys; from aks_jumpbox.cli.main import main\n"
-            f"rc = main([{name!r}, '--help'])\n"
-            "assert rc == 0, rc\n"
-            "assert not [m for m in sys.modules if m.startswith('azure')], 'azure imported'\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = run_without_importing([name, "--help"])
     assert result.returncode == 0, result.stderr
     assert "--arm-endpoint" in result.stdout and "--output" in result.stdout
 

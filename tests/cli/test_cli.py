@@ -1,29 +1,20 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import yaml
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, run_without_importing
 
 
 def test_help_lists_commands_without_loading_the_azure_sdk():
-    code = ("import sys; from aks_jumpbox.cli.main import main\n"
-            "rc = main(['--help'])\n"
-            "assert not [m for m in sys.modules if m.startswith(('azure', 'pydantic', 'rich'))], 'heavy import'\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = run_without_importing(["--help"], ("azure", "pydantic", "rich"))
     assert result.returncode == 0, result.stderr
     assert "plan" in result.stdout and "Render scripts" in result.stdout
 
 
 def test_plan_does_not_load_the_azure_sdk(tmp_path):
-    code = ("import sys; from aks_jumpbox.cli.main import main\n"
-            f"rc = main(['plan', '--out', {str(tmp_path / 'o')!r}])\n"
-            "assert rc == 0\n"
-            "assert not [m for m in sys.modules if m.startswith('azure')], 'azure imported'\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = run_without_importing(["plan", "--out", str(tmp_path / "o")])
     assert result.returncode == 0, result.stderr + result.stdout
 
 

@@ -11,13 +11,12 @@ path, so SharedKey signatures stay valid) to Azurite.
 from __future__ import annotations
 
 import http.client
-import socket
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
-from .server import _Server
+from .server import _Server, hang_up
 from .tls import TestCA
 
 DATA = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
@@ -79,11 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
             resp = conn.getresponse()
             data = resp.read()
         except OSError:
-            self.close_connection = True
-            try:
-                self.request.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            hang_up(self)
             return
         finally:
             conn.close()

@@ -42,11 +42,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             )
         except DropConnection:
-            self.close_connection = True
-            try:
-                self.request.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            hang_up(self)
             return
         data = resp.encode()
         self.send_response(resp.status)
@@ -60,6 +56,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_HEAD = _serve
+
+
+def hang_up(handler: BaseHTTPRequestHandler) -> None:
+    """Close the client's connection without an answer (a dropped connection, as clients see it)."""
+    handler.close_connection = True
+    try:
+        handler.request.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 class _Server(ThreadingHTTPServer):
