@@ -33,18 +33,20 @@ def image_template_examples() -> list[tuple[str, str, str, dict, dict]]:
     for item in SWAGGER.doc["paths"].values():
         for op in item.values():
             body = next((p for p in op.get("parameters", []) if p.get("in") == "body"), None)
-            schemas = {code: r["schema"] for code, r in op["responses"].items() if "schema" in r and code != "default"}
-            names = {SWAGGER.ref_name(s) for s in schemas.values()} | {SWAGGER.ref_name(body["schema"]) if body else None}
+            responses = op["responses"].items()
+            schemas = {code: r["schema"] for code, r in responses if "schema" in r and code != "default"}
+            names = {SWAGGER.ref_name(s) for s in [*schemas.values(), *([body["schema"]] if body else [])]}
             if not names & IMAGE_TEMPLATE_MODELS:
                 continue
             for ref in op["x-ms-examples"].values():
                 file = ref["$ref"].removeprefix("./")
                 example = json.loads((SPEC_DIR / file).read_text(encoding="utf-8"))
+                op_id, answers = op["operationId"], example["responses"]
                 if body:
-                    out.append((op["operationId"], file, "request", body["schema"], example["parameters"][body["name"]]))
+                    out.append((op_id, file, "request", body["schema"], example["parameters"][body["name"]]))
                 for code, schema in schemas.items():
-                    if "body" in example["responses"].get(code, {}):
-                        out.append((op["operationId"], file, f"response {code}", schema, example["responses"][code]["body"]))
+                    if "body" in answers.get(code, {}):
+                        out.append((op_id, file, f"response {code}", schema, answers[code]["body"]))
     return out
 
 
@@ -53,8 +55,8 @@ EXAMPLES = image_template_examples()
 
 def test_the_examples_cover_every_image_template_operation():
     operations = {op for op, *_ in EXAMPLES}
-    assert operations == {f"VirtualMachineImageTemplates_{n}" for n in ("List", "ListByResourceGroup", "CreateOrUpdate",
-                                                                       "Update", "Get")}
+    names = ("List", "ListByResourceGroup", "CreateOrUpdate", "Update", "Get")
+    assert operations == {f"VirtualMachineImageTemplates_{n}" for n in names}
     assert len(EXAMPLES) >= 15
 
 
@@ -80,7 +82,8 @@ def test_the_rendered_image_template_is_a_valid_request_body(name, default_data,
 
 
 def test_the_swagger_check_can_fail(default_data, default_lock):
-    body = {k: v for k, v in rendered_image_template(default_data, default_lock, {}).items() if k not in TEMPLATE_ONLY}
+    resource = rendered_image_template(default_data, default_lock, {})
+    body = {k: v for k, v in resource.items() if k not in TEMPLATE_ONLY}
     props = body["properties"]
     props["vmProfile"]["bogus"] = 1
     props["vmProfile"]["osDiskSizeGB"] = "32"
@@ -90,14 +93,17 @@ def test_the_swagger_check_can_fail(default_data, default_lock):
     del props["distribute"][0]["runOutputName"]
     props["validate"]["inVMValidations"][0]["inlne"] = props["validate"]["inVMValidations"][0].pop("inline")
     errors = "\n".join(SWAGGER.errors(body, IMAGE_TEMPLATE, request=True))
-    for expected in ("/properties/vmProfile/bogus: not a property", "/properties/vmProfile/osDiskSizeGB: '32' is not an integer",
+    for expected in ("/properties/vmProfile/bogus: not a property",
+                     "/properties/vmProfile/osDiskSizeGB: '32' is not an integer",
                      "/properties/customize/0/type: 'Ansible' is not a kind of ImageTemplateCustomizer",
                      "/properties/errorHandling/onCustomizerError: 'ignore' is not one of",
-                     "/properties/provisioningState: is read-only", "/properties/distribute/0/runOutputName: is required",
+                     "/properties/provisioningState: is read-only",
+                     "/properties/distribute/0/runOutputName: is required",
                      "/properties/validate/inVMValidations/0/inlne: not a property"):
         assert expected in errors, errors
     # A response may carry read-only properties, but the envelope (from common-types) is still checked.
-    response = json.loads((SPEC_DIR / "examples" / "GetImageTemplate.json").read_text())["responses"]["200"]["body"]
+    example = json.loads((SPEC_DIR / "examples" / "GetImageTemplate.json").read_text(encoding="utf-8"))
+    response = example["responses"]["200"]["body"]
     response["properties"]["provisioningState"] = "Succeeded"
     assert SWAGGER.errors(response, IMAGE_TEMPLATE, request=False) == []
     del response["location"]

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-IMAGEBUILDER = "specification/imagebuilder/resource-manager/Microsoft.VirtualMachineImages/ImageBuilder/stable/2025-10-01"
+IMAGEBUILDER = ("specification/imagebuilder/resource-manager/Microsoft.VirtualMachineImages/ImageBuilder/"
+                "stable/2025-10-01")
 IMAGE_TEMPLATE_EXAMPLES = (
     "CreateImageTemplateLinux", "CreateImageTemplateWindows", "GetImageTemplate", "ListImageTemplates",
     "ListImageTemplatesByRg", "UpdateImageTemplateTags", "UpdateImageTemplateToRemoveIdentities",
@@ -56,8 +57,8 @@ SOURCES = (
         )} | {"LICENSE": "LICENSE"},
         "Microsoft's ARM JSON schemas for the resource types and api-versions the rendered templates and the "
         "ARM emulator's PUT bodies use (tests/support/arm_schema.py, tests/emulator/schemas.py). The layout "
-        "is upstream's `schemas/` folder, so a `$ref` to `https://schema.management.azure.com/schemas/<path>` "
-        "is `<path>` here.",
+        "is upstream's `schemas/` folder, so a `$ref` to "
+        "`https://schema.management.azure.com/schemas/<path>` is `<path>` here.",
     ),
     Source(
         "--rest-api-specs", "Azure/azure-rest-api-specs", "rest-api-specs/imagebuilder/2025-10-01",
@@ -86,7 +87,8 @@ def read_upstream(source: Source, spec: str) -> tuple[str, str, dict[str, bytes]
     path, _, rev = spec.partition("@")
     repo = Path(path).expanduser()
     if not repo.exists():
-        raise Refusal(f"{source.option} {spec}: no such folder; give a local clone of github.com/{source.repo}")
+        raise Refusal(f"{source.option} {spec}: no such folder; "
+                      f"give a local clone of github.com/{source.repo}")
     try:
         commit = git(repo, "rev-parse", "--verify", f"{rev or 'HEAD'}^{{commit}}").decode().strip()
     except Refusal as err:
@@ -105,13 +107,15 @@ def read_upstream(source: Source, spec: str) -> tuple[str, str, dict[str, bytes]
 
 
 def provenance(source: Source, commit: str, date: str) -> str:
-    rows = "\n".join(f"| {v} | {u} | {commit} | {date} |" for v, u in sorted(source.files.items()) if v != "LICENSE")
+    files = sorted((v, u) for v, u in source.files.items() if v != "LICENSE")
+    rows = "\n".join(f"| {v} | {u} | {commit} | {date} |" for v, u in files)
     return (
         f"# Vendored from {source.repo}\n\n{source.note}\n\n"
-        f"Every file below is a byte-for-byte copy of https://github.com/{source.repo} at the commit shown, under "
-        f"that repository's MIT licence (LICENSE here, copied from the same commit). Nothing is edited; what the "
-        f"tests must adjust, they adjust in memory. Refresh with `python tests/data/refresh.py {source.option} "
-        f"PATH[@REV]` (a local clone; never run by the tests or CI).\n\n"
+        f"Every file below is a byte-for-byte copy of https://github.com/{source.repo} at the commit "
+        f"shown, under that repository's MIT licence (LICENSE here, copied from the same commit). Nothing "
+        f"is edited; what the tests must adjust, they adjust in memory. Refresh with "
+        f"`python tests/data/refresh.py {source.option} PATH[@REV]` (a local clone; never run by the tests "
+        f"or CI).\n\n"
         f"| file | upstream path | commit | commit date |\n|---|---|---|---|\n{rows}\n"
     )
 
@@ -127,7 +131,8 @@ def write_atomically(path: Path, data: bytes) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     for source in SOURCES:
-        parser.add_argument(source.option, metavar="PATH[@REV]", help=f"a local clone of github.com/{source.repo}")
+        parser.add_argument(source.option, metavar="PATH[@REV]",
+                            help=f"a local clone of github.com/{source.repo}")
     parser.add_argument("--check", action="store_true", help="compare with upstream, write nothing")
     args = parser.parse_args(argv)
     chosen = [(s, getattr(args, s.option[2:].replace("-", "_"))) for s in SOURCES]

@@ -1,10 +1,10 @@
-"""Check JSON bodies against an Azure OpenAPI 2.0 (swagger) document, the way Azure's model validation reads it.
+"""Check JSON bodies against an Azure OpenAPI 2.0 (swagger) document, as Azure's model validation reads it.
 
 The subset Azure's resource-manager specs use: local ``$ref``s, ``allOf`` inheritance, polymorphism by
-``discriminator`` with ``x-ms-discriminator-value``, ``additionalProperties`` maps, ``readOnly``, ``required``,
-types, enums, patterns and integer bounds. A property a model does not define is an error (the specs
-leave ``additionalProperties`` unset on models, and ARM rejects or drops what a model does not define).
-A request must not carry a ``readOnly`` property; a response may.
+``discriminator`` with ``x-ms-discriminator-value``, ``additionalProperties`` maps, ``readOnly``,
+``required``, types, enums, patterns and integer bounds. A property a model does not define is an
+error (the specs leave ``additionalProperties`` unset on models, and ARM rejects or drops what a model
+does not define). A request must not carry a ``readOnly`` property; a response may.
 """
 
 from __future__ import annotations
@@ -123,14 +123,16 @@ class Swagger:
                     if "additionalProperties" in schema and isinstance(schema["additionalProperties"], dict):
                         out += self.errors(item, schema["additionalProperties"], request=request, where=path)
                     else:
-                        out.append(f"{path}: not a property of this model (known: {', '.join(sorted(props))})")
+                        known = ", ".join(sorted(props))
+                        out.append(f"{path}: not a property of this model (known: {known})")
                     continue
                 if request and props[name].get("readOnly"):
                     out.append(f"{path}: is read-only; a request must not set it")
                 out += self.errors(item, props[name], request=request, where=path)
         elif isinstance(value, dict) and isinstance(schema.get("additionalProperties"), dict):
             for name, item in value.items():
-                out += self.errors(item, schema["additionalProperties"], request=request, where=f"{where}/{name}")
+                path = f"{where}/{name}"
+                out += self.errors(item, schema["additionalProperties"], request=request, where=path)
         elif isinstance(value, list) and "items" in schema:
             for i, item in enumerate(value):
                 out += self.errors(item, schema["items"], request=request, where=f"{where}/{i}")
