@@ -1,4 +1,4 @@
-"""Validate PUT bodies against Microsoft's ARM JSON schemas (../shared/arm-schemas).
+"""Validate PUT bodies against Microsoft's ARM JSON schemas (tests/data/arm-schemas).
 
 Uses tests/support/arm_schema.py (its registry and the documented union relaxation). The request's
 api-version is used when a schema for it exists. Otherwise the newest schema of the same namespace that

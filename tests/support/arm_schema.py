@@ -1,4 +1,4 @@
-"""Validate ARM resources against Microsoft's ARM JSON schemas in ../shared/arm-schemas.
+"""Validate ARM resources against Microsoft's ARM JSON schemas, vendored in tests/data/arm-schemas.
 
 The generated schemas write discriminated unions as
 ``allOf: [{additionalProperties: false, properties: {type}}, {oneOf: [...]}]``, which read literally
@@ -18,7 +18,8 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SCHEMA_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "arm-schemas"
+# Inside the repository (tests/data/arm-schemas/PROVENANCE.md says where from), so a fresh clone tests.
+SCHEMA_ROOT = Path(__file__).resolve().parents[1] / "data" / "arm-schemas"
 BASE = "https://schema.management.azure.com/schemas/"
 # Keys of a template's resource envelope that the deployment template schema defines, not the
 # resource type's own schema.
