@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from aks_jumpbox.adapters.files import DOCUMENT_LIMIT, InputError, ensure_dir, load_json, read_input, write_atomic
 from aks_jumpbox.core.errors import UserError
 from aks_jumpbox.preflight import firewall, nsg, route, subnet
 from aks_jumpbox.preflight._arm import ResourceFormatError, id_of, name_of, props
@@ -138,17 +139,14 @@ class FolderSource(Source):
 
     def add_file(self, path: Path) -> None:
         label = str(path.relative_to(self.folder)) if path.is_relative_to(self.folder) else str(path)
+        fix = "Each file must hold one JSON document, as `az resource show` prints it."
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as e:
-            raise SnapshotError(f"{self.folder / label}: cannot be read ({e})") from None
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SnapshotError(
-                f"{self.folder / label}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})",
-                fix="Each file must hold one JSON document, as `az resource show` prints it.",
-            ) from None
+            text = read_input(path, what="snapshot document", limit=DOCUMENT_LIMIT, encoding="utf-8-sig",
+                              label=str(self.folder / label))
+            value = load_json(text, str(self.folder / label), fix=fix)
+        except InputError as e:
+            at = f":{e.line}:{e.column}" if e.line and e.column else f":{e.line}" if e.line else ""
+            raise SnapshotError(f"{e.label}{at}: {e.problem}", fix=e.hint) from None
         self.files += 1
         try:
             self._add(value, label, "")
@@ -389,8 +387,8 @@ def write_snapshot(answers: Iterable[Answer], out: str | Path, *, replace: bool 
             fix="Choose a new folder, or pass --replace to delete its *.json files first.",
         )
     for p in old:
-        p.unlink()
-    root.mkdir(parents=True, exist_ok=True)
+        p.unlink()  # removes a link itself, never what it points at
+    ensure_dir(root)
     written: list[Path] = []
     used: set[str] = set()
     for answer in answers:
@@ -400,7 +398,5 @@ def write_snapshot(answers: Iterable[Answer], out: str | Path, *, replace: bool 
             n += 1
             name = f"{stem}-{n}.json"
         used.add(name)
-        target = root / name
-        target.write_text(json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
-        written.append(target)
+        written.append(write_atomic(root, name, json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n"))
     return written

@@ -62,11 +62,11 @@ def command(spec_path: str | None, lock_path: str | None, log_path: str | None, 
     _, plan = resolve_plan(spec_path, lock_path)
     log = None
     if log_path is not None:
-        try:
-            text = Path(log_path).read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            raise UserError(f"--log {log_path}: no such file.",
-                            fix="Download the build's customization.log, or leave out --log.") from None
+        from aks_jumpbox.adapters.files import LOG_LIMIT, read_input
+
+        # errors="replace": a log may hold any bytes a build printed; only the package lines matter.
+        text = read_input(log_path, what="build log", limit=LOG_LIMIT, errors="replace", label=f"--log {log_path}",
+                          missing_fix="Download the build's customization.log, or leave out --log.")
         log = parse_build_log(text)
         if not log.packages:
             raise UserError(f"--log {log_path}: lists no `==> aks-jumpbox package` lines.",
