@@ -129,7 +129,7 @@ def decode_text(data: bytes, label: str, *, encoding: str = "utf-8", errors: str
         return data.decode(encoding, errors)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(label, f"is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})",
+        raise InputError(label, f"is not UTF-8 text (byte 0x{data[exc.start]:02x})",
                          "Save it as UTF-8.", line=line) from None
 
 

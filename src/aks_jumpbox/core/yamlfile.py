@@ -83,6 +83,8 @@ def _measure(node: yaml.Node, depth: int, memo: dict[int, tuple[int, int]], acti
     for child in children:
         s, d = _measure(child, depth + 1, memo, active)
         size, deepest = size + s, max(deepest, d + 1)
+        if depth + d > MAX_DEPTH:  # e.g. an alias, measured where it was defined, used deeper here
+            raise _Bound(f"nested deeper than {MAX_DEPTH} levels once aliases are expanded", node.start_mark)
         if size > MAX_NODES:
             raise _Bound(f"expands to more than {MAX_NODES} values (aliases count at every use); "
                          "a spec needs far fewer: write the values out instead of using aliases", child.start_mark)
