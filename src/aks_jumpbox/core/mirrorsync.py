@@ -113,9 +113,11 @@ def sync_item(item: MirrorItem, source: Source, out: Path, fetch_text: FetchText
     where = source.locate(item.upstream_url, item.path)
     if isinstance(where, Path) and not where.exists():
         raise OperationFailed(f"{item.tool}: {where} is missing from the source folder")
+    # Opened first, so a source that is not a regular file is refused before anything is created in --to.
+    src = open_regular(where, what=f"{item.tool} artifact") if isinstance(where, Path) else None
     with AtomicFile(out, item.path) as dest:  # an exclusive temporary file, renamed only when this block succeeds
-        if isinstance(where, Path):
-            with open_regular(where, what=f"{item.tool} artifact") as src:
+        if src is not None:
+            with src:
                 actual, action = _sha256(src, copy_to=dest.file), "copied"
         else:
             actual, action = fetch_file(where, dest.file), "fetched"
