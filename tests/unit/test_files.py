@@ -241,6 +241,15 @@ def test_an_atomic_file_that_fails_half_way_leaves_nothing(tmp_path):
     assert sorted(tree(out)) == []
 
 
+def test_write_file_keeps_the_mode_of_the_file_it_replaces(tmp_path):
+    spec = tmp_path / "jumpbox.yaml"
+    spec.write_text("old")
+    spec.chmod(0o600)
+    write_file(spec, "new")
+    assert spec.read_text() == "new" and stat.S_IMODE(spec.stat().st_mode) == 0o600
+    assert stat.S_IMODE(write_file(tmp_path / "fresh.json", "{}").stat().st_mode) == 0o644
+
+
 def test_write_file_for_a_user_named_file_refuses_a_link(tmp_path, victim):
     (tmp_path / "jumpbox.lock.json").symlink_to(victim)
     with pytest.raises(UserError, match="jumpbox.lock.json: it is a symbolic link"):

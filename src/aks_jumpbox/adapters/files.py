@@ -427,8 +427,15 @@ def write_atomic(out_dir: str | Path, rel: str, data: str | bytes, mode: int = 0
 
 
 def write_file(path: str | Path, data: str | bytes, mode: int = 0o644) -> Path:
-    """write_atomic for a file the user named: its folder is theirs, the file itself must not be a link."""
+    """write_atomic for a file the user named (a spec, a lock): its folder is theirs, the file itself must
+    not be a link; a file replaced keeps its mode (a spec kept 0600 stays 0600)."""
     p = Path(path)
+    try:
+        st = os.lstat(p)
+        if stat.S_ISREG(st.st_mode):
+            mode = stat.S_IMODE(st.st_mode)
+    except OSError:
+        pass
     return write_atomic(p.parent, p.name, data, mode)
 
 

@@ -380,14 +380,18 @@ def write_snapshot(answers: Iterable[Answer], out: str | Path, *, replace: bool 
     root = Path(out)
     if root.exists() and not root.is_dir():
         raise SnapshotError(f"--out {out}: exists and is not a folder")
-    old = sorted(root.rglob("*.json")) if root.is_dir() else []
+    old = sorted(p for p in root.rglob("*.json") if p.is_symlink() or not p.is_dir()) if root.is_dir() else []
     if old and not replace:
         raise SnapshotError(
             f"--out {out}: already holds {len(old)} JSON files, which `check --snapshot` would read too",
             fix="Choose a new folder, or pass --replace to delete its *.json files first.",
         )
     for p in old:
-        p.unlink()  # removes a link itself, never what it points at
+        try:
+            p.unlink()  # removes a link itself, never what it points at
+        except OSError as e:
+            raise SnapshotError(f"--out {out}: cannot delete {p} ({e.strerror})",
+                                fix="Fix its permissions, or choose a new folder.") from None
     ensure_dir(root)
     written: list[Path] = []
     used: set[str] = set()
