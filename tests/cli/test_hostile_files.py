@@ -207,3 +207,10 @@ def test_check_snapshot_with_duplicate_keys_exits_2(work):
     snap.mkdir()
     (snap / "rg.json").write_text('{"id": "/subscriptions/x/resourceGroups/rg", "location": "a", "location": "b"}')
     _refused(run_cli("check", "--snapshot", "snap", cwd=work), "rg.json:1:", "duplicate key 'location'")
+
+
+@pytest.mark.parametrize("args", [["plan", "--out", ""], ["report", "--out", " "], ["mirror", "sync", "--to", ""]])
+def test_an_empty_output_folder_is_refused_not_the_current_one(work, args):
+    before = sorted(os.listdir(work))
+    _refused(run_cli(*args, cwd=work), f"{args[-2]} is empty")
+    assert sorted(os.listdir(work)) == before

@@ -36,6 +36,8 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
     from aks_jumpbox.core.mirror import mirror_items
     from aks_jumpbox.core.mirrorsync import Source, check_items, sync_item, write_index
 
+    if not to_dir.strip():  # e.g. `--to "$OUT"` with OUT unset: not silently the current folder
+        raise UserError("--to is empty.", fix="Name a folder, e.g. --to mirror.")
     inputs = resolve_inputs(spec_path, lock_path)
     if source is None:
         src = Source()

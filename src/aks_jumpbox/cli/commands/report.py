@@ -59,6 +59,8 @@ def command(spec_path: str | None, lock_path: str | None, log_path: str | None, 
             split_container_url(upload_to)
         except ValueError as exc:
             raise UserError(f"--upload-to: {exc}") from None
+    if not out_dir.strip():  # e.g. `--out "$OUT"` with OUT unset: not silently the current folder
+        raise UserError("--out is empty.", fix="Name a folder, e.g. --out out.")
     _, plan = resolve_plan(spec_path, lock_path)
     log = None
     if log_path is not None:
