@@ -253,7 +253,7 @@ def safe_parts(rel: str, *, base: str | Path = ".") -> tuple[str, ...]:
     bad = (not rel or rel.startswith("/") or "\\" in rel or "\0" in rel
            or any(p in ("", ".", "..") for p in parts))
     if bad:
-        raise UserError(f"refusing to write {rel!r}: not a plain relative path inside {base}.",
+        raise UserError(f"refusing the path {rel!r}: it is not a plain relative path inside {base}.",
                         fix="This name came from an input file (lock or mirror item); correct that entry.")
     return parts
 
