@@ -12,7 +12,6 @@ https://api.github.com/repos/helm/helm/releases -> FEED/api.github.com/repos/hel
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
