@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import BinaryIO
 
 from aks_jumpbox.core.errors import OperationFailed
 
@@ -71,20 +72,18 @@ def fetch_text(url: str, *, attempts: int = 4, timeout: float = 30.0, limit: int
     return _retrying(url, attempts, get)
 
 
-def fetch_file(url: str, dest: Path, *, attempts: int = 4, timeout: float = 300.0) -> str:
-    """Stream url to dest (atomically); returns the SHA-256 of what was written."""
+def fetch_file(url: str, out: BinaryIO, *, attempts: int = 4, timeout: float = 300.0) -> str:
+    """Stream url into out (an open file the caller made, e.g. an exclusive temporary file it renames only
+    once the digest is verified); returns the SHA-256 of what was written. A retry starts over."""
     def get() -> str:
-        tmp = dest.with_name(dest.name + ".part")
         digest = hashlib.sha256()
-        try:
-            with _open(url, timeout) as resp, tmp.open("wb") as out:
-                while chunk := resp.read(1 << 20):
-                    digest.update(chunk)
-                    out.write(chunk)
-            tmp.replace(dest)
-        finally:
-            tmp.unlink(missing_ok=True)
+        out.seek(0)
+        out.truncate()
+        with _open(url, timeout) as resp:
+            while chunk := resp.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        out.flush()
         return digest.hexdigest()
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
     return _retrying(url, attempts, get)

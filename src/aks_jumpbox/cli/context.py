@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,12 +28,14 @@ class Inputs:
 
 
 def resolve_inputs(spec_path: str | None, lock_path: str | None) -> Inputs:
-    if spec_path is None and Path(DEFAULT_SPEC_NAME).is_file():
+    # Anything by the default name is read (and a folder, FIFO or dangling link refused with a message):
+    # silently falling back to the embedded default would plan something the user did not write.
+    if spec_path is None and os.path.lexists(DEFAULT_SPEC_NAME):
         spec_path = DEFAULT_SPEC_NAME
     spec, doc = load_spec(spec_path)
     if lock_path is None and spec_path is not None:
         beside = Path(spec_path).parent / DEFAULT_LOCK_NAME
-        lock_path = str(beside) if beside.is_file() else None
+        lock_path = str(beside) if os.path.lexists(beside) else None
     lock, lock_label = load_lock(lock_path, load_catalog())
     return Inputs(spec, doc.file, doc, Path(spec_path) if spec_path else None, lock, lock_label,
                   Path(lock_path) if lock_path else None)

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from aks_jumpbox.adapters.files import SPEC_LIMIT, load_json, read_input
 from aks_jumpbox.core.catalog import ARCHES, Catalog
 from aks_jumpbox.core.checksums import HEX64
 from aks_jumpbox.core.errors import Problem, SpecError
@@ -128,12 +129,6 @@ def load_lock(path: str | Path | None, catalog: Catalog) -> tuple[Lock, str]:
         text, label = default_lock_text(), f"<embedded default {DEFAULT_LOCK_NAME}>"
     else:
         label = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SpecError([Problem(label, None, "", "no such lock file; create it with `aks-jumpbox lock`")]) from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError([Problem(label, exc.lineno, "", f"not valid JSON: {exc.msg}; regenerate it with `aks-jumpbox lock`")]) from None
+        text = read_input(path, what="lock", limit=SPEC_LIMIT, missing_fix="Create it with `aks-jumpbox lock`.")
+    doc = load_json(text, label, fix="Regenerate it with `aks-jumpbox lock`.")
     return parse_lock(doc, label, catalog), label

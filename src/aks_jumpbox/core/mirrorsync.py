@@ -1,24 +1,32 @@
 """`mirror sync`: copy every locked artifact (and its checksum file) into the mirror layout,
 verifying each digest on the way. Sources: upstream over HTTPS, another mirror (URL), or a folder
 the artifacts were copied into by other means. Pure apart from the fetch functions passed in.
+
+Nothing reaches the mirror unverified or outside it: every path is checked to stay inside --to
+(whatever a lock URL decoded to), every source inside --from (no link leading out), the artifact is
+written to an exclusive temporary file and renamed into place only once its digest matches, and
+its checksum files are published only after that.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+from aks_jumpbox.adapters.files import (
+    CHECKSUM_LIMIT, AtomicFile, confined, open_existing, open_regular, read_input, safe_parts, write_all, write_atomic,
+)
 from aks_jumpbox.core.catalog import url_basename
 from aks_jumpbox.core.checksums import ChecksumFileError, find_sha256
 from aks_jumpbox.core.errors import OperationFailed
 from aks_jumpbox.core.mirror import INDEX_NAME, MirrorItem
 
 FetchText = Callable[[str], str]
-FetchFile = Callable[[str, Path], str]  # (url, dest) -> sha256 of what was written
+FetchFile = Callable[[str, BinaryIO], str]  # (url, open file) -> sha256 of what was written to it
 
 
 @dataclass(frozen=True)
@@ -30,8 +38,8 @@ class Source:
 
     def locate(self, upstream_url: str, path: str) -> str | Path:
         if self.folder is not None:
-            return self.folder / path
-        return f"{self.base.rstrip('/')}/{path}" if self.base else upstream_url
+            return confined(self.folder, path)  # resolved; a link out of the folder is refused
+        return f"{self.base.rstrip('/')}/{'/'.join(safe_parts(path))}" if self.base else upstream_url
 
 
 @dataclass(frozen=True)
@@ -41,77 +49,84 @@ class Synced:
     action: str  # "fetched", "copied", "up to date"
 
 
-def sha256_file(path: Path) -> str:
+def check_items(items: Iterable[MirrorItem], out: Path) -> None:
+    """Refuse (UserError) any item whose mirror paths would leave `out`: run before anything is written."""
+    for item in items:
+        for rel in (item.path, item.checksum_path, item.order_path):
+            if rel is not None:
+                safe_parts(rel, base=out)
+
+
+def _sha256(fh: BinaryIO, copy_to: BinaryIO | None = None) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
+    while chunk := fh.read(1 << 20):
+        digest.update(chunk)
+        if copy_to is not None:
+            copy_to.write(chunk)
     return digest.hexdigest()
 
 
 def _read_text(where: str | Path, fetch_text: FetchText) -> str:
     if isinstance(where, Path):
-        try:
-            return where.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise OperationFailed(f"{where} is missing from the source folder") from None
+        if not where.exists():
+            raise OperationFailed(f"{where} is missing from the source folder")
+        return read_input(where, what="checksum file", limit=CHECKSUM_LIMIT)
     return fetch_text(where)
 
 
-def _put_text(out: Path, path: str, text: str) -> None:
-    dest = out / path
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(dest)
-
-
-def _expected(item: MirrorItem, source: Source, out: Path, fetch_text: FetchText) -> str:
-    """The digest to hold the artifact to; also copies the checksum (and order) file into the mirror."""
+def _expected(item: MirrorItem, source: Source, fetch_text: FetchText) -> tuple[str, dict[str, str]]:
+    """The digest to hold the artifact to, and the checksum (and order) files to publish beside it."""
     text = _read_text(source.locate(item.checksum_upstream_url, item.checksum_path), fetch_text)
-    _put_text(out, item.checksum_path, text)
+    sums = {item.checksum_path: text}
     order = None
     if item.order_upstream_url and item.order_path:
         order = _read_text(source.locate(item.order_upstream_url, item.order_path), fetch_text)
-        _put_text(out, item.order_path, order)
+        sums[item.order_path] = order
     try:
         listed = find_sha256(text, item.checksum_format, url_basename(item.upstream_url), order)
     except ChecksumFileError as exc:
         if item.sha256:
-            return item.sha256  # the lock pins it; a checksum file that omits it changes nothing
+            return item.sha256, sums  # the lock pins it; a checksum file that omits it changes nothing
         raise OperationFailed(f"{item.tool} {item.version} ({item.arch}): {exc}") from None
     if item.sha256 and listed != item.sha256:
         raise OperationFailed(
             f"{item.tool} {item.version} ({item.arch}): the checksum file lists {listed}, the lock pins "
             f"{item.sha256}; investigate before mirroring"
         )
-    return listed
+    return listed, sums
+
+
+def _in_place(out: Path, rel: str, expected: str) -> bool:
+    fh = open_existing(out, rel)  # None for a link or anything but a regular file: never read through one
+    if fh is None:
+        return False
+    with fh:
+        return _sha256(fh) == expected
 
 
 def sync_item(item: MirrorItem, source: Source, out: Path, fetch_text: FetchText, fetch_file: FetchFile) -> Synced:
-    expected = _expected(item, source, out, fetch_text)
-    dest = out / item.path
-    if dest.is_file() and sha256_file(dest) == expected:
+    check_items([item], out)
+    expected, sums = _expected(item, source, fetch_text)
+    if _in_place(out, item.path, expected):
+        write_all(out, sums)
         return Synced(item, expected, "up to date")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
     where = source.locate(item.upstream_url, item.path)
-    try:
-        if isinstance(where, Path):
-            if not where.is_file():
-                raise OperationFailed(f"{item.tool}: {where} is missing from the source folder")
-            shutil.copyfile(where, tmp)
-            actual, action = sha256_file(tmp), "copied"
+    if isinstance(where, Path) and not where.exists():
+        raise OperationFailed(f"{item.tool}: {where} is missing from the source folder")
+    # Opened first, so a source that is not a regular file is refused before anything is created in --to.
+    src = open_regular(where, what=f"{item.tool} artifact") if isinstance(where, Path) else None
+    with AtomicFile(out, item.path) as dest:  # an exclusive temporary file, renamed only when this block succeeds
+        if src is not None:
+            with src:
+                actual, action = _sha256(src, copy_to=dest.file), "copied"
         else:
-            actual, action = fetch_file(where, tmp), "fetched"
+            actual, action = fetch_file(where, dest.file), "fetched"
         if actual != expected:
             raise OperationFailed(
                 f"{item.tool} {item.version} ({item.arch}): SHA-256 mismatch for {where}: expected {expected}, "
                 f"got {actual}; not written to the mirror"
             )
-        tmp.replace(dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_all(out, sums)
     return Synced(item, expected, action)
 
 
@@ -125,6 +140,4 @@ def write_index(out: Path, synced: list[Synced]) -> Path:
             for s in sorted(synced, key=lambda s: s.item.path)
         ],
     }
-    path = out / INDEX_NAME
-    _put_text(out, INDEX_NAME, json.dumps(doc, indent=2) + "\n")
-    return path
+    return write_atomic(out, INDEX_NAME, json.dumps(doc, indent=2) + "\n")

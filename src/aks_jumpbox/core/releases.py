@@ -12,12 +12,12 @@ https://api.github.com/repos/helm/helm/releases -> FEED/api.github.com/repos/hel
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from aks_jumpbox.adapters.files import InputError, load_json
 from aks_jumpbox.core.catalog import Catalog, ReleaseSource, Tool, url_basename
 from aks_jumpbox.core.errors import OperationFailed
 
@@ -71,7 +71,7 @@ def github_versions(text: str, tag_template: str, asset_for: Callable[[str], str
     downloads from elsewhere); a release without it is skipped (its upload is not done, or the
     asset was withdrawn).
     """
-    releases = json.loads(text)
+    releases = load_json(text, "the GitHub releases answer")
     if not isinstance(releases, list):
         raise ValueError("not a list of releases")
     out = []
@@ -90,7 +90,7 @@ def github_versions(text: str, tag_template: str, asset_for: Callable[[str], str
 
 def hashicorp_versions(text: str, arch: str) -> list[str]:
     """Versions in a releases.hashicorp.com index.json with a linux build for arch."""
-    doc = json.loads(text)
+    doc = load_json(text, "the HashiCorp release index")
     out = []
     for key, entry in (doc.get("versions") or {}).items():
         version = str(entry.get("version", key))
@@ -136,6 +136,6 @@ def newest_release(name: str, catalog: Catalog, arch: str, fetch_text: FetchText
             versions = stable_txt_versions(text)
     except OperationFailed as exc:
         return Newest(name, None, url, str(exc))
-    except (ValueError, AttributeError, TypeError) as exc:
+    except (ValueError, AttributeError, TypeError, InputError) as exc:
         return Newest(name, None, url, f"{via_feed(url, feed)} is not a {src.source} release list ({exc})")
     return Newest(name, max(versions, key=version_key) if versions else None, url)

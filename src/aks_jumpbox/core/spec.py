@@ -537,14 +537,10 @@ def load_spec(path: str | Path | None) -> tuple[Spec, LocatedDocument]:
     if path is None:
         text, label = default_spec_text(), "<embedded default jumpbox.yaml>"
     else:
-        p = Path(path)
+        from aks_jumpbox.adapters.files import SPEC_LIMIT, read_input
+
         label = str(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SpecError([Problem(label, None, "", "no such file; create one with `aks-jumpbox init`")]) from None
-        except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-            raise SpecError([Problem(label, None, "", f"cannot be read as UTF-8 text ({exc.__class__.__name__})")]) from None
+        text = read_input(path, what="spec", limit=SPEC_LIMIT, missing_fix="Create one with `aks-jumpbox init`.")
     doc = load_yaml(text, label)
     return parse_spec(doc), doc
 

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from aks_jumpbox.adapters.files import DOCUMENT_LIMIT, InputError, ensure_dir, load_json, read_input, write_atomic
 from aks_jumpbox.core.errors import UserError
 from aks_jumpbox.preflight import firewall, nsg, route, subnet
 from aks_jumpbox.preflight._arm import ResourceFormatError, id_of, name_of, props
@@ -138,17 +139,14 @@ class FolderSource(Source):
 
     def add_file(self, path: Path) -> None:
         label = str(path.relative_to(self.folder)) if path.is_relative_to(self.folder) else str(path)
+        fix = "Each file must hold one JSON document, as `az resource show` prints it."
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as e:
-            raise SnapshotError(f"{self.folder / label}: cannot be read ({e})") from None
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SnapshotError(
-                f"{self.folder / label}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})",
-                fix="Each file must hold one JSON document, as `az resource show` prints it.",
-            ) from None
+            text = read_input(path, what="snapshot document", limit=DOCUMENT_LIMIT, encoding="utf-8-sig",
+                              label=str(self.folder / label))
+            value = load_json(text, str(self.folder / label), fix=fix)
+        except InputError as e:
+            at = f":{e.line}:{e.column}" if e.line and e.column else f":{e.line}" if e.line else ""
+            raise SnapshotError(f"{e.label}{at}: {e.problem}", fix=e.hint) from None
         self.files += 1
         try:
             self._add(value, label, "")
@@ -382,15 +380,19 @@ def write_snapshot(answers: Iterable[Answer], out: str | Path, *, replace: bool 
     root = Path(out)
     if root.exists() and not root.is_dir():
         raise SnapshotError(f"--out {out}: exists and is not a folder")
-    old = sorted(root.rglob("*.json")) if root.is_dir() else []
+    old = sorted(p for p in root.rglob("*.json") if p.is_symlink() or not p.is_dir()) if root.is_dir() else []
     if old and not replace:
         raise SnapshotError(
             f"--out {out}: already holds {len(old)} JSON files, which `check --snapshot` would read too",
             fix="Choose a new folder, or pass --replace to delete its *.json files first.",
         )
     for p in old:
-        p.unlink()
-    root.mkdir(parents=True, exist_ok=True)
+        try:
+            p.unlink()  # removes a link itself, never what it points at
+        except OSError as e:
+            raise SnapshotError(f"--out {out}: cannot delete {p} ({e.strerror})",
+                                fix="Fix its permissions, or choose a new folder.") from None
+    ensure_dir(root)
     written: list[Path] = []
     used: set[str] = set()
     for answer in answers:
@@ -400,7 +402,5 @@ def write_snapshot(answers: Iterable[Answer], out: str | Path, *, replace: bool 
             n += 1
             name = f"{stem}-{n}.json"
         used.add(name)
-        target = root / name
-        target.write_text(json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
-        written.append(target)
+        written.append(write_atomic(root, name, json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n"))
     return written

@@ -78,14 +78,7 @@ def render_files(plan: Plan) -> dict[str, str]:
 
 
 def write_files(files: dict[str, str], out: Path) -> list[Path]:
-    """Write files under out, each atomically (write then rename), scripts executable."""
-    written = []
-    for rel, text in files.items():
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.chmod(0o755 if rel.endswith(".sh") else 0o644)
-        tmp.replace(path)
-        written.append(path)
-    return written
+    """Write files under out, all or none, each atomically and never through a link; scripts executable."""
+    from aks_jumpbox.adapters.files import write_all
+
+    return write_all(out, files, {rel: 0o755 if rel.endswith(".sh") else 0o644 for rel in files})

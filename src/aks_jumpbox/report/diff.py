@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aks_jumpbox.adapters.files import REPORT_LIMIT, load_json, read_input
 from aks_jumpbox.core.errors import UserError
 from aks_jumpbox.report.software import REPORT_SCHEMA
 
@@ -61,13 +61,10 @@ def load_report(path: str | Path) -> tuple[dict[str, Any], str]:
     if p.is_dir():
         p = p / REPORT_FILE
     label = str(p)
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{label}: no such report.", fix="Write one with `aks-jumpbox report --out DIR`.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{label}: not a JSON software report ({exc}).",
-                        fix="Pass a software-report.json written by `aks-jumpbox report`.") from None
+    fix = "Pass a software-report.json written by `aks-jumpbox report`."
+    text = read_input(p, what="software report", limit=REPORT_LIMIT,
+                      missing_fix="Write one with `aks-jumpbox report --out DIR`.")
+    doc = load_json(text, label, fix=fix)
     if not isinstance(doc, dict) or doc.get("schema") != REPORT_SCHEMA:
         raise UserError(f"{label}: not an {REPORT_SCHEMA} report.",
                         fix="Pass a software-report.json written by `aks-jumpbox report`.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -42,11 +43,13 @@ def _write(kind: str, spec_path: str, schedule: str, branch: str, install: str |
                      gallery=getattr(spec.distribute, "gallery", None) is not None,
                      **({"install": install} if install else {}), **extra)
     text = github_workflow(opts) if kind == "github" else azure_devops_pipeline(opts)
+    from aks_jumpbox.adapters.files import write_atomic, write_file
+
     target = Path(out or TARGETS[kind])
-    if target.exists() and not force:
+    if os.path.lexists(target) and not force:
         raise UserError(f"{target} already exists.", fix="Pass --force to overwrite it, or --out to write elsewhere.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    # The default path's folders (.github/workflows) are created without following links; --out is the user's.
+    write_file(target, text) if out else write_atomic(Path("."), TARGETS[kind], text)
     click.echo(f"wrote {target}")
 
 

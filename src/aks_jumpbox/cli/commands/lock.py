@@ -14,9 +14,9 @@ from aks_jumpbox.core.lock import DEFAULT_LOCK_NAME
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    from aks_jumpbox.adapters.files import write_file
+
+    write_file(path, text)
 
 
 @click.command("lock")
@@ -86,7 +86,9 @@ def _upgrade(inputs, names: tuple[str, ...], feed: str | None):
     if not choice.changes:
         click.echo("  every pin is at its newest release")
         return spec, None
-    text = inputs.spec_path.read_text(encoding="utf-8")
+    from aks_jumpbox.adapters.files import SPEC_LIMIT, read_input
+
+    text = read_input(inputs.spec_path, what="spec", limit=SPEC_LIMIT)
     new_text, new_spec = bump_pins(text, inputs.spec_label, choice.changes)
     for name, (old, new) in sorted(choice.changes.items()):
         click.echo(f"  upgrade {name} {old} -> {new}")

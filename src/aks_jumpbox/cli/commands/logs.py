@@ -42,10 +42,9 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
         raise OperationFailed(f"no build logs for template {template.name}: Image Builder has not created its "
                               "staging storage account (has it run? `aks-jumpbox status`)")
     if save_dir:
-        out = Path(save_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, text in logs.texts.items():
-            (out / name).write_text(text, encoding="utf-8")
+        from aks_jumpbox.adapters.files import write_all
+
+        write_all(Path(save_dir), logs.texts)
     if output == "json":
         emit_json({"template": template.name, "run": run.to_json(), "stagingResourceGroup": logs.staging_resource_group,
                    "account": logs.account, "auth": logs.auth, "runFolder": logs.run_folder, "blobs": logs.blob_urls,

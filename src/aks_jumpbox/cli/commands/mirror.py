@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -29,11 +30,14 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
 
     A file already in place with the right digest is left alone, so a re-run only fetches what changed.
     """
+    from aks_jumpbox.adapters.files import ensure_dir
     from aks_jumpbox.adapters.http import fetch_file, fetch_text
     from aks_jumpbox.core.catalog import load_catalog
     from aks_jumpbox.core.mirror import mirror_items
-    from aks_jumpbox.core.mirrorsync import Source, sync_item, write_index
+    from aks_jumpbox.core.mirrorsync import Source, check_items, sync_item, write_index
 
+    if not to_dir.strip():  # e.g. `--to "$OUT"` with OUT unset: not silently the current folder
+        raise UserError("--to is empty.", fix="Name a folder, e.g. --to mirror.")
     inputs = resolve_inputs(spec_path, lock_path)
     if source is None:
         src = Source()
@@ -47,12 +51,13 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
             raise UserError(f"--from {source}: no such folder.", fix="Give a folder laid out like the mirror, or an https:// URL.")
         src = Source(folder=folder)
     out = Path(to_dir)
-    if src.folder is not None and src.folder.resolve() == out.resolve():
+    if src.folder is not None and os.path.realpath(src.folder) == os.path.realpath(out):
         raise UserError("--from and --to name the same folder.")
     items = mirror_items(inputs.spec, inputs.lock, load_catalog())
     if not items:
         raise UserError(f"{inputs.lock_label} locks none of the spec's tools.", fix="Run `aks-jumpbox lock` first.")
-    out.mkdir(parents=True, exist_ok=True)
+    check_items(items, out)  # every path stays inside --to, checked before anything is written
+    ensure_dir(out)
     synced = []
     for item in items:
         result = sync_item(item, src, out, fetch_text, fetch_file)

@@ -8,6 +8,7 @@ import click
 
 from aks_jumpbox.cli.context import resolve_plan
 from aks_jumpbox.cli.present import console, emit_json, lock_option, output_option, spec_option
+from aks_jumpbox.core.errors import UserError
 
 
 @click.command("plan")
@@ -24,6 +25,8 @@ def command(spec_path: str | None, lock_path: str | None, out_dir: str, no_write
     """
     from aks_jumpbox.render.output import plan_document, render_files, write_files
 
+    if not no_write and not out_dir.strip():  # e.g. `--out "$OUT"` with OUT unset: not silently the current folder
+        raise UserError("--out is empty.", fix="Name a folder, e.g. --out out.")
     inputs, plan = resolve_plan(spec_path, lock_path)
     files = render_files(plan)
     if not no_write:

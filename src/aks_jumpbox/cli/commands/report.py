@@ -59,14 +59,16 @@ def command(spec_path: str | None, lock_path: str | None, log_path: str | None, 
             split_container_url(upload_to)
         except ValueError as exc:
             raise UserError(f"--upload-to: {exc}") from None
+    if not out_dir.strip():  # e.g. `--out "$OUT"` with OUT unset: not silently the current folder
+        raise UserError("--out is empty.", fix="Name a folder, e.g. --out out.")
     _, plan = resolve_plan(spec_path, lock_path)
     log = None
     if log_path is not None:
-        try:
-            text = Path(log_path).read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            raise UserError(f"--log {log_path}: no such file.",
-                            fix="Download the build's customization.log, or leave out --log.") from None
+        from aks_jumpbox.adapters.files import LOG_LIMIT, read_input
+
+        # errors="replace": a log may hold any bytes a build printed; only the package lines matter.
+        text = read_input(log_path, what="build log", limit=LOG_LIMIT, errors="replace", label=f"--log {log_path}",
+                          missing_fix="Download the build's customization.log, or leave out --log.")
         log = parse_build_log(text)
         if not log.packages:
             raise UserError(f"--log {log_path}: lists no `==> aks-jumpbox package` lines.",
