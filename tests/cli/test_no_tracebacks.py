@@ -325,3 +325,26 @@ def test_report_error_never_raises_for_odd_exceptions(capsys):
 
     assert present.report_error(Weird()) == 70
     assert capsys.readouterr().err.startswith("error: internal error (Weird: )")
+
+
+# ---- misleading messages
+
+
+def test_lock_with_a_new_lock_path_creates_it(tmp_path, default_data):
+    from tests.integration.test_lock_online import _publish
+    from tests.support.https_server import StaticHttps
+
+    tools = {"helm": "4.2.0", "kubectl": "1.36.0"}  # not in the embedded lock: nothing to compare digests with
+    digests = _publish(tmp_path / "www" / "m", tools)
+    with StaticHttps(tmp_path / "www", tmp_path) as srv:
+        spec = tmp_path / "jumpbox.yaml"
+        spec.write_text(yaml.safe_dump(variant(default_data, tools=tools, mirror={"artifacts": f"{srv.url}/m"})))
+        new = tmp_path / "locks" / "NEW.json"
+        new.parent.mkdir()
+        result = run_cli("lock", "-f", str(spec), "--lock", str(new), env={"SSL_CERT_FILE": str(srv.ca_file)})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "create it with" not in result.stdout + result.stderr
+    assert f"creating {new}" in result.stdout and f"wrote {new}" in result.stdout
+    lock = json.loads(new.read_text())
+    assert lock["tools"]["helm"][0]["artifacts"]["amd64"]["sha256"] == digests[("helm", "amd64")]
+    assert not (tmp_path / "jumpbox.lock.json").exists(), "only the lock named was written"
