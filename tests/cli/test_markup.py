@@ -30,15 +30,16 @@ def terminal(monkeypatch):
         return Console(file=buffer, force_terminal=True, color_system="standard", width=400, highlight=False,
                        soft_wrap=False, emoji=False)
 
-    monkeypatch.setattr(present, "console", console)
-    for module in ("plan", "check", "deploy", "outdated", "status", "cancel", "cleanup", "logs", "promote",
-                   "snapshot", "versions", "build", "watch"):
-        mod = __import__(f"aks_jumpbox.cli.commands.{module}", fromlist=["console"])
-        if hasattr(mod, "console"):
-            monkeypatch.setattr(mod, "console", console)
-    import aks_jumpbox.cli.progress as progress
+    import importlib
 
-    monkeypatch.setattr(progress, "console", console)
+    # Imported before present.console is replaced: a module first imported now would keep the stand-in.
+    modules = [importlib.import_module(f"aks_jumpbox.cli.commands.{name}") for name in (
+        "plan", "check", "deploy", "outdated", "status", "cancel", "cleanup", "logs", "promote", "snapshot",
+        "versions", "build", "watch")] + [importlib.import_module("aks_jumpbox.cli.progress")]
+    monkeypatch.setattr(present, "console", console)
+    for module in modules:
+        if hasattr(module, "console"):
+            monkeypatch.setattr(module, "console", console)
     return buffer
 
 
@@ -100,7 +101,10 @@ def test_every_presenter_prints_values_as_written(value):
     presenter.note(value)
     presenter.decided(SimpleNamespace(action=value, why=value))
     presenter.deployed(SimpleNamespace(action=value, resource=resource))
-    presenter.update(SimpleNamespace(elapsed=5, template=value, run=run, note=value, log_tail=[value]))
+    try:  # a terminal gets the live view (a refresh thread until stopped)
+        presenter.update(SimpleNamespace(elapsed=5, template=value, run=run, note=value, log_tail=[value]))
+    finally:
+        presenter.stop()
     raw = buffer.getvalue()
     # Every call printed the value as written (some several times): count the literal occurrences.
     assert raw.count(value) >= 15, raw

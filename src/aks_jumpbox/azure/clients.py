@@ -61,12 +61,14 @@ class Tuning:
             try:
                 value = kind(raw.strip())
             except ValueError:
-                raise UserError(f"{var}={raw!r} is not a {noun}.", fix=f"Set {var} to a {noun}, or unset it.") from None
+                raise UserError(f"{var}={raw!r} is not a {noun}.",
+                                fix=f"Set {var} to a {noun}, or unset it.") from None
             # nan and inf parse as floats; inf would make a wait endless, nan any comparison false.
             why = ("is not a finite number" if not math.isfinite(value) else "is negative" if value < 0
                    else f"is more than {TUNING_MAX}" if value > TUNING_MAX else None)
             if why:
-                raise UserError(f"{var}={raw!r} {why}.", fix=f"Set {var} to a {noun} from 0 to {TUNING_MAX}, or unset it.")
+                raise UserError(f"{var}={raw!r} {why}.",
+                                fix=f"Set {var} to a {noun} from 0 to {TUNING_MAX}, or unset it.")
             values[attr] = value
         return cls(**values)
 
@@ -102,8 +104,8 @@ def choose_subscription(planned: str, flag: str | None, env: Mapping[str, str] |
 # The sign-in settings azure-identity reads from the environment (EnvironmentCredential,
 # WorkloadIdentityCredential, ManagedIdentityCredential):
 # https://learn.microsoft.com/python/api/azure-identity/azure.identity.environmentcredential
-IDENTITY_VARS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE",
-                 "AZURE_AUTHORITY_HOST", "AZURE_TOKEN_CREDENTIALS")
+IDENTITY_VARS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_CERTIFICATE_PATH",
+                 "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "AZURE_TOKEN_CREDENTIALS")
 _UNSET = "or unset it to sign in with `az login`"
 
 
@@ -117,7 +119,8 @@ def check_identity_env(env: Mapping[str, str] | None = None) -> None:
     if tenant and not GUID_RE.match(tenant) and dns_name_problem(tenant):
         raise UserError(f"AZURE_TENANT_ID={tenant!r} is not a tenant ID (a GUID) or a tenant domain name "
                         "(e.g. contoso.onmicrosoft.com).",
-                        fix=f"Set it to your tenant's ID (`az account show --query tenantId -o tsv`), {_UNSET}.")
+                        fix=f"Set it to your tenant's ID (`az account show --query tenantId -o tsv`), "
+                            f"{_UNSET}.")
     client = env.get("AZURE_CLIENT_ID")
     # An application (client) ID, and a managed identity's client ID, is a GUID:
     # https://learn.microsoft.com/entra/identity-platform/application-model
@@ -134,7 +137,8 @@ def check_identity_env(env: Mapping[str, str] | None = None) -> None:
             raise UserError(f"{var}={path!r}: {exc.strerror.lower() if exc.strerror else exc}.",
                             fix=f"Point {var} at the file, {_UNSET}.") from None
         if not stat.S_ISREG(mode):
-            raise UserError(f"{var}={path!r} is not a regular file.", fix=f"Point {var} at the file, {_UNSET}.")
+            raise UserError(f"{var}={path!r} is not a regular file.",
+                            fix=f"Point {var} at the file, {_UNSET}.")
 
 
 # What the resolver says when a host name does not resolve (glibc, musl, macOS, Windows, urllib3).
@@ -154,9 +158,10 @@ def name_resolution_failure(exc: Exception) -> Exception | None:
 
     host = m.group(1) if (m := _HOST_IN_MESSAGE.search(text)) else "the sign-in endpoint"
     return AzureFailure(
-        "sign-in", "NameResolutionFailed", f"{host} could not be resolved (DNS), so no token could be requested",
-        hint=f"This is a name resolution problem, not a missing sign-in: check this machine's DNS servers and "
-             f"proxy settings (HTTPS_PROXY) so {host} resolves, then re-run.")
+        "sign-in", "NameResolutionFailed",
+        f"{host} could not be resolved (DNS), so no token could be requested",
+        hint=f"This is a name resolution problem, not a missing sign-in: check this machine's DNS servers "
+             f"and proxy settings (HTTPS_PROXY) so {host} resolves, then re-run.")
 
 
 class CachingCredential:

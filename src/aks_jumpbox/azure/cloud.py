@@ -129,7 +129,8 @@ def select_cloud(spec_cloud: str, *, arm_endpoint: str | None = None, arm_audien
     arm_audience, audience_from = pick(arm_audience, "--arm-audience", ENV_ARM_AUDIENCE)
     authority_host, authority_from = pick(authority_host, "--authority-host", ENV_AUTHORITY)
     storage_suffix, suffix_from = pick(storage_suffix, "--storage-suffix", ENV_STORAGE_SUFFIX)
-    storage_audience, storage_audience_from = pick(storage_audience, "the storage audience", ENV_STORAGE_AUDIENCE)
+    storage_audience, storage_audience_from = pick(storage_audience, "the storage audience",
+                                                   ENV_STORAGE_AUDIENCE)
     storage_audience = _https_url(storage_audience or DEFAULT_STORAGE_AUDIENCE, storage_audience_from)
     if authority_host:
         authority_host = _https_url(authority_host, authority_from)

@@ -28,7 +28,8 @@ DEBUG_VAR = "AKS_JUMPBOX_DEBUG"
 _ON, _OFF = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 
 # Environment variables whose values are secrets: never echoed, even inside an SDK's message.
-SECRET_VARS = ("AZURE_CLIENT_SECRET", "AZURE_PASSWORD", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "IDENTITY_HEADER",
+SECRET_VARS = ("AZURE_CLIENT_SECRET", "AZURE_PASSWORD", "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+               "IDENTITY_HEADER",
                "MSI_SECRET", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "SYSTEM_ACCESSTOKEN", "AZURE_DEVOPS_EXT_PAT")
 _TOKEN_SHAPES = (
     re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"),  # a JWT (access or ID token)
@@ -78,16 +79,17 @@ def _error(message: str, fix: str | None = None) -> None:
     _say(f"error: {message}" + (f" {fix}" if fix else ""))
 
 
+_PERMISSIONS = "Check the permissions of the file and its folder, or use another path."
 _OS_ERRORS: dict[int, tuple[str, str]] = {
     errno.ENOENT: ("no such file or directory", "Check the path."),
-    errno.EACCES: ("permission denied", "Check the permissions of the file and its folder, or use another path."),
-    errno.EPERM: ("operation not permitted", "Check the permissions of the file and its folder, or use another path."),
+    errno.EACCES: ("permission denied", _PERMISSIONS),
+    errno.EPERM: ("operation not permitted", _PERMISSIONS),
     errno.EROFS: ("the file system is read-only", "Choose a folder you can write to."),
     errno.EISDIR: ("is a folder, where a file was expected", "Give the path of a file."),
-    errno.ENOTDIR: ("a part of the path is a file, where a folder was expected", "Remove or rename that file, "
-                    "or choose another path."),
-    errno.ELOOP: ("too many symbolic links (a loop, or a link where none is followed)", "Replace the link with a "
-                  "real file or folder."),
+    errno.ENOTDIR: ("a part of the path is a file, where a folder was expected",
+                    "Remove or rename that file, or choose another path."),
+    errno.ELOOP: ("too many symbolic links (a loop, or a link where none is followed)",
+                  "Replace the link with a real file or folder."),
     errno.EEXIST: ("already exists", "Remove it or choose another path."),
     errno.ENOSPC: ("no space left on the device", "Free some space or choose another folder."),
     errno.EDQUOT: ("disk quota exceeded", "Free some space or choose another folder."),
@@ -111,7 +113,8 @@ def _os_error(exc: OSError) -> int:
         _error(f"{what}.", fix)
         return EXIT_BAD_INPUT
     # A socket, TLS or pipe failure: the operation failed, the input may well be fine.
-    _error(f"{type(exc).__name__}: {exc.strerror or exc}", "Check the network (DNS, proxy, firewall) and re-run.")
+    _error(f"{type(exc).__name__}: {exc.strerror or exc}",
+           "Check the network (DNS, proxy, firewall) and re-run.")
     return EXIT_FAILED
 
 
@@ -144,7 +147,8 @@ def report_error(exc: BaseException) -> int:
     if debug_enabled():
         _say("".join(traceback.format_exception(exc)).rstrip("\n"))
     if isinstance(exc, UnicodeDecodeError):
-        _error(f"an input is not UTF-8 text ({exc.reason} at byte {exc.start}).", "Save it as UTF-8 and re-run.")
+        _error(f"an input is not UTF-8 text ({exc.reason} at byte {exc.start}).",
+               "Save it as UTF-8 and re-run.")
         return EXIT_BAD_INPUT
     if isinstance(exc, UnicodeEncodeError):
         _error(f"the output cannot be written in this terminal's encoding ({exc.encoding}).",

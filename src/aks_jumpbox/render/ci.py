@@ -58,17 +58,19 @@ _ENVIRONMENT = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9 _.()-]*[A-Za-z0-9_.)])?")
 
 
 def spec_file_problem(path: str) -> str | None:
-    """Why path cannot name the spec in a pipeline (a plain relative path from the repository root), or None."""
+    """Why path cannot name the spec in a pipeline (a plain relative path from the repository root)."""
     if not path or len(path) > 255:
         return "must be a path of 1-255 characters"
     if path.startswith("/"):
         return "must be relative to the repository root, not absolute"
     bad = sorted({ch for ch in path if not (ch.isascii() and (ch.isalnum() or ch in "._-/"))})
     if bad:
-        return f"has {''.join(bad)!r}: only letters, digits, '.', '_', '-' and '/' are written into a pipeline"
+        return (f"has {''.join(bad)!r}: only letters, digits, '.', '_', '-' and '/' are written into "
+                "a pipeline")
     for segment in path.split("/"):
         if segment in ("", ".", "..") or not _SEGMENT.fullmatch(segment):
-            return f"has the part {segment!r}: each part must be a file or folder name (no '..', no leading '-')"
+            return (f"has the part {segment!r}: each part must be a file or folder name "
+                    "(no '..', no leading '-')")
     return None
 
 
@@ -79,10 +81,13 @@ def option_problems(o: CiOptions) -> list[tuple[str, str]]:
         problems.append(("--file", problem))
     if len(o.install) > 500 or not _REQUIREMENT.fullmatch(o.install) or ".." in o.install.split("/"):
         problems.append(("--install", "is not a package requirement such as aks-jumpbox==1.2.0, "
-                                      "aks-jumpbox @ git+https://host/repo@v1.2.0 or dist/aks_jumpbox-1.2.0.whl"))
-    if (len(o.branch) > 200 or not _BRANCH.fullmatch(o.branch) or ".." in o.branch or o.branch.endswith(("/", ".lock"))):
+                                      "aks-jumpbox @ git+https://host/repo@v1.2.0 or "
+                                      "dist/aks_jumpbox-1.2.0.whl"))
+    if (len(o.branch) > 200 or not _BRANCH.fullmatch(o.branch) or ".." in o.branch
+            or o.branch.endswith(("/", ".lock"))):
         problems.append(("--branch", "is not a branch name (letters, digits, '.', '_', '-', '/')"))
-    for option, value in (("--environment", o.promote_environment), ("--service-connection", o.service_connection)):
+    names = (("--environment", o.promote_environment), ("--service-connection", o.service_connection))
+    for option, value in names:
         if len(value) > 100 or not _ENVIRONMENT.fullmatch(value):
             problems.append((option, "must be a name of letters, digits, spaces, '.', '_', '-' and '()'"))
     if problem := cron_problem(o.schedule):

@@ -11,7 +11,8 @@ from aks_jumpbox.core.errors import UserError
 
 TARGETS = {"github": ".github/workflows/aks-jumpbox.yml", "azure-devops": "azure-pipelines.yml"}
 FIXES = {
-    "--file": "Run `ci` from the repository root and give the spec's path from there, e.g. -f images/jumpbox.yaml.",
+    "--file": "Run `ci` from the repository root and give the spec's path from there, "
+              "e.g. -f images/jumpbox.yaml.",
     "--install": "Give a pip requirement without spaces or quotes, e.g. --install 'aks-jumpbox==0.1.0'.",
     "--branch": "Give the branch's name, e.g. --branch main.",
 }
@@ -39,7 +40,13 @@ def command() -> None:
 def _write(kind: str, spec_path: str, schedule: str, branch: str, install: str | None, out: str | None,
            force: bool, **extra) -> None:
     from aks_jumpbox.core.spec import load_spec
-    from aks_jumpbox.render.ci import CiOptions, azure_devops_pipeline, cron_problem, github_workflow, option_problems
+    from aks_jumpbox.render.ci import (
+        CiOptions,
+        azure_devops_pipeline,
+        cron_problem,
+        github_workflow,
+        option_problems,
+    )
 
     if problem := cron_problem(schedule):
         raise UserError(f"--schedule: {problem}.", fix="Write a cron such as '17 3 * * 1' (weekly, Monday 03:17 UTC).")
@@ -47,7 +54,8 @@ def _write(kind: str, spec_path: str, schedule: str, branch: str, install: str |
     opts = CiOptions(spec_file=Path(spec_path).as_posix(), schedule=schedule, branch=branch,
                      **({"install": install} if install is not None else {}), **extra)
     given = {"--file": spec_path, "--install": install, "--branch": branch, "--schedule": schedule,
-             "--environment": extra.get("promote_environment"), "--service-connection": extra.get("service_connection")}
+             "--environment": extra.get("promote_environment"),
+             "--service-connection": extra.get("service_connection")}
     for option, problem in option_problems(opts):
         raise UserError(f"{option} {given[option]!r} {problem}.", fix=FIXES.get(option, "Give a plain name."))
     spec, _ = load_spec(spec_path)

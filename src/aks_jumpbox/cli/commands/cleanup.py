@@ -61,5 +61,6 @@ def _show(con, deletions) -> None:
     for col in ("", "kind", "name", "note"):
         table.add_column(col)
     for d in deletions:
-        table.add_row("[red]delete[/]" if d.exists else "[dim]absent[/]", esc(d.kind), esc(d.name), esc(d.note or ""))
+        table.add_row("[red]delete[/]" if d.exists else "[dim]absent[/]", esc(d.kind), esc(d.name),
+                      esc(d.note or ""))
     con.print(table)

@@ -43,7 +43,8 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
     elif not done:
         console().print("nothing to do: every resource matches the plan")
     else:
-        console().print(f"deployed {len(done)} of {len(changes)} resources; template {esc(plan.names.template)}")
+        console().print(f"deployed {len(done)} of {len(changes)} resources; "
+                        f"template {esc(plan.names.template)}")
 
 
 def show_changes(changes) -> None:

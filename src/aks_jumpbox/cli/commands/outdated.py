@@ -7,7 +7,15 @@ import datetime as dt
 import click
 
 from aks_jumpbox.cli.context import resolve_inputs
-from aks_jumpbox.cli.present import console, emit_json, esc, feed_option, lock_option, output_option, spec_option
+from aks_jumpbox.cli.present import (
+    console,
+    emit_json,
+    esc,
+    feed_option,
+    lock_option,
+    output_option,
+    spec_option,
+)
 
 
 @click.command("outdated")
@@ -57,7 +65,8 @@ def _table(rows, today: dt.date) -> None:
         table.add_column(col)
     style = {"outdated": "yellow", "unknown": "red", "retiring": "red", "current": "green"}
     for r in rows:
-        table.add_row(esc(r.kind), esc(r.name), esc(r.pinned), esc(r.newest or "?"), f"[{style[r.status]}]{esc(r.status)}[/]")
+        table.add_row(esc(r.kind), esc(r.name), esc(r.pinned), esc(r.newest or "?"),
+                      f"[{style[r.status]}]{esc(r.status)}[/]")
     con.print(table)
     for r in rows:
         for f in r.flags:

@@ -47,10 +47,12 @@ def _summary(plan, spec_label: str, lock_label: str, out: Path | None, files: di
     if plan.gallery is not None:
         g = plan.gallery
         regions = ", ".join(f"{n} x{c}" for n, c, _ in g.target_regions)
-        con.print(f"  gallery   version {esc(g.version)} ({esc(g.version_source)}) -> {esc(g.image_definition_id)} "
+        con.print(f"  gallery   version {esc(g.version)} ({esc(g.version_source)}) -> "
+                  f"{esc(g.image_definition_id)} "
                   f"{esc(f'[{regions}]')}"
                   + (", canary (excluded from latest)" if g.exclude_from_latest else ""))
-    con.print(f"  build     {esc(spec.topology)} topology in {esc(spec.build.subnet.vnet)}/{esc(spec.build.subnet.subnet)}")
+    con.print(f"  build     {esc(spec.topology)} topology in "
+              f"{esc(spec.build.subnet.vnet)}/{esc(spec.build.subnet.subnet)}")
 
     resources = Table(title="Azure resources (in order)", title_justify="left", box=None, pad_edge=False)
     for col in ("#", "type", "name", "scope"):

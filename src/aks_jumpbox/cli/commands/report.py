@@ -31,8 +31,8 @@ def _source_date_epoch() -> dt.datetime | None:
     if not (raw.isascii() and raw.isdigit()):
         raise UserError(f"SOURCE_DATE_EPOCH={raw!r} is not a number of seconds since 1970.", fix=fix)
     if len(raw) > 12 or int(raw) > MAX_EPOCH:
-        raise UserError(f"SOURCE_DATE_EPOCH={raw!r} is after the year 9999, which an SBOM timestamp cannot hold.",
-                        fix=fix)
+        raise UserError(f"SOURCE_DATE_EPOCH={raw!r} is after the year 9999, which an SBOM timestamp "
+                        "cannot hold.", fix=fix)
     return dt.datetime.fromtimestamp(int(raw), dt.UTC)
 
 

@@ -37,4 +37,5 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
         emit_json({"out": out_dir, "files": [p.name for p in written], "ok": report.ok})
     else:
         console().print(f"wrote {len(written)} documents to {esc(out_dir)}/ ({esc(report.summary())}); "
-                        f"check them offline with `aks-jumpbox check --snapshot {esc(out_dir)}`", soft_wrap=True)
+                        f"check them offline with `aks-jumpbox check --snapshot {esc(out_dir)}`",
+                        soft_wrap=True)

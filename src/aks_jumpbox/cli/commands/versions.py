@@ -68,7 +68,8 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
         return
     from rich.table import Table
 
-    table = Table(box=None, pad_edge=False, title=esc(f"{definition.gallery}/{definition.image}"), title_justify="left")
+    table = Table(box=None, pad_edge=False, title=esc(f"{definition.gallery}/{definition.image}"),
+                  title_justify="left")
     for col in ("version", "channel", "state", "replication", "regions (replicas)", "published", "plan hash"):
         table.add_column(col)
     for v, j in zip(rows, doc["versions"], strict=True):
