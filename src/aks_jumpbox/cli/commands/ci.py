@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -39,6 +38,8 @@ def command() -> None:
 
 def _write(kind: str, spec_path: str, schedule: str, branch: str, install: str | None, out: str | None,
            force: bool, **extra) -> None:
+    from dataclasses import replace
+
     from aks_jumpbox.core.spec import load_spec
     from aks_jumpbox.render.ci import (
         CiOptions,

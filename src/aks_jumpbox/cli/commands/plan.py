@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from aks_jumpbox.cli.context import resolve_plan
-from aks_jumpbox.cli.present import console, emit_json, esc, lock_option, output_option, spec_option
+from aks_jumpbox.cli.present import console, emit_json, lock_option, output_option, spec_option
 
 
 @click.command("plan")
@@ -36,6 +36,8 @@ def command(spec_path: str | None, lock_path: str | None, out_dir: str, no_write
 
 def _summary(plan, spec_label: str, lock_label: str, out: Path | None, files: dict[str, str]) -> None:
     from rich.table import Table
+
+    from aks_jumpbox.cli.present import esc
 
     con = console()
     spec = plan.spec
