@@ -8,7 +8,10 @@ and a retry policy that backs off exponentially and honours Retry-After on 429 a
 from __future__ import annotations
 
 import logging
+import math
 import os
+import re
+import stat
 import threading
 import time
 from collections.abc import Mapping
@@ -16,12 +19,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from aks_jumpbox.azure.cloud import Cloud
+from aks_jumpbox.azure.cloud import Cloud, dns_name_problem
 from aks_jumpbox.core.errors import UserError
 from aks_jumpbox.core.resource_ids import GUID_RE
 from aks_jumpbox.core.spec import azure_facts
 
 ENV_SUBSCRIPTION = "AZURE_SUBSCRIPTION_ID"
+TUNING_MAX = 86_400  # a day: more is a typo, not patience
 
 
 @dataclass(frozen=True)
@@ -53,12 +57,18 @@ class Tuning:
             if raw in (None, ""):
                 continue
             kind = type(getattr(cls, attr))
+            noun = "whole number" if kind is int else "number of seconds"
             try:
-                value = kind(raw)
+                value = kind(raw.strip())
             except ValueError:
-                raise UserError(f"{var}={raw!r} is not a number.", fix=f"Set {var} to a {kind.__name__}.") from None
-            if value < 0:
-                raise UserError(f"{var}={raw!r} is negative.", fix=f"Set {var} to 0 or more.")
+                raise UserError(f"{var}={raw!r} is not a {noun}.",
+                                fix=f"Set {var} to a {noun}, or unset it.") from None
+            # nan and inf parse as floats; inf would make a wait endless, nan any comparison false.
+            why = ("is not a finite number" if not math.isfinite(value) else "is negative" if value < 0
+                   else f"is more than {TUNING_MAX}" if value > TUNING_MAX else None)
+            if why:
+                raise UserError(f"{var}={raw!r} {why}.",
+                                fix=f"Set {var} to a {noun} from 0 to {TUNING_MAX}, or unset it.")
             values[attr] = value
         return cls(**values)
 
@@ -91,6 +101,69 @@ def choose_subscription(planned: str, flag: str | None, env: Mapping[str, str] |
     return planned.lower()
 
 
+# The sign-in settings azure-identity reads from the environment (EnvironmentCredential,
+# WorkloadIdentityCredential, ManagedIdentityCredential):
+# https://learn.microsoft.com/python/api/azure-identity/azure.identity.environmentcredential
+IDENTITY_VARS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_CERTIFICATE_PATH",
+                 "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "AZURE_TOKEN_CREDENTIALS")
+_UNSET = "or unset it to sign in with `az login`"
+
+
+def check_identity_env(env: Mapping[str, str] | None = None) -> None:
+    """Validate the sign-in settings azure-identity reads, so a typo is one message naming the variable
+    instead of azure-identity's traceback (it raises a bare ValueError for a malformed tenant)."""
+    env = os.environ if env is None else env
+    tenant = env.get("AZURE_TENANT_ID")
+    # A tenant is its ID (a GUID) or one of its domain names, e.g. contoso.onmicrosoft.com:
+    # https://learn.microsoft.com/partner-center/find-ids-and-domain-names
+    if tenant and not GUID_RE.match(tenant) and dns_name_problem(tenant):
+        raise UserError(f"AZURE_TENANT_ID={tenant!r} is not a tenant ID (a GUID) or a tenant domain name "
+                        "(e.g. contoso.onmicrosoft.com).",
+                        fix=f"Set it to your tenant's ID (`az account show --query tenantId -o tsv`), "
+                            f"{_UNSET}.")
+    client = env.get("AZURE_CLIENT_ID")
+    # An application (client) ID, and a managed identity's client ID, is a GUID:
+    # https://learn.microsoft.com/entra/identity-platform/application-model
+    if client and not GUID_RE.match(client):
+        raise UserError(f"AZURE_CLIENT_ID={client!r} is not an application (client) ID (a GUID).",
+                        fix=f"Set it to the client ID of the app registration or managed identity, {_UNSET}.")
+    for var in ("AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE"):
+        path = env.get(var)
+        if not path:
+            continue
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            raise UserError(f"{var}={path!r}: {exc.strerror.lower() if exc.strerror else exc}.",
+                            fix=f"Point {var} at the file, {_UNSET}.") from None
+        if not stat.S_ISREG(mode):
+            raise UserError(f"{var}={path!r} is not a regular file.",
+                            fix=f"Point {var} at the file, {_UNSET}.")
+
+
+# What the resolver says when a host name does not resolve (glibc, musl, macOS, Windows, urllib3).
+_NAME_RESOLUTION = re.compile(
+    r"name or service not known|temporary failure in name resolution|nodename nor servname|getaddrinfo failed"
+    r"|no address associated with hostname|nameresolutionerror|failed to resolve|could not resolve host"
+    r"|\[errno -[235]\]|\[errno 1100[14]\]", re.IGNORECASE)
+_HOST_IN_MESSAGE = re.compile(r"(?:Failed to resolve '|host='|Could not resolve host: )([A-Za-z0-9.-]+)")
+
+
+def name_resolution_failure(exc: Exception) -> Exception | None:
+    """An AzureFailure saying DNS is the problem when a failed sign-in was one (not a missing sign-in)."""
+    text = str(exc)
+    if not _NAME_RESOLUTION.search(text):
+        return None
+    from aks_jumpbox.azure.errors import AzureFailure
+
+    host = m.group(1) if (m := _HOST_IN_MESSAGE.search(text)) else "the sign-in endpoint"
+    return AzureFailure(
+        "sign-in", "NameResolutionFailed",
+        f"{host} could not be resolved (DNS), so no token could be requested",
+        hint=f"This is a name resolution problem, not a missing sign-in: check this machine's DNS servers "
+             f"and proxy settings (HTTPS_PROXY) so {host} resolves, then re-run.")
+
+
 class CachingCredential:
     """Wraps a TokenCredential so all clients of a command share one token per scope.
 
@@ -117,8 +190,10 @@ class CachingCredential:
             try:
                 token = self.inner.get_token(*scopes, **kwargs)
             except ClientAuthenticationError as exc:
-                self._failure = exc
-                raise
+                self._failure = name_resolution_failure(exc) or exc
+                if self._failure is exc:
+                    raise
+                raise self._failure from None
             self._tokens[key] = token
             return token
 
@@ -143,13 +218,23 @@ class Azure:
 
             # azure-identity logs every credential it tried as a warning; the command reports a failed
             # sign-in itself, in one message with what to do (AKS_JUMPBOX_DEBUG=1 shows the details).
-            if not os.environ.get("AKS_JUMPBOX_DEBUG"):
+            if os.environ.get("AKS_JUMPBOX_DEBUG", "").strip().lower() not in ("1", "true", "yes", "on"):
                 logging.getLogger("azure.identity").setLevel(logging.ERROR)
 
             kwargs: dict[str, Any] = {}
             if self.cloud.authority_host:
                 kwargs["authority"] = self.cloud.authority_host
-            self.credential = CachingCredential(DefaultAzureCredential(**kwargs))
+            check_identity_env()
+            try:
+                inner = DefaultAzureCredential(**kwargs)
+            except (ValueError, OSError) as exc:
+                # azure-identity checks its environment settings when built (a certificate it cannot
+                # read, an authority it cannot parse): what it says, without its traceback.
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise UserError(f"the Azure sign-in settings in the environment are not usable: {first}",
+                                fix=f"Check {', '.join(IDENTITY_VARS)}, or unset them to sign in with "
+                                    "`az login`.") from None
+            self.credential = CachingCredential(inner)
 
     @cached_property
     def _transport(self) -> Any:

@@ -10,7 +10,9 @@ Pure: no Azure SDK import here.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -60,14 +62,55 @@ def _scope(audience: str) -> str:
     return audience if audience.endswith("/.default") else audience + "/.default"
 
 
+# A DNS label (RFC 1123): letters, digits, inner hyphens.
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def dns_name_problem(name: str) -> str | None:
+    """Why name is not a DNS name (dot-separated RFC 1123 labels), or None."""
+    labels = name.removesuffix(".").split(".")
+    if not name or len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        return "is not a DNS name (dot-separated labels of letters, digits and hyphens)"
+    return None
+
+
+def https_problem(value: str) -> str | None:
+    """Why value is not a plain https://host[:port][/path] URL (tokens and requests go there), or None.
+
+    Parsed, not prefix-matched: no whitespace or control characters, a DNS name or IP address as host,
+    a numeric port, no user name or password, no query or fragment (paths are appended to it)."""
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        return "contains whitespace or a control character"
+    if not value.startswith("https://"):
+        return "is not an https:// URL"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    host = parts.hostname or ""
+    if "@" in parts.netloc:
+        return "holds a user name or password (user@host)"
+    if not host:
+        return "has no host"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if dns_name_problem(host):
+            return f"has host {host!r}, which is not a DNS name or an IP address"
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        return "has a query or fragment (?... or #...)"
+    return None
+
+
 def _https_url(value: str, what: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme != "https" or not parts.netloc:
+    value = value.strip()
+    if problem := https_problem(value):
         raise UserError(
-            f"{what} {value!r} is not an https:// URL.",
+            f"{what} {value!r} {problem}.",
             fix="Give the endpoint as https://host[:port]: tokens are only ever sent over TLS.",
         )
-    return value.strip().rstrip("/")
+    return value.rstrip("/")
 
 
 def select_cloud(spec_cloud: str, *, arm_endpoint: str | None = None, arm_audience: str | None = None,
@@ -75,25 +118,39 @@ def select_cloud(spec_cloud: str, *, arm_endpoint: str | None = None, arm_audien
                  storage_audience: str | None = None, env: Mapping[str, str] | None = None) -> Cloud:
     """The cloud for this run: flags first, then environment variables, then the spec's cloud."""
     env = os.environ if env is None else env
-    arm_endpoint = arm_endpoint or env.get(ENV_ARM_ENDPOINT) or None
-    arm_audience = arm_audience or env.get(ENV_ARM_AUDIENCE) or None
-    authority_host = authority_host or env.get(ENV_AUTHORITY) or None
-    storage_suffix = storage_suffix or env.get(ENV_STORAGE_SUFFIX) or None
-    storage_audience = storage_audience or env.get(ENV_STORAGE_AUDIENCE) or DEFAULT_STORAGE_AUDIENCE
-    storage_audience = _https_url(storage_audience, "the storage audience")
+
+    def pick(flag_value: str | None, flag: str, var: str) -> tuple[str | None, str]:
+        # The value and where it came from, so a message names what to change.
+        if flag_value:
+            return flag_value, f"{flag}"
+        return (env.get(var) or None), f"{var} (environment)"
+
+    arm_endpoint, endpoint_from = pick(arm_endpoint, "--arm-endpoint", ENV_ARM_ENDPOINT)
+    arm_audience, audience_from = pick(arm_audience, "--arm-audience", ENV_ARM_AUDIENCE)
+    authority_host, authority_from = pick(authority_host, "--authority-host", ENV_AUTHORITY)
+    storage_suffix, suffix_from = pick(storage_suffix, "--storage-suffix", ENV_STORAGE_SUFFIX)
+    storage_audience, storage_audience_from = pick(storage_audience, "the storage audience",
+                                                   ENV_STORAGE_AUDIENCE)
+    storage_audience = _https_url(storage_audience or DEFAULT_STORAGE_AUDIENCE, storage_audience_from)
     if authority_host:
-        authority_host = _https_url(authority_host, "the authority host (--authority-host)")
+        authority_host = _https_url(authority_host, authority_from)
+    if storage_suffix:
+        suffix = storage_suffix.strip().strip(".")
+        if problem := dns_name_problem(suffix):
+            raise UserError(f"{suffix_from} {storage_suffix!r} {problem}.",
+                            fix="Give the storage endpoint suffix, e.g. core.windows.net.")
+        storage_suffix = suffix
 
     if arm_endpoint:
-        endpoint = _https_url(arm_endpoint, f"the ARM endpoint (--arm-endpoint / {ENV_ARM_ENDPOINT})")
+        endpoint = _https_url(arm_endpoint, endpoint_from)
         named = _named_by_endpoint(endpoint)
         if named is not None and not (arm_audience or storage_suffix):
             return _named(named, authority_host, storage_audience)
         return Cloud(
             name="custom", arm_endpoint=endpoint,
-            arm_audience=_audience(arm_audience) if arm_audience else endpoint,
+            arm_audience=_audience(arm_audience, audience_from) if arm_audience else endpoint,
             authority_host=authority_host,
-            storage_suffix=(storage_suffix or "core.windows.net").strip(".").strip(),
+            storage_suffix=storage_suffix or "core.windows.net",
             storage_audience=storage_audience,
         )
     if arm_audience:
@@ -102,13 +159,13 @@ def select_cloud(spec_cloud: str, *, arm_endpoint: str | None = None, arm_audien
     cloud = _named(spec_cloud, authority_host, storage_audience)
     if storage_suffix:
         cloud = Cloud(cloud.name, cloud.arm_endpoint, cloud.arm_audience, cloud.authority_host,
-                      storage_suffix.strip("."), cloud.storage_audience)
+                      storage_suffix, cloud.storage_audience)
     return cloud
 
 
-def _audience(value: str) -> str:
+def _audience(value: str, source: str) -> str:
     # Keep a trailing slash: it is part of the audience a token is issued for.
-    _https_url(value, "the ARM audience (--arm-audience / AZURE_ARM_AUDIENCE)")
+    _https_url(value, source)
     return value.strip()
 
 

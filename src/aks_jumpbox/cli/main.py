@@ -7,6 +7,7 @@ Commands load lazily, so `--help` and offline commands never import what they do
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -51,7 +52,12 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+EPILOG = ("Exit codes: 0 done; 1 a check, build or Azure operation failed; 2 bad input or a bad environment "
+          "(spec, lock, argument, environment variable, file); 70 internal error (a bug: please report it; "
+          "AKS_JUMPBOX_DEBUG=1 shows the trace); 130 interrupted.")
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(package_name="aks-jumpbox", prog_name="aks-jumpbox")
 def cli() -> None:
     """Build, verify and maintain the VM image of a hardened AKS jump box with Azure VM Image Builder.
@@ -60,9 +66,22 @@ def cli() -> None:
     """
 
 
-def main(argv: list[str] | None = None) -> int:
-    from aks_jumpbox.cli.present import report_error
+def _never_crash_on_output() -> None:
+    # A terminal or pipe whose encoding cannot show a character (PYTHONIOENCODING=ascii, a C locale
+    # on an old system) gets an escape instead of a UnicodeEncodeError after the files were written.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a closed or detached stream: nothing to protect
+                pass
 
+
+def _run(argv: list[str] | None) -> int:
+    from aks_jumpbox.cli.present import check_debug_var
+
+    check_debug_var()
     try:
         # Without standalone mode click returns (not raises) the code of a `raise Exit(n)`.
         rv = cli.main(args=argv, prog_name="aks-jumpbox", standalone_mode=False)
@@ -76,12 +95,34 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return 2 if isinstance(exc, click.UsageError | click.BadParameter) else exc.exit_code
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command. Whatever it raises becomes one message and an exit code (see EPILOG): the one
+    place errors become exit codes."""
+    from aks_jumpbox.cli.present import report_error
+
+    _never_crash_on_output()
+    try:
+        return _run(argv)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
-        return report_error(exc)
-    return 0
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - anything else is reported, never a traceback
+        try:
+            return report_error(exc)
+        except BrokenPipeError:
+            return 1
 
 
 if __name__ == "__main__":

@@ -4,50 +4,50 @@ from __future__ import annotations
 
 from typing import Any
 
+from aks_jumpbox.cli.present import esc
+
 
 def show_logs(con: Any, report: Any, logs: Any, log_error: str | None = None) -> None:
-    from rich.markup import escape
-
     if report is not None and report.failed_step:
-        why = f": {escape(report.reason)}" if report.reason else ""
-        con.print(f"[bold red]failing step:[/] [bold]{escape(report.failed_step)}[/]{why}")
+        why = f": {esc(report.reason)}" if report.reason else ""
+        con.print(f"[bold red]failing step:[/] [bold]{esc(report.failed_step)}[/]{why}")
     for check in (report.failed_checks if report is not None else [])[:20]:
-        con.print(f"  [red]check failed:[/] {escape(check)}")
+        con.print(f"  [red]check failed:[/] {esc(check)}")
     if report is not None and report.relevant:
         con.print("[dim]--- relevant log lines ---[/]")
         for line in report.relevant:
-            con.print(escape(line), soft_wrap=True)
+            con.print(esc(line), soft_wrap=True)
         con.print("[dim]---[/]")
     if logs is not None:
         for name, url in logs.blob_urls.items():
-            con.print(f"log: {name} at {url} (read with {logs.auth})", soft_wrap=True)
+            con.print(f"log: {esc(name)} at {esc(url)} (read with {esc(logs.auth)})", soft_wrap=True)
     elif log_error:
-        con.print(f"[yellow]could not read the build logs:[/] {escape(log_error)}")
+        con.print(f"[yellow]could not read the build logs:[/] {esc(log_error)}")
     else:
         con.print("[yellow]no build logs yet:[/] Image Builder has not created its staging storage account")
 
 
 def show_outcome(con: Any, outcome: Any, hint_logs: str) -> None:
-    from rich.markup import escape
-
     run = outcome.run
     if outcome.decision.action == "skip":
-        con.print(f"[green]up to date:[/] image {outcome.image_id} exists, built by template {outcome.template}. "
+        con.print(f"[green]up to date:[/] image {esc(outcome.image_id)} exists, built by template "
+                  f"{esc(outcome.template)}. "
                   "Use --force to build it again.", soft_wrap=True)
         return
     if run is None:
         return
     if run.active:
-        con.print(f"build of {outcome.template} is {run.label()}")
+        con.print(f"build of {esc(outcome.template)} is {esc(run.label())}")
         return
     if run.succeeded:
-        con.print(f"[bold green]build succeeded[/]: image {outcome.image_id}", soft_wrap=True)
+        con.print(f"[bold green]build succeeded[/]: image {esc(outcome.image_id)}", soft_wrap=True)
     else:
         message = (run.message or "").strip()
-        con.print(f"[bold red]build {run.state}[/] ({run.sub_state or '-'}) for template {outcome.template}")
+        con.print(f"[bold red]build {esc(run.state)}[/] ({esc(run.sub_state or '-')}) for template "
+                  f"{esc(outcome.template)}")
         if message:
-            con.print(f"  Image Builder says: {escape(message[:1000])}", soft_wrap=True)
+            con.print(f"  Image Builder says: {esc(message[:1000])}", soft_wrap=True)
         show_logs(con, outcome.report, outcome.logs, outcome.log_error)
-        con.print(f"[dim]read the whole log with `{hint_logs} --full`[/]", soft_wrap=True)
+        con.print(f"[dim]read the whole log with `{esc(hint_logs)} --full`[/]", soft_wrap=True)
     if outcome.image_role_removed:
         con.print("removed the image-writer role assignment (just-in-time permission); the next build re-adds it")

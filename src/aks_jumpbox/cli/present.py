@@ -1,35 +1,197 @@
-"""Presentation helpers shared by commands: errors, JSON output, rich consoles."""
+"""Presentation helpers shared by commands: errors, JSON output, rich consoles.
+
+Errors: every exception that leaves a command ends here as one message on stderr and an exit code:
+2 bad input or a bad environment (a spec, an argument, an environment variable, a file the user named),
+1 a failed operation (a check, a build, an Azure or network failure), 70 an internal error (a bug in
+aks-jumpbox; EX_SOFTWARE of sysexits.h, so scripts can tell it from both). Tracebacks are shown only
+with AKS_JUMPBOX_DEBUG=1. Nothing printed here ever holds a secret: known secret values and token
+shapes are redacted, and control characters are shown escaped so input cannot drive the terminal.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
 import sys
+import traceback
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
 from aks_jumpbox.core.errors import OperationFailed, SpecError, UserError
 
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 1, 2, 70
+DEBUG_VAR = "AKS_JUMPBOX_DEBUG"
+_ON, _OFF = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+# Environment variables whose values are secrets: never echoed, even inside an SDK's message.
+SECRET_VARS = ("AZURE_CLIENT_SECRET", "AZURE_PASSWORD", "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+               "IDENTITY_HEADER",
+               "MSI_SECRET", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "SYSTEM_ACCESSTOKEN", "AZURE_DEVOPS_EXT_PAT")
+_TOKEN_SHAPES = (
+    re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"),  # a JWT (access or ID token)
+    re.compile(r"(?i)(bearer\s+)[\w.~+/=-]{8,}"),
+    re.compile(r"(?i)((?:^|[?&;\s])(?:sig|accountkey|sharedaccesskey|client_secret|password)=)[^&;\s\"']+"),
+)
+# C0/C1 controls except tab and newline (messages may span lines), DEL, and Unicode bidi/format overrides.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def debug_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """AKS_JUMPBOX_DEBUG=1 (or true/yes/on): tracebacks and azure-identity's own warnings are shown."""
+    value = (os.environ if env is None else env).get(DEBUG_VAR, "").strip().lower()
+    return value in _ON
+
+
+def check_debug_var(env: Mapping[str, str] | None = None) -> None:
+    raw = (os.environ if env is None else env).get(DEBUG_VAR, "")
+    if raw.strip().lower() not in _ON | _OFF:
+        raise UserError(f"{DEBUG_VAR}={printable(raw)!r} is not 0 or 1.",
+                        fix=f"Set {DEBUG_VAR}=1 to show tracebacks, or unset it.")
+
+
+def redact(text: str, env: Mapping[str, str] | None = None) -> str:
+    """text without the values of secret environment variables or anything shaped like a token."""
+    env = os.environ if env is None else env
+    for var in SECRET_VARS:
+        value = env.get(var, "")
+        if len(value) >= 4:
+            text = text.replace(value, f"<{var} redacted>")
+    for shape in _TOKEN_SHAPES:
+        text = shape.sub(lambda m: (m.group(1) if m.groups() else "") + "<redacted>", text)
+    return text
+
+
+def printable(text: str) -> str:
+    """text with control and bidi characters escaped (\\x1b, \\u202e): input cannot restyle the terminal."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _say(text: str) -> None:
+    for line in printable(redact(text)).split("\n"):
+        click.echo(line, err=True)
+
+
+def _error(message: str, fix: str | None = None) -> None:
+    _say(f"error: {message}" + (f" {fix}" if fix else ""))
+
+
+_PERMISSIONS = "Check the permissions of the file and its folder, or use another path."
+_OS_ERRORS: dict[int, tuple[str, str]] = {
+    errno.ENOENT: ("no such file or directory", "Check the path."),
+    errno.EACCES: ("permission denied", _PERMISSIONS),
+    errno.EPERM: ("operation not permitted", _PERMISSIONS),
+    errno.EROFS: ("the file system is read-only", "Choose a folder you can write to."),
+    errno.EISDIR: ("is a folder, where a file was expected", "Give the path of a file."),
+    errno.ENOTDIR: ("a part of the path is a file, where a folder was expected",
+                    "Remove or rename that file, or choose another path."),
+    errno.ELOOP: ("too many symbolic links (a loop, or a link where none is followed)",
+                  "Replace the link with a real file or folder."),
+    errno.EEXIST: ("already exists", "Remove it or choose another path."),
+    errno.ENOSPC: ("no space left on the device", "Free some space or choose another folder."),
+    errno.EDQUOT: ("disk quota exceeded", "Free some space or choose another folder."),
+    errno.ENAMETOOLONG: ("the name is too long", "Choose a shorter path."),
+    errno.ENXIO: ("not a regular file (a device or socket)", "Give the path of a regular file."),
+    errno.ETXTBSY: ("the file is busy", "Close what uses it and re-run."),
+}
+# Without a path these still say the environment is at fault (bad input or environment: exit 2).
+_ENVIRONMENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+
+
+def _os_error(exc: OSError) -> int:
+    what, fix = _OS_ERRORS.get(exc.errno or 0, (exc.strerror or type(exc).__name__, "Check the path."))
+    if exc.filename is not None:
+        where = os.fsdecode(exc.filename)
+        if exc.filename2 is not None:
+            where += f" -> {os.fsdecode(exc.filename2)}"
+        _error(f"{where}: {what}.", fix)
+        return EXIT_BAD_INPUT
+    if exc.errno in _ENVIRONMENT_ERRNOS:
+        _error(f"{what}.", fix)
+        return EXIT_BAD_INPUT
+    # A socket, TLS or pipe failure: the operation failed, the input may well be fine.
+    _error(f"{type(exc).__name__}: {exc.strerror or exc}",
+           "Check the network (DNS, proxy, firewall) and re-run.")
+    return EXIT_FAILED
+
+
+def issues_url() -> str:
+    """Where to report a bug: the package's Issues URL when its metadata names one."""
+    try:
+        from importlib.metadata import metadata
+
+        for entry in metadata("aks-jumpbox").get_all("Project-URL") or []:
+            label, _, url = entry.partition(",")
+            if label.strip().lower() in ("issues", "bug tracker", "bugs", "tracker"):
+                return url.strip()
+    except Exception:  # noqa: BLE001 - metadata is a nicety; the message must still be printed
+        pass
+    return "the aks-jumpbox issue tracker"
+
 
 def report_error(exc: BaseException) -> int:
-    """Print exc for a person and return its exit code (2 bad input, 1 failure)."""
+    """Print exc for a person (one message, no traceback unless AKS_JUMPBOX_DEBUG=1); return the exit code."""
     if isinstance(exc, SpecError):
         for problem in exc.problems:
-            click.echo(f"error: {problem}", err=True)
-        return 2
+            _say(f"error: {problem}")
+        return EXIT_BAD_INPUT
     if isinstance(exc, UserError):
-        click.echo(f"error: {exc}", err=True)
-        return 2
+        _error(str(exc))
+        return EXIT_BAD_INPUT
     if isinstance(exc, OperationFailed):
-        click.echo(f"error: {exc}", err=True)
-        return 1
-    raise exc
+        _error(str(exc))
+        return EXIT_FAILED
+    if debug_enabled():
+        _say("".join(traceback.format_exception(exc)).rstrip("\n"))
+    if isinstance(exc, UnicodeDecodeError):
+        _error(f"an input is not UTF-8 text ({exc.reason} at byte {exc.start}).",
+               "Save it as UTF-8 and re-run.")
+        return EXIT_BAD_INPUT
+    if isinstance(exc, UnicodeEncodeError):
+        _error(f"the output cannot be written in this terminal's encoding ({exc.encoding}).",
+               "Use a UTF-8 locale or set PYTHONIOENCODING=utf-8.")
+        return EXIT_BAD_INPUT
+    if isinstance(exc, OSError):
+        return _os_error(exc)
+    if isinstance(exc, RecursionError):
+        _error("an input is nested too deeply (or refers to itself) to be processed.",
+               "Check the spec and lock you passed: they are a few levels deep.")
+        return EXIT_BAD_INPUT
+    if isinstance(exc, MemoryError):
+        _error("ran out of memory reading the input.",
+               "Check that -f and --lock name the spec and lock (not a device or a huge file).")
+        return EXIT_BAD_INPUT
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    _error(f"internal error ({type(exc).__name__}: {first}); please report it at {issues_url()}; "
+           f"run with {DEBUG_VAR}=1 for the trace")
+    return EXIT_INTERNAL
 
 
-def console(stderr: bool = False):
+def _size_var(value: str) -> bool:
+    return value.isascii() and value.isdigit() and 0 < int(value) <= 10_000
+
+
+def console(stderr: bool = False, **kwargs: Any):
+    """A rich console for people. Markup is on for the tool's own styles, so every value printed through
+    it is escaped (`esc`) or passed as rich Text; emoji codes (`:x:`) are off, so no value turns into one.
+    A COLUMNS or LINES that is not a plain size (rich would crash on `²`) is ignored, as a terminal would."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    env = dict(os.environ)
+    for var in ("COLUMNS", "LINES"):
+        if var in env and not _size_var(env[var]):
+            del env[var]
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, emoji=False, _environ=env, **kwargs)
+
+
+def esc(value: object) -> str:
+    """A value for rich markup: printed as written, never read as a style (`[/]`, `[bold]`)."""
+    from rich.markup import escape
+
+    return escape(printable(f"{value}"))
 
 
 def emit_json(value: Any) -> None:
@@ -50,10 +212,24 @@ lock_option = click.option(
 )
 
 
+def from_env(ctx: click.Context, param: click.Parameter) -> str:
+    """' (from AKS_JUMPBOX_X)' when the option's value came from its environment variable."""
+    from click.core import ParameterSource
+
+    if param.name and ctx.get_parameter_source(param.name) is ParameterSource.ENVIRONMENT:
+        return f" (from {param.envvar})"
+    return ""
+
+
 def _https_feed(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None and not value.startswith("https://"):
-        raise click.BadParameter(f"{value!r} must be an https:// URL", ctx=ctx, param=param)
-    return value.rstrip("/") if value else value
+    if not value:
+        return None
+    from aks_jumpbox.azure.cloud import https_problem
+
+    if problem := https_problem(value):
+        raise click.BadParameter(f"{printable(value)!r}{from_env(ctx, param)} {problem}; give the feed as "
+                                 "https://host[/path]", ctx=ctx, param=param)
+    return value.rstrip("/")
 
 
 feed_option = click.option(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aks_jumpbox.cli.present import console
+from aks_jumpbox.cli.present import console, esc
 
 
 def elapsed(seconds: float | None) -> str:
@@ -25,11 +25,9 @@ VERB = {"create": "created", "differs": "updated", "replace": "replaced", "updat
 
 def describe(r: Any) -> str:
     """'custom role [aks-jumpbox] Image Builder Image Writer (...)', 'identity id-x', ..."""
-    from rich.markup import escape
-
     label = (r.body.get("properties") or {}).get("roleName") if r.type.endswith("roleDefinitions") else None
-    name = f"[bold]{escape(label)}[/] ({r.name})" if label else f"[bold]{r.name}[/]"
-    return f"{KIND.get(r.type, r.type)} {name}"
+    name = f"[bold]{esc(label)}[/] ({esc(r.name)})" if label else f"[bold]{esc(r.name)}[/]"
+    return f"{esc(KIND.get(r.type, r.type))} {name}"
 
 
 class Presenter:
@@ -47,16 +45,16 @@ class Presenter:
 
     def deployed(self, change: Any) -> None:
         if not self.quiet:
-            self.con.print(f"  {VERB.get(change.action, change.action)} {describe(change.resource)}")
+            self.con.print(f"  {esc(VERB.get(change.action, change.action))} {describe(change.resource)}")
 
     def decided(self, decision: Any) -> None:
         if not self.quiet:
-            self.con.print(f"[bold]{decision.action}[/]: {decision.why}")
+            self.con.print(f"[bold]{esc(decision.action)}[/]: {esc(decision.why)}")
 
     def note(self, text: str) -> None:
         self.started = self.started or text.startswith(("started", "attaching"))
         if not self.quiet:
-            self.con.print(text)
+            self.con.print(esc(text))
 
     def update(self, snap: Any) -> None:
         self.started = True
@@ -67,10 +65,10 @@ class Presenter:
             return
         line = f"[{elapsed(snap.elapsed)}] {snap.template}: {snap.run.label()}"
         if line.split("] ", 1)[1] != (self._last_line or "").split("] ", 1)[-1]:
-            self.con.print(line)
+            self.con.print(esc(line))
             self._last_line = line
         if snap.note and snap.note != self._last_note:
-            self.con.print(f"  {snap.note}")
+            self.con.print(f"  {esc(snap.note)}")
         self._last_note = snap.note
 
     # ---- live view
@@ -82,9 +80,9 @@ class Presenter:
         from rich.text import Text
 
         head = Table.grid(padding=(0, 2))
-        head.add_row("template", f"[bold]{snap.template}[/]")
-        head.add_row("state", f"[bold]{snap.run.state or '-'}[/]")
-        head.add_row("step", (snap.run.sub_state if snap.run.active else None) or "-")
+        head.add_row("template", f"[bold]{esc(snap.template)}[/]")
+        head.add_row("state", f"[bold]{esc(snap.run.state or '-')}[/]")
+        head.add_row("step", esc((snap.run.sub_state if snap.run.active else None) or "-"))
         head.add_row("elapsed", elapsed(snap.elapsed))
         parts: list[Any] = [head]
         if snap.note:

@@ -8,6 +8,7 @@ values written into the file. Pure: text from the spec and the options.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,75 @@ def cron_problem(cron: str) -> str | None:
             if not low <= n <= high:
                 return f"{n} in {cron!r} is outside {low}-{high}"
     return None
+
+
+# The values a pipeline is written from are pasted into YAML (dumped, so quoted as YAML needs), into
+# `run:`/`script:` shell lines (quoted as shell words below) and into places that evaluate text: GitHub
+# `${{ }}` expressions, Azure Pipelines `$( )` macros, path-filter globs. So each is first held to a
+# character set inert in all of them; these are the tool's own conservative rules.
+_SEGMENT = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]*")
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"  # a Python package name (PEP 508)
+_VERSION_CLAUSE = r"(?:===|==|!=|<=|>=|~=|<|>)[A-Za-z0-9.*+!_-]+"
+_URL = r"(?:git\+https|git\+ssh|https)://[A-Za-z0-9._~:/@#%+=-]+"
+# A subset of PEP 508 without markers or spaces: name[extras] with version clauses, name @ URL, a
+# bare VCS/HTTPS URL, or a wheel/sdist path in the repository. (No parser library is used: the subset
+# is deliberately narrower than the full grammar, whose markers hold quotes and `;`.)
+_REQUIREMENT = re.compile(
+    rf"{_NAME}(?:\[{_NAME}(?:,{_NAME})*\])?(?:{_VERSION_CLAUSE}(?:,{_VERSION_CLAUSE})*| ?@ ?{_URL})?"
+    rf"|{_URL}|(?:[A-Za-z0-9_.][A-Za-z0-9_.+-]*/)*[A-Za-z0-9_.][A-Za-z0-9_.+-]*\.(?:whl|tar\.gz|zip)")
+_BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
+_ENVIRONMENT = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9 _.()-]*[A-Za-z0-9_.)])?")
+
+
+def spec_file_problem(path: str) -> str | None:
+    """Why path cannot name the spec in a pipeline (a plain relative path from the repository root)."""
+    if not path or len(path) > 255:
+        return "must be a path of 1-255 characters"
+    if path.startswith("/"):
+        return "must be relative to the repository root, not absolute"
+    bad = sorted({ch for ch in path if not (ch.isascii() and (ch.isalnum() or ch in "._-/"))})
+    if bad:
+        return (f"has {''.join(bad)!r}: only letters, digits, '.', '_', '-' and '/' are written into "
+                "a pipeline")
+    for segment in path.split("/"):
+        if segment in ("", ".", "..") or not _SEGMENT.fullmatch(segment):
+            return (f"has the part {segment!r}: each part must be a file or folder name "
+                    "(no '..', no leading '-')")
+    return None
+
+
+def option_problems(o: CiOptions) -> list[tuple[str, str]]:
+    """(option, why) for every value that cannot be written safely into a pipeline."""
+    problems = []
+    if problem := spec_file_problem(o.spec_file):
+        problems.append(("--file", problem))
+    if len(o.install) > 500 or not _REQUIREMENT.fullmatch(o.install) or ".." in o.install.split("/"):
+        problems.append(("--install", "is not a package requirement such as aks-jumpbox==1.2.0, "
+                                      "aks-jumpbox @ git+https://host/repo@v1.2.0 or "
+                                      "dist/aks_jumpbox-1.2.0.whl"))
+    if (len(o.branch) > 200 or not _BRANCH.fullmatch(o.branch) or ".." in o.branch
+            or o.branch.endswith(("/", ".lock"))):
+        problems.append(("--branch", "is not a branch name (letters, digits, '.', '_', '-', '/')"))
+    names = (("--environment", o.promote_environment), ("--service-connection", o.service_connection))
+    for option, value in names:
+        if len(value) > 100 or not _ENVIRONMENT.fullmatch(value):
+            problems.append((option, "must be a name of letters, digits, spaces, '.', '_', '-' and '()'"))
+    if problem := cron_problem(o.schedule):
+        problems.append(("--schedule", problem))
+    return problems
+
+
+def _check(o: CiOptions) -> None:
+    if problems := option_problems(o):
+        raise ValueError("; ".join(f"{option} {value}" for option, value in problems))
+
+
+def shell_word(value: str) -> str:
+    """value as one shell word. Checked values hold none of $ ` " \\, so double quotes suffice and keep
+    the familiar look; a `!` (as in !=) gets single quotes, where no shell expands anything."""
+    if "!" in value or any(ch in value for ch in '$`"\\'):
+        return shlex.quote(value)
+    return f'"{value}"'
 
 
 @dataclass(frozen=True)
@@ -71,23 +141,25 @@ def _dump(doc: dict[str, Any], kind: str) -> str:
 
 
 def _cmd(o: CiOptions, *args: str) -> str:
-    return " ".join(["aks-jumpbox", *args, "-f", o.spec_file])
+    return " ".join(["aks-jumpbox", *args, "-f", shlex.quote(o.spec_file)])
 
 
 def _version_script(o: CiOptions) -> str:
     # The gallery version is a pure function of spec + lock: the plan names it.
-    return (f"version=$(aks-jumpbox plan --no-write -o json -f {o.spec_file} | jq -r '.gallery.imageVersion')\n"
+    return (f"version=$(aks-jumpbox plan --no-write -o json -f {shlex.quote(o.spec_file)} "
+            "| jq -r '.gallery.imageVersion')\n"
             'echo "version=$version" >> "$GITHUB_OUTPUT"\n')
 
 
 def github_workflow(o: CiOptions) -> str:
+    _check(o)
     login = {"name": "Sign in to Azure (OIDC)", "uses": ACTIONS["login"], "with": {
         "client-id": "${{ vars.AZURE_CLIENT_ID }}", "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
         "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}"}}
     setup = [
         {"uses": ACTIONS["checkout"]},
         {"uses": ACTIONS["uv"]},
-        {"name": "Install aks-jumpbox", "run": f'uv tool install "{o.install}"'},
+        {"name": "Install aks-jumpbox", "run": f"uv tool install {shell_word(o.install)}"},
     ]
     oidc = {"id-token": "write", "contents": "read"}
     jobs: dict[str, Any] = {
@@ -155,12 +227,13 @@ def _lock_beside(spec_file: str) -> str:
 
 
 def azure_devops_pipeline(o: CiOptions) -> str:
+    _check(o)
     def az(name: str, script: str, **extra: Any) -> dict[str, Any]:
         return {"task": "AzureCLI@2", "displayName": name, **extra, "inputs": {
             "azureSubscription": "$(serviceConnection)", "scriptType": "bash", "scriptLocation": "inlineScript",
             "inlineScript": script}}
 
-    install = {"script": f'pipx install "{o.install}"', "displayName": "Install aks-jumpbox"}
+    install = {"script": f"pipx install {shell_word(o.install)}", "displayName": "Install aks-jumpbox"}
     steps = [
         {"checkout": "self"}, install,
         {"script": _cmd(o, "plan", "--out", "out"), "displayName": "Plan (offline, deterministic)"},
@@ -177,7 +250,8 @@ def azure_devops_pipeline(o: CiOptions) -> str:
     stages = [{"stage": "build", "jobs": [{"job": "build", "timeoutInMinutes": 300, "steps": steps}]}]
     if o.gallery:
         version = ("set -eo pipefail  # a missing version stops before promote\n"
-                   f"version=$(aks-jumpbox plan --no-write -o json -f {o.spec_file} | jq -r '.gallery.imageVersion')\n")
+                   f"version=$(aks-jumpbox plan --no-write -o json -f {shlex.quote(o.spec_file)} "
+                   "| jq -r '.gallery.imageVersion')\n")
         stages.append({"stage": "promote", "dependsOn": "build", "jobs": [{
             "deployment": "promote", "environment": o.promote_environment,
             "strategy": {"runOnce": {"deploy": {"steps": [

@@ -16,7 +16,7 @@ from aks_jumpbox.cli.azure_common import (
     rerun_hint,
     sigterm_as_interrupt,
 )
-from aks_jumpbox.cli.present import console, emit_json, output_option
+from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 from aks_jumpbox.core.errors import OperationFailed
 
 PREFLIGHT = "aks_jumpbox.preflight.checks"
@@ -32,7 +32,7 @@ def run_preflight(plan, source, output: str) -> object | None:
     report = run_checks(plan, source)
     if not getattr(report, "ok", False):
         if output != "json":
-            console().print(str(report))
+            console().print(esc(str(report)))
         raise OperationFailed("preflight checks failed; fix what they report (or pass --skip-check to build anyway)")
     return report
 
@@ -93,6 +93,6 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
     else:
         show_outcome(console(), outcome, rerun_hint("logs", spec_path, keep_on_error))
         if no_wait and outcome.run is not None and outcome.run.active:
-            console().print(f"follow it with `{watch_hint}`")
+            console().print(f"follow it with `{esc(watch_hint)}`")
     if not outcome.ok:
         raise click.exceptions.Exit(1)

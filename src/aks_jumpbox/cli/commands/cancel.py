@@ -6,7 +6,7 @@ import click
 
 from aks_jumpbox.cli.azure_common import azure_options, connect, json_errors, load_plan, plan_options
 from aks_jumpbox.cli.commands.status import template_option
-from aks_jumpbox.cli.present import console, emit_json, output_option
+from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 
 
 @click.command("cancel")
@@ -31,6 +31,6 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
     if output == "json":
         emit_json({"template": template.name, "cancelled": cancelled, "run": after.to_json()})
     elif cancelled:
-        console().print(f"cancelled the build of {template.name}: {after.label()}")
+        console().print(f"cancelled the build of {esc(template.name)}: {esc(after.label())}")
     else:
-        console().print(f"nothing to cancel: the last build of {template.name} is {after.label()}")
+        console().print(f"nothing to cancel: the last build of {esc(template.name)} is {esc(after.label())}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from aks_jumpbox.cli.azure_common import azure_options, connect, load_plan, plan_options
-from aks_jumpbox.cli.present import console, emit_json, output_option
+from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
 
@@ -43,10 +43,9 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
 
 
 def show_report(report) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"Preflight against {escape(report.source)}", title_justify="left", show_lines=True,
+    table = Table(title=f"Preflight against {esc(report.source)}", title_justify="left", show_lines=True,
                   expand=True)
     table.add_column("status", no_wrap=True)
     table.add_column("check", ratio=3)
@@ -56,8 +55,8 @@ def show_report(report) -> None:
     order = {"fail": 0, "warn": 1, "skip": 2, "pass": 3}
     for f in sorted(report.checks, key=lambda f: order[str(f.status)]):
         status = str(f.status)
-        table.add_row(f"[{_STYLE[status]}]{status}[/]", f"[bold]{escape(f.id)}[/]\n{escape(f.message)}",
-                      escape(f.evidence), escape(f.fix or ""))
+        table.add_row(f"[{_STYLE[status]}]{status}[/]", f"[bold]{esc(f.id)}[/]\n{esc(f.message)}",
+                      esc(f.evidence), esc(f.fix or ""))
     con = console()
     con.print(table)
     # Fixes again, one per line and unwrapped, so a command can be copied whole.
@@ -65,8 +64,8 @@ def show_report(report) -> None:
     if todo:
         con.print("[bold]To fix:[/]")
         for f in todo:
-            con.print(f"  [{_STYLE[str(f.status)]}]{escape(f.id)}[/]: {escape(f.fix or '')}", soft_wrap=True)
+            con.print(f"  [{_STYLE[str(f.status)]}]{esc(f.id)}[/]: {esc(f.fix or '')}", soft_wrap=True)
     for note in report.notes:
-        con.print(f"[dim]note:[/] {escape(note)}")
+        con.print(f"[dim]note:[/] {esc(note)}")
     style = "green" if report.ok else "bold red"
-    con.print(f"[{style}]{escape(report.summary())}[/]")
+    con.print(f"[{style}]{esc(report.summary())}[/]")

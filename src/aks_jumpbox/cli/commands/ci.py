@@ -10,6 +10,12 @@ import click
 from aks_jumpbox.core.errors import UserError
 
 TARGETS = {"github": ".github/workflows/aks-jumpbox.yml", "azure-devops": "azure-pipelines.yml"}
+FIXES = {
+    "--file": "Run `ci` from the repository root and give the spec's path from there, "
+              "e.g. -f images/jumpbox.yaml.",
+    "--install": "Give a pip requirement without spaces or quotes, e.g. --install 'aks-jumpbox==0.1.0'.",
+    "--branch": "Give the branch's name, e.g. --branch main.",
+}
 
 
 def _options(f):
@@ -33,15 +39,29 @@ def command() -> None:
 
 def _write(kind: str, spec_path: str, schedule: str, branch: str, install: str | None, out: str | None,
            force: bool, **extra) -> None:
+    from dataclasses import replace
+
     from aks_jumpbox.core.spec import load_spec
-    from aks_jumpbox.render.ci import CiOptions, azure_devops_pipeline, cron_problem, github_workflow
+    from aks_jumpbox.render.ci import (
+        CiOptions,
+        azure_devops_pipeline,
+        cron_problem,
+        github_workflow,
+        option_problems,
+    )
 
     if problem := cron_problem(schedule):
         raise UserError(f"--schedule: {problem}.", fix="Write a cron such as '17 3 * * 1' (weekly, Monday 03:17 UTC).")
-    spec, _ = load_spec(spec_path)
+    # Every value is written into the pipeline's YAML and shell lines: checked before anything is read.
     opts = CiOptions(spec_file=Path(spec_path).as_posix(), schedule=schedule, branch=branch,
-                     gallery=getattr(spec.distribute, "gallery", None) is not None,
-                     **({"install": install} if install else {}), **extra)
+                     **({"install": install} if install is not None else {}), **extra)
+    given = {"--file": spec_path, "--install": install, "--branch": branch, "--schedule": schedule,
+             "--environment": extra.get("promote_environment"),
+             "--service-connection": extra.get("service_connection")}
+    for option, problem in option_problems(opts):
+        raise UserError(f"{option} {given[option]!r} {problem}.", fix=FIXES.get(option, "Give a plain name."))
+    spec, _ = load_spec(spec_path)
+    opts = replace(opts, gallery=getattr(spec.distribute, "gallery", None) is not None)
     text = github_workflow(opts) if kind == "github" else azure_devops_pipeline(opts)
     from aks_jumpbox.adapters.files import write_atomic, write_file
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from aks_jumpbox.cli.azure_common import azure_options, connect, json_errors, load_plan, plan_options
-from aks_jumpbox.cli.present import console, emit_json, output_option
+from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 from aks_jumpbox.core.errors import UserError
 
 
@@ -45,7 +45,7 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
 
         def done(d) -> None:
             deleted.append(d)
-            con.print(f"  deleted {d.kind} {d.name}")
+            con.print(f"  deleted {esc(d.kind)} {esc(d.name)}")
 
         cleanup.execute(az, deletions, on_done=done)
     if output == "json":
@@ -61,5 +61,6 @@ def _show(con, deletions) -> None:
     for col in ("", "kind", "name", "note"):
         table.add_column(col)
     for d in deletions:
-        table.add_row("[red]delete[/]" if d.exists else "[dim]absent[/]", d.kind, d.name, d.note or "")
+        table.add_row("[red]delete[/]" if d.exists else "[dim]absent[/]", esc(d.kind), esc(d.name),
+                      esc(d.note or ""))
     con.print(table)

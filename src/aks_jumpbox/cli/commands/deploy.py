@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from aks_jumpbox.cli.azure_common import azure_options, connect, json_errors, load_plan, plan_options
-from aks_jumpbox.cli.present import console, emit_json, output_option
+from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 
 
 @click.command("deploy")
@@ -43,11 +43,11 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
     elif not done:
         console().print("nothing to do: every resource matches the plan")
     else:
-        console().print(f"deployed {len(done)} of {len(changes)} resources; template {plan.names.template}")
+        console().print(f"deployed {len(done)} of {len(changes)} resources; "
+                        f"template {esc(plan.names.template)}")
 
 
 def show_changes(changes) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     from aks_jumpbox.cli.progress import ACTION_STYLE
@@ -57,15 +57,15 @@ def show_changes(changes) -> None:
         table.add_column(col)
     for c in changes:
         style = ACTION_STYLE.get(c.action, "")
-        table.add_row(f"[{style}]{c.action}[/]", c.resource.type, c.resource.name)
+        table.add_row(f"[{style}]{esc(c.action)}[/]", esc(c.resource.type), esc(c.resource.name))
     con = console()
     con.print(table)
     for c in changes:
         if c.differences or c.note:
-            con.print(f"[bold]{c.resource.name}[/] ({c.resource.type}):")
+            con.print(f"[bold]{esc(c.resource.name)}[/] ({esc(c.resource.type)}):")
             if c.note:
-                con.print(f"  {escape(c.note)}")
+                con.print(f"  {esc(c.note)}")
             for d in c.differences[:20]:
-                con.print(f"  {escape(d.describe())}")
+                con.print(f"  {esc(d.describe())}")
     counts = {a: sum(1 for c in changes if c.action == a) for a in dict.fromkeys(c.action for c in changes)}
-    con.print(", ".join(f"{n} {a}" for a, n in counts.items()))
+    con.print(esc(", ".join(f"{n} {a}" for a, n in counts.items())))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import click
 
-from aks_jumpbox.cli.context import resolve_inputs
+from aks_jumpbox.cli.context import Inputs, resolve_inputs
 from aks_jumpbox.cli.present import feed_option, lock_option, spec_option
 from aks_jumpbox.core.errors import UserError
 from aks_jumpbox.core.lock import DEFAULT_LOCK_NAME
@@ -41,7 +42,7 @@ def command(spec_path: str | None, lock_path: str | None, upgrade: bool, feed: s
 
     if tools and not upgrade:
         raise click.UsageError("TOOL names are for --upgrade; plain `lock` resolves every pin.")
-    inputs = resolve_inputs(spec_path, lock_path)
+    inputs = _inputs(spec_path, lock_path)
     target = Path(lock_path) if lock_path else (inputs.spec_path.parent if inputs.spec_path else Path(".")) / DEFAULT_LOCK_NAME
     spec, new_spec_text = inputs.spec, None
     if upgrade:
@@ -54,6 +55,23 @@ def command(spec_path: str | None, lock_path: str | None, upgrade: bool, feed: s
     for line in resolution.changes:
         click.echo(f"  {line}")
     click.echo(f"wrote {target} ({len(spec.tools)} tools)")
+
+
+def _inputs(spec_path: str | None, lock_path: str | None) -> Inputs:
+    """The spec and the lock to start from. `lock --lock NEW.json` creates NEW.json: it starts from the
+    embedded lock, exactly as a first `lock` with no lock beside the spec does."""
+    if lock_path is None or os.path.lexists(lock_path):
+        return resolve_inputs(spec_path, lock_path)
+    from aks_jumpbox.core.catalog import load_catalog
+    from aks_jumpbox.core.lock import load_lock
+    from aks_jumpbox.core.spec import DEFAULT_SPEC_NAME, load_spec
+
+    if spec_path is None and os.path.lexists(DEFAULT_SPEC_NAME):
+        spec_path = DEFAULT_SPEC_NAME
+    spec, doc = load_spec(spec_path)
+    lock, label = load_lock(None, load_catalog())
+    click.echo(f"creating {lock_path} (a new lock; digests are checked against the embedded lock's)")
+    return Inputs(spec, doc.file, doc, Path(spec_path) if spec_path else None, lock, label, Path(lock_path))
 
 
 def _upgrade(inputs, names: tuple[str, ...], feed: str | None):

@@ -8,7 +8,7 @@ import click
 
 from aks_jumpbox.cli.azure_common import azure_options, connect, json_errors, load_plan, plan_options
 from aks_jumpbox.cli.commands.status import template_option
-from aks_jumpbox.cli.present import console, emit_json, output_option
+from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 
 
 @click.command("logs")
@@ -55,14 +55,12 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
                    **({"texts": logs.texts} if full else {})})
         return
     con = console()
-    con.print(f"template {template.name}: last run {run.label()}")
+    con.print(f"template {esc(template.name)}: last run {esc(run.label())}")
     if full:
-        from rich.markup import escape
-
         for name, text in logs.texts.items():
-            con.print(f"[bold]=== {name} ===[/]")
-            con.print(escape(text), soft_wrap=True)
+            con.print(f"[bold]=== {esc(name)} ===[/]")
+            con.print(esc(text), soft_wrap=True)
     if report is not None and not report.failed_step and not report.failed_checks:
         steps = ", ".join(s.name for s in report.steps) or "none yet"
-        con.print(f"no step failed (steps seen: {steps})")
+        con.print(f"no step failed (steps seen: {esc(steps)})")
     show_logs(con, report, logs)

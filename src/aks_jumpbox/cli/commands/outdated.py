@@ -7,7 +7,15 @@ import datetime as dt
 import click
 
 from aks_jumpbox.cli.context import resolve_inputs
-from aks_jumpbox.cli.present import console, emit_json, feed_option, lock_option, output_option, spec_option
+from aks_jumpbox.cli.present import (
+    console,
+    emit_json,
+    esc,
+    feed_option,
+    lock_option,
+    output_option,
+    spec_option,
+)
 
 
 @click.command("outdated")
@@ -49,7 +57,6 @@ def command(spec_path: str | None, lock_path: str | None, feed: str | None, as_o
 
 
 def _table(rows, today: dt.date) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     con = console()
@@ -58,10 +65,11 @@ def _table(rows, today: dt.date) -> None:
         table.add_column(col)
     style = {"outdated": "yellow", "unknown": "red", "retiring": "red", "current": "green"}
     for r in rows:
-        table.add_row(r.kind, escape(r.name), r.pinned, r.newest or "?", f"[{style[r.status]}]{r.status}[/]")
+        table.add_row(esc(r.kind), esc(r.name), esc(r.pinned), esc(r.newest or "?"),
+                      f"[{style[r.status]}]{esc(r.status)}[/]")
     con.print(table)
     for r in rows:
         for f in r.flags:
-            con.print(f"[yellow]{f.kind}:[/] {escape(r.name)}: {escape(f.message)}")
+            con.print(f"[yellow]{esc(f.kind)}:[/] {esc(r.name)}: {esc(f.message)}")
     if not any(r.status == "outdated" for r in rows):
         con.print("no pin is behind its newest release")

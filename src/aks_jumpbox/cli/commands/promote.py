@@ -9,7 +9,7 @@ import click
 
 from aks_jumpbox.cli.azure_common import azure_options, connect, json_errors, load_plan, plan_options
 from aks_jumpbox.cli.commands.versions import LATEST_RULE, gallery_of, version_json
-from aks_jumpbox.cli.present import console, emit_json, output_option
+from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 from aks_jumpbox.core.errors import OperationFailed, UserError
 
 EPILOG = (
@@ -82,6 +82,6 @@ def _done(output: str, con, target, versions, current_hash: str, changed: bool) 
     if output == "json":
         emit_json({"promoted": changed, "version": version_json(target, versions, current_hash)})
     elif changed:
-        con.print(f"{target.name} is now the latest version")
+        con.print(f"{esc(target.name)} is now the latest version")
     else:
-        con.print(f"{target.name} is already the latest version; nothing to do")
+        con.print(f"{esc(target.name)} is already the latest version; nothing to do")

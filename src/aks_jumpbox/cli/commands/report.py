@@ -16,14 +16,23 @@ from aks_jumpbox.core.errors import UserError
 SBOM_FILE, MARKDOWN_FILE, JSON_FILE = "sbom.cdx.json", "software-report.md", "software-report.json"
 
 
+# CycloneDX timestamps are ISO 8601 date-times with a four-digit year: 1970-01-01 to 9999-12-31.
+MAX_EPOCH = 253_402_300_799
+
+
 def _source_date_epoch() -> dt.datetime | None:
-    """SOURCE_DATE_EPOCH (reproducible-builds.org) fixes the SBOM timestamp when no log gives one."""
+    """SOURCE_DATE_EPOCH (reproducible-builds.org) fixes the SBOM timestamp when no log gives one.
+
+    The specification asks for ASCII digits only: https://reproducible-builds.org/specs/source-date-epoch/"""
     raw = os.environ.get("SOURCE_DATE_EPOCH")
     if not raw:
         return None
-    if not raw.isdigit():
-        raise UserError(f"SOURCE_DATE_EPOCH={raw!r} is not a number of seconds since 1970.",
-                        fix="Set it to an integer (e.g. `git log -1 --format=%ct`) or unset it.")
+    fix = "Set it to a whole number of seconds since 1970 (e.g. `git log -1 --format=%ct`) or unset it."
+    if not (raw.isascii() and raw.isdigit()):
+        raise UserError(f"SOURCE_DATE_EPOCH={raw!r} is not a number of seconds since 1970.", fix=fix)
+    if len(raw) > 12 or int(raw) > MAX_EPOCH:
+        raise UserError(f"SOURCE_DATE_EPOCH={raw!r} is after the year 9999, which an SBOM timestamp "
+                        "cannot hold.", fix=fix)
     return dt.datetime.fromtimestamp(int(raw), dt.UTC)
 
 
@@ -50,6 +59,7 @@ def command(spec_path: str | None, lock_path: str | None, log_path: str | None, 
     from aks_jumpbox.report.sbom import sbom_json
     from aks_jumpbox.report.software import report_markdown, software_report
 
+    epoch = _source_date_epoch()  # a bad value stops the command before anything is read or written
     if upload_to is not None:
         from aks_jumpbox.azure.reports import split_container_url
 
@@ -74,7 +84,7 @@ def command(spec_path: str | None, lock_path: str | None, log_path: str | None, 
             raise UserError(f"--log {log_path}: lists no `==> aks-jumpbox package` lines.",
                             fix="Pass the customization.log of a build that ran provision.sh to the end.")
     report = software_report(plan, log, log_label=f"--log {log_path}")
-    files = {SBOM_FILE: sbom_json(report, _source_date_epoch()), MARKDOWN_FILE: report_markdown(report),
+    files = {SBOM_FILE: sbom_json(report, epoch), MARKDOWN_FILE: report_markdown(report),
              JSON_FILE: dumps(report)}
     write_files(files, Path(out_dir))
     packages = f", {len(report['packages'])} apt packages" if log else ""

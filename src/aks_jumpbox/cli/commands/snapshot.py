@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from aks_jumpbox.cli.azure_common import azure_options, connect, load_plan, plan_options
-from aks_jumpbox.cli.present import console, emit_json, output_option
+from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 
 
 @click.command("snapshot")
@@ -36,5 +36,6 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
     if output == "json":
         emit_json({"out": out_dir, "files": [p.name for p in written], "ok": report.ok})
     else:
-        console().print(f"wrote {len(written)} documents to {out_dir}/ ({report.summary()}); "
-                        f"check them offline with `aks-jumpbox check --snapshot {out_dir}`", soft_wrap=True)
+        console().print(f"wrote {len(written)} documents to {esc(out_dir)}/ ({esc(report.summary())}); "
+                        f"check them offline with `aks-jumpbox check --snapshot {esc(out_dir)}`",
+                        soft_wrap=True)

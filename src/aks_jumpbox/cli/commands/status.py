@@ -12,7 +12,7 @@ from aks_jumpbox.cli.azure_common import (
     plan_options,
     rerun_hint,
 )
-from aks_jumpbox.cli.present import console, emit_json, output_option
+from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 
 template_option = click.option("--template", "template_name", default=None,
                                help="Another image template of this spec (default: the plan's current one).")
@@ -46,17 +46,17 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
         return
     con = console()
     if live is None:
-        con.print(f"template {template.name} does not exist; create it with "
-                  f"`{rerun_hint('deploy', spec_path, keep_on_error)}` or build with "
-                  f"`{rerun_hint('build', spec_path, keep_on_error)}`")
+        con.print(f"template {esc(template.name)} does not exist; create it with "
+                  f"`{esc(rerun_hint('deploy', spec_path, keep_on_error))}` or build with "
+                  f"`{esc(rerun_hint('build', spec_path, keep_on_error))}`")
         return
-    con.print(f"template  {template.name} ({doc['provisioningState']})")
-    con.print(f"last run  {run.label()}" + (f" since {run.start_time}" if run.start_time else "")
-              + (f", ended {run.end_time}" if run.end_time else ""))
+    con.print(f"template  {esc(template.name)} ({esc(doc['provisioningState'])})")
+    con.print(esc(f"last run  {run.label()}" + (f" since {run.start_time}" if run.start_time else "")
+                  + (f", ended {run.end_time}" if run.end_time else "")))
     if run.message:
-        con.print(f"message   {run.message[:1000]}", soft_wrap=True, markup=False)
-    con.print(f"image     {plan.image_id} ({'exists' if image else 'not built'})", soft_wrap=True)
+        con.print(f"message   {esc(run.message[:1000])}", soft_wrap=True)
+    con.print(f"image     {esc(plan.image_id)} ({'exists' if image else 'not built'})", soft_wrap=True)
     if staging:
-        con.print(f"staging   {staging}")
+        con.print(f"staging   {esc(staging)}")
     if run.active:
-        con.print(f"follow it with `{rerun_hint('watch', spec_path, keep_on_error)}`")
+        con.print(f"follow it with `{esc(rerun_hint('watch', spec_path, keep_on_error))}`")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from aks_jumpbox.cli.azure_common import azure_options, connect, json_errors, load_plan, plan_options
-from aks_jumpbox.cli.present import console, emit_json, output_option
+from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 from aks_jumpbox.core.errors import UserError
 from aks_jumpbox.core.plan import Plan
 
@@ -60,21 +60,23 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
         return
     con = console()
     if versions is None:
-        con.print(f"image definition {definition.gallery}/{definition.image} does not exist yet; "
+        con.print(f"image definition {esc(definition.gallery)}/{esc(definition.image)} does not exist yet; "
                   "`aks-jumpbox build` creates it")
         return
     if not rows:
-        con.print(f"image definition {definition.gallery}/{definition.image} has no versions yet")
+        con.print(f"image definition {esc(definition.gallery)}/{esc(definition.image)} has no versions yet")
         return
     from rich.table import Table
 
-    table = Table(box=None, pad_edge=False, title=f"{definition.gallery}/{definition.image}", title_justify="left")
+    table = Table(box=None, pad_edge=False, title=esc(f"{definition.gallery}/{definition.image}"),
+                  title_justify="left")
     for col in ("version", "channel", "state", "replication", "regions (replicas)", "published", "plan hash"):
         table.add_column(col)
     for v, j in zip(rows, doc["versions"], strict=True):
         regions = ", ".join(f"{r.name} ({r.replicas if r.replicas is not None else '?'})" for r in v.regions)
         mark = " *" if j["currentPlan"] else ""
-        table.add_row(v.name + mark, j["channel"], v.provisioning_state or "?", v.replication or "?", regions,
-                      v.published or "?", (v.plan_hash or "?")[:12])
+        cells = (v.name + mark, j["channel"], v.provisioning_state or "?", v.replication or "?", regions,
+                 v.published or "?", (v.plan_hash or "?")[:12])
+        table.add_row(*map(esc, cells))
     con.print(table)
     con.print("* built from the current plan. " + LATEST_RULE, soft_wrap=True)
