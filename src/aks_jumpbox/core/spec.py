@@ -406,7 +406,7 @@ class MirrorSpec(_Model):
         try:
             url = check_url(value, schemes=("https",))
         except ValueError as exc:
-            why = " (every download is fetched over HTTPS)" if "https://" in str(exc) else ""
+            why = " (every download is fetched over HTTPS)" if str(exc).startswith("must be an") else ""
             raise ValueError(f"{value!r} {exc}{why}") from None
         return url.rstrip("/")
 
@@ -418,7 +418,7 @@ class MirrorSpec(_Model):
         try:
             url = check_url(value, schemes=("http", "https"))
         except ValueError as exc:
-            why = " (apt checks the packages' signatures)" if "http://" in str(exc) else ""
+            why = " (apt checks the packages' signatures)" if str(exc).startswith("must be an") else ""
             raise ValueError(f"{value!r} {exc}{why}") from None
         return url if url.endswith("/") else url + "/"
 
