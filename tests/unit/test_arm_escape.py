@@ -24,7 +24,7 @@ OWN = ("[reference(", "[resourceId(", "[format('{0}/rcg-")
     ("[[x]", "[[[x]"),
     ("[]", "[[]"),
     ("[x] y", "[x] y"),  # not an expression: must not be escaped
-    ("[aks-jumpbox] Image Builder Image Writer (aksjb, 00000000)", "[aks-jumpbox] Image Builder Image Writer (aksjb, 00000000)"),
+    ("[aks-jumpbox] Image Writer (aksjb, 00000000)", "[aks-jumpbox] Image Writer (aksjb, 00000000)"),
     ("x [y]", "x [y]"),
     ("[", "["),
     ("]", "]"),

@@ -10,7 +10,8 @@ from aks_jumpbox.core.spec import pem_certificates
 from aks_jumpbox.render.output import render_files
 from aks_jumpbox.render.scripts import inline_wrapper
 from tests.conftest import make_plan, spec_from, variant
-from tests.support.rendered import Deb822Error, apt_sources, bash_syntax_ok, foreign_expressions, manifest_entry, parse_deb822
+from tests.support.rendered import (Deb822Error, apt_sources, bash_syntax_ok, foreign_expressions, manifest_entry,
+                                   parse_deb822)
 
 MIRROR = {"artifacts": "https://mirror.contoso.internal/tools", "apt": "http://apt.contoso.internal:8080/ubuntu",
           "apt_security": "https://apt.contoso.internal/ubuntu-security/",
@@ -48,7 +49,8 @@ def test_rendered_sources_parse_as_deb822_with_exactly_the_expected_fields(defau
     ("\x85Trusted: yes", "control character"),
 ])
 def test_a_value_that_would_add_a_deb822_field_is_refused(default_data, default_lock, field, tail, why):
-    data = variant(default_data, mirror={"apt": "https://apt.contoso.internal/ubuntu/", field: "https://apt.contoso.internal/x" + tail})
+    data = variant(default_data, mirror={"apt": "https://apt.contoso.internal/ubuntu/",
+                                         field: "https://apt.contoso.internal/x" + tail})
     with pytest.raises(SpecError) as err:
         make_plan(data, default_lock)
     assert f"mirror.{field}: " in str(err.value) and why in str(err.value)

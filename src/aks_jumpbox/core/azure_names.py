@@ -24,7 +24,8 @@ class NameRule:
 
     def check(self, value: str) -> str:
         if not (self.low <= len(value) <= self.high and self.pattern.fullmatch(value)):
-            raise ValueError(f"{value!r} is not a valid {self.what} name ({self.low}-{self.high} characters: {self.says})")
+            raise ValueError(
+                f"{value!r} is not a valid {self.what} name ({self.low}-{self.high} characters: {self.says})")
         return value
 
 

@@ -155,7 +155,8 @@ def _artifact(raw: Any, name: str, version: str, arch: str, catalog: Catalog) ->
         raise _Bad("source", str(exc)) from None
     override = raw.get("override")
     # The reason is shown in warnings, the egress allow-list and its markdown table: plain words only.
-    if override is not None and not (isinstance(override, str) and _OVERRIDE.fullmatch(override) and override.strip()):
+    plain = isinstance(override, str) and _OVERRIDE.fullmatch(override) and override.strip()
+    if override is not None and not plain:
         raise _Bad("override", "must say in plain words (letters, digits, spaces and .,:;()/#'_+=@-, at most 200) "
                                "why this entry differs from the catalog")
     where, problem, base = _verify_source(name, version, arch, urls["url"], urls["checksumUrl"], catalog)
@@ -181,7 +182,8 @@ def _tool_entry(raw: Any, name: str, catalog: Catalog, where: str, bad: Any) -> 
         return None
     arts_raw = raw.get("artifacts")
     if not isinstance(arts_raw, dict) or not arts_raw:
-        bad(f"{where}.artifacts", f"must be a mapping of architecture ({', '.join(ARCHES)}) to artifact; {_REGENERATE}")
+        bad(f"{where}.artifacts",
+            f"must be a mapping of architecture ({', '.join(ARCHES)}) to artifact; {_REGENERATE}")
         return None
     unknown = sorted(str(k) for k in raw if k not in ("version", "artifacts"))
     if unknown:
@@ -221,7 +223,8 @@ def parse_lock(doc: Any, label: str, catalog: Catalog) -> Lock:
     if tools_doc is None:
         tools_doc = {}
     if not isinstance(tools_doc, dict):
-        raise SpecError([Problem(label, None, "tools", f"must be a mapping of tool name to a list of locked versions; {_REGENERATE}")])
+        raise SpecError([Problem(label, None, "tools",
+                                 f"must be a mapping of tool name to a list of locked versions; {_REGENERATE}")])
     tools: dict[str, dict[str, LockedTool]] = {}
     for name, entries in tools_doc.items():
         if name not in catalog.tools:

@@ -70,8 +70,8 @@ def _nested_gallery(plan: Plan) -> dict[str, Any] | None:
     if not resources:
         return None
     gallery, definition = resources
-    inner = [arm_resource(gallery, plan),
-             arm_resource(definition, plan, [Expression(f"[resourceId({quote_arg(gallery.type)}, {quote_arg(gallery.name)})]")])]
+    gallery_id = Expression(f"[resourceId({quote_arg(gallery.type)}, {quote_arg(gallery.name)})]")
+    inner = [arm_resource(gallery, plan), arm_resource(definition, plan, [gallery_id])]
     return {
         "type": "Microsoft.Resources/deployments",
         "apiVersion": azure_facts()["api_versions"]["Microsoft.Resources/deployments"],
