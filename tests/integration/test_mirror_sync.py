@@ -15,7 +15,8 @@ TOOLS = {"helm": "4.3.0", "yq": "4.54.1", "azwi": "1.6.0"}
 
 
 def _upstream(www, url):
-    """Artifacts and upstream-format checksum files; a lock pointing at them (azwi left unpinned)."""
+    """Artifacts and upstream-format checksum files; a lock pointing at them (azwi left unpinned), each
+    entry an explicit override: the lock is verified against the catalog's URLs."""
     catalog, tools = load_catalog(), {}
     for name, version in TOOLS.items():
         tool = catalog.tool(name)
@@ -34,7 +35,8 @@ def _upstream(www, url):
             (folder / sums_name).write_text(f"{sha}  {art_name}\n")
         tools[name] = [{"version": version, "artifacts": {arch: {
             "url": f"{url}/{name}/{art_name}", "sha256": None if name == "azwi" else sha,
-            "checksumUrl": f"{url}/{name}/{sums_name}", "source": "test"}}}]
+            "checksumUrl": f"{url}/{name}/{sums_name}", "source": "test",
+            "override": "the test's loopback stands in for upstream"}}}]
     return {"schema": "aks-jumpbox/lock/v1", "tools": tools, "azureCli": {"versions": ["2.90.0"]}}
 
 

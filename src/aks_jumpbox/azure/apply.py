@@ -142,6 +142,9 @@ def what_if(az: Azure, plan: Plan) -> list[Change]:
 
 
 def _put(az: Azure, r: Resource, body: dict[str, Any], sleep: Callable[[float], None]) -> dict[str, Any] | None:
+    # The body goes to the resource provider as it is: no template language evaluates it, so a literal
+    # `[...]` stays unescaped here; the rendered templates write it `[[...]` (core/arm_strings.py) and
+    # ARM stores the same literal.
     action = f"creating or updating {r.type} {r.name}"
     waits = principal_waits(az.tuning.backoff_factor) if r.type == rs.ROLE_ASSIGNMENT else []
     while True:

@@ -228,8 +228,30 @@ def load_catalog() -> Catalog:
     return parse_catalog(yaml.safe_load(text))
 
 
+# A file name derived from a URL becomes a path under provision.sh's cache, in the mirror and in
+# `mirror sync`'s output: only these characters, never a leading "." (so never "." or "..").
+SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,199}")
+# An exact version as the spec and the lock write it (ASCII digits: `\d` would take any script's).
+EXACT_VERSION = re.compile(r"[0-9]{1,20}\.[0-9]{1,20}\.[0-9]{1,20}")
+
+
+class UnsafeFileName(ValueError):
+    """A URL whose last segment is not usable as a file name."""
+
+
 def url_basename(url: str) -> str:
-    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    """The URL's last path segment, percent-decoded, as a file name.
+
+    Raises UnsafeFileName unless the decoded name is in SAFE_FILE_NAME: a `%2F` or `%2E%2E` never
+    becomes a path separator or a parent folder, whoever wrote the URL.
+    """
+    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1], errors="replace")
+    if not SAFE_FILE_NAME.fullmatch(name):
+        raise UnsafeFileName(
+            f"the file name {name!r} taken from {url} is not safe; a download's file name may hold only "
+            "letters, digits and . _ + - and must not start with '.'"
+        )
+    return name
 
 
 def sibling_url(url: str, name: str) -> str:

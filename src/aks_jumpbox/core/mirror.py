@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aks_jumpbox.core.catalog import Catalog, sibling_url, url_basename
+from aks_jumpbox.core.catalog import SAFE_FILE_NAME, Catalog, UnsafeFileName, sibling_url, url_basename
+from aks_jumpbox.core.errors import Problem, SpecError
 from aks_jumpbox.core.lock import Lock
 from aks_jumpbox.core.spec import Spec
 
@@ -18,6 +19,11 @@ INDEX_NAME = "aks-jumpbox-mirror.json"
 
 
 def mirror_path(tool: str, version: str, arch: str, upstream_url: str) -> str:
+    """The relative path of an artifact in the mirror. Every part is confined to safe file names
+    (url_basename raises UnsafeFileName otherwise), so the path never leaves its folder."""
+    for part in (tool, version, arch):
+        if not SAFE_FILE_NAME.fullmatch(part):
+            raise UnsafeFileName(f"{part!r} is not safe as a folder name in the mirror")
     return f"{tool}/{version}/{arch}/{url_basename(upstream_url)}"
 
 
@@ -40,25 +46,31 @@ class MirrorItem:
     order_path: str | None
 
 
-def mirror_items(spec: Spec, lock: Lock, catalog: Catalog) -> list[MirrorItem]:
+def mirror_items(spec: Spec, lock: Lock, catalog: Catalog, lock_label: str = "jumpbox.lock.json") -> list[MirrorItem]:
     """Every locked artifact of the spec's tools, for every architecture the lock holds."""
-    items = []
+    items, problems = [], []
     for name in sorted(spec.tools):
         version = spec.tools[name].version
         entry = lock.get(name, version)
         if entry is None:
             continue  # the plan reports a pin missing from the lock; sync mirrors what is locked
         tool = catalog.tool(name)
+        index = sorted(lock.tools[name], key=lambda v: tuple(int(p) for p in v.split("."))).index(version)
         for arch in sorted(entry.artifacts):
             art = entry.artifacts[arch]
-            catalog_order = tool.checksum_order_file_url(version, arch)
-            order = sibling_url(art.checksum_url, url_basename(catalog_order)) if catalog_order else None
-            items.append(MirrorItem(
-                tool=name, version=version, arch=arch, upstream_url=art.url,
-                path=mirror_path(name, version, arch, art.url), sha256=art.sha256,
-                checksum_upstream_url=art.checksum_url,
-                checksum_path=mirror_path(name, version, arch, art.checksum_url),
-                checksum_format=tool.checksum_format,
-                order_upstream_url=order, order_path=mirror_path(name, version, arch, order) if order else None,
-            ))
+            try:
+                catalog_order = tool.checksum_order_file_url(version, arch)
+                order = sibling_url(art.checksum_url, url_basename(catalog_order)) if catalog_order else None
+                items.append(MirrorItem(
+                    tool=name, version=version, arch=arch, upstream_url=art.url,
+                    path=mirror_path(name, version, arch, art.url), sha256=art.sha256,
+                    checksum_upstream_url=art.checksum_url,
+                    checksum_path=mirror_path(name, version, arch, art.checksum_url),
+                    checksum_format=tool.checksum_format,
+                    order_upstream_url=order, order_path=mirror_path(name, version, arch, order) if order else None,
+                ))
+            except UnsafeFileName as exc:  # a Lock built in code, without parse_lock's checks
+                problems.append(Problem(lock_label, None, f"tools.{name}[{index}].artifacts.{arch}.url", str(exc)))
+    if problems:
+        raise SpecError(problems)
     return items

@@ -130,7 +130,8 @@ def egress_rules(spec: Spec, artifacts: tuple[ToolArtifact, ...], azure_cli: Azu
                       for h in AZURE_CLI_EXTENSION_HOSTS]
     mirrored = bool(spec.mirror.artifacts)
     for a in artifacts:
-        rules.append(_url_rule(a.url, f"download of {a.name} {a.version}", a.name))
+        override = f" (lock override: {a.override})" if a.override else ""
+        rules.append(_url_rule(a.url, f"download of {a.name} {a.version}{override}", a.name))
         if a.sha256 is None or a.checksum_order_url:
             rules.append(_url_rule(a.checksum_url, f"checksum file of {a.name} {a.version}", a.name))
         if not mirrored:

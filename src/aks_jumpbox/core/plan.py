@@ -74,6 +74,7 @@ class ToolArtifact:
     license: str
     homepage: str
     deprecated: str | None
+    override: str | None = None  # the lock entry's reason for a URL the catalog does not derive
 
 
 @dataclass(frozen=True)
@@ -156,13 +157,25 @@ class Plan:
         return first.get("imageId") or first["galleryImageId"]
 
 
-def _lock_problem(spec_label: str, name: str, version: str, lock_label: str, lock: Lock) -> Problem:
+def _lock_problem(spec_label: str, name: str, version: str, arch: str, lock_label: str, lock: Lock) -> Problem:
+    entry = lock.get(name, version)
+    if entry is not None:  # locked, but not for the spec's architecture
+        have = ", ".join(sorted(entry.artifacts)) or "no architecture"
+        return Problem(spec_label, None, f"tools.{name}",
+                       f"version {version} is locked in {lock_label} for {have} only, not for {arch}; "
+                       "run `aks-jumpbox lock` to resolve it")
     locked = sorted(lock.tools.get(name, {}))
     have = f" (locked: {', '.join(locked)})" if locked else ""
     return Problem(
         spec_label, None, f"tools.{name}",
         f"version {version} is not in {lock_label}{have}; run `aks-jumpbox lock` to resolve it",
     )
+
+
+def _lock_field(name: str, lock: Lock, version: str, arch: str) -> str:
+    """Where a tool's artifact is in the lock file (entries are written in version order)."""
+    versions = sorted(lock.tools.get(name, {}), key=lambda v: tuple(int(p) for p in v.split(".")))
+    return f"tools.{name}[{versions.index(version)}].artifacts.{arch}.url"
 
 
 def _artifacts(spec: Spec, lock: Lock, catalog: Catalog, spec_label: str, lock_label: str) -> tuple[ToolArtifact, ...]:
@@ -174,12 +187,24 @@ def _artifacts(spec: Spec, lock: Lock, catalog: Catalog, spec_label: str, lock_l
         tool = catalog.tool(name)
         entry = lock.get(name, pin.version)
         if entry is None or arch not in entry.artifacts:
-            problems.append(_lock_problem(spec_label, name, pin.version, lock_label, lock))
+            problems.append(_lock_problem(spec_label, name, pin.version, arch, lock_label, lock))
             continue
         locked = entry.artifacts[arch]
-        file_name = url_basename(locked.url)
-        catalog_order = tool.checksum_order_file_url(pin.version, arch)
-        order_url = sibling_url(locked.checksum_url, url_basename(catalog_order)) if catalog_order else None
+        if locked.mirror_base is not None and locked.mirror_base != spec.mirror.artifacts:
+            problems.append(Problem(
+                lock_label, None, _lock_field(name, lock, pin.version, arch),
+                f"names the mirror {locked.mirror_base}, but the spec's mirror.artifacts is "
+                f"{spec.mirror.artifacts or 'not set'}; set mirror.artifacts to it, or regenerate the lock with "
+                "`aks-jumpbox lock`"))
+            continue
+        try:
+            file_name = url_basename(locked.url)
+            url_basename(locked.checksum_url)
+            catalog_order = tool.checksum_order_file_url(pin.version, arch)
+            order_url = sibling_url(locked.checksum_url, url_basename(catalog_order)) if catalog_order else None
+        except ValueError as exc:  # a Lock built in code, without parse_lock's checks
+            problems.append(Problem(lock_label, None, _lock_field(name, lock, pin.version, arch), str(exc)))
+            continue
         if spec.mirror.artifacts:
             base = spec.mirror.artifacts
             url = mirror_url(base, name, pin.version, arch, locked.url)
@@ -195,7 +220,7 @@ def _artifacts(spec: Spec, lock: Lock, catalog: Catalog, spec_label: str, lock_l
                 archive=tool.archive, member=tool.archive_member(pin.version, arch), file_name=file_name,
                 install_path=tool.install, version_command=tool.version.command,
                 version_regex=tool.version.regex, license=tool.license, homepage=tool.homepage,
-                deprecated=tool.deprecated,
+                deprecated=tool.deprecated, override=locked.override,
             )
         )
     if problems:
@@ -448,6 +473,11 @@ def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
     )
     resources = (*custom.values(), identity, *galleries, *assignments, template)
     warnings = tuple(f"tools.{a.name}: {a.deprecated}" for a in artifacts if a.deprecated)
+    warnings += tuple(
+        f"tools.{a.name}: {lock_label} overrides the catalog's URL, fetching {a.upstream_url} "
+        f"(override: {a.override}); its digest is still verified"
+        for a in artifacts if a.override
+    )
     warnings += tuple(
         f"tools.{a.name}: no SHA-256 is pinned in {lock_label} ({a.digest_source.split(':')[0]}); the build "
         f"verifies it against the upstream checksum file {a.checksum_url}; run `aks-jumpbox lock` online to pin it"

@@ -5,6 +5,8 @@ Validated with pydantic; every problem is reported with file, line, field and wh
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import functools
 import ipaddress
@@ -16,13 +18,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from aks_jumpbox.core.catalog import ARCHES, load_catalog
+from aks_jumpbox.core import azure_names
+from aks_jumpbox.core.catalog import ARCHES, EXACT_VERSION, load_catalog
 from aks_jumpbox.core.errors import Problem, SpecError
 from aks_jumpbox.core.resource_ids import GUID_RE, RESOURCE_GROUP_RE, SubnetId, parse_subnet_id
+from aks_jumpbox.core.urls import check_url
 from aks_jumpbox.core.yamlfile import LocatedDocument, load_yaml
 
 DEFAULT_SPEC_NAME = "jumpbox.yaml"
-VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+VERSION_RE = EXACT_VERSION  # MAJOR.MINOR.PATCH in ASCII digits; matched with fullmatch
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
 VM_SIZE_RE = re.compile(r"^(Standard|Basic)_[A-Za-z0-9_]+$")
 EXTENSION_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -43,8 +47,39 @@ def _plain_version(value: Any) -> str:
         raise ValueError("must be a version string such as 1.2.3")
     text = str(value).strip()
     text = text[1:] if text[:1] in ("v", "V") else text
-    if not VERSION_RE.match(text):
+    if not VERSION_RE.fullmatch(text):
         raise ValueError(f"{value!r} is not an exact version; write MAJOR.MINOR.PATCH, e.g. 1.2.3")
+    return text
+
+
+def plain_text(value: str, limit: int) -> str:
+    """One line of printable text (descriptions, shown in the portal and written into ARM strings)."""
+    if len(value) > limit or not value.isprintable():
+        raise ValueError(f"must be one line of at most {limit} printable characters (no tabs or newlines)")
+    return value
+
+
+_PEM_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----\n([A-Za-z0-9+/=\n]+?)\n?-----END CERTIFICATE-----")
+
+
+def pem_certificates(value: str) -> str:
+    """value if it is nothing but PEM certificates (RFC 7468: BEGIN/END lines around base64 DER), each
+    decoding to a DER SEQUENCE; else ValueError. The text is written into provision.sh and the CA store."""
+    text = value.replace("\r\n", "\n").strip()
+    if len(text) > 64 * 1024:
+        raise ValueError("is longer than 64 KiB; give only the mirror's CA certificate(s)")
+    rest, count = text, 0
+    for m in _PEM_BLOCK.finditer(text):
+        try:
+            der = base64.b64decode(m.group(1).replace("\n", ""), validate=True)
+        except binascii.Error:
+            der = b""
+        if not der.startswith(b"\x30"):
+            raise ValueError("holds a CERTIFICATE block whose body is not base64-encoded DER; paste the PEM file as is")
+        rest, count = rest.replace(m.group(0), "", 1), count + 1
+    if count == 0 or rest.strip():
+        raise ValueError("must be one or more PEM certificates and nothing else (-----BEGIN CERTIFICATE----- "
+                         "base64 lines -----END CERTIFICATE-----)")
     return text
 
 
@@ -65,7 +100,7 @@ class Extension(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not EXTENSION_RE.match(value):
+        if not EXTENSION_RE.fullmatch(value):
             raise ValueError(f"{value!r} is not an Azure CLI extension name (lowercase letters, digits, -)")
         return value
 
@@ -121,7 +156,7 @@ class BuildSpec(_Model):
     @field_validator("resource_group", "staging_resource_group")
     @classmethod
     def _rg(cls, value: str | None) -> str | None:
-        if value is not None and not RESOURCE_GROUP_RE.match(value):
+        if value is not None and not RESOURCE_GROUP_RE.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid resource group name (1-90 of letters, digits, -_.())")
         return value
 
@@ -141,7 +176,7 @@ class BuildSpec(_Model):
     @classmethod
     def _subnet(cls, value: str | None) -> str | None:
         if value is not None:
-            parse_subnet_id(value)
+            azure_names.check_subnet_id(parse_subnet_id(value))
         return value
 
     @field_validator("subnet_address_prefix", "container_instance_subnet_address_prefix")
@@ -164,7 +199,7 @@ class BuildSpec(_Model):
     @field_validator("vm_size", "proxy_vm_size")
     @classmethod
     def _size(cls, value: str | None) -> str | None:
-        if value is not None and not VM_SIZE_RE.match(value):
+        if value is not None and not VM_SIZE_RE.fullmatch(value):
             raise ValueError(f"{value!r} is not a VM size such as Standard_D2ds_v4")
         return value
 
@@ -219,9 +254,7 @@ class IdentitySpec(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$", value):
-            raise ValueError(f"{value!r} is not a managed identity name (3-128 of letters, digits, -_)")
-        return value
+        return None if value is None else azure_names.check("identity", value)
 
 
 class ManagedImageTarget(_Model):
@@ -231,6 +264,16 @@ class ManagedImageTarget(_Model):
 
     _rg = field_validator("resource_group")(BuildSpec._rg.__func__)  # type: ignore[attr-defined]
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else azure_names.check("image", value)
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str | None) -> str | None:
+        return None if value is None else TargetRegion._region(value)
+
 
 GALLERY_NAME_RE = re.compile(r"^[A-Za-z0-9]+([_.][A-Za-z0-9]+)*$")  # no hyphens in gallery names
 GALLERY_PART_RE = re.compile(r"^[A-Za-z0-9]+([-._][A-Za-z0-9]+)*$")
@@ -238,7 +281,7 @@ REGION_RE = re.compile(r"^[a-z][a-z0-9]+$")
 
 
 def _gallery_part(value: str, what: str, limit: int) -> str:
-    if len(value) > limit or not GALLERY_PART_RE.match(value):
+    if len(value) > limit or not GALLERY_PART_RE.fullmatch(value):
         raise ValueError(f"{value!r} is not a valid {what} (1-{limit} letters and digits, separated by single - . _)")
     return value
 
@@ -262,6 +305,11 @@ class GalleryImageDefinition(_Model):
     def _publisher(cls, value: str) -> str:
         return _gallery_part(value, "image definition publisher", 128)
 
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str | None) -> str | None:
+        return None if value is None else plain_text(value, 1024)
+
 
 class TargetRegion(_Model):
     name: str
@@ -272,7 +320,7 @@ class TargetRegion(_Model):
     @classmethod
     def _region(cls, value: str) -> str:
         name = value.replace(" ", "").lower()
-        if not REGION_RE.match(name):
+        if not REGION_RE.fullmatch(name):
             raise ValueError(f"{value!r} is not an Azure region name such as westeurope")
         return name
 
@@ -302,7 +350,7 @@ class GalleryTarget(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if len(value) > 80 or not GALLERY_NAME_RE.match(value):
+        if len(value) > 80 or not GALLERY_NAME_RE.fullmatch(value):
             raise ValueError(f"{value!r} is not a gallery name (1-80 letters and digits, separated by single . or _;"
                              " no hyphens)")
         return value
@@ -348,19 +396,31 @@ class MirrorSpec(_Model):
     azure_cli_key_fingerprints: tuple[str, ...] = ()
     ca_certificate: str | None = None
 
-    @field_validator("artifacts", "azure_cli_key_url")
+    # Every URL passes the one URL rule (core/urls.py): it is written unquoted into deb822 fields,
+    # the TAB table and JSON manifest of provision.sh, ARM strings and the egress allow-list.
+    @field_validator("artifacts", "azure_cli_key_url", mode="before")
     @classmethod
-    def _https(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("https://"):
-            raise ValueError(f"{value!r} must be an https:// URL: every download is fetched over HTTPS")
-        return value.rstrip("/") if value else value
+    def _https(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        try:
+            url = check_url(value, schemes=("https",))
+        except ValueError as exc:
+            why = " (every download is fetched over HTTPS)" if str(exc).startswith("must be an") else ""
+            raise ValueError(f"{value!r} {exc}{why}") from None
+        return url.rstrip("/")
 
-    @field_validator("apt", "apt_security", "azure_cli_repo")
+    @field_validator("apt", "apt_security", "azure_cli_repo", mode="before")
     @classmethod
-    def _apt(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"{value!r} must be an http:// or https:// URL (apt checks signatures)")
-        return value if value is None or value.endswith("/") else value + "/"
+    def _apt(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        try:
+            url = check_url(value, schemes=("http", "https"))
+        except ValueError as exc:
+            why = " (apt checks the packages' signatures)" if str(exc).startswith("must be an") else ""
+            raise ValueError(f"{value!r} {exc}{why}") from None
+        return url if url.endswith("/") else url + "/"
 
     @field_validator("azure_cli_key_fingerprints", mode="before")
     @classmethod
@@ -369,7 +429,7 @@ class MirrorSpec(_Model):
         out = []
         for fp in values or ():
             norm = str(fp).replace(" ", "").upper()
-            if not re.match(r"^[0-9A-F]{40}$", norm):
+            if not re.fullmatch(r"[0-9A-F]{40}", norm):
                 raise ValueError(f"{fp!r} is not a 40-hex-digit OpenPGP fingerprint")
             out.append(norm)
         return tuple(out)
@@ -377,9 +437,7 @@ class MirrorSpec(_Model):
     @field_validator("ca_certificate")
     @classmethod
     def _pem(cls, value: str | None) -> str | None:
-        if value is not None and "-----BEGIN CERTIFICATE-----" not in value:
-            raise ValueError("must be a PEM certificate (-----BEGIN CERTIFICATE----- ...)")
-        return value
+        return None if value is None else pem_certificates(value)
 
     @model_validator(mode="after")
     def _key_pair(self) -> MirrorSpec:
@@ -406,14 +464,14 @@ class Spec(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not NAME_RE.match(value):
+        if not NAME_RE.fullmatch(value):
             raise ValueError(f"{value!r} must be 2-24 lowercase letters, digits or hyphens, starting with a letter")
         return value
 
     @field_validator("subscription_id")
     @classmethod
     def _sub(cls, value: str | None) -> str | None:
-        if value is not None and not GUID_RE.match(value):
+        if value is not None and not GUID_RE.fullmatch(value):
             raise ValueError(f"{value!r} is not a subscription ID (a GUID)")
         return value.lower() if value else value
 
@@ -441,11 +499,13 @@ class Spec(_Model):
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
         if len(value) > 40:
             raise ValueError("at most 40 tags: the plan adds its own and Azure allows 50")
+        # https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations
         for k, v in value.items():
-            if not k or len(k) > 512 or re.search(r"[<>%&\\?/]", k):
-                raise ValueError(f"tag name {k!r} is not allowed (1-512 chars, none of <>%&\\?/)")
-            if len(v) > 256:
-                raise ValueError(f"tag {k!r}: values are at most 256 characters")
+            if not k or len(k) > 512 or re.search(r"[<>%&\\?/]", k) or not k.isprintable() or k != k.strip():
+                raise ValueError(f"tag name {k!r} is not allowed (1-512 printable characters, none of <>%&\\?/, "
+                                 "no leading or trailing spaces)")
+            if len(v) > 256 or not v.isprintable():
+                raise ValueError(f"tag {k!r}: a value is at most 256 printable characters (no tabs or newlines)")
         return value
 
     @model_validator(mode="after")

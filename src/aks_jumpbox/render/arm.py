@@ -4,12 +4,16 @@ subscription.json       custom least-privilege roles (subscription scope)
 resource-group.json     identity, role assignments (nested deployments into the VNet's and the
                         image's resource groups) and the image template; deploy to build.resource_group
 network.json            NSG rules and an Azure Firewall policy rule collection group for the contract
+
+Every string is an ARM literal (a leading `[` of a `[...]` value is written `[[`) except the
+expressions written here on purpose (`Expression`); see core/arm_strings.py.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from aks_jumpbox.core.arm_strings import Expression, escape_template, quote_arg
 from aks_jumpbox.core.plan import Plan, Ref, Resource
 from aks_jumpbox.core.spec import azure_facts
 
@@ -22,7 +26,7 @@ def _expression(value: Any, plan: Plan) -> Any:
     if isinstance(value, Ref):
         target = plan.resource(value.resource_key)
         path = value.path.removeprefix("properties.")
-        return f"[reference('{target.id}', '{target.api_version}').{path}]"
+        return Expression(f"[reference({quote_arg(target.id)}, {quote_arg(target.api_version)}).{path}]")
     if isinstance(value, dict):
         return {k: _expression(v, plan) for k, v in value.items()}
     if isinstance(value, list):
@@ -52,11 +56,12 @@ def _template(schema: str, resources: list[dict[str, Any]], outputs: dict[str, A
 def subscription_template(plan: Plan) -> dict[str, Any]:
     roles = [r for r in plan.resources if r.level == "subscription"]
     outputs = {r.key.replace(".", "_") + "_id": {"type": "string", "value": r.id} for r in roles}
-    return _template(SUB_SCHEMA, [arm_resource(r, plan) for r in roles], outputs or None)
+    return escape_template(_template(SUB_SCHEMA, [arm_resource(r, plan) for r in roles], outputs or None))
 
 
-def _deployments_id(nested: dict[str, Any]) -> str:
-    return f"[resourceId('{nested['resourceGroup']}', 'Microsoft.Resources/deployments', '{nested['name']}')]"
+def _deployments_id(nested: dict[str, Any]) -> Expression:
+    return Expression(f"[resourceId({quote_arg(nested['resourceGroup'])}, 'Microsoft.Resources/deployments', "
+                      f"{quote_arg(nested['name'])})]")
 
 
 def _nested_gallery(plan: Plan) -> dict[str, Any] | None:
@@ -65,8 +70,8 @@ def _nested_gallery(plan: Plan) -> dict[str, Any] | None:
     if not resources:
         return None
     gallery, definition = resources
-    inner = [arm_resource(gallery, plan),
-             arm_resource(definition, plan, [f"[resourceId('{gallery.type}', '{gallery.name}')]"])]
+    gallery_id = Expression(f"[resourceId({quote_arg(gallery.type)}, {quote_arg(gallery.name)})]")
+    inner = [arm_resource(gallery, plan), arm_resource(definition, plan, [gallery_id])]
     return {
         "type": "Microsoft.Resources/deployments",
         "apiVersion": azure_facts()["api_versions"]["Microsoft.Resources/deployments"],
@@ -120,7 +125,7 @@ def resource_group_template(plan: Plan) -> dict[str, Any]:
         "identityId": {"type": "string", "value": identity.id},
         "identityPrincipalId": {"type": "string", "value": _expression(Ref("identity", "properties.principalId"), plan)},
     }
-    return _template(RG_SCHEMA, resources, outputs)
+    return escape_template(_template(RG_SCHEMA, resources, outputs))
 
 
 def inner_resources(template: dict[str, Any]) -> list[dict[str, Any]]:

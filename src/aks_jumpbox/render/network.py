@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aks_jumpbox.core.arm_strings import Expression, escape_template
 from aks_jumpbox.core.network import NetworkContract
 from aks_jumpbox.core.plan import Plan
 from aks_jumpbox.core.spec import azure_facts
@@ -90,11 +91,13 @@ def network_template(plan: Plan) -> dict[str, Any]:
     resources.append({
         "type": "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
         "apiVersion": api["Microsoft.Network/firewallPolicies/ruleCollectionGroups"],
-        "name": f"[format('{{0}}/rcg-{spec.name}-imagebuilder', parameters('firewallPolicyName'))]",
+        "name": Expression(f"[format('{{0}}/rcg-{spec.name}-imagebuilder', parameters('firewallPolicyName'))]"),
         "properties": {"priority": 500, "ruleCollections": collections},
     })
     parameters = {"firewallPolicyName": {
         "type": "string", "defaultValue": "fwp-hub",
         "metadata": {"description": "The Azure Firewall policy (in this resource group) that governs the build subnets' egress."},
     }}
-    return {"$schema": RG_SCHEMA, "contentVersion": "1.0.0.0", "parameters": parameters, "resources": resources}
+    # One walk over the whole document: every string an ARM literal but the expression above.
+    return escape_template({"$schema": RG_SCHEMA, "contentVersion": "1.0.0.0", "parameters": parameters,
+                            "resources": resources})

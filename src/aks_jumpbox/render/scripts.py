@@ -122,8 +122,11 @@ def inline_wrapper(script_name: str, script: str) -> list[str]:
     The customizer runs under /bin/sh as Image Builder's unprivileged build user, so the wrapper
     is POSIX sh and uses sudo.
     """
-    if INLINE_EOF in script or "{{" in script:
-        raise ValueError(f"{script_name} must not contain {INLINE_EOF!r} or '{{{{'")
+    # Only a line that is exactly the terminator ends the quoted here-document; `{{` is Packer's
+    # template marker. Spec and lock validation keep both out of every value (URLs may not hold
+    # `{`, a CA certificate is base64), so this guards the templates themselves.
+    if INLINE_EOF in script.split("\n") or "{{" in script:
+        raise ValueError(f"{script_name} must not contain a line {INLINE_EOF!r} or '{{{{'")
     digest = hashlib.sha256(script.encode("utf-8")).hexdigest()
     target = f"/tmp/aks-jumpbox-{script_name}"
     return [
