@@ -99,10 +99,10 @@ class Intervals:
         if not self.spans or value.spans[-1][1] < self.spans[0][0] or value.spans[0][0] > self.spans[-1][1]:
             return None, value
         if len(self.spans) > 8:
-            inside = value & self
-            if not inside:
+            common = value & self
+            if not common:
                 return None, value
-            return inside, (value - inside) or None
+            return common, (value - common) or None
         inside: list[tuple[int, int]] = []
         rest = value.spans
         for lo, hi in self.spans:

@@ -192,12 +192,14 @@ def compile_policy(docs: FirewallPolicyDocs, context: FirewallContext | None = N
             network.append(gap)
             application.append(gap)
             notes.append(
-                f"policy {pol_name} inherits from {missing_parent}, which was not supplied: its rules come first"
+                f"policy {pol_name} inherits from {missing_parent}, which was not supplied: "
+                "its rules come first"
             )
         pprops = props(level_docs.policy, f"firewall policy {pol_name}")
         if str(pprops.get("threatIntelMode", "")).lower() == "deny":
             notes.append(
-                f"policy {pol_name}: threat intelligence in Deny mode may block addresses flagged as malicious"
+                f"policy {pol_name}: threat intelligence in Deny mode may block addresses flagged "
+                "as malicious"
             )
         groups = []
         for g in level_docs.groups:

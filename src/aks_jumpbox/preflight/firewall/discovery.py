@@ -54,8 +54,8 @@ def read_policy_docs(
 
     ``read_policy``: a policy's document by ID, None when it is not there (a parent that cannot be read
     ends the chain; the evaluator then counts its rules as unknown). ``read_groups``: documents that
-    may be the policy's rule collection groups; those under the policy's ID are. None when the
-    policy itself cannot be read.
+    may be the policy's rule collection groups; those under the policy document's ID are. None when
+    the policy itself cannot be read.
     """
     found: list[tuple[Doc, tuple[Doc, ...]]] = []
     seen: set[str] = set()
@@ -65,7 +65,7 @@ def read_policy_docs(
         policy = read_policy(pid)
         if policy is None:
             break
-        prefix = pid.lower() + "/rulecollectiongroups/"
+        prefix = id_of(dict(policy)).lower() + "/rulecollectiongroups/"
         groups = tuple(g for g in read_groups(pid, policy) if id_of(dict(g)).lower().startswith(prefix))
         found.append((policy, groups))
         pid = _base_policy_id(policy)

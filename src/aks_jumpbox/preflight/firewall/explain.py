@@ -76,7 +76,8 @@ def evidence(
                 continue
             otherwise = one(FirewallDecision("", d.rule, True, ()))
             parts.append(
-                f"{d.part + ': ' if d.part else ''}{' / '.join(d.unresolved)} may decide first; otherwise {otherwise}"
+                f"{d.part + ': ' if d.part else ''}{' / '.join(d.unresolved)} may decide first; "
+                f"otherwise {otherwise}"
             )
         return "cannot decide: " + "; ".join(dict.fromkeys(parts))
     if verdict is Verdict.DENY and partial:

@@ -55,7 +55,8 @@ class FirewallRuleRef:
         kind = "network" if self.rule_type == "NetworkRule" else "application"
         inh = ", inherited" if self.inherited else ""
         return (
-            f"{kind} rule '{self.rule}' in collection '{self.collection}' (priority {self.collection_priority}) "
+            f"{kind} rule '{self.rule}' in collection '{self.collection}' "
+            f"(priority {self.collection_priority}) "
             f"of group '{self.group}' (priority {self.group_priority}) in policy {self.policy}{inh}"
         )
 
