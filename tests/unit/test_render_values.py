@@ -8,7 +8,7 @@ import pytest
 from aks_jumpbox.core.errors import SpecError
 from aks_jumpbox.core.spec import pem_certificates
 from aks_jumpbox.render.output import render_files
-from aks_jumpbox.render.scripts import inline_wrapper
+from aks_jumpbox.core.scripts import inline_wrapper
 from tests.conftest import make_plan, spec_from, variant
 from tests.support.rendered import (Deb822Error, apt_sources, bash_syntax_ok, foreign_expressions, manifest_entry,
                                    parse_deb822)

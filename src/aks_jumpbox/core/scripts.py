@@ -1,6 +1,7 @@
 """Render provision.sh and validate.sh from the plan's artifacts, and wrap them for the template.
 
-The scripts are shell files in templates/ with two holes: a header and a block of variables.
+The scripts are shell files in aks_jumpbox/data/scripts/ with two holes: a header and a block of
+variables.
 Everything variable is data in that block; the logic is the same for every spec, so it can be
 read, shellchecked and tested once.
 """
@@ -28,7 +29,7 @@ def shell_quote(value: str) -> str:
 
 
 def _template(name: str) -> str:
-    return resources.files("aks_jumpbox.render").joinpath("templates", name).read_text(encoding="utf-8")
+    return resources.files("aks_jumpbox.data").joinpath("scripts", name).read_text(encoding="utf-8")
 
 
 def _fill(template: str, config: dict[str, str]) -> str:
