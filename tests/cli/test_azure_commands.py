@@ -40,7 +40,11 @@ def test_preflight_hook_runs_checks_and_stops_the_build_when_they_fail(default_p
     from aks_jumpbox.preflight import checks
 
     seen, result = [], [True]
-    monkeypatch.setattr(checks, "run_checks", lambda plan, source: seen.append((plan, source)) or _Report(result[0]))
+    def run_checks(plan, source):
+        seen.append((plan, source))
+        return _Report(result[0])
+
+    monkeypatch.setattr(checks, "run_checks", run_checks)
     assert run_preflight(default_plan, "source", "text").ok
     result[0] = False
     with pytest.raises(OperationFailed, match="--skip-check"):

@@ -58,7 +58,8 @@ def _append(file: Path, code: str) -> None:
      "report imports aks_jumpbox.cli.context"),
     ("cli/main.py", "import importlib\nimportlib.import_module('aks_jumpbox.nowhere.x')",
      "'nowhere' is not a layer of the contract"),
-    ("preflight/source.py", "def sdk():\n    import azure.mgmt.network", "imports the Azure SDK (azure.mgmt.network)"),
+    ("preflight/source.py", "def sdk():\n    import azure.mgmt.network",
+     "imports the Azure SDK (azure.mgmt.network)"),
     ("render/output.py", "from azure.identity import DefaultAzureCredential", "imports the Azure SDK"),
 ])
 def test_a_wrong_import_breaks_the_contract(tree, file, code, says):

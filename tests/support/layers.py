@@ -80,6 +80,16 @@ def _resolve(importer: str, is_package: bool, level: int, module: str | None) ->
     return ".".join([*base, module] if module else base)
 
 
+def _literal_import(call: ast.Call) -> str | None:
+    """The module of `importlib.import_module("...")` or `__import__("...")` with a literal name."""
+    func = call.func
+    called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if called in ("import_module", "__import__") and call.args and isinstance(call.args[0], ast.Constant):
+        value = call.args[0].value
+        return value if isinstance(value, str) else None
+    return None
+
+
 def imports(root: Path) -> Iterator[Import]:
     """Every import of every module under root (the package folder, e.g. src/aks_jumpbox)."""
     modules = {_module_name(root, f) for f in root.rglob("*.py")}
@@ -97,11 +107,8 @@ def imports(root: Path) -> Iterator[Import]:
                     # `from aks_jumpbox import core` imports the package core, not a name of the top.
                     sub = f"{base}.{alias.name}"
                     yield Import(file, node.lineno, importer, sub if sub in modules else base)
-            elif (isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name))
-                  and (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id)
-                  in ("import_module", "__import__")
-                  and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
-                yield Import(file, node.lineno, importer, node.args[0].value)
+            elif isinstance(node, ast.Call) and (name := _literal_import(node)):
+                yield Import(file, node.lineno, importer, name)
 
 
 def violations(root: Path, allowed: Mapping[str, frozenset[str]] = ALLOWED,

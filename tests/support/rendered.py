@@ -1,6 +1,6 @@
 """Read rendered output back the way its consumers do: deb822 as apt would, the image manifest as
-JSON (both printed by provision.sh's own functions), provision.sh with `bash -n`, and every ARM string as ARM would. Used to prove a value that
-got through validation is inert where it lands."""
+JSON (both printed by provision.sh's own functions), provision.sh with `bash -n`, and every ARM
+string as ARM would. Used to prove a value that got through validation is inert where it lands."""
 
 from __future__ import annotations
 
