@@ -18,6 +18,7 @@ from aks_jumpbox.core.mirror import mirror_url
 from aks_jumpbox.core.naming import content_hash, stable_guid, template_name
 from aks_jumpbox.core.network import NetworkContract, network_contract
 from aks_jumpbox.core.resource_ids import resource_group_id, resource_id, subscription_scope
+from aks_jumpbox.core.scripts import inline_wrapper, render_provision, render_validate, with_plan_hash
 from aks_jumpbox.core.spec import Spec, azure_facts
 
 GENERATOR = f"aks-jumpbox {__version__}"
@@ -341,8 +342,6 @@ def _assignment(key: str, scope: str, identity: Resource, role_id: str, descript
 
 
 def _customizer(name: str, script_name: str, script: str) -> dict[str, Any]:
-    from aks_jumpbox.render.scripts import inline_wrapper
-
     return {"type": "Shell", "name": name, "inline": inline_wrapper(script_name, script)}
 
 
@@ -402,7 +401,6 @@ def _template_body(spec: Spec, catalog: Catalog, identity: Resource, scripts: di
 def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
                lock_label: str = "jumpbox.lock.json", catalog: Catalog | None = None) -> Plan:
     from aks_jumpbox.core.gallery import VERSION_PLACEHOLDER, content_version, gallery_plan, gallery_resources
-    from aks_jumpbox.render.scripts import render_provision, render_validate, with_plan_hash
 
     catalog = catalog or load_catalog()
     sub = spec.subscription

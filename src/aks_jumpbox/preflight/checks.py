@@ -1,8 +1,9 @@
 """Preflight: everything a 30-minute build needs, proved in seconds, from live Azure or a snapshot.
 
 ``run_checks(plan, source)`` is what `check` runs and `build` runs first. ``source`` is a
-:class:`~aks_jumpbox.preflight.source.Source` (e.g. a snapshot folder) or the Azure adapter of a
-command (``aks_jumpbox.azure.clients.Azure``), read live through the SDK.
+:class:`~aks_jumpbox.preflight.source.Source`: a snapshot folder, or the live source the command
+builds (``aks_jumpbox.azure.preflight.LiveSource``). This package never imports ``aks_jumpbox.azure``:
+the CLI composes the two.
 """
 
 from __future__ import annotations
@@ -63,15 +64,6 @@ class Report:
         return "\n".join(lines)
 
 
-def as_source(source: Any) -> Source:
-    """A Source as is; the Azure adapter of a command wrapped as the live source."""
-    if isinstance(source, Source):
-        return source
-    from aks_jumpbox.azure.preflight import LiveSource  # only when reading live
-
-    return LiveSource(source)
-
-
 def first_questions(plan: Plan, facts: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
     """What the checks will ask whatever the answers: known from the plan alone, so asked at once."""
     spec, sub = plan.spec, plan.subscription
@@ -105,8 +97,8 @@ def first_questions(plan: Plan, facts: dict[str, Any]) -> list[tuple[str, tuple[
     return list({(q[0], tuple(a.lower() for a in q[1])): q for q in qs}.values())
 
 
-def run_checks(plan: Plan, source: Any, *, today: dt.date | None = None) -> Report:
-    src = source if isinstance(source, Lookups) else Lookups(as_source(source))
+def run_checks(plan: Plan, source: Source | Lookups, *, today: dt.date | None = None) -> Report:
+    src = source if isinstance(source, Lookups) else Lookups(source)
     facts = azure_facts()
     ctx = CheckContext(plan, src, today or dt.date.today(), facts)
     src.prefetch(first_questions(plan, facts))
