@@ -23,7 +23,8 @@ from aks_jumpbox.azure import resources as rs
 from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.errors import AzureFailure, arm, error_code
 from aks_jumpbox.core.drift import MISSING, Difference, differences, dig, has_refs, resolve_refs
-from aks_jumpbox.core.plan import HASH_TAG, Plan, Ref, Resource
+from aks_jumpbox.core.model import Plan, Ref, Resource
+from aks_jumpbox.core.plan import HASH_TAG
 
 Action = Literal["create", "unchanged", "differs", "replace", "update-tags", "conflict"]
 

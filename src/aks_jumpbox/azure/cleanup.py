@@ -16,7 +16,8 @@ from aks_jumpbox.azure import resources as rs
 from aks_jumpbox.azure.build import Template
 from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.errors import AzureFailure, arm
-from aks_jumpbox.core.plan import GENERATOR, Plan, Resource
+from aks_jumpbox.core.model import Plan, Resource
+from aks_jumpbox.core.plan import GENERATOR
 from aks_jumpbox.core.runs import RunStatus
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 
 from aks_jumpbox.azure.clients import Azure
-from aks_jumpbox.core.plan import Resource
+from aks_jumpbox.core.model import Resource
 
 TEMPLATE = "Microsoft.VirtualMachineImages/imageTemplates"
 IDENTITY = "Microsoft.ManagedIdentity/userAssignedIdentities"

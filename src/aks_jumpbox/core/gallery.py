@@ -8,7 +8,7 @@ from the clock: the spec names one, or it derives from the plan's content hash.
 from __future__ import annotations
 
 from aks_jumpbox.core.catalog import Catalog
-from aks_jumpbox.core.plan import GalleryPlan, Resource
+from aks_jumpbox.core.model import GalleryPlan, Resource
 from aks_jumpbox.core.resource_ids import resource_group_id, resource_id
 from aks_jumpbox.core.spec import Spec, azure_facts
 

@@ -7,154 +7,26 @@ byte-identical plan; names that must be stable derive from content, never from t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from aks_jumpbox import __version__
 from aks_jumpbox.core.catalog import Catalog, load_catalog, sibling_url, url_basename, url_host
 from aks_jumpbox.core.errors import Problem, SpecError
+from aks_jumpbox.core.gallery import VERSION_PLACEHOLDER, content_version, gallery_plan, gallery_resources
 from aks_jumpbox.core.lock import Lock
 from aks_jumpbox.core.mirror import mirror_url
+from aks_jumpbox.core.model import AptPlan, AzureCliPlan, GalleryPlan, Names, Plan, Ref, Resource, ToolArtifact
 from aks_jumpbox.core.naming import content_hash, stable_guid, template_name
-from aks_jumpbox.core.network import NetworkContract, network_contract
+from aks_jumpbox.core.network import network_contract
 from aks_jumpbox.core.resource_ids import resource_group_id, resource_id, subscription_scope
 from aks_jumpbox.core.spec import Spec, azure_facts
 
+# The data model lives in core/model.py; its names stay importable from here.
+__all__ = ["GENERATOR", "HASH_TAG", "AptPlan", "AzureCliPlan", "GalleryPlan", "Names", "Plan", "Ref", "Resource",
+           "ToolArtifact", "build_plan", "role_actions"]
+
 GENERATOR = f"aks-jumpbox {__version__}"
 HASH_TAG = "aks-jumpbox.plan-hash"
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A value known only once another planned resource exists (an identity's principalId)."""
-
-    resource_key: str
-    path: str  # dotted path into that resource's GET body
-
-
-@dataclass(frozen=True)
-class Resource:
-    key: str
-    type: str
-    name: str
-    api_version: str
-    id: str
-    # "subscription": deployed at subscription scope; "resourceGroup": inside resource_group;
-    # "extension": an extension resource (role assignment) on the resource at `scope`.
-    level: str
-    scope: str
-    body: dict[str, Any]
-    depends_on: tuple[str, ...]
-    purpose: str
-
-    @property
-    def resource_group(self) -> str | None:
-        parts = self.id.split("/")
-        return parts[4] if len(parts) > 4 and parts[3].lower() == "resourcegroups" else None
-
-
-@dataclass(frozen=True)
-class ToolArtifact:
-    name: str
-    version: str
-    arch: str
-    url: str  # what the build fetches (the mirror's copy in mirror mode)
-    upstream_url: str
-    sha256: str | None  # None: verified against the checksum file at build time
-    digest_source: str
-    checksum_url: str
-    checksum_order_url: str | None
-    checksum_format: str
-    archive: str
-    member: str | None
-    file_name: str
-    install_path: str
-    version_command: tuple[str, ...]
-    version_regex: str
-    license: str
-    homepage: str
-    deprecated: str | None
-    override: str | None = None  # the lock entry's reason for a URL the catalog does not derive
-
-
-@dataclass(frozen=True)
-class AzureCliPlan:
-    version: str
-    apt_version: str
-    package: str
-    repo_url: str
-    suite: str
-    key_url: str
-    key_fingerprints: tuple[str, ...]
-    extensions: tuple[tuple[str, str | None], ...]
-    extension_index_url: str | None
-    version_regex: str
-    license: str
-    homepage: str
-
-
-@dataclass(frozen=True)
-class AptPlan:
-    family: str
-    codename: str
-    archive: str | None  # None: keep the image's own sources
-    security: str | None
-    hosts: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Names:
-    template: str
-    image: str
-    identity: str
-    network_role: str
-    image_role: str
-
-
-@dataclass(frozen=True)
-class GalleryPlan:
-    """Where a build's image version goes in an Azure Compute Gallery."""
-
-    gallery_id: str
-    image_definition_id: str
-    version: str
-    version_id: str
-    version_source: str  # "spec" or "content" (derived from the plan hash)
-    exclude_from_latest: bool
-    target_regions: tuple[tuple[str, int, str], ...]  # (region, replicas, storage account type)
-    created: bool  # the plan includes the gallery and image definition
-
-
-@dataclass(frozen=True)
-class Plan:
-    spec: Spec
-    hash: str
-    names: Names
-    subscription: str
-    artifacts: tuple[ToolArtifact, ...]
-    azure_cli: AzureCliPlan
-    apt: AptPlan
-    resources: tuple[Resource, ...]
-    network: NetworkContract
-    scripts: dict[str, str]
-    warnings: tuple[str, ...] = field(default=())
-    gallery: GalleryPlan | None = None
-
-    def resource(self, key: str) -> Resource:
-        for r in self.resources:
-            if r.key == key:
-                return r
-        raise KeyError(key)
-
-    @property
-    def template(self) -> Resource:
-        return self.resource("template")
-
-    @property
-    def image_id(self) -> str:
-        """The managed image's ID, or (gallery only) the gallery image version's."""
-        first = self.template.body["properties"]["distribute"][0]
-        return first.get("imageId") or first["galleryImageId"]
 
 
 def _lock_problem(spec_label: str, name: str, version: str, arch: str, lock_label: str, lock: Lock) -> Problem:
@@ -401,7 +273,6 @@ def _template_body(spec: Spec, catalog: Catalog, identity: Resource, scripts: di
 
 def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
                lock_label: str = "jumpbox.lock.json", catalog: Catalog | None = None) -> Plan:
-    from aks_jumpbox.core.gallery import VERSION_PLACEHOLDER, content_version, gallery_plan, gallery_resources
     from aks_jumpbox.render.scripts import render_provision, render_validate, with_plan_hash
 
     catalog = catalog or load_catalog()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from aks_jumpbox.core.arm_strings import Expression, escape_template, quote_arg
-from aks_jumpbox.core.plan import Plan, Ref, Resource
+from aks_jumpbox.core.model import Plan, Ref, Resource
 from aks_jumpbox.core.spec import azure_facts
 
 SUB_SCHEMA = "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#"

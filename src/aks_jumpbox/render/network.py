@@ -9,7 +9,7 @@ from typing import Any
 
 from aks_jumpbox.core.arm_strings import Expression, escape_template
 from aks_jumpbox.core.network import NetworkContract
-from aks_jumpbox.core.plan import Plan
+from aks_jumpbox.core.model import Plan
 from aks_jumpbox.core.spec import azure_facts
 from aks_jumpbox.render.arm import RG_SCHEMA
 
