@@ -199,6 +199,11 @@ def _gallery(spec: Spec, sub: str) -> str | None:
     return resource_id(sub, g.resource_group, GALLERY.arm_type, g.name) if g is not None else None
 
 
+def _staging_group(spec: Spec, sub: str) -> str | None:
+    name = spec.build.staging_resource_group
+    return resource_group_id(sub, name) if name else None
+
+
 _AT_DISTRIBUTION = "the build fails at its very end, when it distributes the image, after the whole build ran"
 
 ASSIGNMENTS = (
@@ -208,6 +213,21 @@ ASSIGNMENTS = (
                _managed_image_group, _AT_DISTRIBUTION, role="image", just_in_time=True),
     Assignment("assignment.gallery", "Image Builder writes image versions into this gallery.", _gallery,
                _AT_DISTRIBUTION, role="image", after_gallery=True, just_in_time=True),
+    # A staging group given in the spec "cannot be associated with another image template, must be empty
+    # (no resources inside), in the same region as the image template, and have either "Contributor" or
+    # "Owner" RBAC applied to the identity assigned to the Azure Image Builder image template resource":
+    # https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-json#properties-stagingresourcegroup
+    # Its role is the built-in Contributor:
+    # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged#contributor
+    # Microsoft lists no finer actions; the checked ones stand for it: what Image Builder makes in the
+    # group (the staging storage account, build VM and NIC, build container), inferred.
+    Assignment("assignment.staging", "Image Builder builds in this staging resource group (Contributor).",
+               _staging_group, "Image Builder rejects the template when it is created",
+               builtin_role="b24988ac-6180-42a0-ab88-20f7382dd24c",
+               checks=("Microsoft.Resources/subscriptions/resourceGroups/read",
+                       "Microsoft.Storage/storageAccounts/write", "Microsoft.Compute/virtualMachines/write",
+                       "Microsoft.Network/networkInterfaces/write",
+                       "Microsoft.ContainerInstance/containerGroups/write")),
 )
 
 
