@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from aks_jumpbox.core import kinds
 from aks_jumpbox.core.plan import Plan
 from aks_jumpbox.core.resource_ids import resource_group_id
 from aks_jumpbox.core.spec import azure_facts
@@ -77,18 +78,14 @@ def first_questions(plan: Plan, facts: dict[str, Any]) -> list[tuple[str, tuple[
     qs += [("resource", (spec.build.subnet.vnet_id,))]
     if spec.build.container_subnet is not None:
         qs.append(("resource", (spec.build.container_subnet.vnet_id,)))
-    scopes = {plan.resource("identity").scope}
-    read = ("Microsoft.ManagedIdentity/userAssignedIdentities", "Microsoft.Authorization/roleAssignments",
-            "Microsoft.Authorization/roleDefinitions")
-    for r in plan.resources:
-        if r.type in read:
+    scopes = set()
+    for r in plan.resources:  # what preflight reads of each kind: core/kinds.py
+        kind = kinds.of(r.type)
+        if kind.preflight_get:
             qs.append(("resource", (r.id,)))
-        if r.type == "Microsoft.Authorization/roleAssignments":
-            scopes.add(r.scope)
-        if r.type == "Microsoft.Authorization/roleDefinitions":
+        if kind.preflight_permissions:
             scopes.add(r.scope)
     qs += [("permissions", (s,)) for s in sorted(scopes)]
-    qs.append(("resource", (plan.template.id,)))
     source = plan.template.body["properties"]["source"]
     if source.get("type") == "PlatformImage":
         loc = "".join(spec.build.location.split()).lower()
