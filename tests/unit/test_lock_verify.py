@@ -116,7 +116,7 @@ def test_an_override_is_explicit_per_entry_and_shows_everywhere(default_data):
                 override="internal rebuild of helm, ticket SEC-42")
     lock = parse_lock(doc, "jumpbox.lock.json", CATALOG)
     assert json.loads(json.dumps(lock.to_json()))["tools"]["helm"][0]["artifacts"]["amd64"]["override"]
-    plan = build_plan(spec_from(default_data), lock)
+    plan = build_plan(spec_from(default_data), lock, catalog=CATALOG)
     assert any("overrides the catalog's URL" in w and "SEC-42" in w for w in plan.warnings)
     egress = {e.fqdn: e for e in plan.network.egress}
     assert "lock override: internal rebuild of helm" in egress["artifacts.contoso.internal"].purpose
@@ -150,7 +150,7 @@ def _mirrored(doc: dict, base: str = MIRROR) -> dict:
 def test_the_mirrors_copy_is_accepted_when_the_spec_names_that_mirror(default_data):
     lock = parse_lock(_mirrored(_doc()), "jumpbox.lock.json", CATALOG)
     assert lock.get("helm", "4.3.0").artifacts["amd64"].mirror_base == MIRROR
-    plan = build_plan(spec_from(variant(default_data, mirror={"artifacts": MIRROR})), lock)
+    plan = build_plan(spec_from(variant(default_data, mirror={"artifacts": MIRROR})), lock, catalog=CATALOG)
     helm = next(a for a in plan.artifacts if a.name == "helm")
     assert helm.url == f"{MIRROR}/helm/4.3.0/amd64/helm-v4.3.0-linux-amd64.tar.gz"
 
@@ -160,7 +160,7 @@ def test_the_mirrors_copy_is_refused_for_another_or_no_mirror(default_data, mirr
     lock = parse_lock(_mirrored(_doc()), "jumpbox.lock.json", CATALOG)
     data = variant(default_data, mirror={"artifacts": mirror} if mirror else None)
     with pytest.raises(SpecError) as err:
-        build_plan(spec_from(data), lock)
+        build_plan(spec_from(data), lock, catalog=CATALOG)
     assert f"{HELM}.url: names the mirror {MIRROR}" in str(err.value)
 
 
@@ -171,13 +171,20 @@ def test_a_mirror_copy_needs_both_files_in_the_same_mirror():
 
 
 def test_a_lock_built_in_code_cannot_bypass_the_file_name_rule(default_data, default_lock):
+    from pydantic import ValidationError
+
     from aks_jumpbox.core.lock import LockedArtifact, LockedTool
 
-    bad = LockedArtifact("https://h/..%2F..%2Fusr%2Flocal%2Fbin%2Fhelm", "a" * 64, "https://h/s", "test")
-    lock = default_lock.with_tool("helm", LockedTool("4.3.0", {"amd64": bad}))
+    fields = dict(url="https://h/..%2F..%2Fusr%2Flocal%2Fbin%2Fhelm", sha256="a" * 64, checksum_url="https://h/s",
+                  source="test")
+    with pytest.raises(ValidationError, match="is not safe"):
+        LockedArtifact(**fields)
+    # Even one built without validation is refused where it is used.
+    bad = LockedArtifact.model_construct(**fields)
+    lock = default_lock.with_tool("helm", LockedTool(version="4.3.0", artifacts={"amd64": bad}))
     spec = spec_from(default_data)
     with pytest.raises(SpecError, match=r"tools\.helm\[0\]\.artifacts\.amd64\.url: .*is not safe"):
-        build_plan(spec, lock)
+        build_plan(spec, lock, catalog=CATALOG)
     with pytest.raises(SpecError, match=r"tools\.helm\[0\]\.artifacts\.amd64\.url: .*is not safe"):
         mirror_items(spec, lock, CATALOG)
 
@@ -187,7 +194,7 @@ def test_a_lock_for_another_architecture_says_so(default_data):
     doc["tools"]["azwi"][0]["artifacts"].pop("amd64")
     lock = parse_lock(doc, "jumpbox.lock.json", CATALOG)
     with pytest.raises(SpecError) as err:
-        build_plan(spec_from(default_data), lock)
+        build_plan(spec_from(default_data), lock, catalog=CATALOG)
     message = str(err.value)
     assert "version 1.6.0 is locked in jumpbox.lock.json for arm64 only, not for amd64" in message
     assert "(locked: 1.6.0)" not in message

@@ -12,7 +12,6 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from aks_jumpbox import __version__
-from aks_jumpbox.core.catalog import load_catalog
 
 if TYPE_CHECKING:
     from aks_jumpbox.core.plan import AptPlan, AzureCliPlan, ToolArtifact
@@ -104,7 +103,7 @@ def render_validate(spec: Spec, artifacts: tuple[ToolArtifact, ...], azure_cli: 
     config = {
         "PLAN_HASH": "@@PLAN_HASH@@",
         "AZ_VERSION": azure_cli.version,
-        "AZ_VERSION_REGEX": load_catalog().azure_cli.version.regex,
+        "AZ_VERSION_REGEX": azure_cli.version_regex,
         "AZ_EXTENSIONS": _extensions(azure_cli),
         "SSHD_EXPECT": expect,
         "TOOLS": _table(rows),  # name version path regex command
