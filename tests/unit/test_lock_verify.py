@@ -10,9 +10,10 @@ import pytest
 
 from aks_jumpbox.core.catalog import load_catalog
 from aks_jumpbox.core.errors import SpecError
-from aks_jumpbox.core.lock import default_lock_text, parse_lock
+from aks_jumpbox.core.lock import default_lock_text, load_lock, parse_lock
 from aks_jumpbox.core.mirror import mirror_items
 from aks_jumpbox.core.plan import build_plan
+from aks_jumpbox.core.validation import json_lines
 from tests.conftest import spec_from, variant
 
 CATALOG = load_catalog()
@@ -198,3 +199,79 @@ def test_a_lock_for_another_architecture_says_so(default_data):
     message = str(err.value)
     assert "version 1.6.0 is locked in jumpbox.lock.json for arm64 only, not for amd64" in message
     assert "(locked: 1.6.0)" not in message
+
+
+def test_dumps_writes_the_lock_byte_for_byte_as_before():
+    url = "https://artifacts.contoso.internal/jq"
+    lock = parse_lock({"schema": "aks-jumpbox/lock/v1", "azureCli": {"versions": ["2.90.0"]}, "tools": {"jq": [
+        {"artifacts": {"arm64": {"url": url, "checksumUrl": url + ".sha", "sha256": None, "override": "ours"},
+                       "amd64": {"source": "s", "sha256": "a" * 64, "url": url, "checksumUrl": url + ".sha",
+                                 "override": "ours"}},
+         "version": "1.8.1"}]}}, "x", CATALOG)
+    assert lock.dumps() == """{
+  "schema": "aks-jumpbox/lock/v1",
+  "tools": {
+    "jq": [
+      {
+        "version": "1.8.1",
+        "artifacts": {
+          "amd64": {
+            "url": "https://artifacts.contoso.internal/jq",
+            "sha256": "%s",
+            "checksumUrl": "https://artifacts.contoso.internal/jq.sha",
+            "source": "s",
+            "override": "ours"
+          },
+          "arm64": {
+            "url": "https://artifacts.contoso.internal/jq",
+            "sha256": null,
+            "checksumUrl": "https://artifacts.contoso.internal/jq.sha",
+            "source": "",
+            "override": "ours"
+          }
+        }
+      }
+    ]
+  },
+  "azureCli": {
+    "versions": [
+      "2.90.0"
+    ]
+  }
+}
+""" % ("a" * 64)
+    again = parse_lock(json.loads(lock.dumps()), "x", CATALOG)
+    assert again == lock and again.dumps() == lock.dumps()
+
+
+def test_a_lock_file_error_names_its_line(tmp_path):
+    doc = _doc()
+    _helm(doc)["sha256"] = "B" * 64
+    path = tmp_path / "jumpbox.lock.json"
+    text = json.dumps(doc, indent=2)
+    path.write_text(text)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "B" * 64 in row)
+    with pytest.raises(SpecError) as err:
+        load_lock(path, CATALOG)
+    assert f"{path}:{line}: {HELM}.sha256: must be 64 lowercase hex digits" in str(err.value)
+
+
+def test_every_problem_of_a_lock_is_reported():
+    doc = _doc()
+    _helm(doc)["sha256"] = "x"
+    doc["tools"]["kubectl"][0]["artifacts"]["amd64"]["url"] = "https://evil.example/kubectl"
+    doc["extra"] = 1
+    problems = _problems(doc)
+    assert f"{HELM}.sha256" in problems and "tools.kubectl[0].artifacts.amd64.url" in problems
+    assert "extra: is not a lock field (allowed: schema, tools, azureCli)" in problems
+
+
+@pytest.mark.parametrize("text, where", [
+    ('{"a": [1, {"b": 2}],\n "c":\n  {"d": "}"}}', {(): 1, ("a",): 1, ("a", 0): 1, ("a", 1): 1, ("a", 1, "b"): 1,
+                                                    ("c",): 2, ("c", "d"): 3}),
+    ('[\n  "x",\n\n  [ ]\n]', {(): 1, (0,): 2, (1,): 4}),
+    ('{"k\\"ey": {}, "e": []}', {(): 1, ('k"ey',): 1, ("e",): 1}),
+])
+def test_json_lines_maps_every_path_to_its_line(text, where):
+    json.loads(text)
+    assert json_lines(text) == where

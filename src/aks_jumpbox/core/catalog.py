@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aks_jumpbox.core.urls import check_url
 from aks_jumpbox.core.validation import error, invalid, located
@@ -29,10 +29,22 @@ CHECKSUM_FORMATS = ("bare", "sha256sum", "yq-multi")
 RELEASE_SOURCES = ("github", "hashicorp", "stable-txt")
 CATALOG_SCHEMA = "aks-jumpbox/toolset/v1"
 
+
+
+def _matching(pattern: str, what: str) -> AfterValidator:
+    regex = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not regex.fullmatch(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+    return AfterValidator(check)
+
+
 Arch = Literal["amd64", "arm64"]
 # A tool's name is a word of the TAB tables in provision.sh, a folder of the mirror and a file in /usr/local/bin.
-ToolName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
-Host = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")]
+ToolName = Annotated[str, _matching(r"[a-z][a-z0-9-]{0,39}", "a tool name (lowercase letters, digits and -)")]
+Host = Annotated[str, _matching(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?", "a host name in lowercase")]
 _SAMPLE_VERSION = "1.2.3"  # to prove a URL template before any real version fills it
 
 
@@ -148,7 +160,7 @@ class Checksum(_Entry):
 
 
 class Tool(_Entry):
-    name: ToolName  # the key under tools
+    name: str  # the key under tools (checked there)
     description: str
     homepage: str
     license: str
@@ -156,7 +168,7 @@ class Tool(_Entry):
     artifact: Artifact
     checksum: Checksum
     hosts: tuple[Host, ...] = Field(min_length=1)
-    install: Annotated[str, StringConstraints(pattern=r"^/usr/local/bin/[A-Za-z0-9._-]+$")]
+    install: Annotated[str, _matching(r"/usr/local/bin/[A-Za-z0-9._-]+", "a file in /usr/local/bin")]
     version: VersionCheck
     deprecated: str | None = None
     extra: bool = False
@@ -255,10 +267,11 @@ class AzureCli(_Entry):
     description: str
     homepage: str
     license: str
-    package: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.+-]+$")]
+    package: Annotated[str, _matching(r"[a-z0-9][a-z0-9.+-]+", "a Debian package name")]
     repo_url: str
     key_url: str
-    key_fingerprints: tuple[Annotated[str, StringConstraints(pattern=r"^[0-9A-F]{40}$")], ...] = Field(min_length=1)
+    key_fingerprints: tuple[Annotated[str, _matching(r"[0-9A-F]{40}", "an OpenPGP fingerprint (40 uppercase hex "
+                                                                     "digits)")], ...] = Field(min_length=1)
     hosts: tuple[Host, ...] = Field(min_length=1)
     package_version: str  # the apt version pin, e.g. "{version}-1~{codename}"
     version: VersionCheck
@@ -296,7 +309,7 @@ class BaseImage(_Entry):
     publisher: str
     offer: str
     skus: dict[Arch, str] = Field(alias="sku", min_length=1)
-    codename: Annotated[str, StringConstraints(pattern=r"^[a-z]+$")]
+    codename: Annotated[str, _matching(r"[a-z]+", "a release code name such as noble")]
     family: str
     hyperv_generation: Literal["V1", "V2"]
     end_of_standard_support: str

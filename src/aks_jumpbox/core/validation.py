@@ -56,7 +56,8 @@ def problem_for(error: Any, doc: LocatedDocument, *, unknown: Callable[[str], st
 
     exact: the models mirror the document field for field, so the error's loc is the field's path even
     where the document holds something else (e.g. a list where a mapping with that field belongs)."""
-    loc = tuple(p for p in error["loc"] if p not in ("function-after", "function-before"))
+    # pydantic appends validator kinds, and "[key]" when a mapping's key (the part before it) is wrong.
+    loc = tuple(p for p in error["loc"] if p not in ("function-after", "function-before", "[key]"))
     path, node = (list(loc), None) if exact else _document_path(loc, doc.data, error["type"])
     field = field_path(tuple(path), brackets=brackets)
     etype, msg = error["type"], error["msg"]
