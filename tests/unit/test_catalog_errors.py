@@ -56,13 +56,15 @@ def test_the_packaged_catalog_is_valid():
      "url: \"http://get.helm.sh/helm-{tag}-linux-{arch}.tar.gz\"", "tools.helm.artifact.url",
      "must be an https:// URL"),
     ("      member: \"linux-{arch}/helm\"\n", "", "tools.helm.artifact.member", "required for those"),
-    ("    install: /usr/local/bin/helm\n", "    install: /usr/local/bin/helm\n    instal: x\n", "tools.helm.instal",
-     "unknown key"),
+    ("    install: /usr/local/bin/helm\n", "    install: /usr/local/bin/helm\n    instal: x\n",
+     "tools.helm.instal", "unknown key"),
     ("  helm:\n", "  Helm:\n", "tools.Helm", "is not a tool name"),
     ('end_of_standard_support: "2029-05-31"', 'end_of_standard_support: "2029-13-31"',
      "base_images.ubuntu-24.04.end_of_standard_support", "is not a date"),
-    ("BC528686B50D79E339D3721CEB3E94ADBE1229CF", "xyz", "azure_cli.key_fingerprints.0", "OpenPGP fingerprint"),
-    ("schema: aks-jumpbox/toolset/v1", "schema: aks-jumpbox/toolset/v2", "schema", "(got 'aks-jumpbox/toolset/v2')"),
+    ("BC528686B50D79E339D3721CEB3E94ADBE1229CF", "xyz", "azure_cli.key_fingerprints.0",
+     "OpenPGP fingerprint"),
+    ("schema: aks-jumpbox/toolset/v1", "schema: aks-jumpbox/toolset/v2", "schema",
+     "(got 'aks-jumpbox/toolset/v2')"),
 ])
 def test_a_broken_catalog_is_a_located_error(old, new, field, message):
     text = TEXT.replace(old, new, 1)

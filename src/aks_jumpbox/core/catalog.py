@@ -17,7 +17,15 @@ from importlib import resources
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from aks_jumpbox.core.urls import check_url
 from aks_jumpbox.core.validation import error, invalid, located
@@ -41,10 +49,11 @@ def _matching(pattern: str, what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-Arch = Literal["amd64", "arm64"]
-# A tool's name is a word of the TAB tables in provision.sh, a folder of the mirror and a file in /usr/local/bin.
+Arch = Annotated[str, _matching("amd64|arm64", "an architecture (amd64 or arm64)")]
+# A tool's name is a word of provision.sh's TAB tables, a folder of the mirror and a file in /usr/local/bin.
 ToolName = Annotated[str, _matching(r"[a-z][a-z0-9-]{0,39}", "a tool name (lowercase letters, digits and -)")]
 Host = Annotated[str, _matching(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?", "a host name in lowercase")]
+Fingerprint = Annotated[str, _matching(r"[0-9A-F]{40}", "an OpenPGP fingerprint (40 uppercase hex digits)")]
 _SAMPLE_VERSION = "1.2.3"  # to prove a URL template before any real version fills it
 
 
@@ -70,7 +79,8 @@ def _url_problem(url: str, hosts: tuple[str, ...] | None) -> str | None:
     except ValueError as exc:
         return f"gives {url} (for version {_SAMPLE_VERSION}), which {exc}"
     if hosts is not None and url_host(url) not in hosts:
-        return f"gives a URL on {url_host(url)}, which hosts does not list; add it (the egress allow-list comes from hosts)"
+        return (f"gives a URL on {url_host(url)}, which hosts does not list; add it (the egress allow-list "
+                "comes from hosts)")
     return None
 
 
@@ -86,8 +96,8 @@ class VersionCheck(_Entry):
     def _regex(cls, value: str) -> str:
         # validate.sh runs it with `sed -E "s|...|\1|"` from a TAB-separated table.
         if "|" in value or "\t" in value or "\n" in value:
-            raise ValueError("must not contain | or a tab or newline: validate.sh runs it with sed s|...| from a "
-                             "TAB table")
+            raise ValueError("must not contain | or a tab or newline: validate.sh runs it with sed s|...| "
+                             "from a TAB table")
         try:
             pattern = re.compile(value)
         except re.error as exc:
@@ -99,8 +109,8 @@ class VersionCheck(_Entry):
     @model_validator(mode="after")
     def _proved(self) -> VersionCheck:
         if self.parse(self.example) is None:
-            raise invalid([error(("regex",), "finds no version in example; fix the regex or give a real output "
-                                 "sample as example", self.regex)])
+            raise invalid([error(("regex",), "finds no version in example; fix the regex or give a real "
+                                 "output sample as example", self.regex)])
         return self
 
     def parse(self, output: str) -> str | None:
@@ -154,8 +164,8 @@ class Checksum(_Entry):
     @model_validator(mode="after")
     def _order(self) -> Checksum:
         if (self.format == "yq-multi") != (self.order_url is not None):
-            raise invalid([error(("order_url",), "names the file that orders a yq-multi checksum file's columns: "
-                                 "required for yq-multi, not allowed otherwise", self.order_url)])
+            raise invalid([error(("order_url",), "names the file that orders a yq-multi checksum file's "
+                                 "columns: required for yq-multi, not allowed otherwise", self.order_url)])
         return self
 
 
@@ -199,9 +209,12 @@ class Tool(_Entry):
         """Every template fills in, and every URL it gives is one the lock accepts, on a listed host."""
         problems = []
         templates = [(("artifact", "url"), self.artifact.url), (("artifact", "member"), self.artifact.member),
-                     (("checksum", "url"), self.checksum.url), (("checksum", "order_url"), self.checksum.order_url)]
+                     (("checksum", "url"), self.checksum.url),
+                     (("checksum", "order_url"), self.checksum.order_url)]
         for loc, template in templates:
-            for arch in self.arch_names if template is not None else ():
+            if template is None:
+                continue
+            for arch in self.arch_names:
                 try:
                     filled = self._filled(template, _SAMPLE_VERSION, arch)
                     why = _url_problem(filled, self.hosts if loc == ("artifact", "url") else None) \
@@ -270,8 +283,7 @@ class AzureCli(_Entry):
     package: Annotated[str, _matching(r"[a-z0-9][a-z0-9.+-]+", "a Debian package name")]
     repo_url: str
     key_url: str
-    key_fingerprints: tuple[Annotated[str, _matching(r"[0-9A-F]{40}", "an OpenPGP fingerprint (40 uppercase hex "
-                                                                     "digits)")], ...] = Field(min_length=1)
+    key_fingerprints: tuple[Fingerprint, ...] = Field(min_length=1)
     hosts: tuple[Host, ...] = Field(min_length=1)
     package_version: str  # the apt version pin, e.g. "{version}-1~{codename}"
     version: VersionCheck
@@ -308,7 +320,7 @@ class BaseImage(_Entry):
     title: str
     publisher: str
     offer: str
-    skus: dict[Arch, str] = Field(alias="sku", min_length=1)
+    skus: dict[Arch, str] = Field(validation_alias="sku", min_length=1)
     codename: Annotated[str, _matching(r"[a-z]+", "a release code name such as noble")]
     family: str
     hyperv_generation: Literal["V1", "V2"]
@@ -316,7 +328,7 @@ class BaseImage(_Entry):
     end_of_lts: str | None = None
     apt: AptSource
     # arch -> the gallery image definition SecurityType matching this source ("Standard": none)
-    security_types: dict[Arch, str] = Field(default_factory=dict, alias="security_type")
+    security_types: dict[Arch, str] = Field(default_factory=dict, validation_alias="security_type")
 
     @field_validator("end_of_standard_support", "end_of_lts")
     @classmethod
@@ -349,7 +361,7 @@ class Lifecycle(_Entry):
 
 
 class Catalog(_Entry):
-    schema_: Literal["aks-jumpbox/toolset/v1"] = Field(alias="schema")
+    schema_: Literal["aks-jumpbox/toolset/v1"] = Field(validation_alias="schema")
     github_release_hosts: tuple[Host, ...] = ()  # a YAML anchor the tools' hosts refer to
     tools: dict[ToolName, Tool]
     azure_cli: AzureCli
@@ -382,12 +394,13 @@ CATALOG_NAME = "toolset.yaml"
 def parse_catalog(text: str, label: str = CATALOG_NAME) -> Catalog:
     """The catalog in text; a SpecError lists every problem at its line and field."""
     doc = load_yaml(text, label)
+    see = f"see the comment at the top of {CATALOG_NAME}"
     try:
         return Catalog.model_validate(doc.data, by_alias=True, by_name=False)
     except ValidationError as exc:
-        raise located(exc, doc, unknown=lambda parent: f"unknown key; remove it or check its spelling (allowed "
-                                                           f"under {parent}: see the comment at the top of {CATALOG_NAME})",
-                      missing=f"is required; add it (see the comment at the top of {CATALOG_NAME})") from None
+        raise located(exc, doc, missing=f"is required; add it ({see})",
+                      unknown=lambda parent: f"unknown key; remove it or check its spelling (allowed under "
+                                             f"{parent}: {see})") from None
 
 
 @functools.cache

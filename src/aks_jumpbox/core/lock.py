@@ -13,8 +13,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, \
-    model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from pydantic_core import InitErrorDetails
 
 from aks_jumpbox.adapters.files import SPEC_LIMIT, load_json, read_input
 from aks_jumpbox.core.catalog import ARCHES, EXACT_VERSION, Catalog, url_basename
@@ -61,8 +71,8 @@ class LockedArtifact(_LockModel):
     catalog: its URLs are the catalog's, their mirror copies, or the entry says why not (override)."""
 
     url: str
-    sha256: str | None
-    checksum_url: str = Field(alias="checksumUrl")
+    sha256: str | None = None
+    checksum_url: str = Field(validation_alias="checksumUrl")
     source: str = ""  # where the digest came from: "checksum-file", "recorded", or why it is missing
     # Why this entry may differ from the catalog's URLs (the user's explicit, per-entry opt-in).
     override: str | None = None
@@ -93,9 +103,10 @@ class LockedArtifact(_LockModel):
     @classmethod
     def _override(cls, value: Any) -> str | None:
         # The reason is shown in warnings, the egress allow-list and its markdown table: plain words only.
-        if value is not None and not (isinstance(value, str) and _OVERRIDE.fullmatch(value) and value.strip()):
-            raise ValueError("must say in plain words (letters, digits, spaces and .,:;()/#'_+=@-, at most 200) "
-                             "why this entry differs from the catalog")
+        plain = isinstance(value, str) and _OVERRIDE.fullmatch(value) and value.strip()
+        if value is not None and not plain:
+            raise ValueError("must say in plain words (letters, digits, spaces and .,:;()/#'_+=@-, at most "
+                             "200) why this entry differs from the catalog")
         return value
 
     @model_validator(mode="after")
@@ -119,7 +130,8 @@ class LockedArtifact(_LockModel):
         return self.sha256 is not None
 
     def to_json(self) -> dict[str, Any]:
-        out = {"url": self.url, "sha256": self.sha256, "checksumUrl": self.checksum_url, "source": self.source}
+        out = {"url": self.url, "sha256": self.sha256, "checksumUrl": self.checksum_url,
+               "source": self.source}
         if self.override:
             out["override"] = self.override
         return out
@@ -129,7 +141,13 @@ class LockedTool(_LockModel):
     """One locked version of a tool: its artifact per architecture."""
 
     version: str
-    artifacts: dict[str, LockedArtifact] = Field(default=None, validate_default=True)  # type: ignore[assignment]
+    artifacts: dict[str, LockedArtifact]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_artifacts(cls, data: Any) -> Any:
+        # Absent from a file: the artifacts validator's message, not pydantic's "missing".
+        return {**data, "artifacts": None} if isinstance(data, dict) and "artifacts" not in data else data
 
     @field_validator("version", mode="before")
     @classmethod
@@ -141,7 +159,8 @@ class LockedTool(_LockModel):
     @classmethod
     def _artifacts(cls, value: Any, handler: Any, info: ValidationInfo) -> dict[str, LockedArtifact]:
         if not isinstance(value, dict) or not value:
-            raise ValueError(f"must be a mapping of architecture ({', '.join(ARCHES)}) to artifact; {_REGENERATE}")
+            raise ValueError(f"must be a mapping of architecture ({', '.join(ARCHES)}) to artifact; "
+                             f"{_REGENERATE}")
         where = info.context or {}
         if "catalog" not in where:
             return handler(value)
@@ -151,14 +170,16 @@ class LockedTool(_LockModel):
             if arch not in ARCHES:
                 errors.append(error((arch,), f"unknown architecture; use one of {', '.join(ARCHES)}", arch))
             elif not tool.supports(arch):
-                errors.append(error((arch,), f"{tool.name} is not published for {arch} in the catalog; remove "
-                                    "this entry", arch))
+                errors.append(error((arch,), f"{tool.name} is not published for {arch} in the catalog; "
+                                    "remove this entry", arch))
             elif not isinstance(raw, dict):
-                errors.append(error((arch,), "must be a mapping with url, sha256, checksumUrl and source", raw))
+                errors.append(error((arch,), "must be a mapping with url, sha256, checksumUrl and source",
+                                    raw))
             elif "version" in info.data:
                 context = {**where, "version": info.data["version"], "arch": arch}
                 try:
-                    out[arch] = LockedArtifact.model_validate(raw, context=context, by_alias=True, by_name=False)
+                    out[arch] = LockedArtifact.model_validate(raw, context=context, by_alias=True,
+                                                              by_name=False)
                 except ValidationError as exc:
                     errors += relocated(exc, (arch,))
         if errors:
@@ -166,7 +187,8 @@ class LockedTool(_LockModel):
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": self.version, "artifacts": {a: self.artifacts[a].to_json() for a in sorted(self.artifacts)}}
+        return {"version": self.version,
+                "artifacts": {a: self.artifacts[a].to_json() for a in sorted(self.artifacts)}}
 
 
 _VERSIONS = f"must be a list of exact version strings such as \"2.90.0\"; {_REGENERATE}"
@@ -186,9 +208,9 @@ class _AzureCliFile(_LockModel):
 class _LockFile(_LockModel):
     """jumpbox.lock.json as written: tools by name, each a list of locked versions."""
 
-    schema_: Literal["aks-jumpbox/lock/v1"] = Field(alias="schema")
+    schema_: Literal["aks-jumpbox/lock/v1"] = Field(validation_alias="schema")
     tools: dict[str, list[LockedTool]] = {}
-    azure_cli: _AzureCliFile = Field(default=_AzureCliFile(), alias="azureCli")
+    azure_cli: _AzureCliFile = Field(default=_AzureCliFile(), validation_alias="azureCli")
 
     @model_validator(mode="before")
     @classmethod
@@ -205,40 +227,46 @@ class _LockFile(_LockModel):
             raise invalid([error(("versions",), _VERSIONS, value)])
         return value
 
-    @field_validator("tools", mode="wrap")
+    @field_validator("tools", mode="plain")
     @classmethod
-    def _tools(cls, value: Any, handler: Any, info: ValidationInfo) -> dict[str, list[LockedTool]]:
+    def _tools(cls, value: Any, info: ValidationInfo) -> dict[str, list[LockedTool]]:
         if not isinstance(value, dict):
             raise ValueError(f"must be a mapping of tool name to a list of locked versions; {_REGENERATE}")
-        catalog: Catalog = info.context["catalog"]
+        context = info.context or {}
         out: dict[str, list[LockedTool]] = {}
-        errors = []
+        errors: list[InitErrorDetails] = []
         for name, entries in value.items():
-            if name not in catalog.tools:
-                errors.append(error((name,), "is not a tool in the catalog; remove it or run `aks-jumpbox lock`"))
+            if name not in context["catalog"].tools:
+                errors.append(error((name,), "is not a tool in the catalog; remove it or run "
+                                    "`aks-jumpbox lock`"))
             elif not isinstance(entries, list):
                 errors.append(error((name,), f"must be a list of locked versions; {_REGENERATE}"))
             else:
-                versions: set[str] = set()
-                out[name] = []
-                for i, raw in enumerate(entries):
-                    if not isinstance(raw, dict):
-                        errors.append(error((name, i), f"must be a mapping with version and artifacts; {_REGENERATE}"))
-                        continue
-                    try:
-                        entry = LockedTool.model_validate(raw, context={**info.context, "tool": name},
-                                                          by_alias=True, by_name=False)
-                    except ValidationError as exc:
-                        errors += relocated(exc, (name, i))
-                        continue
-                    if entry.version in versions:
-                        errors.append(error((name, i, "version"),
-                                            f"{entry.version} is locked twice; keep one entry per version"))
-                    versions.add(entry.version)
-                    out[name].append(entry)
+                out[name] = _entries(name, entries, {**context, "tool": name}, errors)
         if errors:
             raise invalid(errors)
         return out
+
+
+def _entries(name: str, entries: list[Any], context: dict[str, Any],
+             errors: list[InitErrorDetails]) -> list[LockedTool]:
+    """The locked versions of one tool, each verified (the context names the tool); adds to errors."""
+    out: list[LockedTool] = []
+    for i, raw in enumerate(entries):
+        if not isinstance(raw, dict):
+            errors.append(error((name, i), f"must be a mapping with version and artifacts; {_REGENERATE}"))
+            continue
+        try:
+            entry = LockedTool.model_validate(raw, context=context, by_alias=True, by_name=False)
+        except ValidationError as exc:
+            errors += relocated(exc, (name, i))
+            continue
+        if any(e.version == entry.version for e in out):
+            errors.append(error((name, i, "version"), f"{entry.version} is locked twice; keep one entry per "
+                                "version"))
+            continue
+        out.append(entry)
+    return out
 
 
 class Lock(_LockModel):
@@ -293,12 +321,12 @@ def _verify_source(name: str, version: str, arch: str, url: str, checksum_url: s
     base = _mirror_base(url, name, version, arch, want_url)
     if base is not None and _mirror_base(checksum_url, name, version, arch, want_sum) == base:
         return None, base
-    fix = (f"{_REGENERATE}, or, to fetch it from elsewhere on purpose, add \"override\": \"<why>\" to this entry "
-           "(the plan then warns and the egress allow-list says so)")
+    fix = (f"{_REGENERATE}, or, to fetch it from elsewhere on purpose, add \"override\": \"<why>\" to this "
+           "entry (the plan then warns and the egress allow-list says so)")
     if url != want_url and base is None:
-        return error(("url",), f"is {url}, not the catalog's URL of {name} {version} ({arch}), {want_url}, or its "
-                               f"mirror copy (<mirror>/{name}/{version}/{arch}/{url_basename(want_url)}); {fix}",
-                     url), None
+        copy = f"<mirror>/{name}/{version}/{arch}/{url_basename(want_url)}"
+        return error(("url",), f"is {url}, not the catalog's URL of {name} {version} ({arch}), {want_url}, "
+                               f"or its mirror copy ({copy}); {fix}", url), None
     return error(("checksumUrl",), f"is {checksum_url}, not the catalog's checksum file of {name} {version} "
                                    f"({arch}), {want_sum}, or its copy in the same mirror as url; {fix}",
                  checksum_url), None
@@ -319,8 +347,8 @@ def parse_lock(doc: Any, label: str, catalog: Catalog, *, lines: dict | None = N
     try:
         file = _LockFile.model_validate(doc, context={"catalog": catalog}, by_alias=True, by_name=False)
     except ValidationError as exc:
-        raise located(exc, LocatedDocument(doc, label, lines or {}), brackets=True, exact=True, unknown=_unknown_key,
-                      missing=f"is missing; {_REGENERATE}") from None
+        raise located(exc, LocatedDocument(doc, label, lines or {}), brackets=True, exact=True,
+                      unknown=_unknown_key, missing=f"is missing; {_REGENERATE}") from None
     tools = {name: {e.version: e for e in entries} for name, entries in file.tools.items() if entries}
     return Lock(tools=tools, azure_cli_versions=file.azure_cli.versions)
 
@@ -334,6 +362,7 @@ def load_lock(path: str | Path | None, catalog: Catalog) -> tuple[Lock, str]:
         text, label = default_lock_text(), f"<embedded default {DEFAULT_LOCK_NAME}>"
     else:
         label = str(path)
-        text = read_input(path, what="lock", limit=SPEC_LIMIT, missing_fix="Create it with `aks-jumpbox lock`.")
+        text = read_input(path, what="lock", limit=SPEC_LIMIT,
+                          missing_fix="Create it with `aks-jumpbox lock`.")
     doc = load_json(text, label, fix="Regenerate it with `aks-jumpbox lock`.")
     return parse_lock(doc, label, catalog, lines=json_lines(text)), label

@@ -68,8 +68,9 @@ def problem_for(error: Any, doc: LocatedDocument, *, unknown: Callable[[str], st
         field = field_path((*path, last), brackets=brackets) if path[-1:] != [last] else field
         msg = missing
     else:
-        if etype == "value_error" and len(path) == len(loc) - 1 and isinstance(node, dict) and isinstance(loc[-1], str):
-            field = field_path((*path, loc[-1]), brackets=brackets)  # a field absent from the document
+        absent = len(path) == len(loc) - 1 and isinstance(node, dict) and isinstance(loc[-1], str)
+        if etype == "value_error" and absent:  # a field absent from the document, e.g. a validated default
+            field = field_path((*path, loc[-1]), brackets=brackets)
         msg = msg.removeprefix("Value error, ")
         if "input" in error and etype != "value_error" and not isinstance(error["input"], dict | list):
             msg = f"{msg} (got {error['input']!r})"
@@ -129,7 +130,7 @@ def json_lines(text: str) -> dict[Loc, int]:
         if text[pos] == "{":
             pos = ws(pos + 1)
             while text[pos] != "}":
-                key, end = json.decoder.scanstring(text, pos + 1)
+                key, end = decoder.raw_decode(text, pos)
                 lines[(*path, key)] = line(pos)
                 pos = ws(value(ws(end) + 1, (*path, key)))  # past the ':' and the value
                 pos = ws(pos + 1) if text[pos] == "," else pos
