@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.machinery
 import subprocess
 import sys
-import types
 
 import pytest
 
@@ -37,37 +35,33 @@ class _Report:
         return "subnet snet-imagebuilder: NSG denies AzureLoadBalancer -> 60001"
 
 
-@pytest.fixture
-def fake_checks(monkeypatch):
-    """Stands in for the preflight helper's module until it lands: same name, same contract."""
-    seen = []
-    module = types.ModuleType("aks_jumpbox.preflight.checks")
-    module.__spec__ = importlib.machinery.ModuleSpec(module.__name__, None)
-    module.result = True
+def test_preflight_hook_runs_checks_and_stops_the_build_when_they_fail(default_plan, capsys, monkeypatch):
+    from aks_jumpbox.cli.commands.build import run_preflight
+    from aks_jumpbox.preflight import checks
 
+    seen, result = [], [True]
     def run_checks(plan, source):
         seen.append((plan, source))
-        return _Report(module.result)
+        return _Report(result[0])
 
-    module.run_checks = run_checks
-    monkeypatch.setitem(sys.modules, module.__name__, module)
-    return module, seen
-
-
-def test_preflight_hook_runs_checks_and_stops_the_build_when_they_fail(fake_checks, default_plan, capsys):
-    from aks_jumpbox.cli.commands.build import run_preflight
-
-    module, seen = fake_checks
+    monkeypatch.setattr(checks, "run_checks", run_checks)
     assert run_preflight(default_plan, "source", "text").ok
-    module.result = False
+    result[0] = False
     with pytest.raises(OperationFailed, match="--skip-check"):
         run_preflight(default_plan, "source", "text")
     assert "NSG denies" in capsys.readouterr().out
     assert seen == [(default_plan, "source")] * 2
 
 
-def test_preflight_hook_is_skipped_while_the_module_is_absent(default_plan, monkeypatch):
-    from aks_jumpbox.cli.commands import build
+def test_preflight_hook_stops_the_build_on_a_real_failing_check(tmp_path, capsys):
+    """The hook reads the real checks against any Source it is handed (here a snapshot folder)."""
+    from aks_jumpbox.cli.commands.build import run_preflight
+    from aks_jumpbox.preflight.snapshot import load_snapshot
+    from tests.preflight.world import World
 
-    monkeypatch.setattr(build, "PREFLIGHT", "aks_jumpbox.preflight.not_there")
-    assert build.run_preflight(default_plan, "source", "text") is None
+    w = World.upstream()
+    w.docs["nsg.json"]["properties"]["securityRules"] = [
+        r for r in w.nsg_rules() if r["name"] != "AllowVNet22InBound"]
+    with pytest.raises(OperationFailed, match="preflight checks failed"):
+        run_preflight(w.plan, load_snapshot(w.write(tmp_path / "snap")), "text")
+    assert "FAIL nsg.build-in-ssh-from-proxy" in capsys.readouterr().out

@@ -50,7 +50,8 @@ def test_stand_in_is_laid_out_like_upstream(name: str, tmp_path: Path) -> None:
         assert s.artifact == s.binary
     assert extract_member(s) == s.binary
     # the checksum file, read the product's way, gives the artifact's real digest
-    order_name = url_basename(tool.checksum_order_file_url(version, "amd64") or "") or None
+    order_url = tool.checksum_order_file_url(version, "amd64")
+    order_name = url_basename(order_url) if order_url else None
     text = s.files[url_basename(s.checksum_url)].decode()
     order = s.files[order_name].decode() if order_name else None
     assert find_sha256(text, tool.checksum_format, s.basename, order) == s.sha256

@@ -28,7 +28,9 @@ def step_output(template: dict, step: dict, index: int) -> list[str]:
     """What provision.sh / validate.sh print, step by step: the markers of the steps the rendered
     script really has (read from the customizer's inline script), with a line of work in each."""
     script = "\n".join(step.get("inline") or [])
-    names = re.findall(r"^step ([A-Za-z0-9_.-]+)\s*$", script, re.MULTILINE)
+    # A step function's first statement is its marker; a function that opens with a guard
+    # (`[ -n "$X" ] || return 0`: a mirror CA, an apt mirror) prints nothing for the default spec.
+    names = re.findall(r"^[a-z_]+\(\) \{\n  step ([A-Za-z0-9_.-]+)\s*$", script, re.MULTILINE)
     out = []
     if "validate.sh" in script and not names:
         out += ["==> aks-jumpbox step validate begin", "    ok: kubectl 1.37.1", "    ok: helm 4.3.0",

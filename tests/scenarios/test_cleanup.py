@@ -42,7 +42,7 @@ def test_cleanup_leaves_only_the_images(world):
     assert_ok(result)
     deleted = json.loads(result.stdout)["deleted"]
     kinds = [d["kind"] for d in deleted]
-    assert kinds == ["role assignment"] * 2 + ["image template"] * 2 + ["managed identity"] + ["custom role"] * 2
+    assert kinds == ["image template"] * 2 + ["role assignment"] * 2 + ["managed identity"] + ["custom role"] * 2
 
     after = inventory(world.arm)
     images = sorted(after.pop("Microsoft.Compute/images"))

@@ -1,12 +1,13 @@
 """Read rendered output back the way its consumers do: deb822 as apt would, the image manifest as
-JSON, provision.sh with `bash -n`, and every ARM string as ARM would. Used to prove a value that
-got through validation is inert where it lands."""
+JSON (both printed by provision.sh's own functions), provision.sh with `bash -n`, and every ARM
+string as ARM would. Used to prove a value that got through validation is inert where it lands."""
 
 from __future__ import annotations
 
 import json
 import re
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,38 +43,29 @@ def parse_deb822(text: str) -> list[dict[str, str]]:
     return paragraphs
 
 
-def _config_block(script: str) -> str:
-    """The rendered variable block of provision.sh (shell assignments, quoted)."""
-    start = script.index("\nexport PATH=") + 1
-    start = script.index("\n", start) + 1
-    end = script.index("\nWORK=/var/tmp/aks-jumpbox\n")
-    return script[start:end]
+def sourced(script: str, code: str, env: dict[str, str] | None = None, *, check: bool = True,
+            timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run bash code with a rendered script sourced (its main guard keeps main from running)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "script.sh"
+        path.write_text(script)
+        return subprocess.run(["bash", "-c", f'source "$1"\n{code}', "sourced", str(path)], check=check,
+                              env={"PATH": "/usr/bin:/bin", **(env or {})}, capture_output=True, text=True,
+                              timeout=timeout)
 
 
 def apt_sources(provision: str, workdir: Path) -> dict[str, str]:
-    """Run provision.sh's own code that writes the .sources files (its printf lines, with its variable
-    block) into workdir; return {file name: text}."""
-    os_block = re.search(r"\n  \{\n(.*?)\n  \} > /etc/apt/sources\.list\.d/aks-jumpbox-os\.sources\n", provision, re.S)
-    az_block = re.search(r"\n(printf 'Types: deb\\nURIs: %s\\nSuites: %s\\nComponents: main.*?)"
-                         r" > /etc/apt/sources\.list\.d/aks-jumpbox-azure-cli\.sources\n", provision, re.S)
-    assert os_block and az_block, "provision.sh no longer writes the .sources files as this test expects"
-    code = "\n".join([
-        "set -euo pipefail", _config_block(provision),
-        f'if [ -n "$APT_ARCHIVE" ]; then {{\n{os_block[1]}\n}} > "$OUT/aks-jumpbox-os.sources"; fi',
-        f'{az_block[1]} > "$OUT/aks-jumpbox-azure-cli.sources"',
-    ])
-    subprocess.run(["bash", "-c", code], check=True, env={"OUT": str(workdir), "PATH": "/usr/bin:/bin"},
-                   capture_output=True, text=True)
+    """Run provision.sh's own functions that print the .sources files; return {file name: text}."""
+    code = ('if [ -n "$APT_ARCHIVE" ]; then os_sources > "$OUT/aks-jumpbox-os.sources"; fi\n'
+            'azure_cli_sources > "$OUT/aks-jumpbox-azure-cli.sources"')
+    sourced(provision, code, {"OUT": str(workdir)})
     return {p.name: p.read_text() for p in sorted(workdir.glob("*.sources"))}
 
 
-def manifest_entry(provision: str, **values: str) -> dict[str, Any]:
-    """One tool's entry of the image's manifest.json, printed by provision.sh's own printf."""
-    m = re.search(r"manifest_tools\+=\(\"\$\((printf '\{.*?\}' \\\n\s*\"\$name\".*?)\)\"\)", provision, re.S)
-    assert m, "provision.sh no longer writes manifest entries as this test expects"
-    out = subprocess.run(["bash", "-c", m[1]], env={"PATH": "/usr/bin:/bin", **values}, check=True,
-                         capture_output=True, text=True).stdout
-    return json.loads(out)
+def image_manifest(provision: str, verified: dict[str, str] | None = None) -> dict[str, Any]:
+    """The image's manifest.json as provision.sh completes it, given the digests it verified."""
+    code = "".join(f"VERIFIED[{name}]={digest}\n" for name, digest in (verified or {}).items())
+    return json.loads(sourced(provision, code + "manifest_json").stdout)
 
 
 def bash_syntax_ok(script: str) -> subprocess.CompletedProcess:

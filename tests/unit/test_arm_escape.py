@@ -113,10 +113,10 @@ def test_deploy_and_the_template_mean_the_same_literal(hostile_plan):
 
 
 def test_an_inline_script_line_that_looks_like_an_expression_is_escaped(default_data, default_lock, monkeypatch):
-    import aks_jumpbox.render.scripts as scripts
+    import aks_jumpbox.core.plan as plan_module
 
-    original = scripts.render_validate
-    monkeypatch.setattr(scripts, "render_validate", lambda *a, **k: original(*a, **k) + f": <<'X'\n{PAYLOAD}\nX\n")
+    original = plan_module.render_validate
+    monkeypatch.setattr(plan_module, "render_validate", lambda *a, **k: original(*a, **k) + f": <<'X'\n{PAYLOAD}\nX\n")
     plan = make_plan(default_data, default_lock)
     lines = plan.template.body["properties"]["validate"]["inVMValidations"][0]["inline"]
     assert PAYLOAD in lines  # the VM must receive the line as it is

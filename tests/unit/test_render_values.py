@@ -8,9 +8,9 @@ import pytest
 from aks_jumpbox.core.errors import SpecError
 from aks_jumpbox.core.spec import pem_certificates
 from aks_jumpbox.render.output import render_files
-from aks_jumpbox.render.scripts import inline_wrapper
+from aks_jumpbox.core.scripts import inline_wrapper
 from tests.conftest import make_plan, spec_from, variant
-from tests.support.rendered import (Deb822Error, apt_sources, bash_syntax_ok, foreign_expressions, manifest_entry,
+from tests.support.rendered import (Deb822Error, apt_sources, bash_syntax_ok, foreign_expressions, image_manifest,
                                    parse_deb822)
 
 MIRROR = {"artifacts": "https://mirror.contoso.internal/tools", "apt": "http://apt.contoso.internal:8080/ubuntu",
@@ -63,10 +63,11 @@ def test_a_value_that_would_add_a_deb822_field_is_refused(default_data, default_
 ])
 def test_the_image_manifest_stays_json_for_any_accepted_url(default_data, default_lock, url):
     plan = make_plan(variant(default_data, mirror={"artifacts": url}), default_lock)
+    verified = {a.name: "0" * 64 for a in plan.artifacts}
+    tools = {t["name"]: t for t in image_manifest(plan.scripts["provision.sh"], verified)["tools"]}
+    assert list(tools) == [a.name for a in plan.artifacts]
     for a in plan.artifacts:
-        entry = manifest_entry(plan.scripts["provision.sh"], name=a.name, version=a.version, dest=a.install_path,
-                               url=a.url, sha=a.sha256 or "-")
-        assert entry["source"] == a.url and entry["name"] == a.name
+        assert tools[a.name]["source"] == a.url
 
 
 @pytest.mark.parametrize("bad", ['https://mirror/"x', "https://mirror/\\x", "https://mirror/x\n"])

@@ -4,9 +4,9 @@ What-if reads every planned resource and sorts it into create / unchanged / diff
 fields that differ). Deploy then writes only what is not unchanged, so a re-run of an unchanged
 plan costs one GET per resource and nothing else.
 
-Image templates are immutable: a changed plan names a new template (by content hash), so the
-same name with other content means someone changed it outside this tool; only its tags can be
-updated in place (PATCH).
+How each kind is written is declared in core/kinds.py (`Kind.write`). Image templates are
+immutable: a changed plan names a new template (by content hash), so the same name with other
+content means someone changed it outside this tool; only its tags can be updated in place (PATCH).
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from azure.core.exceptions import HttpResponseError
 from aks_jumpbox.azure import resources as rs
 from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.errors import AzureFailure, arm, error_code
+from aks_jumpbox.core import kinds
 from aks_jumpbox.core.drift import MISSING, Difference, differences, dig, has_refs, resolve_refs
-from aks_jumpbox.core.plan import HASH_TAG, Plan, Ref, Resource
+from aks_jumpbox.core.model import Plan, Ref, Resource
+from aks_jumpbox.core.plan import HASH_TAG
 
 Action = Literal["create", "unchanged", "differs", "replace", "update-tags", "conflict"]
 
@@ -97,19 +99,15 @@ def read_all(az: Azure, items: Iterable[Resource]) -> dict[str, dict[str, Any] |
         return dict(zip([r.key for r in items], pool.map(one, items)))
 
 
-# Planned "create if absent": a gallery and its image definition hold every image built, and an
-# image definition's identity (OS, generation, identifier) cannot change; never rewrite them.
-CREATE_IF_ABSENT = ("Microsoft.Compute/galleries", "Microsoft.Compute/galleries/images")
-
-
 def classify(r: Resource, body: dict[str, Any], live: dict[str, Any] | None) -> Change:
+    write = kinds.of(r.type).write
     if live is None:
         return Change(r, "create")
-    if r.type in CREATE_IF_ABSENT:
+    if write == "create-if-absent":
         diffs = differences(body, live)
         note = "exists; created only when absent, so left as it is" if diffs else None
         return Change(r, "unchanged", diffs, live, note=note)
-    if r.type == rs.TEMPLATE:
+    if write == "immutable":
         live_hash = ((live.get("tags") or {}).get(HASH_TAG))
         if live_hash != body.get("tags", {}).get(HASH_TAG):
             diffs = differences({"properties": body["properties"]}, live)
@@ -123,9 +121,10 @@ def classify(r: Resource, body: dict[str, Any], live: dict[str, Any] | None) -> 
     diffs = differences(body, live)
     if not diffs:
         return Change(r, "unchanged", [], live)
-    if r.type == rs.ROLE_ASSIGNMENT:
-        # Role assignments cannot be updated: a stale one (e.g. for a re-created identity) is replaced.
-        return Change(r, "replace", diffs, live, note="role assignments are immutable: delete, then create")
+    if write == "replace":
+        # e.g. a role assignment for a re-created identity: it cannot be updated, so it is replaced.
+        label = kinds.of(r.type).label
+        return Change(r, "replace", diffs, live, note=f"{label}s are immutable: delete, then create")
     return Change(r, "differs", diffs, live)
 
 
@@ -146,7 +145,7 @@ def _put(az: Azure, r: Resource, body: dict[str, Any], sleep: Callable[[float], 
     # `[...]` stays unescaped here; the rendered templates write it `[[...]` (core/arm_strings.py) and
     # ARM stores the same literal.
     action = f"creating or updating {r.type} {r.name}"
-    waits = principal_waits(az.tuning.backoff_factor) if r.type == rs.ROLE_ASSIGNMENT else []
+    waits = principal_waits(az.tuning.backoff_factor) if kinds.of(r.type).waits_for_principal else []
     while True:
         try:
             with arm(action, r.id):
@@ -191,10 +190,12 @@ def apply(az: Azure, plan: Plan, changes: list[Change], *, skip: Iterable[str] =
                 with arm(f"deleting stale {r.type} {r.name}", r.id):
                     rs.ops(r.type).delete(az, r)
             if change.action == "update-tags":
+                patch_tags = rs.ops(r.type).patch_tags
+                if patch_tags is None:
+                    raise ValueError(f"core/kinds.py: {r.type} is immutable, but azure/resources.py has no "
+                                     "PATCH of its tags")
                 with arm(f"updating the tags of {r.type} {r.name}", r.id):
-                    poller = az.imagebuilder.virtual_machine_image_templates.begin_update(
-                        r.resource_group, r.name, {"tags": body.get("tags", {})})
-                    live = rs.to_json(poller.result())
+                    live = rs.to_json(patch_tags(az, r, body.get("tags", {})))
             else:
                 live = _put(az, r, body, sleep)
             done.append(change)

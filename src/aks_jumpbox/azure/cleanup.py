@@ -1,9 +1,11 @@
-"""`cleanup`: remove what `deploy` made — role assignments, image templates (and with them their
-staging groups), the identity, the custom roles — never the images already built (so neither the
+"""`cleanup`: remove what `deploy` made — image templates (and with them their staging groups), role
+assignments, the identity, the custom roles — never the images already built (so neither the
 gallery nor its image definition, which hold the image versions).
 
-Deletion order is the reverse of creation: assignments before the roles they use (Azure refuses
-to delete a role that is still assigned), templates before the identity they run as.
+What is deleted, and in which order, is declared per kind in core/kinds.py (`Kind.cleanup`): the
+reverse of creation. Templates before the assignments they were built with (Image Builder empties a
+staging group it did not create with the identity's rights there) and the identity they run as;
+assignments before the roles they use (Azure refuses to delete a role that is still assigned).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from aks_jumpbox.azure import resources as rs
 from aks_jumpbox.azure.build import Template
 from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.errors import AzureFailure, arm
-from aks_jumpbox.core.plan import GENERATOR, Plan, Resource
+from aks_jumpbox.core import kinds
+from aks_jumpbox.core.drift import MISSING, dig
+from aks_jumpbox.core.model import Plan, Resource
+from aks_jumpbox.core.plan import GENERATOR
 from aks_jumpbox.core.runs import RunStatus
 
 
@@ -48,32 +53,38 @@ def _templates_of_spec(az: Azure, plan: Plan) -> list[dict[str, Any]]:
     return sorted(ours, key=lambda t: t["name"])
 
 
-def cleanup_plan(az: Azure, plan: Plan) -> list[Deletion]:
-    from aks_jumpbox.azure.apply import read_all
-
-    planned = {r.key: r for r in plan.resources}
-    live = read_all(az, plan.resources)
-    out: list[Deletion] = []
-    for r in plan.resources:
-        if r.type == rs.ROLE_ASSIGNMENT:
-            out.append(Deletion("role assignment", r.name, r.id, live[r.key] is not None, resource=r,
-                                note=r.purpose))
+def _templates(az: Azure, plan: Plan, planned_exists: bool) -> list[Deletion]:
+    """The planned template and every older one of this spec (a template per content version)."""
     rg = plan.spec.build.resource_group
+    label = kinds.of(plan.template.type).label
     names = {t["name"] for t in _templates_of_spec(az, plan)}
-    if live["template"] is not None:
+    if planned_exists:
         names.add(plan.template.name)
+    out = []
     for name in sorted(names) or [plan.template.name]:
         tid = plan.template.id.rsplit("/", 1)[0] + "/" + name
         exists = name in names
-        out.append(Deletion("image template", name, tid, exists, template=Template(az, rg, name, tid),
+        out.append(Deletion(label, name, tid, exists, template=Template(az, rg, name, tid),
                             note="Image Builder deletes its staging resource group with it" if exists else None))
-    r = planned["identity"]
-    out.append(Deletion("managed identity", r.name, r.id, live["identity"] is not None, resource=r))
-    for key in ("role.network", "role.image"):
-        if key in planned:
-            r = planned[key]
-            out.append(Deletion("custom role", r.body["properties"]["roleName"], r.id, live[key] is not None,
-                                resource=r))
+    return out
+
+
+def cleanup_plan(az: Azure, plan: Plan) -> list[Deletion]:
+    from aks_jumpbox.azure.apply import read_all
+
+    live = read_all(az, plan.resources)
+    out: list[Deletion] = []
+    for kind in kinds.cleanup_order():
+        if kind.write == "immutable":  # named by content: older versions of this spec's go too
+            out += _templates(az, plan, live[plan.template.key] is not None)
+            continue
+        for r in plan.resources:
+            if r.type != kind.arm_type:
+                continue
+            title = dig(r.body, kind.title) if kind.title else MISSING
+            name = str(title) if title is not MISSING else r.name
+            note = r.purpose if kind.named_by_guid and title is MISSING else None
+            out.append(Deletion(kind.label, name, r.id, live[r.key] is not None, resource=r, note=note))
     return out
 
 

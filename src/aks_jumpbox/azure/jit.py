@@ -9,10 +9,11 @@ from __future__ import annotations
 from aks_jumpbox.azure import resources as rs
 from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.errors import arm
+from aks_jumpbox.core import kinds
 from aks_jumpbox.core.plan import Plan
 
 # The image-writer role's assignments: on the managed image's group and/or on the gallery.
-IMAGE_ASSIGNMENTS = ("assignment.image", "assignment.gallery")
+IMAGE_ASSIGNMENTS = tuple(a.key for a in kinds.ASSIGNMENTS if a.just_in_time)
 
 
 def image_assignment_keys(plan: Plan) -> set[str]:

@@ -18,8 +18,6 @@ from aks_jumpbox.azure.resources import to_json
 
 CONTAINER = "packerlogs"
 LOG_NAMES = ("customization.log", "validation.log")
-DENIED = {"AuthorizationPermissionMismatch", "AuthorizationFailure", "AuthorizationFailed", "AuthenticationFailed",
-          "KeyBasedAuthenticationNotPermitted", "InvalidAuthenticationInfo", "NoAuthenticationInformation"}
 
 
 @dataclass

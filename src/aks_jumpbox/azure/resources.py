@@ -1,5 +1,8 @@
 """GET / PUT / DELETE of each planned resource type through its own SDK client.
 
+Which client serves a type is declared in core/kinds.py (`Kind.client`); this module maps those
+names to SDK operations, so core never names an SDK call.
+
 Bodies go to ARM exactly as the plan wrote them (JSON bytes, not re-serialised models), so what
 `deploy` sends is what `plan` rendered and what `--what-if` compares. Live state comes back as
 plain JSON (camelCase, as ARM returns it).
@@ -16,12 +19,8 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 
 from aks_jumpbox.azure.clients import Azure
-from aks_jumpbox.core.plan import Resource
-
-TEMPLATE = "Microsoft.VirtualMachineImages/imageTemplates"
-IDENTITY = "Microsoft.ManagedIdentity/userAssignedIdentities"
-ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
-ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
+from aks_jumpbox.core import kinds
+from aks_jumpbox.core.model import Resource
 
 
 def to_json(model: Any) -> dict[str, Any] | None:
@@ -61,6 +60,8 @@ class TypeOps:
     get: Callable[[Azure, Resource], Any]
     put: Callable[[Azure, Resource, dict[str, Any]], Any]
     delete: Callable[[Azure, Resource], Any]
+    # PATCH of the tags alone (kinds whose write policy is "immutable")
+    patch_tags: Callable[[Azure, Resource, dict[str, str]], Any] | None = None
 
 
 def _role_def_ops() -> TypeOps:
@@ -113,7 +114,11 @@ def _template_ops() -> TypeOps:
     def delete(az: Azure, r: Resource) -> Any:
         return az.imagebuilder.virtual_machine_image_templates.begin_delete(_rg(r), r.name).result()
 
-    return TypeOps(get, put, delete)
+    def patch_tags(az: Azure, r: Resource, tags: dict[str, str]) -> Any:
+        return az.imagebuilder.virtual_machine_image_templates.begin_update(
+            _rg(r), r.name, {"tags": tags}).result()
+
+    return TypeOps(get, put, delete, patch_tags)
 
 
 def _generic_ops() -> TypeOps:
@@ -131,27 +136,24 @@ def _generic_ops() -> TypeOps:
     return TypeOps(get, put, delete)
 
 
-GENERIC = _generic_ops()
-
-OPS: dict[str, TypeOps] = {
-    ROLE_DEFINITION: _role_def_ops(),
-    ROLE_ASSIGNMENT: _assignment_ops(),
-    IDENTITY: _identity_ops(),
-    TEMPLATE: _template_ops(),
+# Kind.client -> operations
+CLIENTS: dict[str, TypeOps] = {
+    "role_definitions": _role_def_ops(),
+    "role_assignments": _assignment_ops(),
+    "identities": _identity_ops(),
+    "image_templates": _template_ops(),
+    "by_id": _generic_ops(),
 }
 
 
 def ops(rtype: str) -> TypeOps:
-    return OPS.get(rtype, GENERIC)
+    return CLIENTS[kinds.of(rtype).client]
 
 
 def api_version_of(resource_id: str) -> str:
     """The api-version for reading a built image: a managed image or a gallery image version."""
-    from aks_jumpbox.core.spec import azure_facts
-
-    kind = "Microsoft.Compute/galleries/images/versions" if "/galleries/" in resource_id.lower() \
-        else "Microsoft.Compute/images"
-    return azure_facts()["api_versions"][kind]
+    kind = kinds.GALLERY_IMAGE_VERSION if "/galleries/" in resource_id.lower() else kinds.IMAGE
+    return kind.api_version
 
 
 def read(az: Azure, r: Resource) -> dict[str, Any] | None:

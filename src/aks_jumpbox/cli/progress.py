@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aks_jumpbox.cli.present import console, esc
+from aks_jumpbox.core import kinds
+from aks_jumpbox.core.drift import MISSING, dig
 
 
 def elapsed(seconds: float | None) -> str:
@@ -16,18 +18,17 @@ def elapsed(seconds: float | None) -> str:
 
 ACTION_STYLE = {"create": "green", "unchanged": "dim", "differs": "yellow", "replace": "yellow",
                 "update-tags": "yellow", "conflict": "red"}
-KIND = {"Microsoft.Authorization/roleDefinitions": "custom role",
-        "Microsoft.Authorization/roleAssignments": "role assignment",
-        "Microsoft.ManagedIdentity/userAssignedIdentities": "identity",
-        "Microsoft.VirtualMachineImages/imageTemplates": "image template"}
 VERB = {"create": "created", "differs": "updated", "replace": "replaced", "update-tags": "updated tags of"}
 
 
 def describe(r: Any) -> str:
-    """'custom role [aks-jumpbox] Image Builder Image Writer (...)', 'identity id-x', ..."""
-    label = (r.body.get("properties") or {}).get("roleName") if r.type.endswith("roleDefinitions") else None
-    name = f"[bold]{esc(label)}[/] ({esc(r.name)})" if label else f"[bold]{esc(r.name)}[/]"
-    return f"{esc(KIND.get(r.type, r.type))} {name}"
+    """'custom role [aks-jumpbox] Image Builder Image Writer (...)', 'managed identity id-x', ...: the
+    labels and titles declared in core/kinds.py."""
+    kind = kinds.KINDS.get(r.type)
+    title = dig(r.body, kind.title) if kind is not None and kind.title else MISSING
+    shown = title not in (MISSING, None, "")
+    name = f"[bold]{esc(title)}[/] ({esc(r.name)})" if shown else f"[bold]{esc(r.name)}[/]"
+    return f"{esc(kind.label if kind is not None else r.type)} {name}"
 
 
 class Presenter:

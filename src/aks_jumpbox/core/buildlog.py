@@ -40,10 +40,6 @@ class LogReport:
     relevant: list[str] = field(default_factory=list)  # the lines a person should read
     packer_errors: list[str] = field(default_factory=list)
 
-    @property
-    def last_step(self) -> str | None:
-        return self.steps[-1].name if self.steps else None
-
 
 def _clean(line: str) -> str:
     return line.rstrip("\r\n")

@@ -8,9 +8,10 @@ from the clock: the spec names one, or it derives from the plan's content hash.
 from __future__ import annotations
 
 from aks_jumpbox.core.catalog import Catalog
-from aks_jumpbox.core.plan import GalleryPlan, Resource
+from aks_jumpbox.core.kinds import GALLERY, GALLERY_IMAGE
+from aks_jumpbox.core.model import GalleryPlan, Resource
 from aks_jumpbox.core.resource_ids import resource_group_id, resource_id
-from aks_jumpbox.core.spec import Spec, azure_facts
+from aks_jumpbox.core.spec import Spec
 
 ARCHITECTURES = {"amd64": "x64", "arm64": "Arm64"}
 VERSION_PLACEHOLDER = "0.0.0"  # in the draft the content hash is computed from
@@ -24,7 +25,7 @@ def content_version(digest: str) -> str:
 def gallery_plan(spec: Spec, sub: str, version: str) -> GalleryPlan:
     g = spec.distribute.gallery
     assert g is not None
-    gallery_id = resource_id(sub, g.resource_group, "Microsoft.Compute/galleries", g.name)
+    gallery_id = resource_id(sub, g.resource_group, GALLERY.arm_type, g.name)
     definition_id = f"{gallery_id}/images/{g.image.name}"
     regions = g.target_regions or ()
     return GalleryPlan(
@@ -42,14 +43,13 @@ def gallery_resources(spec: Spec, catalog: Catalog, sub: str, tags: dict[str, st
     g = spec.distribute.gallery
     if g is None or not g.create:
         return []
-    api = azure_facts()["api_versions"]
     base = catalog.base_images[spec.base_image]
     rg_id = resource_group_id(sub, g.resource_group)
-    gallery_id = resource_id(sub, g.resource_group, "Microsoft.Compute/galleries", g.name)
+    gallery_id = resource_id(sub, g.resource_group, GALLERY.arm_type, g.name)
     location = spec.gallery_location
     gallery = Resource(
-        key="gallery", type="Microsoft.Compute/galleries", name=g.name, api_version=api["Microsoft.Compute/galleries"],
-        id=gallery_id, level="resourceGroup", scope=rg_id,
+        key="gallery", type=GALLERY.arm_type, name=g.name, api_version=GALLERY.api_version,
+        id=gallery_id, level=GALLERY.level, scope=rg_id,
         body={"location": location, "tags": tags,
               "properties": {"description": f"AKS jump box images built by aks-jumpbox ({spec.name})"}},
         depends_on=(), purpose="the Azure Compute Gallery (created if absent)",
@@ -64,9 +64,10 @@ def gallery_resources(spec: Spec, catalog: Catalog, sub: str, tags: dict[str, st
     if security != "Standard":
         props["features"] = [{"name": "SecurityType", "value": security}]
     definition = Resource(
-        key="gallery.image", type="Microsoft.Compute/galleries/images", name=f"{g.name}/{g.image.name}",
-        api_version=api["Microsoft.Compute/galleries/images"], id=f"{gallery_id}/images/{g.image.name}",
-        level="resourceGroup", scope=rg_id, body={"location": location, "tags": tags, "properties": props},
+        key="gallery.image", type=GALLERY_IMAGE.arm_type, name=f"{g.name}/{g.image.name}",
+        api_version=GALLERY_IMAGE.api_version, id=f"{gallery_id}/images/{g.image.name}",
+        level=GALLERY_IMAGE.level, scope=rg_id,
+        body={"location": location, "tags": tags, "properties": props},
         depends_on=("gallery",), purpose="the gallery image definition (created if absent, to match the source)",
     )
     return [gallery, definition]

@@ -7,67 +7,15 @@ the NSG flows come from the topology. `check` evaluates the same objects against
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
 
 from aks_jumpbox.core.catalog import Catalog, url_host
+from aks_jumpbox.core.model import AptPlan, AzureCliPlan, EgressRule, Flow, NetworkContract, ToolArtifact
 from aks_jumpbox.core.spec import Spec, azure_facts
 
-if TYPE_CHECKING:
-    from aks_jumpbox.core.plan import AptPlan, AzureCliPlan, ToolArtifact
+__all__ = ["EgressRule", "Flow", "NetworkContract", "egress_rules", "network_contract"]
 
 AZURE_CLI_EXTENSION_HOSTS = ("azcliextensionsync.blob.core.windows.net", "azcliprod.blob.core.windows.net")
-
-
-@dataclass(frozen=True)
-class EgressRule:
-    fqdn: str
-    port: int
-    protocol: str  # Https | Http (application rules) or Tcp (network rule, e.g. SMB 445)
-    purpose: str
-    required_by: tuple[str, ...]
-    # Which subnets' traffic needs it: "build" (the build VM, and the proxy VM) and/or "container"
-    # (Image Builder's container instance in the isolated topology).
-    subnets: tuple[str, ...] = ("build",)
-
-
-@dataclass(frozen=True)
-class Flow:
-    id: str
-    direction: str  # Inbound | Outbound, seen from `subnet`'s NSG
-    subnet: str  # build | container
-    source: str  # service tag or address prefix
-    destination: str
-    ports: str  # "22", "60001", "a-b"
-    protocol: str
-    purpose: str
-
-
-@dataclass(frozen=True)
-class NetworkContract:
-    topology: str
-    cloud: str
-    build_subnet: str
-    container_subnet: str | None
-    flows: tuple[Flow, ...]
-    egress: tuple[EgressRule, ...]
-    notes: tuple[str, ...]
-
-    @property
-    def fqdns(self) -> tuple[str, ...]:
-        return tuple(sorted({e.fqdn for e in self.egress}))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "topology": self.topology,
-            "cloud": self.cloud,
-            "buildSubnet": self.build_subnet,
-            "containerSubnet": self.container_subnet,
-            "flows": [asdict(f) for f in self.flows],
-            "egress": [{**asdict(e), "required_by": list(e.required_by), "subnets": list(e.subnets)}
-                       for e in self.egress],
-            "notes": list(self.notes),
-        }
 
 
 def _merge(rules: list[EgressRule]) -> tuple[EgressRule, ...]:

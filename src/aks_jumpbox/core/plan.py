@@ -7,154 +7,38 @@ byte-identical plan; names that must be stable derive from content, never from t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from aks_jumpbox import __version__
+from aks_jumpbox.core import kinds
 from aks_jumpbox.core.catalog import Catalog, sibling_url, url_basename, url_host
 from aks_jumpbox.core.errors import Problem, SpecError
+from aks_jumpbox.core.gallery import VERSION_PLACEHOLDER, content_version, gallery_plan, gallery_resources
+from aks_jumpbox.core.kinds import GALLERY_ACTIONS, role_actions
 from aks_jumpbox.core.lock import Lock
 from aks_jumpbox.core.mirror import mirror_url
+from aks_jumpbox.core.model import (
+    AptPlan,
+    AzureCliPlan,
+    GalleryPlan,
+    Names,
+    Plan,
+    Ref,
+    Resource,
+    ToolArtifact,
+)
 from aks_jumpbox.core.naming import content_hash, stable_guid, template_name
-from aks_jumpbox.core.network import NetworkContract, egress_rules, network_contract
+from aks_jumpbox.core.network import egress_rules, network_contract
 from aks_jumpbox.core.resource_ids import resource_group_id, resource_id, subscription_scope
+from aks_jumpbox.core.scripts import inline_wrapper, render_provision, render_validate, with_plan_hash
 from aks_jumpbox.core.spec import Spec, azure_facts
+
+# The data model lives in core/model.py, the roles in core/kinds.py; their names stay importable here.
+__all__ = ["GALLERY_ACTIONS", "GENERATOR", "HASH_TAG", "AptPlan", "AzureCliPlan", "GalleryPlan", "Names",
+           "Plan", "Ref", "Resource", "ToolArtifact", "build_plan", "role_actions"]
 
 GENERATOR = f"aks-jumpbox {__version__}"
 HASH_TAG = "aks-jumpbox.plan-hash"
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A value known only once another planned resource exists (an identity's principalId)."""
-
-    resource_key: str
-    path: str  # dotted path into that resource's GET body
-
-
-@dataclass(frozen=True)
-class Resource:
-    key: str
-    type: str
-    name: str
-    api_version: str
-    id: str
-    # "subscription": deployed at subscription scope; "resourceGroup": inside resource_group;
-    # "extension": an extension resource (role assignment) on the resource at `scope`.
-    level: str
-    scope: str
-    body: dict[str, Any]
-    depends_on: tuple[str, ...]
-    purpose: str
-
-    @property
-    def resource_group(self) -> str | None:
-        parts = self.id.split("/")
-        return parts[4] if len(parts) > 4 and parts[3].lower() == "resourcegroups" else None
-
-
-@dataclass(frozen=True)
-class ToolArtifact:
-    name: str
-    version: str
-    arch: str
-    url: str  # what the build fetches (the mirror's copy in mirror mode)
-    upstream_url: str
-    sha256: str | None  # None: verified against the checksum file at build time
-    digest_source: str
-    checksum_url: str
-    checksum_order_url: str | None
-    checksum_format: str
-    archive: str
-    member: str | None
-    file_name: str
-    install_path: str
-    version_command: tuple[str, ...]
-    version_regex: str
-    license: str
-    homepage: str
-    deprecated: str | None
-    override: str | None = None  # the lock entry's reason for a URL the catalog does not derive
-
-
-@dataclass(frozen=True)
-class AzureCliPlan:
-    version: str
-    apt_version: str
-    package: str
-    repo_url: str
-    suite: str
-    key_url: str
-    key_fingerprints: tuple[str, ...]
-    extensions: tuple[tuple[str, str | None], ...]
-    extension_index_url: str | None
-    version_regex: str
-    license: str
-    homepage: str
-
-
-@dataclass(frozen=True)
-class AptPlan:
-    family: str
-    codename: str
-    archive: str | None  # None: keep the image's own sources
-    security: str | None
-    hosts: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Names:
-    template: str
-    image: str
-    identity: str
-    network_role: str
-    image_role: str
-
-
-@dataclass(frozen=True)
-class GalleryPlan:
-    """Where a build's image version goes in an Azure Compute Gallery."""
-
-    gallery_id: str
-    image_definition_id: str
-    version: str
-    version_id: str
-    version_source: str  # "spec" or "content" (derived from the plan hash)
-    exclude_from_latest: bool
-    target_regions: tuple[tuple[str, int, str], ...]  # (region, replicas, storage account type)
-    created: bool  # the plan includes the gallery and image definition
-
-
-@dataclass(frozen=True)
-class Plan:
-    spec: Spec
-    hash: str
-    names: Names
-    subscription: str
-    artifacts: tuple[ToolArtifact, ...]
-    azure_cli: AzureCliPlan
-    apt: AptPlan
-    resources: tuple[Resource, ...]
-    network: NetworkContract
-    scripts: dict[str, str]
-    warnings: tuple[str, ...] = field(default=())
-    gallery: GalleryPlan | None = None
-
-    def resource(self, key: str) -> Resource:
-        for r in self.resources:
-            if r.key == key:
-                return r
-        raise KeyError(key)
-
-    @property
-    def template(self) -> Resource:
-        return self.resource("template")
-
-    @property
-    def image_id(self) -> str:
-        """The managed image's ID, or (gallery only) the gallery image version's."""
-        first = self.template.body["properties"]["distribute"][0]
-        return first.get("imageId") or first["galleryImageId"]
 
 
 def _lock_problem(spec_label: str, name: str, version: str, arch: str, lock_label: str, lock: Lock) -> Problem:
@@ -262,87 +146,74 @@ def _apt(spec: Spec, catalog: Catalog) -> AptPlan:
     return AptPlan(family=image.family, codename=image.codename, archive=archive, security=security, hosts=hosts)
 
 
-# What Image Builder needs to write an image version into a gallery (and nothing to promote it:
-# promotion is done by whoever runs `aks-jumpbox promote`, not by the build identity).
-GALLERY_ACTIONS = [
-    "Microsoft.Compute/galleries/read",
-    "Microsoft.Compute/galleries/images/read",
-    "Microsoft.Compute/galleries/images/versions/read",
-    "Microsoft.Compute/galleries/images/versions/write",
-]
-
-
-def role_actions(spec: Spec) -> dict[str, list[str]]:
-    """What the build identity must be able to do, per role kind (network, image): the custom roles'
-    actions, and what preflight checks the identity's assignments against whichever roles are used."""
-    image_actions = ["Microsoft.Compute/images/read", "Microsoft.Compute/images/write", "Microsoft.Compute/images/delete"]
-    if spec.distribute.gallery is not None:
-        image_actions += GALLERY_ACTIONS
-    return {
-        "network": ["Microsoft.Network/virtualNetworks/read", "Microsoft.Network/virtualNetworks/subnets/join/action"],
-        "image": image_actions,
-    }
-
-
 def _role_definitions(spec: Spec, sub: str) -> list[Resource]:
-    api = azure_facts()["api_versions"]["Microsoft.Authorization/roleDefinitions"]
+    kind = kinds.ROLE_DEFINITION
     scope = subscription_scope(sub)
     actions = role_actions(spec)
-    roles = [
-        ("role.network", "network-joiner", "Image Builder Network Joiner",
-         "Lets the Azure VM Image Builder identity join its build subnets; assign on the virtual network.",
-         actions["network"]),
-        ("role.image", "image-writer", "Image Builder Image Writer",
-         "Lets the Azure VM Image Builder identity write the built image; assign on the destination resource group.",
-         actions["image"]),
-    ]
     out = []
-    for key, slug, title, description, actions in roles:
-        guid = stable_guid(scope, spec.name, slug)
+    for role in kinds.ROLES:
+        guid = stable_guid(scope, spec.name, role.slug)
         out.append(Resource(
-            key=key, type="Microsoft.Authorization/roleDefinitions", name=guid, api_version=api,
-            id=f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
-            level="subscription", scope=scope,
+            key=role.key, type=kind.arm_type, name=guid, api_version=kind.api_version,
+            id=f"{scope}/providers/{kind.arm_type}/{guid}",
+            level=kind.level, scope=scope,
             body={"properties": {
-                "roleName": f"[aks-jumpbox] {title} ({spec.name}, {sub[:8]})",
-                "description": description,
+                "roleName": f"[aks-jumpbox] {role.title} ({spec.name}, {sub[:8]})",
+                "description": role.description,
                 "type": "CustomRole",
-                "permissions": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}],
+                "permissions": [{"actions": actions[role.kind], "notActions": [], "dataActions": [],
+                                 "notDataActions": []}],
                 "assignableScopes": [scope],
             }},
-            depends_on=(), purpose=f"custom role: {title}",
+            depends_on=(), purpose=f"custom role: {role.title}",
         ))
     return out
 
 
-def _role_definition_id(spec: Spec, sub: str, kind: str, custom: dict[str, Resource]) -> str:
-    if spec.identity.roles == "custom":
-        return custom[f"role.{kind}"].id
-    builtin = azure_facts()["builtin_roles"][kind]["id"]
-    return f"{subscription_scope(sub)}/providers/Microsoft.Authorization/roleDefinitions/{builtin}"
+def _role_definition_id(spec: Spec, sub: str, declared: kinds.Assignment, custom: dict[str, Resource]) -> str:
+    if declared.role is None:
+        if declared.builtin_role is None:
+            raise ValueError(f"core/kinds.py: {declared.key} names neither a role nor a built-in role")
+        builtin = declared.builtin_role
+    elif spec.identity.roles == "custom":
+        return custom[f"role.{declared.role}"].id
+    else:
+        builtin = azure_facts()["builtin_roles"][declared.role]["id"]
+    return f"{subscription_scope(sub)}/providers/{kinds.ROLE_DEFINITION.arm_type}/{builtin}"
 
 
-def _assignment(key: str, scope: str, identity: Resource, role_id: str, description: str,
-                depends: tuple[str, ...]) -> Resource:
-    api = azure_facts()["api_versions"]["Microsoft.Authorization/roleAssignments"]
-    guid = stable_guid(scope, identity.id, role_id)
-    return Resource(
-        key=key, type="Microsoft.Authorization/roleAssignments", name=guid, api_version=api,
-        id=f"{scope}/providers/Microsoft.Authorization/roleAssignments/{guid}",
-        level="extension", scope=scope,
-        body={"properties": {
-            "roleDefinitionId": role_id,
-            "principalId": Ref(identity.key, "properties.principalId"),
-            "principalType": "ServicePrincipal",
-            "description": description,
-        }},
-        depends_on=(identity.key, *depends), purpose=description,
-    )
+def _assignments(spec: Spec, sub: str, identity: Resource, custom: dict[str, Resource],
+                 galleries: list[Resource]) -> list[Resource]:
+    """The plan's role assignments, one per declaration in core/kinds.py that applies to the spec."""
+    kind = kinds.ROLE_ASSIGNMENT
+    out = []
+    for declared in kinds.ASSIGNMENTS:
+        scope = declared.scope(spec, sub)
+        if scope is None:
+            continue
+        role_id = _role_definition_id(spec, sub, declared, custom)
+        depends: tuple[str, ...] = (identity.key,)
+        if declared.role is not None and f"role.{declared.role}" in custom:
+            depends += (f"role.{declared.role}",)
+        if declared.after_gallery:
+            depends += tuple(r.key for r in galleries)
+        guid = stable_guid(scope, identity.id, role_id)
+        out.append(Resource(
+            key=declared.key, type=kind.arm_type, name=guid, api_version=kind.api_version,
+            id=f"{scope}/providers/{kind.arm_type}/{guid}",
+            level=kind.level, scope=scope,
+            body={"properties": {
+                "roleDefinitionId": role_id,
+                "principalId": Ref(identity.key, "properties.principalId"),
+                "principalType": "ServicePrincipal",
+                "description": declared.description,
+            }},
+            depends_on=depends, purpose=declared.description,
+        ))
+    return out
 
 
 def _customizer(name: str, script_name: str, script: str) -> dict[str, Any]:
-    from aks_jumpbox.render.scripts import inline_wrapper
-
     return {"type": "Shell", "name": name, "inline": inline_wrapper(script_name, script)}
 
 
@@ -401,8 +272,6 @@ def _template_body(spec: Spec, catalog: Catalog, identity: Resource, scripts: di
 
 def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
                lock_label: str = "jumpbox.lock.json", catalog: Catalog) -> Plan:
-    from aks_jumpbox.core.gallery import VERSION_PLACEHOLDER, content_version, gallery_plan, gallery_resources
-    from aks_jumpbox.render.scripts import render_provision, render_validate, with_plan_hash
 
     sub = spec.subscription
     artifacts = _artifacts(spec, lock, catalog, spec_label, lock_label)
@@ -412,38 +281,22 @@ def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
         "provision.sh": render_provision(spec, artifacts, azure_cli, apt),
         "validate.sh": render_validate(spec, artifacts, azure_cli),
     }
-    facts = azure_facts()["api_versions"]
     build_rg = spec.build.resource_group
     identity_name = spec.identity.name or f"id-{spec.name}-imagebuilder"
     tags = dict(sorted(spec.tags.items()))
     identity = Resource(
-        key="identity", type="Microsoft.ManagedIdentity/userAssignedIdentities", name=identity_name,
-        api_version=facts["Microsoft.ManagedIdentity/userAssignedIdentities"],
-        id=resource_id(sub, build_rg, "Microsoft.ManagedIdentity/userAssignedIdentities", identity_name),
-        level="resourceGroup", scope=resource_group_id(sub, build_rg),
+        key="identity", type=kinds.IDENTITY.arm_type, name=identity_name,
+        api_version=kinds.IDENTITY.api_version,
+        id=resource_id(sub, build_rg, kinds.IDENTITY.arm_type, identity_name),
+        level=kinds.IDENTITY.level, scope=resource_group_id(sub, build_rg),
         body={"location": spec.build.location, "tags": tags, "properties": {}},
         depends_on=(), purpose="the identity Image Builder builds and distributes with",
     )
     custom = {r.key: r for r in _role_definitions(spec, sub)} if spec.identity.roles == "custom" else {}
-    role_keys = tuple(custom)
     managed = spec.distribute.managed_image
     gallery_spec = spec.distribute.gallery
     galleries = gallery_resources(spec, catalog, sub, tags)
-    image_role = _role_definition_id(spec, sub, "image", custom)
-    assignments = [
-        _assignment("assignment.network", spec.build.subnet.vnet_id, identity,
-                    _role_definition_id(spec, sub, "network", custom),
-                    "Image Builder joins its build subnets in this virtual network.", role_keys[:1]),
-    ]
-    if managed is not None:
-        assignments.append(_assignment("assignment.image", resource_group_id(sub, managed.resource_group), identity,
-                                       image_role, "Image Builder writes the built jump box image into this resource group.",
-                                       role_keys[1:]))
-    if gallery_spec is not None:
-        scope = resource_id(sub, gallery_spec.resource_group, "Microsoft.Compute/galleries", gallery_spec.name)
-        assignments.append(_assignment("assignment.gallery", scope, identity, image_role,
-                                       "Image Builder writes image versions into this gallery.",
-                                       role_keys[1:] + tuple(r.key for r in galleries)))
+    assignments = _assignments(spec, sub, identity, custom, galleries)
     dest_rg = managed.resource_group if managed else gallery_spec.resource_group
     # The content hash names the template and image; compute it with placeholder names.
     placeholder = resource_id(sub, dest_rg, "Microsoft.Compute/images", "__IMAGE__") if managed else None
@@ -463,10 +316,9 @@ def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
                           gallery, digest)
     body["tags"] = {**tags, HASH_TAG: digest, "aks-jumpbox.generator": GENERATOR}
     template = Resource(
-        key="template", type="Microsoft.VirtualMachineImages/imageTemplates", name=tname,
-        api_version=facts["Microsoft.VirtualMachineImages/imageTemplates"],
-        id=resource_id(sub, build_rg, "Microsoft.VirtualMachineImages/imageTemplates", tname),
-        level="resourceGroup", scope=resource_group_id(sub, build_rg),
+        key="template", type=kinds.TEMPLATE.arm_type, name=tname, api_version=kinds.TEMPLATE.api_version,
+        id=resource_id(sub, build_rg, kinds.TEMPLATE.arm_type, tname),
+        level=kinds.TEMPLATE.level, scope=resource_group_id(sub, build_rg),
         body=body, depends_on=("identity", *(a.key for a in assignments), *(r.key for r in galleries)),
         purpose="the image template (immutable; named by its content hash)",
     )

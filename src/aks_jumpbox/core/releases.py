@@ -23,7 +23,6 @@ from aks_jumpbox.core.errors import OperationFailed
 
 GITHUB_API = "https://api.github.com"
 PLAIN = re.compile(r"^\d+\.\d+\.\d+$")
-FEED_ENV = "AKS_JUMPBOX_RELEASE_FEED"
 AZURE_CLI = "azure-cli"
 
 FetchText = Callable[[str], str]

@@ -1,7 +1,7 @@
 """One rule for every URL the tool reads (spec, lock, mirror): parsed, not pattern-matched.
 
 A URL ends up in places that do not quote it: a deb822 `.sources` field (`URIs: <url>`), a TAB
-table in provision.sh, the JSON manifest the image writes with printf, ARM strings, the egress
+table in provision.sh, the image's JSON manifest, ARM strings, the egress
 allow-list and markdown tables. So a URL is accepted only if it is inert in all of them:
 
 - scheme http(s) as the field allows; a host that is a DNS name (RFC 1123 labels) or an IP

@@ -104,6 +104,8 @@ def first_match(
 # Past this many undecided pieces, pieces that differ in one dimension only are pooled (see
 # ``_pool``). Real flows stay far below it; it bounds the cost of pathological ones.
 MAX_PIECES = 64
+# What evidence says when pooling happened (``first_match`` returned True).
+POOLED_NOTE = "the flow was cut into very many parts; doubts were pooled, so 'unknown' may be pessimistic"
 
 
 def _pool(pieces: list[tuple[Box, tuple[R, ...]]]) -> list[tuple[Box, tuple[R, ...]]]:

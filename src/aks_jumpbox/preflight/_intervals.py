@@ -1,7 +1,7 @@
-"""Sets of integers as sorted, disjoint, inclusive intervals.
+"""Sets of integers as sorted, disjoint, inclusive intervals, and the port sets both evaluators use.
 
-Ports and IP addresses both become integers, so one small set algebra serves NSG ports, NSG and
-firewall address prefixes and ranges. Exact set arithmetic is what lets the evaluators tell a rule
+Ports and IP addresses both become integers, so one small set algebra serves NSG and firewall ports,
+protocols, address prefixes and ranges. Exact set arithmetic is what lets the evaluators tell a rule
 that covers a whole flow from one that covers only part of it.
 """
 
@@ -11,6 +11,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -98,10 +99,10 @@ class Intervals:
         if not self.spans or value.spans[-1][1] < self.spans[0][0] or value.spans[0][0] > self.spans[-1][1]:
             return None, value
         if len(self.spans) > 8:
-            inside = value & self
-            if not inside:
+            common = value & self
+            if not common:
                 return None, value
-            return inside, (value - inside) or None
+            return common, (value - common) or None
         inside: list[tuple[int, int]] = []
         rest = value.spans
         for lo, hi in self.spans:
@@ -149,3 +150,44 @@ def _cut(
         right = ((hi + 1, b),)
         inside[-1] = (a, hi)
     return inside, spans[:i] + left + right + spans[j:]
+
+
+# ---- ports, as NSG rules, firewall rules and flows write them
+
+ALL_PORTS = Intervals.span(0, 65535)
+
+
+def parse_ports(items: Iterable[str]) -> Intervals:
+    """``*``, ``443``, ``60000-60001`` and lists of them as a port set."""
+    spans: list[tuple[int, int]] = []
+    for item in items:
+        s = str(item).strip()
+        if s in ("*", "Any", "any"):
+            return ALL_PORTS
+        lo_s, sep, hi_s = s.partition("-")
+        try:
+            lo = int(lo_s)
+            hi = int(hi_s) if sep else lo
+        except ValueError:
+            raise ValueError(f"{item!r} is not a port, a port range a-b, or *") from None
+        if not (0 <= lo <= hi <= 65535):
+            raise ValueError(f"{item!r} is not a port range within 0-65535")
+        spans.append((lo, hi))
+    return Intervals.of(spans)
+
+
+def parse_port_arg(value: int | str) -> Intervals:
+    """A flow's port: an int, ``"a-b"``, a comma list of them, or ``"*"``."""
+    return parse_ports(str(value).split(","))
+
+
+def spans_text(iv: Intervals) -> str:
+    """``80,443,8000-8080``: the set as a rule would list it."""
+    return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in iv.spans)
+
+
+def exact_split(rule: Intervals, value: Intervals) -> tuple[Any, Any, Any]:
+    """A rule's split of a flow's dimension where nothing is unknown (protocols, ports), in the
+    (inside, possibly inside, outside) shape first-match evaluation takes."""
+    inside, out = rule.split(value)
+    return inside, None, out

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import shlex
 
-from aks_jumpbox.core.plan import Resource, role_actions
+from aks_jumpbox.core import kinds
+from aks_jumpbox.core.model import Resource
 from aks_jumpbox.preflight._arm import id_of, props
 from aks_jumpbox.preflight.context import CheckContext, skipped
 from aks_jumpbox.preflight.findings import Finding, Status
@@ -22,17 +23,6 @@ ASSIGNMENTS = "Microsoft.Authorization/roleAssignments"
 ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions"
 WRITE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments/write"
 WRITE_ROLE = "Microsoft.Authorization/roleDefinitions/write"
-# What failing each permission costs: when Azure notices.
-_WHEN = {
-    "network": "Image Builder rejects the template when it is created",
-    "image": "the build fails at its very end, when it distributes the image, after the whole build ran",
-}
-
-
-def _kind(assignment: Resource) -> str:
-    return "network" if assignment.key == "assignment.network" else "image"
-
-
 def _scope_of(doc: Doc) -> str:
     scope = props(doc).get("scope")
     if isinstance(scope, str) and scope:
@@ -50,7 +40,6 @@ def _describe_grant(g: Grant, action: str) -> str:
 
 def _identity_findings(ctx: CheckContext, principal: str | None, identity: Resource,
                        assignments: list[Resource]) -> list[Finding]:
-    needed = role_actions(ctx.spec)
     out: list[Finding] = []
     if principal is None:
         return out
@@ -61,9 +50,9 @@ def _identity_findings(ctx: CheckContext, principal: str | None, identity: Resou
                 for a in assignments]
     definitions: dict[str, tuple[Grant, ...] | Unavailable | None] = {}
     for a in assignments:
-        kind = _kind(a)
+        declared = kinds.assignment(a.key)  # what it must grant, and what lacking it costs
         fid = f"identity.role.{a.key.split('.', 1)[1]}"
-        actions = needed[kind]
+        actions = declared.actions(ctx.spec)
         grants: list[Grant] = []
         notes: list[str] = []
         for h in held:
@@ -106,7 +95,8 @@ def _identity_findings(ctx: CheckContext, principal: str | None, identity: Resou
             out.append(Finding(fid, Status.WARN, f"{msg}; `aks-jumpbox deploy` (run by `build`) creates the planned "
                                "assignment, which you may do", evidence, "aks-jumpbox deploy"))
         else:
-            out.append(Finding(fid, Status.FAIL, f"{msg}, and you cannot create role assignments there: {_WHEN[kind]}",
+            out.append(Finding(fid, Status.FAIL,
+                               f"{msg}, and you cannot create role assignments there: {declared.when_missing}",
                                evidence,
                                f"Have an Owner or Role Based Access Control Administrator of the scope run: az role assignment "
                                f"create --assignee-object-id {principal} --assignee-principal-type ServicePrincipal "

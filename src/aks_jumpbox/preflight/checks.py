@@ -1,8 +1,9 @@
 """Preflight: everything a 30-minute build needs, proved in seconds, from live Azure or a snapshot.
 
 ``run_checks(plan, source)`` is what `check` runs and `build` runs first. ``source`` is a
-:class:`~aks_jumpbox.preflight.source.Source` (e.g. a snapshot folder) or the Azure adapter of a
-command (``aks_jumpbox.azure.clients.Azure``), read live through the SDK.
+:class:`~aks_jumpbox.preflight.source.Source`: a snapshot folder, or the live source the command
+builds (``aks_jumpbox.azure.preflight.LiveSource``). This package never imports ``aks_jumpbox.azure``:
+the CLI composes the two.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from aks_jumpbox.core import kinds
 from aks_jumpbox.core.plan import Plan
 from aks_jumpbox.core.resource_ids import resource_group_id
 from aks_jumpbox.core.spec import azure_facts
@@ -63,15 +65,6 @@ class Report:
         return "\n".join(lines)
 
 
-def as_source(source: Any) -> Source:
-    """A Source as is; the Azure adapter of a command wrapped as the live source."""
-    if isinstance(source, Source):
-        return source
-    from aks_jumpbox.azure.preflight import LiveSource  # only when reading live
-
-    return LiveSource(source)
-
-
 def first_questions(plan: Plan, facts: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
     """What the checks will ask whatever the answers: known from the plan alone, so asked at once."""
     spec, sub = plan.spec, plan.subscription
@@ -85,18 +78,14 @@ def first_questions(plan: Plan, facts: dict[str, Any]) -> list[tuple[str, tuple[
     qs += [("resource", (spec.build.subnet.vnet_id,))]
     if spec.build.container_subnet is not None:
         qs.append(("resource", (spec.build.container_subnet.vnet_id,)))
-    scopes = {plan.resource("identity").scope}
-    read = ("Microsoft.ManagedIdentity/userAssignedIdentities", "Microsoft.Authorization/roleAssignments",
-            "Microsoft.Authorization/roleDefinitions")
-    for r in plan.resources:
-        if r.type in read:
+    scopes = set()
+    for r in plan.resources:  # what preflight reads of each kind: core/kinds.py
+        kind = kinds.of(r.type)
+        if kind.preflight_get:
             qs.append(("resource", (r.id,)))
-        if r.type == "Microsoft.Authorization/roleAssignments":
-            scopes.add(r.scope)
-        if r.type == "Microsoft.Authorization/roleDefinitions":
+        if kind.preflight_permissions:
             scopes.add(r.scope)
     qs += [("permissions", (s,)) for s in sorted(scopes)]
-    qs.append(("resource", (plan.template.id,)))
     source = plan.template.body["properties"]["source"]
     if source.get("type") == "PlatformImage":
         loc = "".join(spec.build.location.split()).lower()
@@ -105,8 +94,8 @@ def first_questions(plan: Plan, facts: dict[str, Any]) -> list[tuple[str, tuple[
     return list({(q[0], tuple(a.lower() for a in q[1])): q for q in qs}.values())
 
 
-def run_checks(plan: Plan, source: Any, *, today: dt.date | None = None) -> Report:
-    src = source if isinstance(source, Lookups) else Lookups(as_source(source))
+def run_checks(plan: Plan, source: Source | Lookups, *, today: dt.date | None = None) -> Report:
+    src = source if isinstance(source, Lookups) else Lookups(source)
     facts = azure_facts()
     ctx = CheckContext(plan, src, today or dt.date.today(), facts)
     src.prefetch(first_questions(plan, facts))

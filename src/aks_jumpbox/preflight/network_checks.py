@@ -198,46 +198,42 @@ def _classic_policy(fw: Doc) -> list[Doc]:
     ]
 
 
-def _policy_docs(ctx: CheckContext, policy_id: str) -> list[Doc]:
-    """The policy, its groups, its parents (when readable) and the IP groups their rules name."""
-    docs: list[Doc] = []
-    pid: str | None = policy_id
-    seen: set[str] = set()
-    while pid and pid.lower() not in seen:
-        seen.add(pid.lower())
+def _policy_docs(ctx: CheckContext, policy_id: str) -> tuple[firewall.FirewallPolicyDocs, list[Doc]]:
+    """The policy, its groups and its parents (when readable), read as the chain is walked (once);
+    and the IP groups their rules name."""
+
+    def read_policy(pid: str) -> Doc | None:
         try:
-            pol = ctx.src.resource(pid)
+            return ctx.src.resource(pid)
         except Unavailable:
-            if not docs:
+            if pid == policy_id:
                 raise
-            break  # a parent we cannot read: the evaluator reports its rules as unknown
-        if pol is None:
-            if not docs:
-                raise Unavailable(f"firewall policy {pid} does not exist")
-            break
-        docs.append(pol)
-        for g in props(pol).get("ruleCollectionGroups") or []:
-            gid = g.get("id") if isinstance(g, dict) else None
-            if gid:
-                gdoc = ctx.src.resource(gid)
-                if gdoc is not None:
-                    docs.append(gdoc)
-        base = props(pol).get("basePolicy")
-        pid = base.get("id") if isinstance(base, dict) else None
+            return None  # a parent we cannot read: the evaluator reports its rules as unknown
+
+    def read_groups(_pid: str, pol: Any) -> list[Doc]:
+        refs = props(pol).get("ruleCollectionGroups") or []
+        gids = [g["id"] for g in refs if isinstance(g, dict) and g.get("id")]
+        return [g for g in (ctx.src.resource(gid) for gid in gids) if g is not None]
+
+    pdocs = firewall.read_policy_docs(policy_id, read_policy, read_groups)
+    if pdocs is None:
+        raise Unavailable(f"firewall policy {policy_id} does not exist")
     groups: list[str] = []
-    for d in docs:
-        for c in props(d).get("ruleCollections") or []:
-            for r in c.get("rules") or [] if isinstance(c, dict) else []:
-                for k in ("sourceIpGroups", "destinationIpGroups"):
-                    groups += [g for g in id_list(r.get(k), k) if g not in groups]
+    for level in reversed(pdocs.chain):  # the policy first, then its parents
+        for d in (level.policy, *level.groups):
+            for c in props(d).get("ruleCollections") or []:
+                for r in c.get("rules") or [] if isinstance(c, dict) else []:
+                    for k in ("sourceIpGroups", "destinationIpGroups"):
+                        groups += [g for g in id_list(r.get(k), k) if g not in groups]
+    ip_groups: list[Doc] = []
     for gid in groups:
         try:
             g = ctx.src.resource(gid)
         except Unavailable:
             continue  # unresolved IP groups are reported by the evaluator
         if g is not None:
-            docs.append(g)
-    return docs
+            ip_groups.append(g)
+    return pdocs, ip_groups
 
 
 def _egress_flow(src: str, e: EgressRule) -> firewall.FirewallFlow:
@@ -328,10 +324,13 @@ def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, in
     key = (policy_id or id_of(fw)).lower()
     try:
         if key not in policies:
-            docs = _classic_policy(fw) if classic else _policy_docs(ctx, policy_id)  # type: ignore[arg-type]
-            top = id_of(docs[0])
+            if classic:
+                docs = _classic_policy(fw)
+                pdocs = firewall.policy_docs_from_resources(docs, id_of(docs[0]))
+            else:
+                pdocs, docs = _policy_docs(ctx, policy_id)  # type: ignore[arg-type]
             fctx = firewall.FirewallContext(network=net_ctx, ip_groups=firewall.ip_groups_from_resources(docs))
-            policies[key] = firewall.compile_policy(firewall.policy_docs_from_resources(docs, top), fctx)
+            policies[key] = firewall.compile_policy(pdocs, fctx)
     except Unavailable as exc:
         return [*out, skipped(f"{fid}.firewall", f"the policy of Azure Firewall {name_of(fw)}", exc)]
     compiled = policies[key]

@@ -1,5 +1,8 @@
 """Render the plan's resources as ARM templates a user can deploy with `az deployment` alone.
 
+Which file holds a resource, and whether it sits in a nested deployment, is declared per kind in
+core/kinds.py (`template`, `nesting`, `deployment_name`); nothing here tests a resource's type or key.
+
 subscription.json       custom least-privilege roles (subscription scope)
 resource-group.json     identity, role assignments (nested deployments into the VNet's and the
                         image's resource groups) and the image template; deploy to build.resource_group
@@ -11,11 +14,14 @@ expressions written here on purpose (`Expression`); see core/arm_strings.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from aks_jumpbox.core import kinds
 from aks_jumpbox.core.arm_strings import Expression, escape_template, quote_arg
-from aks_jumpbox.core.plan import Plan, Ref, Resource
-from aks_jumpbox.core.spec import azure_facts
+from aks_jumpbox.core.drift import has_refs
+from aks_jumpbox.core.model import Plan, Ref, Resource
 
 SUB_SCHEMA = "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#"
 RG_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
@@ -34,11 +40,11 @@ def _expression(value: Any, plan: Plan) -> Any:
     return value
 
 
-def arm_resource(resource: Resource, plan: Plan, depends: list[str] | None = None) -> dict[str, Any]:
+def arm_resource(resource: Resource, plan: Plan, depends: Sequence[str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"type": resource.type, "apiVersion": resource.api_version, "name": resource.name}
     out.update(_expression(resource.body, plan))
     if depends:
-        out["dependsOn"] = depends
+        out["dependsOn"] = list(depends)
     return out
 
 
@@ -54,7 +60,7 @@ def _template(schema: str, resources: list[dict[str, Any]], outputs: dict[str, A
 
 
 def subscription_template(plan: Plan) -> dict[str, Any]:
-    roles = [r for r in plan.resources if r.level == "subscription"]
+    roles = [r for r in plan.resources if kinds.of(r.type).template == kinds.SUBSCRIPTION_JSON]
     outputs = {r.key.replace(".", "_") + "_id": {"type": "string", "value": r.id} for r in roles}
     return escape_template(_template(SUB_SCHEMA, [arm_resource(r, plan) for r in roles], outputs or None))
 
@@ -64,60 +70,88 @@ def _deployments_id(nested: dict[str, Any]) -> Expression:
                       f"{quote_arg(nested['name'])})]")
 
 
-def _nested_gallery(plan: Plan) -> dict[str, Any] | None:
-    """The gallery and its image definition, as a nested deployment into the gallery's group."""
-    resources = [r for r in plan.resources if r.key.startswith("gallery")]
-    if not resources:
-        return None
-    gallery, definition = resources
-    gallery_id = Expression(f"[resourceId({quote_arg(gallery.type)}, {quote_arg(gallery.name)})]")
-    inner = [arm_resource(gallery, plan), arm_resource(definition, plan, [gallery_id])]
-    return {
-        "type": "Microsoft.Resources/deployments",
-        "apiVersion": azure_facts()["api_versions"]["Microsoft.Resources/deployments"],
-        "name": f"aks-jumpbox-gallery-{gallery.name[:40]}",
-        "resourceGroup": gallery.resource_group,
-        "properties": {"mode": "Incremental", "template": _template(RG_SCHEMA, inner)},
-    }
+@dataclass
+class _Entry:
+    """A top-level resource of resource-group.json: one planned resource, or a nested deployment of some."""
+
+    members: list[Resource]
+    nested: bool
+    resource_group: str | None = None
+    name: str = ""
+
+    def reference(self) -> str | Expression:
+        """How a dependsOn names it."""
+        if not self.nested:
+            return self.members[0].id
+        return _deployments_id({"resourceGroup": self.resource_group, "name": self.name})
 
 
-def _nested_assignment(assignment: Resource, plan: Plan) -> dict[str, Any]:
-    """A role assignment in another resource group, as a nested deployment into that group."""
-    target_rg = assignment.scope.split("/")[4]
-    inner = arm_resource(assignment, plan)
-    parts = assignment.scope.split("/")
-    if len(parts) > 5:  # a resource inside the group (the VNet): scope the assignment to it
-        inner["scope"] = "/".join(parts[6:])  # e.g. Microsoft.Network/virtualNetworks/<name>
-    deployments_api = azure_facts()["api_versions"]["Microsoft.Resources/deployments"]
-    identity = plan.resource("identity")
-    return {
-        "type": "Microsoft.Resources/deployments",
-        "apiVersion": deployments_api,
-        "name": f"aks-jumpbox-{assignment.key.replace('.', '-')}-{assignment.name[:8]}",
-        "resourceGroup": target_rg,
-        "dependsOn": [identity.id],
-        "properties": {
-            "mode": "Incremental",
-            "expressionEvaluationOptions": {"scope": "outer"},
-            "template": _template(RG_SCHEMA, [inner]),
-        },
-    }
+def _entries(plan: Plan) -> tuple[list[_Entry], dict[str, _Entry]]:
+    """resource-group.json's top-level entries in plan order, placed as core/kinds.py declares."""
+    entries: list[_Entry] = []
+    holder: dict[str, _Entry] = {}
+    shared: dict[str | None, _Entry] = {}
+    for r in plan.resources:
+        kind = kinds.of(r.type)
+        if kind.template != kinds.RESOURCE_GROUP_JSON:
+            continue
+        if kind.nesting == "none":
+            entry = _Entry([r], nested=False)
+        else:
+            # An extension resource (a role assignment) goes to its scope's group, anything else to its own.
+            rg = r.scope.split("/")[4] if r.level == "extension" else r.resource_group
+            pattern = kind.deployment_name or "aks-jumpbox-{key}"
+            name = pattern.format(key=r.key.replace(".", "-"), name=r.name)
+            if kind.nesting == "shared" and rg in shared:
+                shared[rg].members.append(r)
+                holder[r.key] = shared[rg]
+                continue
+            entry = _Entry([r], nested=True, resource_group=rg, name=name)
+            if kind.nesting == "shared":
+                shared[rg] = entry
+        entries.append(entry)
+        holder[r.key] = entry
+    return entries, holder
+
+
+def _depends(entry: _Entry, entries: list[_Entry], holder: dict[str, _Entry]) -> list[str | Expression]:
+    """What an entry's members need from other entries of this template, in template order."""
+    needed = {id(holder[d]) for r in entry.members for d in r.depends_on
+              if d in holder and holder[d] is not entry}
+    return [e.reference() for e in entries if id(e) in needed]
+
+
+def _nested(entry: _Entry, plan: Plan, depends: list[str | Expression]) -> dict[str, Any]:
+    inner = []
+    for r in entry.members:
+        local = [Expression(f"[resourceId({quote_arg(m.type)}, {quote_arg(m.name)})]")
+                 for m in entry.members if m.key in r.depends_on]
+        resource = arm_resource(r, plan, local)
+        parts = r.scope.split("/")
+        if r.level == "extension" and len(parts) > 5:  # on a resource inside the group (the VNet): scope it
+            resource["scope"] = "/".join(parts[6:])  # e.g. Microsoft.Network/virtualNetworks/<name>
+        inner.append(resource)
+    out: dict[str, Any] = {"type": kinds.DEPLOYMENT.arm_type, "apiVersion": kinds.DEPLOYMENT.api_version,
+                           "name": entry.name, "resourceGroup": entry.resource_group}
+    if depends:
+        out["dependsOn"] = depends
+    properties: dict[str, Any] = {"mode": "Incremental"}
+    if any(has_refs(r.body) for r in entry.members):  # reference()s to resources of the outer template
+        properties["expressionEvaluationOptions"] = {"scope": "outer"}
+    properties["template"] = _template(RG_SCHEMA, inner)
+    out["properties"] = properties
+    return out
 
 
 def resource_group_template(plan: Plan) -> dict[str, Any]:
-    identity = plan.resource("identity")
-    assignments = [r for r in plan.resources if r.level == "extension"]
-    nested = [_nested_assignment(a, plan) for a in assignments]
-    gallery = _nested_gallery(plan)
-    if gallery is not None:
-        # The gallery's role assignment needs the gallery; the template needs both.
-        for a, n in zip(assignments, nested, strict=True):
-            if "gallery" in a.depends_on:
-                n["dependsOn"].append(_deployments_id(gallery))
-        nested.insert(0, gallery)
+    entries, holder = _entries(plan)
+    resources = []
+    for entry in entries:
+        depends = _depends(entry, entries, holder)
+        resources.append(_nested(entry, plan, depends) if entry.nested
+                         else arm_resource(entry.members[0], plan, depends))
     template = plan.template
-    deps = [identity.id] + [_deployments_id(n) for n in nested]
-    resources = [arm_resource(identity, plan), *nested, arm_resource(template, plan, deps)]
+    identity = plan.resource("identity")
     outputs = {
         "imageTemplateName": {"type": "string", "value": template.name},
         "imageTemplateId": {"type": "string", "value": template.id},

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from aks_jumpbox.core import kinds
 from aks_jumpbox.core.arm_strings import Expression, escape_template
+from aks_jumpbox.core.model import Plan
 from aks_jumpbox.core.network import NetworkContract
-from aks_jumpbox.core.plan import Plan
-from aks_jumpbox.core.spec import azure_facts
 from aks_jumpbox.render.arm import RG_SCHEMA
 
 
@@ -54,15 +54,14 @@ def _nsg_rules(contract: NetworkContract, subnet: str) -> list[dict[str, Any]]:
 
 def network_template(plan: Plan) -> dict[str, Any]:
     contract, spec = plan.network, plan.spec
-    api = azure_facts()["api_versions"]
     resources: list[dict[str, Any]] = []
     subnets = [("build", spec.build.subnet)]
     if spec.build.container_subnet is not None:
         subnets.append(("container", spec.build.container_subnet))
     for role, subnet in subnets:
         resources.append({
-            "type": "Microsoft.Network/networkSecurityGroups",
-            "apiVersion": api["Microsoft.Network/networkSecurityGroups"],
+            "type": kinds.NSG.arm_type,
+            "apiVersion": kinds.NSG.api_version,
             "name": f"nsg-{subnet.subnet}",
             "location": spec.build.location,
             "properties": {"securityRules": _nsg_rules(contract, role)},
@@ -89,8 +88,8 @@ def network_template(plan: Plan) -> dict[str, Any]:
     collections.append({"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": "aks-jumpbox-egress",
                         "priority": 200, "action": {"type": "Allow"}, "rules": app_rules})
     resources.append({
-        "type": "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
-        "apiVersion": api["Microsoft.Network/firewallPolicies/ruleCollectionGroups"],
+        "type": kinds.RULE_COLLECTION_GROUP.arm_type,
+        "apiVersion": kinds.RULE_COLLECTION_GROUP.api_version,
         "name": Expression(f"[format('{{0}}/rcg-{spec.name}-imagebuilder', parameters('firewallPolicyName'))]"),
         "properties": {"priority": 500, "ruleCollections": collections},
     })

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,18 +18,18 @@ from aks_jumpbox.cli.azure_common import (
 from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 from aks_jumpbox.core.errors import OperationFailed
 
-PREFLIGHT = "aks_jumpbox.preflight.checks"
+if TYPE_CHECKING:
+    from aks_jumpbox.core.plan import Plan
+    from aks_jumpbox.preflight.checks import Report
+    from aks_jumpbox.preflight.source import Source
 
 
-def run_preflight(plan, source, output: str) -> object | None:
-    """Run the preflight checks when that module provides `run_checks(plan, source) -> Report`."""
-    if importlib.util.find_spec(PREFLIGHT) is None:
-        return None
-    run_checks = getattr(importlib.import_module(PREFLIGHT), "run_checks", None)
-    if run_checks is None:
-        return None
+def run_preflight(plan: Plan, source: Source, output: str) -> Report:
+    """Run the preflight checks against source; stop the build when one fails."""
+    from aks_jumpbox.preflight.checks import run_checks
+
     report = run_checks(plan, source)
-    if not getattr(report, "ok", False):
+    if not report.ok:
         if output != "json":
             console().print(esc(str(report)))
         raise OperationFailed("preflight checks failed; fix what they report (or pass --skip-check to build anyway)")
@@ -75,7 +74,9 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
     with az, sigterm_as_interrupt():
         try:
             if not skip_check:
-                run_preflight(plan, az, output)
+                from aks_jumpbox.azure.preflight import LiveSource
+
+                run_preflight(plan, LiveSource(az), output)
             outcome = pipeline.build(az, plan, opts, presenter)
         except KeyboardInterrupt:
             presenter.stop()

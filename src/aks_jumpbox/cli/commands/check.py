@@ -32,8 +32,10 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
 
         report = run_checks(plan, load_snapshot(snapshot))
     else:
+        from aks_jumpbox.azure.preflight import LiveSource
+
         with connect(plan, azure_args) as az:
-            report = run_checks(plan, az)
+            report = run_checks(plan, LiveSource(az))
     if output == "json":
         emit_json(report.to_json())
     else:

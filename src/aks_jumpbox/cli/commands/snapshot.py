@@ -22,15 +22,14 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
     A network team can review the folder or attach it to a ticket; `aks-jumpbox check --snapshot DIR`
     reads it back offline with the same result as a live check.
     """
+    from aks_jumpbox.azure.preflight import LiveSource
     from aks_jumpbox.preflight.checks import run_checks
     from aks_jumpbox.preflight.snapshot import write_snapshot
     from aks_jumpbox.preflight.source import Lookups
 
     _, plan = load_plan(spec_path, lock_path, keep_on_error)
     with connect(plan, azure_args) as az:
-        from aks_jumpbox.preflight.checks import as_source
-
-        lookups = Lookups(as_source(az))
+        lookups = Lookups(LiveSource(az))
         report = run_checks(plan, lookups)
     written = write_snapshot(lookups.answers.values(), out_dir, replace=replace)
     if output == "json":
