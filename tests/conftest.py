@@ -17,13 +17,14 @@ from aks_jumpbox.core.spec import default_spec_text, parse_spec
 from aks_jumpbox.core.yamlfile import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+CATALOG = load_catalog()  # what the CLI hands the core; tests pass it the same way
 
 # The ARM emulator, Azurite and their fixtures (arm_emulator, azurite, azure_env, ...): tests/emulator/README.md
 pytest_plugins = ["tests.emulator.plugin"]
 
 
 def spec_from(data: dict):
-    return parse_spec(load_yaml(yaml.safe_dump(data, sort_keys=False), "test.yaml"))
+    return parse_spec(load_yaml(yaml.safe_dump(data, sort_keys=False), "test.yaml"), CATALOG)
 
 
 @pytest.fixture(scope="session")
@@ -33,11 +34,11 @@ def default_data() -> dict:
 
 @pytest.fixture(scope="session")
 def default_lock():
-    return load_lock(None, load_catalog())[0]
+    return load_lock(None, CATALOG)[0]
 
 
 def make_plan(data: dict, lock):
-    return build_plan(spec_from(data), lock)
+    return build_plan(spec_from(data), lock, catalog=CATALOG)
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,8 @@ def _project(tmp_path, default_data, default_lock, name, **changes):
     helm = data["tools"]["helm"]
     if not default_lock.get("helm", helm):
         url = f"https://get.helm.sh/helm-v{helm}-linux-amd64.tar.gz"
-        lock = lock.with_tool("helm", LockedTool(helm, {"amd64": LockedArtifact(url, "e" * 64, url + ".sha256sum", "t")}))
+        art = LockedArtifact(url=url, sha256="e" * 64, checksum_url=url + ".sha256sum", source="t")
+        lock = lock.with_tool("helm", LockedTool(version=helm, artifacts={"amd64": art}))
     (folder / "jumpbox.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     (folder / "jumpbox.lock.json").write_text(lock.dumps())
     (folder / "customization.log").write_text(build_log(make_plan(data, lock), PACKAGES))

@@ -55,7 +55,8 @@ def baseline(init_dir) -> Baseline:
     from tests.hostile.cases.spec_values import APT, GALLERY
 
     data = yaml.safe_load((init_dir / "jumpbox.yaml").read_text())
-    lock = load_lock(None, load_catalog())[0]
+    catalog = load_catalog()
+    lock = load_lock(None, catalog)[0]
     proxy = {**data, "build": {k: v for k, v in data["build"].items() if "container_instance" not in k}}
     variants = [
         data,
@@ -64,7 +65,8 @@ def baseline(init_dir) -> Baseline:
         {**data, "mirror": {"apt": APT, "artifacts": "https://mirror.contoso.example/tools"}},
     ]
     return Baseline.of(
-        [render_files(build_plan(parse_spec(load_yaml(yaml.safe_dump(v), "t.yaml")), lock)) for v in variants]
+        [render_files(build_plan(parse_spec(load_yaml(yaml.safe_dump(v), "t.yaml"), catalog), lock, catalog=catalog))
+         for v in variants]
     )
 
 

@@ -126,9 +126,12 @@ def _default() -> dict:
     return yaml.safe_load(default_spec_text())
 
 
+CATALOG = load_catalog()
+
+
 @functools.cache
 def _lock():
-    return load_lock(None, load_catalog())[0]
+    return load_lock(None, CATALOG)[0]
 
 
 @functools.cache
@@ -140,15 +143,16 @@ def _baseline() -> Baseline:
         {**data, "mirror": {"apt": APT, "artifacts": "https://mirror.contoso.example/tools"}},
     ]
     return Baseline.of(
-        [render_files(build_plan(parse_spec(LocatedDocument(v, "t.yaml")), _lock())) for v in variants]
+        [render_files(build_plan(parse_spec(LocatedDocument(v, "t.yaml"), CATALOG), _lock(), catalog=CATALOG))
+         for v in variants]
     )
 
 
 def _render(data: dict, lock=None) -> dict[str, str] | None:
     """The rendered files, or None when the input was rejected as bad input (the only allowed failure)."""
     try:
-        spec = parse_spec(LocatedDocument(data=data, file="jumpbox.yaml"))
-        return render_files(build_plan(spec, lock or _lock()))
+        spec = parse_spec(LocatedDocument(data=data, file="jumpbox.yaml"), CATALOG)
+        return render_files(build_plan(spec, lock or _lock(), catalog=CATALOG))
     except UserError:
         return None
 
@@ -195,7 +199,7 @@ def test_any_text_in_a_lock_url_is_rejected_or_inert(field, pinned, value):
     if not pinned:
         set_path(doc, f"{HELM}.sha256", None)  # then the build verifies against the checksum URL
     try:
-        lock = parse_lock(doc, "jumpbox.lock.json", load_catalog())
+        lock = parse_lock(doc, "jumpbox.lock.json", CATALOG)
     except UserError:
         return
     _assert_inert(_render(copy.deepcopy(_default()), lock), f"lock {field}={value!r}")

@@ -74,8 +74,9 @@ def spec_data(topology: str) -> dict:
 
 
 def make_plan(data: dict) -> Plan:
-    spec = parse_spec(load_yaml(yaml.safe_dump(data, sort_keys=False), "jumpbox.yaml"))
-    return build_plan(spec, load_lock(None, load_catalog())[0])
+    catalog = load_catalog()
+    spec = parse_spec(load_yaml(yaml.safe_dump(data, sort_keys=False), "jumpbox.yaml"), catalog)
+    return build_plan(spec, load_lock(None, catalog)[0], catalog=catalog)
 
 
 def _nsg_rule(name: str, priority: int, direction: str, access: str, protocol: str, src: str, dst: str,

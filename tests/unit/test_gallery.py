@@ -11,7 +11,7 @@ from aks_jumpbox.core.gallery import content_version
 from aks_jumpbox.core.plan import GALLERY_ACTIONS
 from aks_jumpbox.render.arm import inner_resources
 from aks_jumpbox.render.output import render_files
-from tests.conftest import make_plan, variant
+from tests.conftest import CATALOG, make_plan, variant
 from tests.support.arm_schema import validate_resource
 
 GALLERY = {"resource_group": "rg-images", "name": "gal_aksjb", "image": {"publisher": "Contoso"},
@@ -154,7 +154,7 @@ def test_reports_name_the_gallery_version(default_data, default_lock):
     from aks_jumpbox.report.software import report_markdown, software_report
 
     plan = make_plan(variant(default_data, **VARIANTS["gallery-only-semver"]), default_lock)
-    report = software_report(plan)
+    report = software_report(plan, catalog=CATALOG)
     assert report["image"]["galleryVersion"] == "1.4.0"
     assert "- Gallery image version: 1.4.0" in report_markdown(report)
     sbom = sbom_json(report)

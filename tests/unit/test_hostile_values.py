@@ -56,7 +56,7 @@ def assert_inert(data: dict, lock) -> None:
     """Render data with lock; bad input must be refused, anything accepted must be inert."""
     try:
         spec = spec_from(data)
-        plan = build_plan(spec, lock)
+        plan = build_plan(spec, lock, catalog=load_catalog())
         items = mirror_items(spec, lock, load_catalog())
         files = render_files(plan)
     except UserError:

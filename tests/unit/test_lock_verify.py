@@ -10,9 +10,10 @@ import pytest
 
 from aks_jumpbox.core.catalog import load_catalog
 from aks_jumpbox.core.errors import SpecError
-from aks_jumpbox.core.lock import default_lock_text, parse_lock
+from aks_jumpbox.core.lock import default_lock_text, load_lock, parse_lock
 from aks_jumpbox.core.mirror import mirror_items
 from aks_jumpbox.core.plan import build_plan
+from aks_jumpbox.core.validation import json_lines
 from tests.conftest import spec_from, variant
 
 CATALOG = load_catalog()
@@ -116,7 +117,7 @@ def test_an_override_is_explicit_per_entry_and_shows_everywhere(default_data):
                 override="internal rebuild of helm, ticket SEC-42")
     lock = parse_lock(doc, "jumpbox.lock.json", CATALOG)
     assert json.loads(json.dumps(lock.to_json()))["tools"]["helm"][0]["artifacts"]["amd64"]["override"]
-    plan = build_plan(spec_from(default_data), lock)
+    plan = build_plan(spec_from(default_data), lock, catalog=CATALOG)
     assert any("overrides the catalog's URL" in w and "SEC-42" in w for w in plan.warnings)
     egress = {e.fqdn: e for e in plan.network.egress}
     assert "lock override: internal rebuild of helm" in egress["artifacts.contoso.internal"].purpose
@@ -150,7 +151,7 @@ def _mirrored(doc: dict, base: str = MIRROR) -> dict:
 def test_the_mirrors_copy_is_accepted_when_the_spec_names_that_mirror(default_data):
     lock = parse_lock(_mirrored(_doc()), "jumpbox.lock.json", CATALOG)
     assert lock.get("helm", "4.3.0").artifacts["amd64"].mirror_base == MIRROR
-    plan = build_plan(spec_from(variant(default_data, mirror={"artifacts": MIRROR})), lock)
+    plan = build_plan(spec_from(variant(default_data, mirror={"artifacts": MIRROR})), lock, catalog=CATALOG)
     helm = next(a for a in plan.artifacts if a.name == "helm")
     assert helm.url == f"{MIRROR}/helm/4.3.0/amd64/helm-v4.3.0-linux-amd64.tar.gz"
 
@@ -160,7 +161,7 @@ def test_the_mirrors_copy_is_refused_for_another_or_no_mirror(default_data, mirr
     lock = parse_lock(_mirrored(_doc()), "jumpbox.lock.json", CATALOG)
     data = variant(default_data, mirror={"artifacts": mirror} if mirror else None)
     with pytest.raises(SpecError) as err:
-        build_plan(spec_from(data), lock)
+        build_plan(spec_from(data), lock, catalog=CATALOG)
     assert f"{HELM}.url: names the mirror {MIRROR}" in str(err.value)
 
 
@@ -171,13 +172,20 @@ def test_a_mirror_copy_needs_both_files_in_the_same_mirror():
 
 
 def test_a_lock_built_in_code_cannot_bypass_the_file_name_rule(default_data, default_lock):
+    from pydantic import ValidationError
+
     from aks_jumpbox.core.lock import LockedArtifact, LockedTool
 
-    bad = LockedArtifact("https://h/..%2F..%2Fusr%2Flocal%2Fbin%2Fhelm", "a" * 64, "https://h/s", "test")
-    lock = default_lock.with_tool("helm", LockedTool("4.3.0", {"amd64": bad}))
+    fields = dict(url="https://h/..%2F..%2Fusr%2Flocal%2Fbin%2Fhelm", sha256="a" * 64, checksum_url="https://h/s",
+                  source="test")
+    with pytest.raises(ValidationError, match="is not safe"):
+        LockedArtifact(**fields)
+    # Even one built without validation is refused where it is used.
+    bad = LockedArtifact.model_construct(**fields)
+    lock = default_lock.with_tool("helm", LockedTool(version="4.3.0", artifacts={"amd64": bad}))
     spec = spec_from(default_data)
     with pytest.raises(SpecError, match=r"tools\.helm\[0\]\.artifacts\.amd64\.url: .*is not safe"):
-        build_plan(spec, lock)
+        build_plan(spec, lock, catalog=CATALOG)
     with pytest.raises(SpecError, match=r"tools\.helm\[0\]\.artifacts\.amd64\.url: .*is not safe"):
         mirror_items(spec, lock, CATALOG)
 
@@ -187,7 +195,83 @@ def test_a_lock_for_another_architecture_says_so(default_data):
     doc["tools"]["azwi"][0]["artifacts"].pop("amd64")
     lock = parse_lock(doc, "jumpbox.lock.json", CATALOG)
     with pytest.raises(SpecError) as err:
-        build_plan(spec_from(default_data), lock)
+        build_plan(spec_from(default_data), lock, catalog=CATALOG)
     message = str(err.value)
     assert "version 1.6.0 is locked in jumpbox.lock.json for arm64 only, not for amd64" in message
     assert "(locked: 1.6.0)" not in message
+
+
+def test_dumps_writes_the_lock_byte_for_byte_as_before():
+    url = "https://artifacts.contoso.internal/jq"
+    lock = parse_lock({"schema": "aks-jumpbox/lock/v1", "azureCli": {"versions": ["2.90.0"]}, "tools": {"jq": [
+        {"artifacts": {"arm64": {"url": url, "checksumUrl": url + ".sha", "sha256": None, "override": "ours"},
+                       "amd64": {"source": "s", "sha256": "a" * 64, "url": url, "checksumUrl": url + ".sha",
+                                 "override": "ours"}},
+         "version": "1.8.1"}]}}, "x", CATALOG)
+    assert lock.dumps() == """{
+  "schema": "aks-jumpbox/lock/v1",
+  "tools": {
+    "jq": [
+      {
+        "version": "1.8.1",
+        "artifacts": {
+          "amd64": {
+            "url": "https://artifacts.contoso.internal/jq",
+            "sha256": "%s",
+            "checksumUrl": "https://artifacts.contoso.internal/jq.sha",
+            "source": "s",
+            "override": "ours"
+          },
+          "arm64": {
+            "url": "https://artifacts.contoso.internal/jq",
+            "sha256": null,
+            "checksumUrl": "https://artifacts.contoso.internal/jq.sha",
+            "source": "",
+            "override": "ours"
+          }
+        }
+      }
+    ]
+  },
+  "azureCli": {
+    "versions": [
+      "2.90.0"
+    ]
+  }
+}
+""" % ("a" * 64)
+    again = parse_lock(json.loads(lock.dumps()), "x", CATALOG)
+    assert again == lock and again.dumps() == lock.dumps()
+
+
+def test_a_lock_file_error_names_its_line(tmp_path):
+    doc = _doc()
+    _helm(doc)["sha256"] = "B" * 64
+    path = tmp_path / "jumpbox.lock.json"
+    text = json.dumps(doc, indent=2)
+    path.write_text(text)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "B" * 64 in row)
+    with pytest.raises(SpecError) as err:
+        load_lock(path, CATALOG)
+    assert f"{path}:{line}: {HELM}.sha256: must be 64 lowercase hex digits" in str(err.value)
+
+
+def test_every_problem_of_a_lock_is_reported():
+    doc = _doc()
+    _helm(doc)["sha256"] = "x"
+    doc["tools"]["kubectl"][0]["artifacts"]["amd64"]["url"] = "https://evil.example/kubectl"
+    doc["extra"] = 1
+    problems = _problems(doc)
+    assert f"{HELM}.sha256" in problems and "tools.kubectl[0].artifacts.amd64.url" in problems
+    assert "extra: is not a lock field (allowed: schema, tools, azureCli)" in problems
+
+
+@pytest.mark.parametrize("text, where", [
+    ('{"a": [1, {"b": 2}],\n "c":\n  {"d": "}"}}', {(): 1, ("a",): 1, ("a", 0): 1, ("a", 1): 1, ("a", 1, "b"): 1,
+                                                    ("c",): 2, ("c", "d"): 3}),
+    ('[\n  "x",\n\n  [ ]\n]', {(): 1, (0,): 2, (1,): 4}),
+    ('{"k\\"ey": {}, "e": []}', {(): 1, ('k"ey',): 1, ("e",): 1}),
+])
+def test_json_lines_maps_every_path_to_its_line(text, where):
+    json.loads(text)
+    assert json_lines(text) == where

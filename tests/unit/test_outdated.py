@@ -145,7 +145,7 @@ def test_bump_pins_edits_lines_and_keeps_comments():
     text = default_spec_text().replace("  helm: 4.3.0", '  helm: {version: "v4.3.0", reason: "4.3.0 only"}  # note')
     text = text.replace("  flux: 2.9.6", "  flux:\n    version: 2.9.6   # flux pin\n    reason: r")
     out, spec = bump_pins(text, "j.yaml", {"helm": ("4.3.0", "4.3.1"), "flux": ("2.9.6", "2.10.0"),
-                                           "osm": ("1.2.4", "1.2.5"), "azure-cli": ("2.90.0", "2.91.0")})
+                                           "osm": ("1.2.4", "1.2.5"), "azure-cli": ("2.90.0", "2.91.0")}, CATALOG)
     changed = [(a, b) for a, b in zip(text.splitlines(), out.splitlines(), strict=True) if a != b]
     assert changed == [
         ('  helm: {version: "v4.3.0", reason: "4.3.0 only"}  # note', '  helm: {version: "v4.3.1", reason: "4.3.0 only"}  # note'),
@@ -160,4 +160,4 @@ def test_bump_pins_edits_lines_and_keeps_comments():
 def test_bump_pins_refuses_a_line_it_cannot_read():
     text = default_spec_text().replace("  helm: 4.3.0", "  helm: &h 4.3.0\n  k9s: *h")
     with pytest.raises(SpecError, match="could not find version 0.51.0"):
-        bump_pins(text, "j.yaml", {"k9s": ("0.51.0", "0.52.0")})
+        bump_pins(text, "j.yaml", {"k9s": ("0.51.0", "0.52.0")}, CATALOG)

@@ -16,7 +16,7 @@ from aks_jumpbox.report.buildlog import Package, parse_build_log, parse_packages
 from aks_jumpbox.report.diff import diff_reports
 from aks_jumpbox.report.sbom import sbom_json, tool_purl
 from aks_jumpbox.report.software import report_markdown, software_report
-from tests.conftest import make_plan, variant
+from tests.conftest import CATALOG, make_plan, variant
 from tests.support.buildlog import PACKAGES, build_log
 
 VALIDATOR = JsonStrictValidator(SchemaVersion.V1_6)
@@ -24,7 +24,7 @@ VALIDATOR = JsonStrictValidator(SchemaVersion.V1_6)
 
 @pytest.fixture(scope="module")
 def logged(default_plan):
-    return software_report(default_plan, parse_build_log(build_log(default_plan, PACKAGES)))
+    return software_report(default_plan, parse_build_log(build_log(default_plan, PACKAGES)), catalog=CATALOG)
 
 
 def test_packages_are_read_from_prefixed_markers_and_the_last_listing_wins():
@@ -67,12 +67,12 @@ def test_report_lists_every_pin_with_source_and_digest(default_plan, logged):
 def test_a_log_from_another_plan_is_refused(default_plan):
     log = parse_build_log(build_log(default_plan, PACKAGES, plan_hash="0" * 64))
     with pytest.raises(UserError, match="log of plan 000000000000"):
-        software_report(default_plan, log, log_label="--log x.log")
+        software_report(default_plan, log, catalog=CATALOG, log_label="--log x.log")
 
 
 @pytest.mark.parametrize("with_log", [False, True])
 def test_sbom_validates_against_the_cyclonedx_schema(default_plan, logged, with_log):
-    report = logged if with_log else software_report(default_plan)
+    report = logged if with_log else software_report(default_plan, catalog=CATALOG)
     text = sbom_json(report)
     assert VALIDATOR.validate_str(text) is None
     doc = json.loads(text)
@@ -81,7 +81,7 @@ def test_sbom_validates_against_the_cyclonedx_schema(default_plan, logged, with_
 
 
 def test_the_schema_check_can_fail(default_plan):
-    doc = json.loads(sbom_json(software_report(default_plan)))
+    doc = json.loads(sbom_json(software_report(default_plan, catalog=CATALOG)))
     doc["components"][0]["hashes"] = [{"alg": "SHA-256", "content": "not-hex"}]
     assert VALIDATOR.validate_str(json.dumps(doc)) is not None
 
@@ -114,24 +114,25 @@ def test_kustomize_tags_decode_in_the_purl():
 
 def test_sbom_is_deterministic(default_data, default_lock, default_plan):
     again = make_plan(default_data, default_lock)
-    assert sbom_json(software_report(again)) == sbom_json(software_report(default_plan))
+    assert sbom_json(software_report(again, catalog=CATALOG)) == sbom_json(software_report(default_plan, catalog=CATALOG))
     other = make_plan(variant(default_data, tools__helm=None), default_lock)
-    assert json.loads(sbom_json(software_report(other)))["serialNumber"] != \
-        json.loads(sbom_json(software_report(default_plan)))["serialNumber"]
+    assert json.loads(sbom_json(software_report(other, catalog=CATALOG)))["serialNumber"] != \
+        json.loads(sbom_json(software_report(default_plan, catalog=CATALOG)))["serialNumber"]
 
 
 def _bumped(default_data, default_lock, tool="helm", version="4.3.1"):
-    arts = {"amd64": LockedArtifact(f"https://get.helm.sh/helm-v{version}-linux-amd64.tar.gz", "c" * 64,
-                                    f"https://get.helm.sh/helm-v{version}-linux-amd64.tar.gz.sha256sum", "test")}
-    lock = default_lock.with_tool(tool, LockedTool(version, arts))
+    arts = {"amd64": LockedArtifact(url=f"https://get.helm.sh/helm-v{version}-linux-amd64.tar.gz", sha256="c" * 64,
+                                    checksum_url=f"https://get.helm.sh/helm-v{version}-linux-amd64.tar.gz.sha256sum",
+                                    source="test")}
+    lock = default_lock.with_tool(tool, LockedTool(version=version, artifacts=arts))
     tools = {**default_data["tools"], tool: version}
     return make_plan(variant(default_data, tools=tools), lock)
 
 
 def test_diff_shows_exactly_the_bumped_tool(default_data, default_lock, default_plan):
     bumped = _bumped(default_data, default_lock)
-    a = software_report(default_plan, parse_build_log(build_log(default_plan, PACKAGES)))
-    b = software_report(bumped, parse_build_log(build_log(bumped, PACKAGES)))
+    a = software_report(default_plan, parse_build_log(build_log(default_plan, PACKAGES)), catalog=CATALOG)
+    b = software_report(bumped, parse_build_log(build_log(bumped, PACKAGES)), catalog=CATALOG)
     d = diff_reports(a, b)
     changes = {k: s.changes for k, s in d.sections.items() if s.changes}
     assert list(changes) == ["tools"]
@@ -143,7 +144,7 @@ def test_diff_shows_exactly_the_bumped_tool(default_data, default_lock, default_
 def test_diff_sees_added_removed_changed_packages_and_digests(default_plan, logged):
     pkgs = [p for p in PACKAGES if p[0] != "curl"] + [("jq", "1.7.1-3build1", "amd64")]
     pkgs = [("libssl3t64", "3.0.13-0ubuntu3.5", "amd64") if p[0] == "libssl3t64" else p for p in pkgs]
-    b = software_report(default_plan, parse_build_log(build_log(default_plan, pkgs)))
+    b = software_report(default_plan, parse_build_log(build_log(default_plan, pkgs)), catalog=CATALOG)
     b["tools"][0] = {**b["tools"][0], "sha256": "d" * 64}
     d = diff_reports(logged, b).to_json()
     assert d["packages"] == {"compared": True, "added": [{"name": "jq", "version": "1.7.1-3build1"}],
@@ -151,4 +152,4 @@ def test_diff_sees_added_removed_changed_packages_and_digests(default_plan, logg
                              "changed": [{"name": "libssl3t64", "from": "3.0.13-0ubuntu3.4", "to": "3.0.13-0ubuntu3.5"}]}
     (tool,) = d["tools"]["changed"]
     assert tool["to"] == f"{b['tools'][0]['version']} (sha256 dddddddddddd)"
-    assert diff_reports(logged, software_report(default_plan)).sections["packages"].compared is False
+    assert diff_reports(logged, software_report(default_plan, catalog=CATALOG)).sections["packages"].compared is False

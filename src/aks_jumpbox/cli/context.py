@@ -1,4 +1,8 @@
-"""Resolve the spec and lock a command works on, with the defaults every command shares."""
+"""Resolve the catalog, spec and lock a command works on, with the defaults every command shares.
+
+The CLI is the composition root: the catalog is loaded here, once, and handed to everything that
+needs it (the spec's validation, the lock's verification, the plan); the core never loads it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 from aks_jumpbox.core.errors import SpecError
 from aks_jumpbox.core.yamlfile import LocatedDocument
 
-from aks_jumpbox.core.catalog import load_catalog
+from aks_jumpbox.core.catalog import Catalog, load_catalog
 from aks_jumpbox.core.lock import DEFAULT_LOCK_NAME, Lock, load_lock
 from aks_jumpbox.core.plan import Plan, build_plan
 from aks_jumpbox.core.spec import DEFAULT_SPEC_NAME, Spec, load_spec
@@ -25,6 +29,7 @@ class Inputs:
     lock: Lock
     lock_label: str
     lock_path: Path | None
+    catalog: Catalog
 
 
 def resolve_inputs(spec_path: str | None, lock_path: str | None) -> Inputs:
@@ -32,13 +37,14 @@ def resolve_inputs(spec_path: str | None, lock_path: str | None) -> Inputs:
     # silently falling back to the embedded default would plan something the user did not write.
     if spec_path is None and os.path.lexists(DEFAULT_SPEC_NAME):
         spec_path = DEFAULT_SPEC_NAME
-    spec, doc = load_spec(spec_path)
+    catalog = load_catalog()
+    spec, doc = load_spec(spec_path, catalog)
     if lock_path is None and spec_path is not None:
         beside = Path(spec_path).parent / DEFAULT_LOCK_NAME
         lock_path = str(beside) if os.path.lexists(beside) else None
-    lock, lock_label = load_lock(lock_path, load_catalog())
+    lock, lock_label = load_lock(lock_path, catalog)
     return Inputs(spec, doc.file, doc, Path(spec_path) if spec_path else None, lock, lock_label,
-                  Path(lock_path) if lock_path else None)
+                  Path(lock_path) if lock_path else None, catalog)
 
 
 def resolve_plan(spec_path: str | None, lock_path: str | None,
@@ -47,7 +53,8 @@ def resolve_plan(spec_path: str | None, lock_path: str | None,
     inputs = resolve_inputs(spec_path, lock_path)
     spec = adjust(inputs.spec) if adjust else inputs.spec
     try:
-        plan = build_plan(spec, inputs.lock, spec_label=inputs.spec_label, lock_label=inputs.lock_label)
+        plan = build_plan(spec, inputs.lock, spec_label=inputs.spec_label, lock_label=inputs.lock_label,
+                          catalog=inputs.catalog)
     except SpecError as exc:
         raise SpecError([_located(p, inputs.spec_doc) for p in exc.problems]) from None
     return inputs, plan

@@ -1,30 +1,117 @@
-"""The toolset catalog (data/toolset.yaml) as typed, read-only objects.
+"""The toolset catalog (data/toolset.yaml) as typed, read-only pydantic models.
 
 The catalog says *how* a tool is fetched and checked; the spec says *which* tools and versions;
 the lock says *exactly what bytes*. Nothing here knows about Azure.
+
+Validated like the spec: a broken catalog is a located error (toolset.yaml:LINE: field: what to
+change), never a KeyError in the middle of a plan. The CLI loads it once (`load_catalog`) and
+passes it down; nothing in the core loads it itself.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
-from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
-import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from aks_jumpbox.core.urls import check_url
+from aks_jumpbox.core.validation import error, invalid, located
+from aks_jumpbox.core.yamlfile import load_yaml
 
 ARCHES = ("amd64", "arm64")
 ARCHIVES = ("raw", "tar.gz", "zip")
 CHECKSUM_FORMATS = ("bare", "sha256sum", "yq-multi")
+RELEASE_SOURCES = ("github", "hashicorp", "stable-txt")
+CATALOG_SCHEMA = "aks-jumpbox/toolset/v1"
 
 
-@dataclass(frozen=True)
-class VersionCheck:
-    command: tuple[str, ...]
+
+def _matching(pattern: str, what: str) -> AfterValidator:
+    regex = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not regex.fullmatch(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+    return AfterValidator(check)
+
+
+Arch = Annotated[str, _matching("amd64|arm64", "an architecture (amd64 or arm64)")]
+# A tool's name is a word of provision.sh's TAB tables, a folder of the mirror and a file in /usr/local/bin.
+ToolName = Annotated[str, _matching(r"[a-z][a-z0-9-]{0,39}", "a tool name (lowercase letters, digits and -)")]
+Host = Annotated[str, _matching(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?", "a host name in lowercase")]
+Fingerprint = Annotated[str, _matching(r"[0-9A-F]{40}", "an OpenPGP fingerprint (40 uppercase hex digits)")]
+_SAMPLE_VERSION = "1.2.3"  # to prove a URL template before any real version fills it
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True)
+
+
+def _fill(template: str, **values: str) -> str:
+    """template with its placeholders (the names in values) filled; ValueError says what is wrong."""
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError) as exc:
+        detail = f"unknown placeholder {{{exc.args[0]}}}" if isinstance(exc, KeyError) else str(exc)
+        names = ", ".join("{" + k + "}" for k in values)
+        raise ValueError(f"{template!r} is not a template of {names}: {detail} (a literal brace is written "
+                         "{{ or }})") from None
+
+
+def _url_problem(url: str, hosts: tuple[str, ...] | None) -> str | None:
+    """Why the lock would refuse url (or its host is not in hosts), or None."""
+    try:
+        url_basename(check_url(url))
+    except ValueError as exc:
+        return f"gives {url} (for version {_SAMPLE_VERSION}), which {exc}"
+    if hosts is not None and url_host(url) not in hosts:
+        return (f"gives a URL on {url_host(url)}, which hosts does not list; add it (the egress allow-list "
+                "comes from hosts)")
+    return None
+
+
+class VersionCheck(_Entry):
+    """How validate.sh reads a tool's installed version: the regex's first group in the command's output."""
+
+    command: tuple[str, ...] = Field(min_length=1)
     regex: str
     example: str
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        # validate.sh runs it with `sed -E "s|...|\1|"` from a TAB-separated table.
+        if "|" in value or "\t" in value or "\n" in value:
+            raise ValueError("must not contain | or a tab or newline: validate.sh runs it with sed s|...| "
+                             "from a TAB table")
+        try:
+            pattern = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"is not a regular expression ({exc})") from None
+        if pattern.groups < 1:
+            raise ValueError("must capture the version in a group, e.g. 'v([0-9.]+)'")
+        return value
+
+    @model_validator(mode="after")
+    def _proved(self) -> VersionCheck:
+        if self.parse(self.example) is None:
+            raise invalid([error(("regex",), "finds no version in example; fix the regex or give a real "
+                                 "output sample as example", self.regex)])
+        return self
 
     def parse(self, output: str) -> str | None:
         """The version the command's output reports, as validate.sh will read it."""
@@ -38,194 +125,289 @@ class VersionCheck:
         return None
 
 
-@dataclass(frozen=True)
-class ReleaseSource:
+class ReleaseSource(_Entry):
     """Where new releases of a tool are announced (see `releases` in toolset.yaml)."""
 
-    source: str  # github | hashicorp | stable-txt
+    source: Literal["github", "hashicorp", "stable-txt"]
     repo: str | None = None
     url: str | None = None
     tag: str | None = None  # github only: how a tag is formed from a version, e.g. "v{version}"
 
-
-RELEASE_SOURCES = ("github", "hashicorp", "stable-txt")
-
-
-def _release_source(raw: dict[str, Any] | None, tag: str | None) -> ReleaseSource | None:
-    if raw is None:
-        return None
-    if raw["source"] not in RELEASE_SOURCES:
-        raise ValueError(f"unknown release source {raw['source']!r}")
-    return ReleaseSource(source=raw["source"], repo=raw.get("repo"), url=raw.get("url"), tag=raw.get("tag", tag))
+    @model_validator(mode="after")
+    def _where(self) -> ReleaseSource:
+        if self.source == "github" and not self.repo:
+            raise invalid([error(("repo",), "is required for a github source (owner/name)")])
+        if self.source != "github" and not self.url:
+            raise invalid([error(("url",), f"is required for a {self.source} source")])
+        return self
 
 
-@dataclass(frozen=True)
-class Tool:
-    name: str
+class Artifact(_Entry):
+    url: str
+    arch: dict[Arch, str] = Field(min_length=1)
+    archive: Literal["raw", "tar.gz", "zip"]
+    member: str | None = None
+
+    @model_validator(mode="after")
+    def _member(self) -> Artifact:
+        if (self.archive == "raw") != (self.member is None):
+            raise invalid([error(("member",), "names the binary inside a tar.gz or zip archive: required for "
+                                 "those, not allowed for raw", self.member)])
+        return self
+
+
+class Checksum(_Entry):
+    url: str
+    format: Literal["bare", "sha256sum", "yq-multi"]
+    order_url: str | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> Checksum:
+        if (self.format == "yq-multi") != (self.order_url is not None):
+            raise invalid([error(("order_url",), "names the file that orders a yq-multi checksum file's "
+                                 "columns: required for yq-multi, not allowed otherwise", self.order_url)])
+        return self
+
+
+class Tool(_Entry):
+    name: str  # the key under tools (checked there)
     description: str
     homepage: str
     license: str
     tag: str
-    url: str
-    arch_names: dict[str, str]
-    archive: str
-    member: str | None
-    checksum_url: str
-    checksum_format: str
-    checksum_order_url: str | None
-    hosts: tuple[str, ...]
-    install: str
+    artifact: Artifact
+    checksum: Checksum
+    hosts: tuple[Host, ...] = Field(min_length=1)
+    install: Annotated[str, _matching(r"/usr/local/bin/[A-Za-z0-9._-]+", "a file in /usr/local/bin")]
     version: VersionCheck
     deprecated: str | None = None
     extra: bool = False
     releases: ReleaseSource | None = None
 
-    def _fill(self, template: str, version: str, arch: str) -> str:
-        tag = self.tag.format(version=version)
-        return template.format(version=version, tag=tag, arch=self.arch_names[arch])
+    @model_validator(mode="before")
+    @classmethod
+    def _release_tag(cls, data: Any) -> Any:
+        # GitHub tags as the API spells them: the catalog's tag is URL-encoded for download URLs.
+        rel, tag = (data.get("releases"), data.get("tag")) if isinstance(data, dict) else (None, None)
+        if isinstance(rel, dict) and "tag" not in rel and isinstance(tag, str):
+            return {**data, "releases": {**rel, "tag": unquote(tag)}}
+        return data
 
-    def tag_for(self, version: str) -> str:
-        return self.tag.format(version=version)
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, value: str) -> str:
+        _fill(value, version=_SAMPLE_VERSION)
+        return value
+
+    @field_validator("deprecated")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return " ".join(value.split()) if value else None
+
+    @model_validator(mode="after")
+    def _templates(self) -> Tool:
+        """Every template fills in, and every URL it gives is one the lock accepts, on a listed host."""
+        problems = []
+        templates = [(("artifact", "url"), self.artifact.url), (("artifact", "member"), self.artifact.member),
+                     (("checksum", "url"), self.checksum.url),
+                     (("checksum", "order_url"), self.checksum.order_url)]
+        for loc, template in templates:
+            if template is None:
+                continue
+            for arch in self.arch_names:
+                try:
+                    filled = self._filled(template, _SAMPLE_VERSION, arch)
+                    why = _url_problem(filled, self.hosts if loc == ("artifact", "url") else None) \
+                        if loc[-1] != "member" else None
+                except ValueError as exc:
+                    why = str(exc)
+                if why:
+                    problems.append(error(loc, why, template))
+                    break
+        if problems:
+            raise invalid(problems)
+        return self
+
+    def _filled(self, template: str, version: str, arch: str) -> str:
+        tag = _fill(self.tag, version=version)
+        return _fill(template, version=version, tag=tag, arch=self.arch_names[arch])
+
+    @property
+    def url(self) -> str:
+        return self.artifact.url
+
+    @property
+    def arch_names(self) -> dict[str, str]:
+        return dict(self.artifact.arch)
+
+    @property
+    def archive(self) -> str:
+        return self.artifact.archive
+
+    @property
+    def member(self) -> str | None:
+        return self.artifact.member
+
+    @property
+    def checksum_url(self) -> str:
+        return self.checksum.url
+
+    @property
+    def checksum_format(self) -> str:
+        return self.checksum.format
+
+    @property
+    def checksum_order_url(self) -> str | None:
+        return self.checksum.order_url
 
     def artifact_url(self, version: str, arch: str) -> str:
-        return self._fill(self.url, version, arch)
+        return self._filled(self.url, version, arch)
 
     def checksum_file_url(self, version: str, arch: str) -> str:
-        return self._fill(self.checksum_url, version, arch)
+        return self._filled(self.checksum_url, version, arch)
 
     def checksum_order_file_url(self, version: str, arch: str) -> str | None:
-        return self._fill(self.checksum_order_url, version, arch) if self.checksum_order_url else None
+        return self._filled(self.checksum_order_url, version, arch) if self.checksum_order_url else None
 
     def archive_member(self, version: str, arch: str) -> str | None:
-        return self._fill(self.member, version, arch) if self.member else None
+        return self._filled(self.member, version, arch) if self.member else None
 
     def supports(self, arch: str) -> bool:
-        return arch in self.arch_names
+        return arch in self.artifact.arch
 
 
-@dataclass(frozen=True)
-class AzureCli:
+class AzureCli(_Entry):
     description: str
     homepage: str
     license: str
-    package: str
+    package: Annotated[str, _matching(r"[a-z0-9][a-z0-9.+-]+", "a Debian package name")]
     repo_url: str
     key_url: str
-    key_fingerprints: tuple[str, ...]
-    hosts: tuple[str, ...]
-    package_version: str
+    key_fingerprints: tuple[Fingerprint, ...] = Field(min_length=1)
+    hosts: tuple[Host, ...] = Field(min_length=1)
+    package_version: str  # the apt version pin, e.g. "{version}-1~{codename}"
     version: VersionCheck
-    extension_version_command: tuple[str, ...]
     releases: ReleaseSource | None = None
+
+    @field_validator("repo_url", "key_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        return check_url(value)
+
+    @field_validator("package_version")
+    @classmethod
+    def _pin(cls, value: str) -> str:
+        _fill(value, version=_SAMPLE_VERSION, codename="noble")
+        return value
 
     def apt_version(self, version: str, codename: str) -> str:
         return self.package_version.format(version=version, codename=codename)
 
 
-@dataclass(frozen=True)
-class BaseImage:
-    key: str
+class AptSource(_Entry):
+    archive: str
+    security: str
+    hosts: tuple[Host, ...] = Field(min_length=1)
+
+    @field_validator("archive", "security")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_url(value, schemes=("http", "https"))
+
+
+class BaseImage(_Entry):
+    key: str  # the key under base_images
     title: str
     publisher: str
     offer: str
-    skus: dict[str, str]
-    codename: str
+    skus: dict[Arch, str] = Field(validation_alias="sku", min_length=1)
+    codename: Annotated[str, _matching(r"[a-z]+", "a release code name such as noble")]
     family: str
-    hyperv_generation: str
+    hyperv_generation: Literal["V1", "V2"]
     end_of_standard_support: str
-    apt_archive: str
-    apt_security: str
-    apt_hosts: tuple[str, ...]
+    end_of_lts: str | None = None
+    apt: AptSource
     # arch -> the gallery image definition SecurityType matching this source ("Standard": none)
-    security_types: dict[str, str] = field(default_factory=dict)
+    security_types: dict[Arch, str] = Field(default_factory=dict, validation_alias="security_type")
+
+    @field_validator("end_of_standard_support", "end_of_lts")
+    @classmethod
+    def _date(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a date; write it as \"YYYY-MM-DD\"") from None
+        return value
+
+    @property
+    def apt_archive(self) -> str:
+        return self.apt.archive
+
+    @property
+    def apt_security(self) -> str:
+        return self.apt.security
+
+    @property
+    def apt_hosts(self) -> tuple[str, ...]:
+        return self.apt.hosts
 
     def urn(self, arch: str) -> str:
         return f"{self.publisher}:{self.offer}:{self.skus[arch]}:latest"
 
 
-@dataclass(frozen=True)
-class Catalog:
-    tools: dict[str, Tool]
+class Lifecycle(_Entry):
+    warn_days_before_end_of_support: int = Field(default=180, ge=0, le=3650)
+
+
+class Catalog(_Entry):
+    schema_: Literal["aks-jumpbox/toolset/v1"] = Field(validation_alias="schema")
+    github_release_hosts: tuple[Host, ...] = ()  # a YAML anchor the tools' hosts refer to
+    tools: dict[ToolName, Tool]
     azure_cli: AzureCli
-    base_images: dict[str, BaseImage]
-    warn_days_before_end_of_support: int = 180
+    lifecycle: Lifecycle = Lifecycle()
+    base_images: dict[str, BaseImage] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys(cls, data: Any) -> Any:
+        """Each tool and base image knows its own key."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for field, key in (("tools", "name"), ("base_images", "key")):
+            if isinstance(data.get(field), dict):
+                out[field] = {k: {**v, key: k} if isinstance(v, dict) else v for k, v in data[field].items()}
+        return out
+
+    @property
+    def warn_days_before_end_of_support(self) -> int:
+        return self.lifecycle.warn_days_before_end_of_support
 
     def tool(self, name: str) -> Tool:
         return self.tools[name]
 
 
-def _version_check(raw: dict[str, Any]) -> VersionCheck:
-    return VersionCheck(command=tuple(raw["command"]), regex=raw["regex"], example=raw["example"])
+CATALOG_NAME = "toolset.yaml"
 
 
-def _tool(name: str, raw: dict[str, Any]) -> Tool:
-    art, chk = raw["artifact"], raw["checksum"]
-    return Tool(
-        name=name,
-        description=raw["description"],
-        homepage=raw["homepage"],
-        license=raw["license"],
-        tag=raw["tag"],
-        url=art["url"],
-        arch_names=dict(art["arch"]),
-        archive=art["archive"],
-        member=art.get("member"),
-        checksum_url=chk["url"],
-        checksum_format=chk["format"],
-        checksum_order_url=chk.get("order_url"),
-        hosts=tuple(raw["hosts"]),
-        install=raw["install"],
-        version=_version_check(raw["version"]),
-        deprecated=" ".join(raw["deprecated"].split()) if raw.get("deprecated") else None,
-        extra=bool(raw.get("extra", False)),
-        # GitHub tags as the API spells them: the catalog's tag is URL-encoded for download URLs.
-        releases=_release_source(raw.get("releases"), unquote(raw["tag"])),
-    )
-
-
-def parse_catalog(doc: dict[str, Any]) -> Catalog:
-    cli = doc["azure_cli"]
-    azure_cli = AzureCli(
-        description=cli["description"],
-        homepage=cli["homepage"],
-        license=cli["license"],
-        package=cli["package"],
-        repo_url=cli["repo_url"],
-        key_url=cli["key_url"],
-        key_fingerprints=tuple(cli["key_fingerprints"]),
-        hosts=tuple(cli["hosts"]),
-        package_version=cli["package_version"],
-        version=_version_check(cli["version"]),
-        extension_version_command=tuple(cli["extension_version"]["command"]),
-        releases=_release_source(cli.get("releases"), None),
-    )
-    images = {
-        key: BaseImage(
-            key=key,
-            title=raw["title"],
-            publisher=raw["publisher"],
-            offer=raw["offer"],
-            skus=dict(raw["sku"]),
-            codename=raw["codename"],
-            family=raw["family"],
-            hyperv_generation=raw["hyperv_generation"],
-            end_of_standard_support=raw["end_of_standard_support"],
-            apt_archive=raw["apt"]["archive"],
-            apt_security=raw["apt"]["security"],
-            apt_hosts=tuple(raw["apt"]["hosts"]),
-            security_types=dict(raw.get("security_type") or {}),
-        )
-        for key, raw in doc["base_images"].items()
-    }
-    tools = {name: _tool(name, raw) for name, raw in doc["tools"].items()}
-    warn = (doc.get("lifecycle") or {}).get("warn_days_before_end_of_support", 180)
-    return Catalog(tools=tools, azure_cli=azure_cli, base_images=images, warn_days_before_end_of_support=int(warn))
+def parse_catalog(text: str, label: str = CATALOG_NAME) -> Catalog:
+    """The catalog in text; a SpecError lists every problem at its line and field."""
+    doc = load_yaml(text, label)
+    see = f"see the comment at the top of {CATALOG_NAME}"
+    try:
+        return Catalog.model_validate(doc.data, by_alias=True, by_name=False)
+    except ValidationError as exc:
+        raise located(exc, doc, missing=f"is required; add it ({see})",
+                      unknown=lambda parent: f"unknown key; remove it or check its spelling (allowed under "
+                                             f"{parent}: {see})") from None
 
 
 @functools.cache
 def load_catalog() -> Catalog:
-    text = resources.files("aks_jumpbox.data").joinpath("toolset.yaml").read_text(encoding="utf-8")
-    return parse_catalog(yaml.safe_load(text))
+    """The packaged catalog. Only the CLI (the composition root) calls this; the core is given it."""
+    path = resources.files("aks_jumpbox.data").joinpath(CATALOG_NAME)
+    return parse_catalog(path.read_text(encoding="utf-8"), str(path))
 
 
 # A file name derived from a URL becomes a path under provision.sh's cache, in the mirror and in

@@ -9,56 +9,270 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from pydantic_core import InitErrorDetails
 
 from aks_jumpbox.adapters.files import SPEC_LIMIT, load_json, read_input
 from aks_jumpbox.core.catalog import ARCHES, EXACT_VERSION, Catalog, url_basename
 from aks_jumpbox.core.checksums import HEX64
-from aks_jumpbox.core.errors import Problem, SpecError
 from aks_jumpbox.core.urls import check_url
+from aks_jumpbox.core.validation import error, invalid, json_lines, located, relocated
+from aks_jumpbox.core.yamlfile import LocatedDocument
 
 LOCK_SCHEMA = "aks-jumpbox/lock/v1"
 DEFAULT_LOCK_NAME = "jumpbox.lock.json"
 
+_REGENERATE = "regenerate it with `aks-jumpbox lock`"
+_MAX_NOTE = 1000  # source is a note for people, shown in warnings
+_OVERRIDE = re.compile(r"[A-Za-z0-9 .,:;()/#'_+=@-]{1,200}")
+_KEYS = {  # the fields of each object of the file, for the message about an unknown one
+    "artifact": ("checksumUrl", "override", "sha256", "source", "url"),
+    "entry": ("version", "artifacts"),
+    "azureCli": ("versions",),
+    "": ("schema", "tools", "azureCli"),
+}
 
-@dataclass(frozen=True)
-class LockedArtifact:
+
+class _LockModel(BaseModel):
+    # Read from the file by the JSON names (checksumUrl), built in code by the Python ones.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True)
+
+
+def _exact_version(value: Any, message: str) -> str:
+    if not isinstance(value, str) or not EXACT_VERSION.fullmatch(value):
+        raise ValueError(message)
+    return value
+
+
+def _note(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string ({what})")
+    if len(value) > _MAX_NOTE or any(not ch.isprintable() for ch in value):
+        raise ValueError(f"must be one line of at most {_MAX_NOTE} printable characters ({what})")
+    return value
+
+
+class LockedArtifact(_LockModel):
+    """One artifacts.<arch> entry. Read from a file (parse_lock), it is also verified against the
+    catalog: its URLs are the catalog's, their mirror copies, or the entry says why not (override)."""
+
     url: str
-    sha256: str | None
-    checksum_url: str
-    source: str  # where the digest came from: "checksum-file", "recorded", or why it is missing
+    sha256: str | None = None
+    checksum_url: str = Field(validation_alias="checksumUrl")
+    source: str = ""  # where the digest came from: "checksum-file", "recorded", or why it is missing
     # Why this entry may differ from the catalog's URLs (the user's explicit, per-entry opt-in).
     override: str | None = None
     # The mirror base when the entry names the mirror's copy (<base>/<tool>/<version>/<arch>/<file>)
     # instead of the upstream URL; the plan requires it to be the spec's mirror.artifacts.
-    mirror_base: str | None = None
+    _mirror_base: str | None = PrivateAttr(default=None)
+
+    @field_validator("url", "checksum_url", mode="before")
+    @classmethod
+    def _url(cls, value: Any) -> str:
+        url = check_url(value)
+        url_basename(url)
+        return url
+
+    @field_validator("sha256", mode="before")
+    @classmethod
+    def _sha(cls, value: Any) -> str | None:
+        if value is not None and not (isinstance(value, str) and HEX64.fullmatch(value)):
+            raise ValueError("must be 64 lowercase hex digits or null")
+        return value
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source(cls, value: Any) -> str:
+        return _note(value, "where the digest came from")
+
+    @field_validator("override", mode="before")
+    @classmethod
+    def _override(cls, value: Any) -> str | None:
+        # The reason is shown in warnings, the egress allow-list and its markdown table: plain words only.
+        plain = isinstance(value, str) and _OVERRIDE.fullmatch(value) and value.strip()
+        if value is not None and not plain:
+            raise ValueError("must say in plain words (letters, digits, spaces and .,:;()/#'_+=@-, at most "
+                             "200) why this entry differs from the catalog")
+        return value
+
+    @model_validator(mode="after")
+    def _verified(self, info: ValidationInfo) -> LockedArtifact:
+        where = info.context or {}
+        if "catalog" not in where:  # built in code (the lock command): the plan checks it again
+            return self
+        problem, base = _verify_source(where["tool"], where["version"], where["arch"], self.url,
+                                       self.checksum_url, where["catalog"])
+        if problem and self.override is None:
+            raise invalid([problem])
+        self._mirror_base = base if self.override is None else None
+        return self
+
+    @property
+    def mirror_base(self) -> str | None:
+        return self._mirror_base
 
     @property
     def pinned(self) -> bool:
         return self.sha256 is not None
 
     def to_json(self) -> dict[str, Any]:
-        out = {"url": self.url, "sha256": self.sha256, "checksumUrl": self.checksum_url, "source": self.source}
+        out = {"url": self.url, "sha256": self.sha256, "checksumUrl": self.checksum_url,
+               "source": self.source}
         if self.override:
             out["override"] = self.override
         return out
 
 
-@dataclass(frozen=True)
-class LockedTool:
+class LockedTool(_LockModel):
+    """One locked version of a tool: its artifact per architecture."""
+
     version: str
     artifacts: dict[str, LockedArtifact]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_artifacts(cls, data: Any) -> Any:
+        # Absent from a file: the artifacts validator's message, not pydantic's "missing".
+        return {**data, "artifacts": None} if isinstance(data, dict) and "artifacts" not in data else data
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> str:
+        return _exact_version(value, f"must be an exact version string such as \"1.2.3\" (got {value!r}); "
+                                     f"{_REGENERATE}")
+
+    @field_validator("artifacts", mode="wrap")
+    @classmethod
+    def _artifacts(cls, value: Any, handler: Any, info: ValidationInfo) -> dict[str, LockedArtifact]:
+        if not isinstance(value, dict) or not value:
+            raise ValueError(f"must be a mapping of architecture ({', '.join(ARCHES)}) to artifact; "
+                             f"{_REGENERATE}")
+        where = info.context or {}
+        if "catalog" not in where:
+            return handler(value)
+        # Each artifact is verified against the catalog's URLs for this tool, version and architecture.
+        tool, out, errors = where["catalog"].tool(where["tool"]), {}, []
+        for arch, raw in value.items():
+            if arch not in ARCHES:
+                errors.append(error((arch,), f"unknown architecture; use one of {', '.join(ARCHES)}", arch))
+            elif not tool.supports(arch):
+                errors.append(error((arch,), f"{tool.name} is not published for {arch} in the catalog; "
+                                    "remove this entry", arch))
+            elif not isinstance(raw, dict):
+                errors.append(error((arch,), "must be a mapping with url, sha256, checksumUrl and source",
+                                    raw))
+            elif "version" in info.data:
+                context = {**where, "version": info.data["version"], "arch": arch}
+                try:
+                    out[arch] = LockedArtifact.model_validate(raw, context=context, by_alias=True,
+                                                              by_name=False)
+                except ValidationError as exc:
+                    errors += relocated(exc, (arch,))
+        if errors:
+            raise invalid(errors)
+        return out
+
     def to_json(self) -> dict[str, Any]:
-        return {"version": self.version, "artifacts": {a: self.artifacts[a].to_json() for a in sorted(self.artifacts)}}
+        return {"version": self.version,
+                "artifacts": {a: self.artifacts[a].to_json() for a in sorted(self.artifacts)}}
 
 
-@dataclass(frozen=True)
-class Lock:
-    tools: dict[str, dict[str, LockedTool]] = field(default_factory=dict)  # name -> version -> entry
+_VERSIONS = f"must be a list of exact version strings such as \"2.90.0\"; {_REGENERATE}"
+
+
+class _AzureCliFile(_LockModel):
+    versions: tuple[str, ...] = ()
+
+    @field_validator("versions", mode="before")
+    @classmethod
+    def _versions(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            raise ValueError(_VERSIONS)
+        return [_exact_version(v, _VERSIONS) for v in value]
+
+
+class _LockFile(_LockModel):
+    """jumpbox.lock.json as written: tools by name, each a list of locked versions."""
+
+    schema_: Literal["aks-jumpbox/lock/v1"] = Field(validation_alias="schema")
+    tools: dict[str, list[LockedTool]] = {}
+    azure_cli: _AzureCliFile = Field(default=_AzureCliFile(), validation_alias="azureCli")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_lock(cls, data: Any) -> Any:
+        # Not a lock at all: one problem, not one per field.
+        if not isinstance(data, dict) or data.get("schema") != LOCK_SCHEMA:
+            raise invalid([error(("schema",), f"is not an {LOCK_SCHEMA} lock; {_REGENERATE}")])
+        return {k: v for k, v in data.items() if v is not None or k not in ("tools", "azureCli")}
+
+    @field_validator("azure_cli", mode="before")
+    @classmethod
+    def _cli(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise invalid([error(("versions",), _VERSIONS, value)])
+        return value
+
+    @field_validator("tools", mode="plain")
+    @classmethod
+    def _tools(cls, value: Any, info: ValidationInfo) -> dict[str, list[LockedTool]]:
+        if not isinstance(value, dict):
+            raise ValueError(f"must be a mapping of tool name to a list of locked versions; {_REGENERATE}")
+        context = info.context or {}
+        out: dict[str, list[LockedTool]] = {}
+        errors: list[InitErrorDetails] = []
+        for name, entries in value.items():
+            if name not in context["catalog"].tools:
+                errors.append(error((name,), "is not a tool in the catalog; remove it or run "
+                                    "`aks-jumpbox lock`"))
+            elif not isinstance(entries, list):
+                errors.append(error((name,), f"must be a list of locked versions; {_REGENERATE}"))
+            else:
+                out[name] = _entries(name, entries, {**context, "tool": name}, errors)
+        if errors:
+            raise invalid(errors)
+        return out
+
+
+def _entries(name: str, entries: list[Any], context: dict[str, Any],
+             errors: list[InitErrorDetails]) -> list[LockedTool]:
+    """The locked versions of one tool, each verified (the context names the tool); adds to errors."""
+    out: list[LockedTool] = []
+    for i, raw in enumerate(entries):
+        if not isinstance(raw, dict):
+            errors.append(error((name, i), f"must be a mapping with version and artifacts; {_REGENERATE}"))
+            continue
+        try:
+            entry = LockedTool.model_validate(raw, context=context, by_alias=True, by_name=False)
+        except ValidationError as exc:
+            errors += relocated(exc, (name, i))
+            continue
+        if any(e.version == entry.version for e in out):
+            errors.append(error((name, i, "version"), f"{entry.version} is locked twice; keep one entry per "
+                                "version"))
+            continue
+        out.append(entry)
+    return out
+
+
+class Lock(_LockModel):
+    """The lock in memory: tool name -> version -> entry, and the Azure CLI versions."""
+
+    tools: dict[str, dict[str, LockedTool]] = {}
     azure_cli_versions: tuple[str, ...] = ()
 
     def get(self, tool: str, version: str) -> LockedTool | None:
@@ -91,20 +305,6 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split(".") if p.isdigit())
 
 
-_REGENERATE = "regenerate it with `aks-jumpbox lock`"
-_ARTIFACT_KEYS = {"url", "sha256", "checksumUrl", "source", "override"}
-_MAX_NOTE = 1000  # source is a note for people, shown in warnings
-_OVERRIDE = re.compile(r"[A-Za-z0-9 .,:;()/#'_+=@-]{1,200}")
-
-
-def _note(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"must be a string ({what})")
-    if len(value) > _MAX_NOTE or any(not ch.isprintable() for ch in value):
-        raise ValueError(f"must be one line of at most {_MAX_NOTE} printable characters ({what})")
-    return value
-
-
 def _mirror_base(url: str, name: str, version: str, arch: str, upstream: str) -> str | None:
     """The base of url when it is the mirror layout's copy of upstream, else None."""
     suffix = f"/{name}/{version}/{arch}/{url_basename(upstream)}"
@@ -112,146 +312,45 @@ def _mirror_base(url: str, name: str, version: str, arch: str, upstream: str) ->
 
 
 def _verify_source(name: str, version: str, arch: str, url: str, checksum_url: str,
-                   catalog: Catalog) -> tuple[str | None, str | None, str | None]:
-    """(problem field, problem, mirror base): the entry's URLs against what the catalog derives."""
+                   catalog: Catalog) -> tuple[Any, str | None]:
+    """(problem, mirror base): the entry's URLs against what the catalog derives."""
     tool = catalog.tool(name)
     want_url, want_sum = tool.artifact_url(version, arch), tool.checksum_file_url(version, arch)
     if url == want_url and checksum_url == want_sum:
-        return None, None, None
+        return None, None
     base = _mirror_base(url, name, version, arch, want_url)
     if base is not None and _mirror_base(checksum_url, name, version, arch, want_sum) == base:
-        return None, None, base
-    fix = (f"{_REGENERATE}, or, to fetch it from elsewhere on purpose, add \"override\": \"<why>\" to this entry "
-           "(the plan then warns and the egress allow-list says so)")
-    if url != want_url and _mirror_base(url, name, version, arch, want_url) is None:
-        return "url", (f"is {url}, not the catalog's URL of {name} {version} ({arch}), {want_url}, or its "
-                       f"mirror copy (<mirror>/{name}/{version}/{arch}/{url_basename(want_url)}); {fix}"), None
-    return "checksumUrl", (f"is {checksum_url}, not the catalog's checksum file of {name} {version} ({arch}), "
-                           f"{want_sum}, or its copy in the same mirror as url; {fix}"), None
+        return None, base
+    fix = (f"{_REGENERATE}, or, to fetch it from elsewhere on purpose, add \"override\": \"<why>\" to this "
+           "entry (the plan then warns and the egress allow-list says so)")
+    if url != want_url and base is None:
+        copy = f"<mirror>/{name}/{version}/{arch}/{url_basename(want_url)}"
+        return error(("url",), f"is {url}, not the catalog's URL of {name} {version} ({arch}), {want_url}, "
+                               f"or its mirror copy ({copy}); {fix}", url), None
+    return error(("checksumUrl",), f"is {checksum_url}, not the catalog's checksum file of {name} {version} "
+                                   f"({arch}), {want_sum}, or its copy in the same mirror as url; {fix}",
+                 checksum_url), None
 
 
-def _artifact(raw: Any, name: str, version: str, arch: str, catalog: Catalog) -> LockedArtifact:
-    """One artifacts.<arch> entry, verified; ValueError(field, message) names what is wrong."""
-    if not isinstance(raw, dict):
-        raise _Bad("", "must be a mapping with url, sha256, checksumUrl and source")
-    unknown = sorted(str(k) for k in raw if k not in _ARTIFACT_KEYS)
-    if unknown:
-        raise _Bad(unknown[0], f"is not a lock field (allowed: {', '.join(sorted(_ARTIFACT_KEYS))})")
-    for key in ("url", "checksumUrl"):
-        if key not in raw:
-            raise _Bad(key, f"is missing; {_REGENERATE}")
-    sha = raw.get("sha256")
-    if sha is not None and not (isinstance(sha, str) and HEX64.fullmatch(sha)):
-        raise _Bad("sha256", "must be 64 lowercase hex digits or null")
-    urls = {}
-    for key in ("url", "checksumUrl"):
-        try:
-            urls[key] = check_url(raw[key])
-            url_basename(urls[key])
-        except ValueError as exc:
-            raise _Bad(key, str(exc)) from None
-    try:
-        source = _note(raw.get("source", ""), "where the digest came from")
-    except ValueError as exc:
-        raise _Bad("source", str(exc)) from None
-    override = raw.get("override")
-    # The reason is shown in warnings, the egress allow-list and its markdown table: plain words only.
-    plain = isinstance(override, str) and _OVERRIDE.fullmatch(override) and override.strip()
-    if override is not None and not plain:
-        raise _Bad("override", "must say in plain words (letters, digits, spaces and .,:;()/#'_+=@-, at most 200) "
-                               "why this entry differs from the catalog")
-    where, problem, base = _verify_source(name, version, arch, urls["url"], urls["checksumUrl"], catalog)
-    if problem and override is None:
-        raise _Bad(where or "url", problem)
-    return LockedArtifact(url=urls["url"], sha256=sha, checksum_url=urls["checksumUrl"], source=source,
-                          override=override, mirror_base=base if override is None else None)
+def _unknown_key(parent: str) -> str:
+    kind = "artifact" if ".artifacts." in parent else "entry" if parent.startswith("tools.") else parent
+    return f"is not a lock field (allowed: {', '.join(_KEYS.get(kind, _KEYS['']))})"
 
 
-class _Bad(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field, self.message = field, message
-
-
-def _tool_entry(raw: Any, name: str, catalog: Catalog, where: str, bad: Any) -> LockedTool | None:
-    if not isinstance(raw, dict):
-        bad(where, f"must be a mapping with version and artifacts; {_REGENERATE}")
-        return None
-    version = raw.get("version")
-    if not isinstance(version, str) or not EXACT_VERSION.fullmatch(version):
-        bad(f"{where}.version", f"must be an exact version string such as \"1.2.3\" (got {version!r}); {_REGENERATE}")
-        return None
-    arts_raw = raw.get("artifacts")
-    if not isinstance(arts_raw, dict) or not arts_raw:
-        bad(f"{where}.artifacts",
-            f"must be a mapping of architecture ({', '.join(ARCHES)}) to artifact; {_REGENERATE}")
-        return None
-    unknown = sorted(str(k) for k in raw if k not in ("version", "artifacts"))
-    if unknown:
-        bad(f"{where}.{unknown[0]}", "is not a lock field (allowed: version, artifacts)")
-    tool = catalog.tool(name)
-    arts: dict[str, LockedArtifact] = {}
-    for arch, a in arts_raw.items():
-        at = f"{where}.artifacts.{arch}"
-        if arch not in ARCHES:
-            bad(at, f"unknown architecture; use one of {', '.join(ARCHES)}")
-            continue
-        if not tool.supports(arch):
-            bad(at, f"{name} is not published for {arch} in the catalog; remove this entry")
-            continue
-        try:
-            arts[arch] = _artifact(a, name, version, arch, catalog)
-        except _Bad as exc:
-            bad(f"{at}.{exc.field}" if exc.field else at, exc.message)
-    return LockedTool(version=version, artifacts=arts)
-
-
-def parse_lock(doc: Any, label: str, catalog: Catalog) -> Lock:
+def parse_lock(doc: Any, label: str, catalog: Catalog, *, lines: dict | None = None) -> Lock:
     """The lock document, every entry verified against the catalog (see _verify_source).
 
     Each entry's url and checksumUrl must be exactly what the catalog derives for that tool,
     version and architecture, or their copies under one mirror base, unless the entry says why not
-    ("override"). Every problem is reported, each located at its field.
+    ("override"). Every problem is reported, each located at its field (and line, given `lines`).
     """
-    problems: list[Problem] = []
-
-    def bad(where: str, message: str) -> None:
-        problems.append(Problem(label, None, where, message))
-
-    if not isinstance(doc, dict) or doc.get("schema") != LOCK_SCHEMA:
-        raise SpecError([Problem(label, None, "schema", f"is not an {LOCK_SCHEMA} lock; {_REGENERATE}")])
-    tools_doc = doc.get("tools")
-    if tools_doc is None:
-        tools_doc = {}
-    if not isinstance(tools_doc, dict):
-        raise SpecError([Problem(label, None, "tools",
-                                 f"must be a mapping of tool name to a list of locked versions; {_REGENERATE}")])
-    tools: dict[str, dict[str, LockedTool]] = {}
-    for name, entries in tools_doc.items():
-        if name not in catalog.tools:
-            bad(f"tools.{name}", "is not a tool in the catalog; remove it or run `aks-jumpbox lock`")
-            continue
-        if not isinstance(entries, list):
-            bad(f"tools.{name}", f"must be a list of locked versions; {_REGENERATE}")
-            continue
-        for i, raw in enumerate(entries):
-            where = f"tools.{name}[{i}]"
-            entry = _tool_entry(raw, name, catalog, where, bad)
-            if entry is None:
-                continue
-            if entry.version in tools.get(name, {}):
-                bad(f"{where}.version", f"{entry.version} is locked twice; keep one entry per version")
-                continue
-            tools.setdefault(name, {})[entry.version] = entry
-    cli = doc.get("azureCli")
-    cli = {} if cli is None else cli
-    versions = cli.get("versions", []) if isinstance(cli, dict) else None
-    if not isinstance(versions, list) or not all(isinstance(v, str) and EXACT_VERSION.fullmatch(v) for v in versions):
-        bad("azureCli.versions", f"must be a list of exact version strings such as \"2.90.0\"; {_REGENERATE}")
-        versions = []
-    if problems:
-        raise SpecError(problems)
-    return Lock(tools=tools, azure_cli_versions=tuple(versions))
+    try:
+        file = _LockFile.model_validate(doc, context={"catalog": catalog}, by_alias=True, by_name=False)
+    except ValidationError as exc:
+        raise located(exc, LocatedDocument(doc, label, lines or {}), brackets=True, exact=True,
+                      unknown=_unknown_key, missing=f"is missing; {_REGENERATE}") from None
+    tools = {name: {e.version: e for e in entries} for name, entries in file.tools.items() if entries}
+    return Lock(tools=tools, azure_cli_versions=file.azure_cli.versions)
 
 
 def default_lock_text() -> str:
@@ -263,6 +362,7 @@ def load_lock(path: str | Path | None, catalog: Catalog) -> tuple[Lock, str]:
         text, label = default_lock_text(), f"<embedded default {DEFAULT_LOCK_NAME}>"
     else:
         label = str(path)
-        text = read_input(path, what="lock", limit=SPEC_LIMIT, missing_fix="Create it with `aks-jumpbox lock`.")
+        text = read_input(path, what="lock", limit=SPEC_LIMIT,
+                          missing_fix="Create it with `aks-jumpbox lock`.")
     doc = load_json(text, label, fix="Regenerate it with `aks-jumpbox lock`.")
-    return parse_lock(doc, label, catalog), label
+    return parse_lock(doc, label, catalog, lines=json_lines(text)), label

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from aks_jumpbox.core.catalog import load_catalog, url_host
+from aks_jumpbox.core.catalog import Catalog, url_host
 from aks_jumpbox.core.model import AptPlan, AzureCliPlan, EgressRule, Flow, NetworkContract, ToolArtifact
 from aks_jumpbox.core.spec import Spec, azure_facts
 
@@ -39,9 +39,9 @@ def _url_rule(url: str, purpose: str, who: str) -> EgressRule:
     return EgressRule(url_host(url), 443 if https else 80, "Https" if https else "Http", purpose, (who,))
 
 
-def egress_rules(spec: Spec, artifacts: tuple[ToolArtifact, ...], azure_cli: AzureCliPlan, apt: AptPlan) -> tuple[EgressRule, ...]:
+def egress_rules(spec: Spec, artifacts: tuple[ToolArtifact, ...], azure_cli: AzureCliPlan, apt: AptPlan,
+                 catalog: Catalog) -> tuple[EgressRule, ...]:
     facts = azure_facts()["clouds"][spec.cloud]
-    catalog = load_catalog()
     suffix = facts["storage_suffix"]
     # Image Builder's own endpoints are reached from the build VM and, when isolated, its container.
     both = ("build", "container") if spec.topology == "isolated" else ("build",)
@@ -125,8 +125,8 @@ def _flows(spec: Spec, needs_http: bool) -> tuple[Flow, ...]:
     return tuple(flows)
 
 
-def network_contract(spec: Spec, artifacts: tuple[ToolArtifact, ...], azure_cli: AzureCliPlan, apt: AptPlan) -> NetworkContract:
-    egress = egress_rules(spec, artifacts, azure_cli, apt)
+def network_contract(spec: Spec, egress: tuple[EgressRule, ...]) -> NetworkContract:
+    """The contract of the spec's topology and subnets, for the egress its downloads need (egress_rules)."""
     flows = _flows(spec, needs_http=any(e.port == 80 for e in egress))
     notes = [
         "NTP (UDP 123) and the boot-time calls of Ubuntu images (snapcraft, changelogs) may be blocked safely.",

@@ -11,7 +11,7 @@ from typing import Any
 
 from aks_jumpbox import __version__
 from aks_jumpbox.core import kinds
-from aks_jumpbox.core.catalog import Catalog, load_catalog, sibling_url, url_basename, url_host
+from aks_jumpbox.core.catalog import Catalog, sibling_url, url_basename, url_host
 from aks_jumpbox.core.errors import Problem, SpecError
 from aks_jumpbox.core.gallery import VERSION_PLACEHOLDER, content_version, gallery_plan, gallery_resources
 from aks_jumpbox.core.kinds import GALLERY_ACTIONS, role_actions
@@ -28,7 +28,7 @@ from aks_jumpbox.core.model import (
     ToolArtifact,
 )
 from aks_jumpbox.core.naming import content_hash, stable_guid, template_name
-from aks_jumpbox.core.network import network_contract
+from aks_jumpbox.core.network import egress_rules, network_contract
 from aks_jumpbox.core.resource_ids import resource_group_id, resource_id, subscription_scope
 from aks_jumpbox.core.scripts import inline_wrapper, render_provision, render_validate, with_plan_hash
 from aks_jumpbox.core.spec import Spec, azure_facts
@@ -271,9 +271,8 @@ def _template_body(spec: Spec, catalog: Catalog, identity: Resource, scripts: di
 
 
 def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
-               lock_label: str = "jumpbox.lock.json", catalog: Catalog | None = None) -> Plan:
+               lock_label: str = "jumpbox.lock.json", catalog: Catalog) -> Plan:
 
-    catalog = catalog or load_catalog()
     sub = spec.subscription
     artifacts = _artifacts(spec, lock, catalog, spec_label, lock_label)
     azure_cli = _azure_cli(spec, lock, catalog, spec_label, lock_label)
@@ -341,6 +340,6 @@ def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
     names = Names(template=tname, image=image_name, identity=identity_name,
                   network_role=custom["role.network"].name if custom else "",
                   image_role=custom["role.image"].name if custom else "")
-    network = network_contract(spec, artifacts, azure_cli, apt)
+    network = network_contract(spec, egress_rules(spec, artifacts, azure_cli, apt, catalog))
     return Plan(spec=spec, hash=digest, names=names, subscription=sub, artifacts=artifacts, azure_cli=azure_cli,
                 apt=apt, resources=resources, network=network, scripts=scripts, warnings=warnings, gallery=gallery)

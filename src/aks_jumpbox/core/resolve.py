@@ -46,7 +46,10 @@ def resolve_tool(spec: Spec, catalog: Catalog, name: str, version: str, fetch_te
         except (OperationFailed, ChecksumFileError) as exc:
             if arch == spec.architecture:
                 raise OperationFailed(f"{name} {version} ({arch}): {exc}") from None
-            artifacts[arch] = LockedArtifact(url, None, checksum_url, f"unconfirmed: {exc}")
+            # The note is one line of the lock (LockedArtifact refuses anything else).
+            printable = "".join(c if c.isprintable() else " " for c in f"unconfirmed: {exc}")
+            note = " ".join(printable.split())[:1000]
+            artifacts[arch] = LockedArtifact(url=url, sha256=None, checksum_url=checksum_url, source=note)
             notes.append(f"{name} {version} {arch}: no digest ({exc})")
             continue
         old = previous.artifacts.get(arch) if previous else None
@@ -58,7 +61,8 @@ def resolve_tool(spec: Spec, catalog: Catalog, name: str, version: str, fetch_te
             )
         if not old or old.sha256 != sha:
             notes.append(f"{name} {version} {arch}: sha256 {sha}")
-        artifacts[arch] = LockedArtifact(url, sha, checksum_url, f"checksum-file {source_url}")
+        artifacts[arch] = LockedArtifact(url=url, sha256=sha, checksum_url=checksum_url,
+                                         source=f"checksum-file {source_url}")
     return LockedTool(version=version, artifacts=artifacts), notes
 
 

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from aks_jumpbox.core import azure_names
-from aks_jumpbox.core.catalog import ARCHES, EXACT_VERSION, load_catalog
+from aks_jumpbox.core.catalog import ARCHES, EXACT_VERSION, Catalog
 from aks_jumpbox.core.errors import Problem, SpecError
 from aks_jumpbox.core.resource_ids import GUID_RE, RESOURCE_GROUP_RE, SubnetId, parse_subnet_id
 from aks_jumpbox.core.urls import check_url
+from aks_jumpbox.core.validation import located
 from aks_jumpbox.core.yamlfile import LocatedDocument, load_yaml
 
 DEFAULT_SPEC_NAME = "jumpbox.yaml"
@@ -40,6 +41,14 @@ def azure_facts() -> dict[str, Any]:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _catalog(info: ValidationInfo) -> Catalog:
+    """The catalog the spec is checked against, passed in the validation context (see parse_spec)."""
+    catalog = (info.context or {}).get("catalog")
+    if not isinstance(catalog, Catalog):  # a programming error, not the user's: no located message
+        raise TypeError("validate a Spec with context={'catalog': catalog} (parse_spec does)")
+    return catalog
 
 
 def _plain_version(value: Any) -> str:
@@ -477,18 +486,18 @@ class Spec(_Model):
 
     @field_validator("base_image")
     @classmethod
-    def _base(cls, value: str) -> str:
-        images = load_catalog().base_images
+    def _base(cls, value: str, info: ValidationInfo) -> str:
+        images = _catalog(info).base_images
         if value not in images:
             raise ValueError(f"unknown base image {value!r}; choose one of: {', '.join(images)}")
         return value
 
     @field_validator("tools", mode="before")
     @classmethod
-    def _tools(cls, value: Any) -> Any:
+    def _tools(cls, value: Any, info: ValidationInfo) -> Any:
         if not isinstance(value, dict):
             return value
-        known = load_catalog().tools
+        known = _catalog(info).tools
         unknown = [k for k in value if k not in known]
         if unknown:
             raise ValueError(f"unknown tool {unknown[0]!r}; the catalog has: {', '.join(known)}")
@@ -509,7 +518,7 @@ class Spec(_Model):
         return value
 
     @model_validator(mode="after")
-    def _cross(self) -> Spec:
+    def _cross(self, info: ValidationInfo) -> Spec:
         sub = self.build.subnet.subscription
         if self.subscription_id and self.subscription_id != sub:
             raise ValueError(
@@ -517,7 +526,7 @@ class Spec(_Model):
                 " the subnet, the template and the image must share one subscription"
             )
         for name in self.tools:
-            if not load_catalog().tools[name].supports(self.architecture):
+            if not _catalog(info).tools[name].supports(self.architecture):
                 raise ValueError(f"tool {name!r} is not published for {self.architecture}")
         gallery = self.distribute.gallery
         if gallery and gallery.target_regions:
@@ -545,54 +554,22 @@ class Spec(_Model):
 # Loading with located errors
 
 
-def _problem_for(error: dict[str, Any], doc: LocatedDocument) -> Problem:
-    loc = tuple(p for p in error["loc"] if p not in ("function-after", "function-before"))
-    # pydantic appends the union/validator branch names; keep the path through the document.
-    path: list[str | int] = []
-    node: Any = doc.data
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            path.append(part)
-            node = node[part]
-        elif error["type"] == "extra_forbidden" and part == loc[-1]:
-            path.append(part)
-        else:
-            break
-    field = ".".join(str(p) for p in path)
-    etype, msg = error["type"], error["msg"]
-    if etype == "extra_forbidden":
-        parent = ".".join(str(p) for p in path[:-1]) or "the top level"
-        msg = f"unknown key; remove it or check its spelling (allowed under {parent}: see `aks-jumpbox init`)"
-    elif etype == "missing":
-        missing = loc[-1]
-        field = ".".join(str(p) for p in [*path, missing]) if path[-1:] != [missing] else field
-        msg = "is required; add it (see the commented default from `aks-jumpbox init`)"
-    else:
-        msg = msg.removeprefix("Value error, ")
-        if "input" in error and etype not in ("value_error",) and not isinstance(error["input"], dict | list):
-            msg = f"{msg} (got {error['input']!r})"
-    return Problem(doc.file, doc.line_of(tuple(path)), field, msg)
-
-
-def parse_spec(doc: LocatedDocument) -> Spec:
+def parse_spec(doc: LocatedDocument, catalog: Catalog) -> Spec:
     if not isinstance(doc.data, dict):
         raise SpecError([Problem(doc.file, 1, "", "must be a YAML mapping of spec fields (see `aks-jumpbox init`)")])
     try:
-        return Spec.model_validate(doc.data)
+        return Spec.model_validate(doc.data, context={"catalog": catalog})
     except ValidationError as exc:
-        problems = [_problem_for(e, doc) for e in exc.errors(include_url=False)]
-        unique = list(dict.fromkeys(problems))
-        raise SpecError(unique) from None
+        raise located(exc, doc, missing="is required; add it (see the commented default from `aks-jumpbox init`)",
+                      unknown=lambda parent: "unknown key; remove it or check its spelling (allowed under "
+                                             f"{parent}: see `aks-jumpbox init`)") from None
 
 
 def default_spec_text() -> str:
     return resources.files("aks_jumpbox.data").joinpath("jumpbox.yaml").read_text(encoding="utf-8")
 
 
-def load_spec(path: str | Path | None) -> tuple[Spec, LocatedDocument]:
+def load_spec(path: str | Path | None, catalog: Catalog) -> tuple[Spec, LocatedDocument]:
     """Load the spec at path (or the embedded default when path is None); returns (spec, document)."""
     if path is None:
         text, label = default_spec_text(), "<embedded default jumpbox.yaml>"
@@ -602,7 +579,7 @@ def load_spec(path: str | Path | None) -> tuple[Spec, LocatedDocument]:
         label = str(path)
         text = read_input(path, what="spec", limit=SPEC_LIMIT, missing_fix="Create one with `aks-jumpbox init`.")
     doc = load_yaml(text, label)
-    return parse_spec(doc), doc
+    return parse_spec(doc, catalog), doc
 
 
 __all__ = ["ARCHES", "Spec", "load_spec", "parse_spec", "default_spec_text", "azure_facts"]

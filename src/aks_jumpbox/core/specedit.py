@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from aks_jumpbox.core.catalog import Catalog
 from aks_jumpbox.core.errors import Problem, SpecError
 from aks_jumpbox.core.spec import Spec, parse_spec
 from aks_jumpbox.core.yamlfile import LocatedDocument, load_yaml
@@ -34,7 +35,7 @@ def _edit_line(line: str, key: str, old: str, new: str) -> str | None:
     return line[:m.start()] + m.group(1) + new + line[m.end():]
 
 
-def bump_pins(text: str, label: str, changes: dict[str, tuple[str, str]]) -> tuple[str, Spec]:
+def bump_pins(text: str, label: str, changes: dict[str, tuple[str, str]], catalog: Catalog) -> tuple[str, Spec]:
     """text with each pin name -> (old, new) version changed; returns the new text and its spec."""
     doc = load_yaml(text, label)
     lines = text.splitlines(keepends=True)
@@ -47,7 +48,7 @@ def bump_pins(text: str, label: str, changes: dict[str, tuple[str, str]]) -> tup
                                      f"could not find version {old} to change it to {new}; edit it by hand")])
         lines[number - 1] = edited
     out = "".join(lines)
-    spec = parse_spec(load_yaml(out, label))
+    spec = parse_spec(load_yaml(out, label), catalog)
     for name, (_, new) in changes.items():
         got = spec.azure_cli.version if name == "azure-cli" else spec.tools[name].version
         if got != new:

@@ -364,7 +364,8 @@ def _contract(ctx: CheckContext, infos: dict[str, sn.SubnetInfo | None]) -> Netw
     if not update:
         return plan.network
     build = spec.build.model_copy(update=update)
-    return network_contract(spec.model_copy(update={"build": build}), plan.artifacts, plan.azure_cli, plan.apt)
+    # Only the flows depend on the prefixes; the egress the downloads need stays the plan's.
+    return network_contract(spec.model_copy(update={"build": build}), plan.network.egress)
 
 
 def network_checks(ctx: CheckContext) -> list[Finding]:

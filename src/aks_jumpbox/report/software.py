@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aks_jumpbox.core.catalog import load_catalog
+from aks_jumpbox.core.catalog import Catalog
 from aks_jumpbox.core.errors import UserError
 from aks_jumpbox.core.plan import GENERATOR, Plan
 from aks_jumpbox.report.buildlog import BuildLog
@@ -25,11 +25,12 @@ def _check_log(plan: Plan, log: BuildLog | None, log_label: str) -> None:
         )
 
 
-def software_report(plan: Plan, log: BuildLog | None = None, *, log_label: str = "the build log") -> dict[str, Any]:
-    """The report as a JSON-ready dict; a pure function of the plan and the log."""
+def software_report(plan: Plan, log: BuildLog | None = None, *, catalog: Catalog,
+                    log_label: str = "the build log") -> dict[str, Any]:
+    """The report as a JSON-ready dict; a pure function of the plan, the catalog and the log."""
     _check_log(plan, log, log_label)
     spec, cli = plan.spec, plan.azure_cli
-    base = load_catalog().base_images[spec.base_image]
+    base = catalog.base_images[spec.base_image]
     logged = {t.name: t for t in (log.tools if log else ())}
     tools = []
     for a in plan.artifacts:

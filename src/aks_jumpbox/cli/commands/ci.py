@@ -41,6 +41,7 @@ def _write(kind: str, spec_path: str, schedule: str, branch: str, install: str |
            force: bool, **extra) -> None:
     from dataclasses import replace
 
+    from aks_jumpbox.core.catalog import load_catalog
     from aks_jumpbox.core.spec import load_spec
     from aks_jumpbox.render.ci import (
         CiOptions,
@@ -60,7 +61,7 @@ def _write(kind: str, spec_path: str, schedule: str, branch: str, install: str |
              "--service-connection": extra.get("service_connection")}
     for option, problem in option_problems(opts):
         raise UserError(f"{option} {given[option]!r} {problem}.", fix=FIXES.get(option, "Give a plain name."))
-    spec, _ = load_spec(spec_path)
+    spec, _ = load_spec(spec_path, load_catalog())
     opts = replace(opts, gallery=getattr(spec.distribute, "gallery", None) is not None)
     text = github_workflow(opts) if kind == "github" else azure_devops_pipeline(opts)
     from aks_jumpbox.adapters.files import write_atomic, write_file

@@ -37,7 +37,6 @@ def command(spec_path: str | None, lock_path: str | None, upgrade: bool, feed: s
     (comments kept). Without TOOLs, a pin that has a reason is held until its review_by date.
     """
     from aks_jumpbox.adapters.http import fetch_text
-    from aks_jumpbox.core.catalog import load_catalog
     from aks_jumpbox.core.resolve import resolve_lock
 
     if tools and not upgrade:
@@ -47,7 +46,7 @@ def command(spec_path: str | None, lock_path: str | None, upgrade: bool, feed: s
     spec, new_spec_text = inputs.spec, None
     if upgrade:
         spec, new_spec_text = _upgrade(inputs, tools, feed)
-    resolution = resolve_lock(spec, load_catalog(), inputs.lock, fetch_text)
+    resolution = resolve_lock(spec, inputs.catalog, inputs.lock, fetch_text)
     if new_spec_text is not None:
         _write(inputs.spec_path, new_spec_text)
         click.echo(f"wrote {inputs.spec_path}")
@@ -68,16 +67,16 @@ def _inputs(spec_path: str | None, lock_path: str | None) -> Inputs:
 
     if spec_path is None and os.path.lexists(DEFAULT_SPEC_NAME):
         spec_path = DEFAULT_SPEC_NAME
-    spec, doc = load_spec(spec_path)
-    lock, label = load_lock(None, load_catalog())
+    catalog = load_catalog()
+    spec, doc = load_spec(spec_path, catalog)
+    lock, label = load_lock(None, catalog)
     click.echo(f"creating {lock_path} (a new lock; digests are checked against the embedded lock's)")
-    return Inputs(spec, doc.file, doc, Path(spec_path) if spec_path else None, lock, label, Path(lock_path))
+    return Inputs(spec, doc.file, doc, Path(spec_path) if spec_path else None, lock, label, Path(lock_path), catalog)
 
 
 def _upgrade(inputs, names: tuple[str, ...], feed: str | None):
     """The upgraded spec and its new text (None when nothing moved)."""
     from aks_jumpbox.cli.releases import newest_releases
-    from aks_jumpbox.core.catalog import load_catalog
     from aks_jumpbox.core.outdated import choose_upgrades
     from aks_jumpbox.core.releases import AZURE_CLI
     from aks_jumpbox.core.specedit import bump_pins
@@ -92,7 +91,7 @@ def _upgrade(inputs, names: tuple[str, ...], feed: str | None):
         raise UserError(f"{unknown[0]!r} is not pinned in {inputs.spec_label}.",
                         fix=f"Name one of: {', '.join(sorted(known))}.")
     wanted = list(dict.fromkeys(names)) or sorted(known)
-    newest = newest_releases(wanted, load_catalog(), spec.architecture, feed)
+    newest = newest_releases(wanted, inputs.catalog, spec.architecture, feed)
     choice = choose_upgrades(spec, newest, tuple(dict.fromkeys(names)), dt.date.today())
     for name, why in sorted(choice.held.items()):
         click.echo(f"  held {name}: {why}")
@@ -107,7 +106,7 @@ def _upgrade(inputs, names: tuple[str, ...], feed: str | None):
     from aks_jumpbox.adapters.files import SPEC_LIMIT, read_input
 
     text = read_input(inputs.spec_path, what="spec", limit=SPEC_LIMIT)
-    new_text, new_spec = bump_pins(text, inputs.spec_label, choice.changes)
+    new_text, new_spec = bump_pins(text, inputs.spec_label, choice.changes, inputs.catalog)
     for name, (old, new) in sorted(choice.changes.items()):
         click.echo(f"  upgrade {name} {old} -> {new}")
     return new_spec, new_text

@@ -32,7 +32,6 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
     """
     from aks_jumpbox.adapters.files import ensure_dir
     from aks_jumpbox.adapters.http import fetch_file, fetch_text
-    from aks_jumpbox.core.catalog import load_catalog
     from aks_jumpbox.core.mirror import mirror_items
     from aks_jumpbox.core.mirrorsync import Source, check_items, sync_item, write_index
 
@@ -53,7 +52,7 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
     out = Path(to_dir)
     if src.folder is not None and os.path.realpath(src.folder) == os.path.realpath(out):
         raise UserError("--from and --to name the same folder.")
-    items = mirror_items(inputs.spec, inputs.lock, load_catalog())
+    items = mirror_items(inputs.spec, inputs.lock, inputs.catalog)
     if not items:
         raise UserError(f"{inputs.lock_label} locks none of the spec's tools.", fix="Run `aks-jumpbox lock` first.")
     check_items(items, out)  # every path stays inside --to, checked before anything is written

@@ -35,13 +35,12 @@ def command(spec_path: str | None, lock_path: str | None, feed: str | None, as_o
     releases missing this tool's artifact are ignored. Exit 1 if a release source could not be read.
     """
     from aks_jumpbox.cli.releases import newest_releases
-    from aks_jumpbox.core.catalog import load_catalog
     from aks_jumpbox.core.outdated import outdated
     from aks_jumpbox.core.releases import AZURE_CLI
     from aks_jumpbox.core.spec import azure_facts
 
     inputs = resolve_inputs(spec_path, lock_path)
-    spec, catalog = inputs.spec, load_catalog()
+    spec, catalog = inputs.spec, inputs.catalog
     today = as_of.date() if as_of else dt.date.today()
     newest = newest_releases([*sorted(spec.tools), AZURE_CLI], catalog, spec.architecture, feed)
     rows = outdated(spec, inputs.lock, catalog, azure_facts(), newest, today)

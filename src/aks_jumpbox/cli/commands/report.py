@@ -71,7 +71,7 @@ def command(spec_path: str | None, lock_path: str | None, log_path: str | None, 
             raise UserError(f"--upload-to: {exc}") from None
     if not out_dir.strip():  # e.g. `--out "$OUT"` with OUT unset: not silently the current folder
         raise UserError("--out is empty.", fix="Name a folder, e.g. --out out.")
-    _, plan = resolve_plan(spec_path, lock_path)
+    inputs, plan = resolve_plan(spec_path, lock_path)
     log = None
     if log_path is not None:
         from aks_jumpbox.adapters.files import LOG_LIMIT, read_input
@@ -83,7 +83,7 @@ def command(spec_path: str | None, lock_path: str | None, log_path: str | None, 
         if not log.packages:
             raise UserError(f"--log {log_path}: lists no `==> aks-jumpbox package` lines.",
                             fix="Pass the customization.log of a build that ran provision.sh to the end.")
-    report = software_report(plan, log, log_label=f"--log {log_path}")
+    report = software_report(plan, log, catalog=inputs.catalog, log_label=f"--log {log_path}")
     files = {SBOM_FILE: sbom_json(report, epoch), MARKDOWN_FILE: report_markdown(report),
              JSON_FILE: dumps(report)}
     write_files(files, Path(out_dir))
