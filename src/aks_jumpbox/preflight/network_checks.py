@@ -417,12 +417,17 @@ def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, in
         if r.verdict is Verdict.ALLOW and r.rule is not None and not r.rule.inherited:
             allowing.setdefault(r.rule.rule_type, r.rule)
     for e, r in results:
+        evidence = r.evidence
+        if e.service_tag and r.verdict is not Verdict.ALLOW:
+            # A rule naming the traffic's hosts by wildcard FQDN may be why the user believes it allowed.
+            named = firewall.FirewallFlow(src, e.port, fqdn=e.fqdn, protocol="TCP")
+            evidence = "; ".join((evidence, *firewall.wildcard_notes(compiled, named)))
         dest = f"{e.fqdn} (service tag {e.service_tag})" if e.service_tag else e.fqdn
         what = f"{e.protocol.upper()} {dest}:{e.port} from subnet {info.name}"
         why = f" ({e.purpose}; needed by {', '.join(e.required_by)})"
         out.append(Finding(f"{fid}.{e.fqdn}:{e.port}", _status(r.verdict, e.basis),
                            f"{what} is {_VERB[r.verdict]} by firewall {name_of(fw)}{why}{_because(r.verdict, e.basis)}",
-                           r.evidence, None if r.verdict is Verdict.ALLOW else
+                           evidence, None if r.verdict is Verdict.ALLOW else
                            _firewall_fix(policy_id or "", classic, fw, e, src, allowing)))
     return out
 

@@ -162,6 +162,12 @@ def flow_box(flow: FirewallFlow, ctx: FirewallContext) -> Box:
 FQDN_NETWORK_RULES = "https://learn.microsoft.com/azure/firewall/fqdn-filtering-network-rules"
 
 
+def wildcard_notes(policy: CompiledPolicy, flow: FirewallFlow) -> list[str]:
+    """Why network rules listing a wildcard FQDN for ``flow``'s name did not allow it (for a flow checked
+    by service tag or address, pass the name it stands for)."""
+    return _unmatched_wildcards(policy, flow_box(flow, policy.context))
+
+
 def _unmatched_wildcards(policy: CompiledPolicy, box: Box) -> list[str]:
     """Network rules that would have matched the flow had Azure Firewall honoured their wildcard FQDNs."""
     _, proto, port, dest = box
