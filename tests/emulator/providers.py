@@ -89,6 +89,7 @@ DEFAULT_TYPES: dict[str, dict[str, list[str]]] = {
     },
     "Microsoft.Storage": {"storageAccounts": ["2026-09-01", "2025-06-01"]},
     "Microsoft.ContainerInstance": {"containerGroups": ["2024-10-01-preview", "2023-05-01"]},
+    "Microsoft.KeyVault": {"vaults": ["2024-11-01", "2023-07-01"]},  # in Microsoft's "Register the providers" list
     "Microsoft.Resources": {"resourceGroups": ["2025-04-01"], "deployments": ["2025-04-01"]},
 }
 

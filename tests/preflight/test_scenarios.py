@@ -11,7 +11,9 @@ import pytest
 from aks_jumpbox.preflight.checks import Report, run_checks
 from aks_jumpbox.preflight.findings import Finding, Status
 from aks_jumpbox.preflight.snapshot import load_snapshot
-from tests.preflight.world import CALLER_CONTRIBUTOR, VNET_ID, World, spec_data
+from aks_jumpbox.core.network import AIB_ACI_SUBNET
+from aks_jumpbox.render.network import network_template
+from tests.preflight.world import CALLER_CONTRIBUTOR, VNET_ID, World, load, spec_data
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -132,11 +134,26 @@ def test_an_unregistered_container_instance_provider_fails_every_topology(tmp_pa
     assert f.fix == f"az provider register --subscription {world.plan.subscription} --namespace Microsoft.ContainerInstance --wait"
 
 
-def test_a_registering_provider_is_a_warning(tmp_path):
+def test_a_registering_provider_fails_until_registration_completes(tmp_path):
+    # A build started while a provider is still Registering fails (issue 10, item 9).
     w = World.upstream()
     w.docs["providers.json"]["value"][0] = w.provider("Microsoft.VirtualMachineImages", "Registering")
     report = check(w, tmp_path)
-    assert report.ok and set(only(report, Status.WARN)) == {"provider.Microsoft.VirtualMachineImages"}
+    assert not report.ok and set(only(report, Status.FAIL)) == {"provider.Microsoft.VirtualMachineImages"}
+    f = finding(report, "provider.Microsoft.VirtualMachineImages")
+    assert "still registering" in f.message and "wait for registration, then re-run" in f.message
+    assert f.evidence == "registrationState: Registering"
+    assert "--namespace Microsoft.VirtualMachineImages --wait" in f.fix and "re-run `aks-jumpbox check`" in f.fix
+
+
+def test_key_vault_is_a_provider_microsoft_says_to_register(tmp_path):
+    # https://learn.microsoft.com/azure/virtual-machines/linux/image-builder#register-the-providers
+    w = World.upstream()
+    w.docs["providers.json"]["value"] = [p for p in w.docs["providers.json"]["value"]
+                                         if p["namespace"] != "Microsoft.KeyVault"]
+    w.docs["providers.json"]["value"].append(w.provider("Microsoft.KeyVault", "NotRegistered"))
+    report = check(w, tmp_path)
+    assert set(only(report, Status.FAIL)) == {"provider.Microsoft.KeyVault"}
 
 
 def _drop_assignment(w: World, key: str) -> None:
@@ -227,6 +244,36 @@ def test_a_firewall_missing_the_container_smb_rule_fails_the_container_subnet(tm
     assert set(only(report, Status.FAIL)) == {"egress.container.*.file.core.windows.net:445"}
     f = finding(report, "egress.container.*.file.core.windows.net:445")
     assert "--rule-type NetworkRule" in f.fix and "--destination-ports 445" in f.fix
+    # What Azure supports for SMB: the region's Storage service tag, never a wildcard network-rule FQDN.
+    assert "--destination-addresses Storage.EastUS2" in f.fix and "*.file" not in f.fix
+    assert "destination-fqdns" not in f.fix
+    assert f"[required: documented: {AIB_ACI_SUBNET}]" in f.message
+
+
+def test_a_wildcard_fqdn_network_rule_for_smb_fails_as_azure_firewall_would_not_match_it(tmp_path):
+    # The rule the plan used to render: TCP 445 to *.file.core.windows.net in a network rule.
+    w = World.isolated()
+    net = next(c for c in w.docs["firewall-policy.json"][1]["properties"]["ruleCollections"]
+               if c["name"] == "AzureImageBuilderNetwork")
+    for r in net["rules"]:
+        r.pop("destinationAddresses", None)
+        r["destinationFqdns"] = ["*.file.core.windows.net"]
+    report = check(w, tmp_path)
+    assert set(only(report, Status.FAIL)) == {"egress.container.*.file.core.windows.net:445"}
+    f = finding(report, "egress.container.*.file.core.windows.net:445")
+    assert "lists *.file.core.windows.net in destinationFqdns, which Azure Firewall does not match" in f.evidence
+    assert "https://learn.microsoft.com/azure/firewall/fqdn-filtering-network-rules" in f.evidence
+    assert "--destination-addresses Storage.EastUS2" in f.fix and "destination-fqdns" not in f.fix
+
+
+def test_the_rendered_network_template_names_smb_by_service_tag_only(tmp_path):
+    # arm/network.json: no wildcard FQDN in any network rule; SMB to the build region's Storage tag.
+    template = network_template(World.isolated().plan)
+    rcg = next(r for r in template["resources"] if r["type"].endswith("ruleCollectionGroups"))
+    net = [r for c in rcg["properties"]["ruleCollections"] for r in c["rules"] if r["ruleType"] == "NetworkRule"]
+    assert net and all(not any(f.startswith("*") for f in r.get("destinationFqdns", [])) for r in net)
+    smb = next(r for r in net if r["destinationPorts"] == ["445"])
+    assert smb["destinationAddresses"] == ["Storage.EastUS2"] and "destinationFqdns" not in smb
 
 
 @pytest.mark.parametrize(("prefix", "configs", "fid"), [
@@ -316,6 +363,73 @@ def test_without_a_route_table_egress_goes_out_directly_and_no_fqdn_is_checked(t
     assert finding(report, "egress.build.path").message == (
         "egress from subnet snet-imagebuilder goes out directly, no firewall to check")
     assert not [f for f in report.checks if f.id.startswith("egress.build.") and f.id != "egress.build.path"]
+
+
+def test_a_private_subnet_without_nat_or_appliance_route_has_no_outbound_path_and_fails(tmp_path, world):
+    # defaultOutboundAccess false, no NAT gateway, no route table: nothing leaves (issue 10, item 9).
+    for s in world.vnet["properties"]["subnets"]:
+        s["properties"]["defaultOutboundAccess"] = False
+        s["properties"].pop("routeTable", None)
+    report = check(world, tmp_path)
+    assert not report.ok
+    f = finding(report, "subnet.build.outbound")
+    assert f.status is Status.FAIL and "has no outbound path" in f.message and "--nat-gateway" in f.fix
+    assert not [x for x in report.checks if "goes out directly" in x.message]
+    assert not [x for x in report.checks if x.id.startswith("egress.build.")]
+    if world.plan.spec.topology == "isolated":
+        c = finding(report, "subnet.container.outbound")
+        assert c.status is Status.FAIL and "Internet on port 443" in c.message
+
+
+def test_a_private_subnet_going_out_through_a_nat_gateway_passes(tmp_path):
+    w = World.upstream()
+    w.subnet()["properties"].update(defaultOutboundAccess=False, natGateway={"id": "/subscriptions/x/natGateways/ng"})
+    del w.subnet()["properties"]["routeTable"]
+    report = check(w, tmp_path)
+    assert report.ok
+    assert finding(report, "subnet.build.outbound").status is Status.PASS
+    assert finding(report, "egress.build.path").message.endswith("goes out through its NAT gateway, no firewall to check")
+
+
+def test_a_private_subnet_whose_downloads_all_come_from_a_mirror_only_warns(tmp_path):
+    data = spec_data("isolated")
+    data["mirror"] = {"artifacts": "https://mirror.contoso.internal/tools", "apt": "https://apt.contoso.internal/ubuntu",
+                      "apt_security": "https://apt.contoso.internal/ubuntu",
+                      "azure_cli_repo": "https://apt.contoso.internal/azure-cli",
+                      "azure_cli_key_url": "https://mirror.contoso.internal/keys/microsoft.asc",
+                      "azure_cli_key_fingerprints": ["BC528686B50D79E339D3721CEB3E94ADBE1229CF"]}
+    w = World.isolated(data)
+    w.subnet()["properties"]["defaultOutboundAccess"] = False
+    del w.subnet()["properties"]["routeTable"]
+    report = check(w, tmp_path)
+    f = finding(report, "subnet.build.outbound")
+    assert f.status is Status.WARN and "every required download comes from the mirror" in f.message
+
+
+def test_the_upstream_network_with_its_published_table_fails_only_on_documented_or_derived_rows(tmp_path):
+    # The guide's own firewall table (2022), not completed with the plan's newer hosts: what `check`
+    # fails on must be a documented or lock-derived row, and it says which; inferred rows only warn.
+    w = World.upstream()
+    w.docs["firewall-policy.json"] = list(load("firewall-policy.json"))
+    report = check(w, tmp_path)
+    rows = {f"egress.build.{e.fqdn}:{e.port}": e for e in w.plan.network.egress}
+    failed = {fid: f for fid, f in only(report, Status.FAIL).items()}
+    assert failed and set(failed) <= set(rows), set(failed) - set(rows)
+    for fid, f in failed.items():
+        basis = rows[fid].basis
+        assert basis.kind in ("documented", "derived") and f"[required: {basis.describe()}]" in f.message
+    # The table predates the newer release hosts of the lock's tools: derived from the lock.
+    assert "egress.build.release-assets.githubusercontent.com:443" in failed
+    assert "derived from the lock" in failed["egress.build.release-assets.githubusercontent.com:443"].message
+    # login.microsoftonline.com is in no Microsoft source for the build subnet: advisory, a warning.
+    login = finding(report, "egress.build.login.microsoftonline.com:443")
+    assert login.status is Status.WARN and "[advisory, so only a warning: inferred, not documented:" in login.message
+    # What the guide lists passes, Image Builder's own rows with the reference as their source.
+    mgmt = finding(report, "egress.build.management.azure.com:443")
+    assert mgmt.status is Status.PASS and "[required; documented]" in mgmt.message
+    warned = {fid for fid in only(report, Status.WARN) if fid.startswith("egress.build.")}
+    assert warned == {fid for fid, e in rows.items() if not e.basis.required and fid in
+                      {f.id for f in report.checks if f.status is not Status.PASS}}
 
 
 def test_a_next_hop_that_is_no_known_firewall_is_a_warning_listing_what_to_allow(tmp_path):

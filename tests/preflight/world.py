@@ -50,7 +50,7 @@ CALLER_CONTRIBUTOR = [{"actions": ["*"], "notActions": ["Microsoft.Authorization
                                                         "Microsoft.Authorization/elevateAccess/Action"],
                        "dataActions": [], "notDataActions": []}]
 PROVIDERS = ["Microsoft.VirtualMachineImages", "Microsoft.ContainerInstance", "Microsoft.Compute",
-             "Microsoft.Network", "Microsoft.Storage", "Microsoft.ManagedIdentity"]
+             "Microsoft.KeyVault", "Microsoft.Network", "Microsoft.Storage", "Microsoft.ManagedIdentity"]
 AIB_REGIONS = ["East US", "East US 2", "West Europe", "North Europe"]
 
 
@@ -178,9 +178,10 @@ class World:
                     net = {"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": "AzureImageBuilderNetwork",
                            "priority": 900, "action": {"type": "Allow"}, "rules": []}
                     group["properties"]["ruleCollections"].append(net)
+                # As Azure supports it: a service tag (network rules match no wildcard FQDN).
+                dest = {"destinationAddresses": [e.service_tag]} if e.service_tag else {"destinationFqdns": [e.fqdn]}
                 net["rules"].append({"ruleType": "NetworkRule", "name": name, "ipProtocols": ["TCP"],
-                                     "sourceAddresses": sources, "destinationFqdns": [e.fqdn],
-                                     "destinationPorts": [str(e.port)]})
+                                     "sourceAddresses": sources, **dest, "destinationPorts": [str(e.port)]})
             else:
                 coll["rules"].append(_app_rule(name, e.fqdn, e.protocol, e.port, sources))
 

@@ -290,3 +290,43 @@ def test_validate_says_ok_manifest_only_when_the_manifest_check_passed(provision
 
     result = _check_manifest(validate, tmp_path / "absent.json")
     assert "ok: manifest" not in result.stdout and "is missing" in result.stderr
+
+
+# ---- nothing phones home, nothing of the build's own tools stays in the image --------------------
+
+
+_PROVISION_STEPS = ("wait_for_boot", "trust_mirror_ca", "use_apt_mirror", "apt_upgrade", "start_downloads",
+                    "install_azure_cli", "harden_sshd", "write_manifest", "clean_up")
+
+
+def test_provision_runs_the_tools_with_terraforms_version_check_off(provision, tmp_path):
+    # `terraform version` calls checkpoint-api.hashicorp.com unless CHECKPOINT_DISABLE is set (issue 10).
+    stubs = "\n".join(f"{f}() {{ :; }}" for f in _PROVISION_STEPS)
+    code = (f"WORK={tmp_path}/work\nSTATE={tmp_path}/state\nid() {{ echo 0; }}\n{stubs}\n"
+            'install_tools() { echo "CHECKPOINT_DISABLE=${CHECKPOINT_DISABLE-unset}"; }\nmain')
+    result = sourced(provision, code, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "CHECKPOINT_DISABLE=1\n" in result.stdout
+
+
+def test_the_cleanup_step_removes_the_build_runs_azure_cli_state(provision, tmp_path):
+    az_state, work = tmp_path / "root-azure", tmp_path / "work"
+    for d in (az_state, work):
+        d.mkdir()
+        (d / "config").write_text("[extension]\nindex_url = x\n")
+    code = f"WORK={work}\nAZ_STATE={az_state}\napt-get() {{ :; }}\nclean_up"
+    result = sourced(provision, code)
+    assert "step cleanup end" in result.stdout
+    assert not az_state.exists() and not work.exists()
+    assert sourced(provision, 'echo "$AZ_STATE"').stdout == "/root/.azure\n"
+
+
+def test_validate_runs_with_the_version_check_off_and_leaves_no_azure_cli_state(validate, tmp_path):
+    stubs = "\n".join(f"{f}() {{ :; }}" for f in ("check_azure_cli", "check_sshd", "check_manifest"))
+    code = (f"{stubs}\n"
+            'check_tools() { echo "CHECKPOINT_DISABLE=${CHECKPOINT_DISABLE-unset}"; echo "dir=$AZURE_CONFIG_DIR"; '
+            'touch "$AZURE_CONFIG_DIR/config"; }\n(main)')
+    result = sourced(validate, code, {"TMPDIR": str(tmp_path)})
+    assert "CHECKPOINT_DISABLE=1\n" in result.stdout
+    az_dir = result.stdout.split("dir=", 1)[1].splitlines()[0]
+    assert az_dir.startswith(str(tmp_path)) and not Path(az_dir).exists()

@@ -13,6 +13,52 @@ from typing import Any
 from aks_jumpbox.core.spec import Spec
 
 
+# Why a contract row exists. Only documented and derived rows are requirements a check fails on; an
+# inferred row is this project's best reading of what the build may need, and a check only warns on it.
+DOCUMENTED, DERIVED, INFERRED = "documented", "derived", "inferred"
+_STRENGTH = {DOCUMENTED: 0, DERIVED: 1, INFERRED: 2}
+
+
+@dataclass(frozen=True)
+class Basis:
+    """``documented``: ``source`` is the URL of the Microsoft page (or Microsoft-published reference)
+    that lists it. ``derived``: the build needs it because of what the lock and catalog say it
+    downloads (``source`` names what). ``inferred``: no source lists it; ``source`` says why it is there."""
+
+    kind: str
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in _STRENGTH:
+            raise ValueError(f"basis kind {self.kind!r}: expected documented, derived or inferred")
+
+    @property
+    def level(self) -> str:
+        """``required``: a check fails when it is blocked; ``advisory``: a check warns."""
+        return "advisory" if self.kind == INFERRED else "required"
+
+    @property
+    def required(self) -> bool:
+        return self.level == "required"
+
+    def describe(self) -> str:
+        if self.kind == DOCUMENTED:
+            return f"documented: {self.source}"
+        if self.kind == DERIVED:
+            return f"derived from the lock: {self.source}"
+        return f"inferred, not documented: {self.source}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "source": self.source, "level": self.level}
+
+    @staticmethod
+    def strongest(bases: tuple[Basis, ...]) -> Basis:
+        """The strongest of several reasons for one row; equal ones keep every source."""
+        best = min(_STRENGTH[b.kind] for b in bases)
+        sources = tuple(dict.fromkeys(b.source for b in bases if _STRENGTH[b.kind] == best))
+        return Basis(next(k for k, v in _STRENGTH.items() if v == best), "; ".join(sources))
+
+
 @dataclass(frozen=True)
 class EgressRule:
     fqdn: str
@@ -23,6 +69,20 @@ class EgressRule:
     # Which subnets' traffic needs it: "build" (the build VM, and the proxy VM) and/or "container"
     # (Image Builder's container instance in the isolated topology).
     subnets: tuple[str, ...] = ("build",)
+    basis: Basis = field(default_factory=lambda: Basis(INFERRED, "no reason recorded"))
+    # A network-rule row names its destination by service tag: Azure Firewall does not match wildcard
+    # FQDNs in network rules (https://learn.microsoft.com/azure/firewall/fqdn-filtering-network-rules),
+    # so `fqdn` then only says which names the traffic is for.
+    service_tag: str | None = None
+
+    @property
+    def destination(self) -> str:
+        return self.service_tag or self.fqdn
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fqdn": self.fqdn, "port": self.port, "protocol": self.protocol, "purpose": self.purpose,
+                "required_by": list(self.required_by), "subnets": list(self.subnets),
+                "service_tag": self.service_tag, "basis": self.basis.to_json(), "level": self.basis.level}
 
 
 @dataclass(frozen=True)
@@ -35,6 +95,11 @@ class Flow:
     ports: str  # "22", "60001", "a-b"
     protocol: str
     purpose: str
+    basis: Basis = field(default_factory=lambda: Basis(INFERRED, "no reason recorded"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {**{k: v for k, v in asdict(self).items() if k != "basis"}, "basis": self.basis.to_json(),
+                "level": self.basis.level}
 
 
 @dataclass(frozen=True)
@@ -49,7 +114,7 @@ class NetworkContract:
 
     @property
     def fqdns(self) -> tuple[str, ...]:
-        return tuple(sorted({e.fqdn for e in self.egress}))
+        return tuple(sorted({e.fqdn for e in self.egress if e.service_tag is None}))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,12 +122,10 @@ class NetworkContract:
             "cloud": self.cloud,
             "buildSubnet": self.build_subnet,
             "containerSubnet": self.container_subnet,
-            "flows": [asdict(f) for f in self.flows],
-            "egress": [{**asdict(e), "required_by": list(e.required_by), "subnets": list(e.subnets)}
-                       for e in self.egress],
+            "flows": [f.to_json() for f in self.flows],
+            "egress": [e.to_json() for e in self.egress],
             "notes": list(self.notes),
         }
-
 
 
 @dataclass(frozen=True)

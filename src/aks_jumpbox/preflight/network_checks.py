@@ -14,7 +14,8 @@ import shlex
 from dataclasses import replace
 from typing import Any
 
-from aks_jumpbox.core.network import EgressRule, Flow, NetworkContract, network_contract
+from aks_jumpbox.core.catalog import url_host
+from aks_jumpbox.core.network import Basis, EgressRule, Flow, NetworkContract, network_contract
 from aks_jumpbox.core.resource_ids import SubnetId
 from aks_jumpbox.preflight import firewall, nsg, route
 from aks_jumpbox.preflight import subnet as sn
@@ -27,6 +28,22 @@ from aks_jumpbox.preflight.source import Doc, Unavailable
 
 _VERB = {Verdict.ALLOW: "allowed", Verdict.DENY: "denied", Verdict.UNKNOWN: "not certainly allowed"}
 _STATUS = {Verdict.ALLOW: Status.PASS, Verdict.DENY: Status.FAIL, Verdict.UNKNOWN: Status.WARN}
+
+
+def _status(verdict: Verdict, basis: Basis) -> Status:
+    """A blocked row fails only when it is required (documented or derived from the lock); a blocked
+    inferred row is a warning."""
+    if verdict is Verdict.DENY and not basis.required:
+        return Status.WARN
+    return _STATUS[verdict]
+
+
+def _because(verdict: Verdict, basis: Basis) -> str:
+    if verdict is Verdict.ALLOW:
+        return f" [{basis.level}; {basis.kind}]"
+    if basis.required:
+        return f" [required: {basis.describe()}]"
+    return f" [advisory, so only a warning: {basis.describe()}]"
 
 
 def _first_v4(info: sn.SubnetInfo) -> str | None:
@@ -148,7 +165,9 @@ def _flow_findings(ctx: CheckContext, contract: NetworkContract, infos: dict[str
         r = nsg.evaluate(c, nflow)
         if c.nsg.name not in evaluated:
             evaluated.append(c.nsg.name)
-        out.append(Finding(fid, _STATUS[r.verdict], f"{what}: {_VERB[r.verdict]} by NSG {c.nsg.name} of subnet {info.name}",
+        out.append(Finding(fid, _status(r.verdict, flow.basis),
+                           f"{what}: {_VERB[r.verdict]} by NSG {c.nsg.name} of subnet {info.name}"
+                           f"{_because(r.verdict, flow.basis)}",
                            r.evidence, None if r.verdict is Verdict.ALLOW else _nsg_fix(c, flow, r)))
     if evaluated:
         ctx.note(nsg.nic_nsg_note("inbound", evaluated))
@@ -237,6 +256,8 @@ def _policy_docs(ctx: CheckContext, policy_id: str) -> tuple[firewall.FirewallPo
 
 
 def _egress_flow(src: str, e: EgressRule) -> firewall.FirewallFlow:
+    if e.service_tag:
+        return firewall.FirewallFlow(src, e.port, destination=e.service_tag, protocol="TCP")
     if e.protocol == "Https":
         return firewall.FirewallFlow.https(src, e.fqdn, e.port)
     if e.protocol == "Http":
@@ -250,7 +271,17 @@ def _firewall_fix(policy_id: str, classic: bool, fw: Doc, e: EgressRule, src: st
     q = shlex.quote
     kind = "NetworkRule" if e.protocol == "Tcp" else "ApplicationRule"
     ref = allowing.get(kind)
-    rule_name = f"aks-jumpbox-{e.fqdn.replace('*', 'any')}-{e.port}"
+    rule_name = f"aks-jumpbox-{e.destination.replace('*', 'any')}-{e.port}"
+    # A network rule never gets a wildcard FQDN: Azure Firewall does not match them there
+    # (https://learn.microsoft.com/azure/firewall/fqdn-filtering-network-rules); a service tag (or, for
+    # one exact name, an FQDN with the policy's DNS proxy on) is what it supports.
+    if e.service_tag:
+        dest_cli, dest_note = f"--destination-addresses {q(e.service_tag)}", ""
+    elif e.fqdn.startswith("*"):
+        dest_cli, dest_note = "--destination-addresses <service tag or IP addresses>", ""
+    else:
+        dest_cli = f"--destination-fqdns {q(e.fqdn)}"
+        dest_note = " (FQDNs in network rules need the policy's DNS proxy enabled)"
     if classic:
         if kind == "ApplicationRule":
             return (f"az network firewall application-rule create --subscription {sub} -g {q(rg)} --firewall-name {q(name)} "
@@ -258,32 +289,74 @@ def _firewall_fix(policy_id: str, classic: bool, fw: Doc, e: EgressRule, src: st
                     f"--protocols {e.protocol}={e.port} --source-addresses {src} --target-fqdns {q(e.fqdn)}")
         return (f"az network firewall network-rule create --subscription {sub} -g {q(rg)} --firewall-name {q(name)} "
                 f"--collection-name {q(ref.collection) if ref else '<allow collection>'} -n {rule_name} --protocols TCP "
-                f"--source-addresses {src} --destination-fqdns {q(e.fqdn)} --destination-ports {e.port}")
+                f"--source-addresses {src} {dest_cli} --destination-ports {e.port}{dest_note}")
     base = (f"az network firewall policy rule-collection-group collection rule add --subscription {sub} -g {q(rg)} "
             f"--policy-name {q(name)} --rule-collection-group-name {q(ref.group) if ref else '<group>'} "
             f"--collection-name {q(ref.collection) if ref else '<Allow collection>'} -n {rule_name} --rule-type {kind} "
             f"--source-addresses {src} ")
     if kind == "ApplicationRule":
         return base + f"--protocols {e.protocol}={e.port} --target-fqdns {q(e.fqdn)}"
-    return base + (f"--ip-protocols TCP --destination-ports {e.port} --destination-fqdns {q(e.fqdn)} "
-                   "(FQDNs in network rules need the policy's DNS proxy enabled)")
+    return base + f"--ip-protocols TCP --destination-ports {e.port} {dest_cli}{dest_note}"
+
+
+class _Route:
+    """A subnet's route table, read once, and where its Internet-bound traffic goes."""
+
+    def __init__(self, ctx: CheckContext, info: sn.SubnetInfo, vnet: Doc) -> None:
+        self.unavailable: Unavailable | None = None
+        self.path: route.FirewallPath | None = None
+        try:
+            table = ctx.src.resource(info.route_table_id) if info.route_table_id else None
+        except Unavailable as exc:
+            self.unavailable = exc
+            return
+        own = sn.virtual_network_prefixes(vnet, include_peerings=False)
+        peered = [p for p in sn.virtual_network_prefixes(vnet) if p not in own]
+        self.path = route.firewall_in_path(table, None, vnet_prefixes=own, peered_prefixes=peered)
+
+    @property
+    def hops(self) -> frozenset[str] | None:
+        return frozenset(r.next_hop_type for r, _ in self.path.hop.winners) if self.path else None
+
+
+def _mirror_hosts(ctx: CheckContext) -> set[str]:
+    m = ctx.spec.mirror
+    urls = (m.artifacts, m.apt, m.apt_security, m.azure_cli_repo, m.azure_cli_key_url, ctx.plan.azure_cli.extension_index_url)
+    return {url_host(u).lower() for u in urls if u}
+
+
+def _needs_internet(ctx: CheckContext, contract: NetworkContract, role: str) -> list[str]:
+    """What a subnet needs from outside the network: its required rows a mirror does not serve."""
+    mirror = _mirror_hosts(ctx)
+    out = [f"{e.destination}:{e.port}" for e in contract.egress
+           if role in e.subnets and e.basis.required and e.fqdn.lower() not in mirror]
+    out += [f"{f.destination} on port {f.ports} ({f.purpose})" for f in contract.flows
+            if f.subnet == role and f.direction == "Outbound" and f.destination == "Internet" and f.basis.required
+            and f.id not in ("build-out-https", "build-out-http")]  # those two stand for the egress rows above
+    return out
+
+
+def _outbound_finding(ctx: CheckContext, contract: NetworkContract, role: str, info: sn.SubnetInfo,
+                      rt: _Route) -> Finding:
+    return sn.check_outbound_path(info, role=role, internet_hops=rt.hops,
+                                  route_evidence=rt.path.evidence if rt.path else "",
+                                  needs_internet=_needs_internet(ctx, contract, role))
 
 
 def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, info: sn.SubnetInfo,
-                     vnet: Doc, net_ctx: NetworkContext, policies: dict[str, Any]) -> list[Finding]:
+                     rt: _Route, net_ctx: NetworkContext, policies: dict[str, Any]) -> list[Finding]:
     rules = [e for e in contract.egress if role in e.subnets]
     src = _first_v4(info)
     fid = f"egress.{role}"
     if not rules or src is None:
         return []
-    try:
-        table = ctx.src.resource(info.route_table_id) if info.route_table_id else None
-    except Unavailable as exc:
-        return [skipped(f"{fid}.path", f"the route table of subnet {info.name}", exc)]
-    own = sn.virtual_network_prefixes(vnet, include_peerings=False)
-    peered = [p for p in sn.virtual_network_prefixes(vnet) if p not in own]
-    path = route.firewall_in_path(table, None, vnet_prefixes=own, peered_prefixes=peered)
+    if rt.unavailable is not None:
+        return [skipped(f"{fid}.path", f"the route table of subnet {info.name}", rt.unavailable)]
+    path = rt.path
+    assert path is not None
     hops = [r for r, _ in path.hop.winners]
+    if path.in_path is False and info.default_outbound_access is False and not info.nat_gateway_id:
+        return []  # no outbound path at all: subnet.<role>.outbound says so, and nothing here can pass
     if path.in_path is False:
         kinds = {r.next_hop_type for r in hops}
         if kinds == {"None"}:
@@ -294,7 +367,8 @@ def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, in
                             f"egress from subnet {info.name} goes through a VPN/ExpressRoute gateway: allow the plan's "
                             f"{len(rules)} FQDNs (network/contract.md) wherever it leaves",
                             path.evidence)]
-        return [Finding(f"{fid}.path", Status.PASS, f"egress from subnet {info.name} goes out directly, no firewall to check",
+        how = "through its NAT gateway" if info.nat_gateway_id else "directly"
+        return [Finding(f"{fid}.path", Status.PASS, f"egress from subnet {info.name} goes out {how}, no firewall to check",
                         path.evidence)]
     ips = [r.next_hop_ip for r in hops if r.next_hop_type == "VirtualAppliance" and r.next_hop_ip]
     out: list[Finding] = []
@@ -343,11 +417,17 @@ def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, in
         if r.verdict is Verdict.ALLOW and r.rule is not None and not r.rule.inherited:
             allowing.setdefault(r.rule.rule_type, r.rule)
     for e, r in results:
-        what = f"{e.protocol.upper()} {e.fqdn}:{e.port} from subnet {info.name}"
+        evidence = r.evidence
+        if e.service_tag and r.verdict is not Verdict.ALLOW:
+            # A rule naming the traffic's hosts by wildcard FQDN may be why the user believes it allowed.
+            named = firewall.FirewallFlow(src, e.port, fqdn=e.fqdn, protocol="TCP")
+            evidence = "; ".join((evidence, *firewall.wildcard_notes(compiled, named)))
+        dest = f"{e.fqdn} (service tag {e.service_tag})" if e.service_tag else e.fqdn
+        what = f"{e.protocol.upper()} {dest}:{e.port} from subnet {info.name}"
         why = f" ({e.purpose}; needed by {', '.join(e.required_by)})"
-        out.append(Finding(f"{fid}.{e.fqdn}:{e.port}", _STATUS[r.verdict],
-                           f"{what} is {_VERB[r.verdict]} by firewall {name_of(fw)}{why}", r.evidence,
-                           None if r.verdict is Verdict.ALLOW else
+        out.append(Finding(f"{fid}.{e.fqdn}:{e.port}", _status(r.verdict, e.basis),
+                           f"{what} is {_VERB[r.verdict]} by firewall {name_of(fw)}{why}{_because(r.verdict, e.basis)}",
+                           evidence, None if r.verdict is Verdict.ALLOW else
                            _firewall_fix(policy_id or "", classic, fw, e, src, allowing)))
     return out
 
@@ -393,14 +473,13 @@ def network_checks(ctx: CheckContext) -> list[Finding]:
         out += [sn.check_prefix_size(build), sn.check_free_addresses(build, 4), sn.check_private_link_policies(build),
                 sn.check_build_subnet_not_delegated(build)]
     infos = {"build": build, "container": container}
-    for role, info in infos.items():
-        if info is not None:
-            out.append(sn.check_outbound_path(info, role=role))
     contract = _contract(ctx, infos)
+    routes = {role: _Route(ctx, info, vnet) for role, info in infos.items() if info is not None}
+    for role, rt in routes.items():
+        out.append(_outbound_finding(ctx, contract, role, infos[role], rt))  # type: ignore[arg-type]
     net_ctx = NetworkContext(vnet_prefixes=sn.virtual_network_prefixes(vnet))
     out += _flow_findings(ctx, contract, infos, net_ctx)
     policies: dict[str, Any] = {}
-    for role, info in infos.items():
-        if info is not None:
-            out += _egress_findings(ctx, contract, role, info, vnet, net_ctx, policies)
+    for role, rt in routes.items():
+        out += _egress_findings(ctx, contract, role, infos[role], rt, net_ctx, policies)  # type: ignore[arg-type]
     return out

@@ -72,8 +72,11 @@ def provider_checks(ctx: CheckContext) -> list[Finding]:
         if state.lower() == "registered":
             out.append(Finding(fid, Status.PASS, f"resource provider {ns} is registered", evidence))
         elif state.lower() == "registering":
-            out.append(Finding(fid, Status.WARN, f"resource provider {ns} is still registering ({why})", evidence,
-                               f"az provider show --subscription {ctx.subscription} -n {ns} --query registrationState"))
+            # A build started before registration completes fails: wait, do not start it now.
+            out.append(Finding(fid, Status.FAIL, f"resource provider {ns} is still registering ({why}): a build "
+                               "started now fails; wait for registration, then re-run", evidence,
+                               f"az provider register --subscription {ctx.subscription} --namespace {ns} --wait "
+                               "(waits until it is Registered), then re-run `aks-jumpbox check`"))
         else:
             out.append(Finding(fid, Status.FAIL, f"resource provider {ns} is not registered ({why})", evidence, fix))
     return out

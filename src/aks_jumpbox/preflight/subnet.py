@@ -387,21 +387,49 @@ def check_subscription(
     )
 
 
-def check_outbound_path(subnet: SubnetLike, *, role: str = "build") -> Finding:
-    """A subnet without default outbound access needs NAT gateway, a firewall route, or similar."""
+def check_outbound_path(
+    subnet: SubnetLike,
+    *,
+    role: str = "build",
+    internet_hops: frozenset[str] | None = None,
+    route_evidence: str = "",
+    needs_internet: Sequence[str] = (),
+) -> Finding:
+    """A private subnet (``defaultOutboundAccess: false``) reaches the Internet only through a NAT
+    gateway or a route to an appliance (or gateway) that provides it; without either it has no
+    outbound path at all (https://learn.microsoft.com/azure/virtual-network/ip-services/default-outbound-access),
+    and Microsoft requires outbound access for the build's downloads and for the container instance
+    (https://learn.microsoft.com/azure/virtual-machines/image-builder-api-update-release-notes#march-2026).
+
+    ``internet_hops``: the next-hop types that carry the subnet's Internet-bound traffic (None: the route
+    table was not read). ``needs_internet``: what the build needs from outside the network (required
+    egress not served by a mirror); empty when a network-local mirror covers everything."""
     info = _info(subnet)
     fid = _fid(role, "outbound")
     evidence = (
         f"defaultOutboundAccess: {info.default_outbound_access}; natGateway: {info.nat_gateway_id or '(none)'}; "
         f"routeTable: {info.route_table_id or '(none)'}"
     )
-    if info.default_outbound_access is False and not info.nat_gateway_id and not info.route_table_id:
-        return Finding(
-            fid,
-            Status.WARN,
-            f"subnet {info.name} is private (no default outbound access) and has neither a NAT gateway nor a route "
-            "table: the build cannot download anything unless another path (e.g. a public IP) exists",
-            evidence,
-            info.az_update("--nat-gateway <NAT gateway name or ID>"),
-        )
-    return Finding(fid, Status.PASS, f"subnet {info.name} has an outbound path", evidence)
+    if route_evidence:
+        evidence += f"; {route_evidence}"
+    if info.default_outbound_access is not False:
+        return Finding(fid, Status.PASS, f"subnet {info.name} has an outbound path (default outbound access)", evidence)
+    if info.nat_gateway_id:
+        return Finding(fid, Status.PASS, f"subnet {info.name} is private and goes out through its NAT gateway", evidence)
+    if internet_hops is None and info.route_table_id:
+        return Finding(fid, Status.WARN, f"subnet {info.name} is private and its route table was not read: whether "
+                       "its egress reaches an appliance that goes out is not known", evidence)
+    if internet_hops and internet_hops <= {"VirtualAppliance", "VirtualNetworkGateway"}:
+        via = "an appliance" if internet_hops == {"VirtualAppliance"} else "a gateway or appliance"
+        return Finding(fid, Status.PASS, f"subnet {info.name} is private and routes its egress to {via}, which "
+                       "must provide the outbound path", evidence)
+    what = (f"subnet {info.name} is private (no default outbound access) and has neither a NAT gateway nor a route "
+            "to an appliance: it has no outbound path")
+    fix = (info.az_update("--nat-gateway <NAT gateway name or ID>")
+           + ", or route 0.0.0.0/0 from it to your firewall, or set defaultOutboundAccess to true")
+    if not needs_internet:
+        return Finding(fid, Status.WARN, f"{what}; every required download comes from the mirror, which must be "
+                       "reachable inside the network", evidence, fix)
+    shown = ", ".join(needs_internet[:5]) + (f" and {len(needs_internet) - 5} more" if len(needs_internet) > 5 else "")
+    return Finding(fid, Status.FAIL, f"{what}; the build cannot reach what it needs from outside the network: {shown}",
+                   evidence, fix)

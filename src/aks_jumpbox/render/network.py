@@ -14,19 +14,31 @@ from aks_jumpbox.core.network import NetworkContract
 from aks_jumpbox.render.arm import RG_SCHEMA
 
 
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def contract_markdown(contract: NetworkContract) -> str:
     lines = [f"# Network contract ({contract.topology} build, {contract.cloud})", "",
              f"Build subnet: `{contract.build_subnet}`"]
     if contract.container_subnet:
         lines.append(f"Container instance subnet: `{contract.container_subnet}`")
-    lines += ["", "## NSG flows", "", "| id | subnet NSG | direction | source | destination | port | protocol | why |",
-              "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {f.id} | {f.subnet} | {f.direction} | {f.source} | {f.destination} | {f.ports} | {f.protocol} | {f.purpose} |"
+    lines += ["", "Each row's level follows its basis: `required` rows are documented by Microsoft (source given) or "
+              "derived from the lock, and `aks-jumpbox check` fails when they are blocked; `advisory` rows are "
+              "inferred (why given), and `check` only warns.",
+              "", "## NSG flows", "",
+              "| id | subnet NSG | direction | source | destination | port | protocol | why | level | basis |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {f.id} | {f.subnet} | {f.direction} | {f.source} | {f.destination} | {f.ports} | {f.protocol} | "
+              f"{f.purpose} | {f.basis.level} | {_md(f.basis.describe())} |"
               for f in contract.flows]
-    lines += ["", "## Egress allow-list (firewall)", "", "| FQDN | port | protocol | from subnet | needed by | why |",
-              "|---|---|---|---|---|---|"]
-    lines += [f"| {e.fqdn} | {e.port} | {e.protocol} | {', '.join(e.subnets)} | {', '.join(e.required_by)} | {e.purpose} |"
-              for e in contract.egress]
+    lines += ["", "## Egress allow-list (firewall)", "",
+              "| FQDN | port | protocol | from subnet | needed by | why | level | basis |",
+              "|---|---|---|---|---|---|---|---|"]
+    for e in contract.egress:
+        dest = f"{e.fqdn} (service tag {e.service_tag}: network rule)" if e.service_tag else e.fqdn
+        lines.append(f"| {dest} | {e.port} | {e.protocol} | {', '.join(e.subnets)} | {', '.join(e.required_by)} | "
+                     f"{e.purpose} | {e.basis.level} | {_md(e.basis.describe())} |")
     lines += ["", "## Notes", ""] + [f"- {n}" for n in contract.notes]
     return "\n".join(lines) + "\n"
 
@@ -71,16 +83,22 @@ def network_template(plan: Plan) -> dict[str, Any]:
     for e in contract.egress:
         # Each FQDN only from the subnets whose traffic needs it (see the contract's `subnets`).
         sources = [p for p in (prefixes.get(s) for s in e.subnets) if p] or ["*"]
-        name = f"{e.fqdn.replace('*', 'any')}-{e.port}"
+        name = f"{e.destination.replace('*', 'any')}-{e.port}"
         if e.protocol in ("Http", "Https"):
             app_rules.append({"ruleType": "ApplicationRule", "name": name, "description": e.purpose[:140],
                               "protocols": [{"protocolType": e.protocol, "port": e.port}],
                               "sourceAddresses": sources,
                               "targetFqdns": [e.fqdn]})
         else:
+            # A network rule names its destination by service tag (or a single FQDN, which needs the
+            # policy's DNS proxy); never by wildcard FQDN, which Azure Firewall does not match there:
+            # https://learn.microsoft.com/azure/firewall/fqdn-filtering-network-rules
+            if e.service_tag is None and e.fqdn.startswith("*"):
+                raise ValueError(f"egress row {e.fqdn}:{e.port}: a network rule cannot name a wildcard FQDN")
+            dest = {"destinationAddresses": [e.service_tag]} if e.service_tag else {"destinationFqdns": [e.fqdn]}
             net_rules.append({"ruleType": "NetworkRule", "name": name, "description": e.purpose[:140],
                               "ipProtocols": ["TCP"], "sourceAddresses": sources,
-                              "destinationFqdns": [e.fqdn], "destinationPorts": [str(e.port)]})
+                              **dest, "destinationPorts": [str(e.port)]})
     collections = []
     if net_rules:
         collections.append({"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": "aks-jumpbox-network",

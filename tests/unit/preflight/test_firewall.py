@@ -504,3 +504,38 @@ def test_indexed_evaluation_equals_a_scan_of_every_rule(
     assert len(c.candidates(box, flow.app_protocol)) <= len(c.rules)
     assert indexed.verdict is scanned.verdict and indexed.partial == scanned.partial
     assert [d.rule for d in indexed.decisions] == [o.rule.ref if o.rule else None for o in scanned.outcomes]
+
+
+def smb(fqdn: str) -> FirewallFlow:
+    return FirewallFlow(SUBNET, 445, fqdn=fqdn, protocol="TCP")
+
+
+def test_a_wildcard_fqdn_in_a_network_rule_matches_nothing_and_the_evidence_says_why() -> None:
+    # Azure Firewall does not support wildcards in network-rule FQDNs (fqdn-filtering-network-rules).
+    docs = one_policy(group("fwpol", "g", 100, collection(
+        "smb", 100, "Allow", net_rule("files", fqdns=["*.file.core.windows.net"], ports=["445"]))))
+    c = compile_policy(docs)
+    for name in ("*.file.core.windows.net", "stg1.file.core.windows.net"):
+        r = evaluate(c, smb(name))
+        assert r.verdict is Verdict.DENY and r.rule is None, r.evidence
+        assert "network rule 'files' in collection 'smb'" in r.evidence
+        assert "lists *.file.core.windows.net in destinationFqdns, which Azure Firewall does not match" in r.evidence
+        assert "https://learn.microsoft.com/azure/firewall/fqdn-filtering-network-rules" in r.evidence
+    # Other ports and unrelated names carry no such note.
+    assert "destinationFqdns" not in evaluate(c, FirewallFlow(SUBNET, 22, fqdn="a.file.core.windows.net")).evidence
+    assert "destinationFqdns" not in evaluate(c, smb("stg1.blob.core.windows.net")).evidence
+
+
+def test_a_network_rule_allows_smb_to_the_storage_service_tag() -> None:
+    docs = one_policy(group("fwpol", "g", 100, collection(
+        "smb", 100, "Allow", net_rule("files", dst=["Storage.EastUS2"], ports=["445"]),
+        net_rule("exact", fqdns=["stg1.file.core.windows.net", "*.file.core.windows.net"], ports=["445"]))))
+    c = compile_policy(docs)
+    assert evaluate(c, FirewallFlow(SUBNET, 445, destination="Storage.EastUS2", protocol="TCP")).allowed
+    assert evaluate(c, FirewallFlow(SUBNET, 445, destination="Storage.WestEurope", protocol="TCP")).verdict \
+        is not Verdict.ALLOW
+    # The exact name in the same rule still matches; only the wildcard is dropped.
+    assert evaluate(c, smb("stg1.file.core.windows.net")).allowed
+    # Another account: only the service tag rule may cover its address, which a name check cannot tell.
+    r = evaluate(c, smb("stg2.file.core.windows.net"))
+    assert r.verdict is Verdict.UNKNOWN and "service tag Storage.EastUS2" in r.evidence

@@ -160,14 +160,29 @@ def test_subscription_alignment() -> None:
     assert check_subscription(subnet(), other, required=False).status is Status.WARN
 
 
+NEEDS = ("get.helm.sh:443", "dl.k8s.io:443")
+
+
 def test_outbound_path_for_private_subnets() -> None:
-    assert check_outbound_path(subnet()).status is Status.PASS
-    f = check_outbound_path(subnet(defaultOutboundAccess=False))
-    assert f.status is Status.WARN and "--nat-gateway" in (f.fix or "")
-    assert (
-        check_outbound_path(subnet(defaultOutboundAccess=False, routeTable={"id": "/x/rt"})).status
-        is Status.PASS
-    )
+    assert check_outbound_path(subnet(), needs_internet=NEEDS).status is Status.PASS
+    # Private, no NAT gateway, no route table: no outbound path at all, and the build needs the Internet.
+    f = check_outbound_path(subnet(defaultOutboundAccess=False), needs_internet=NEEDS)
+    assert f.status is Status.FAIL and "--nat-gateway" in (f.fix or "")
+    assert "has no outbound path" in f.message and "get.helm.sh:443, dl.k8s.io:443" in f.message
+    # A route table sending the Internet to an appliance (or a gateway) is a path; one that does not, is not.
+    routed = subnet(defaultOutboundAccess=False, routeTable={"id": "/x/rt"})
+    for hops in ({"VirtualAppliance"}, {"VirtualNetworkGateway"}):
+        assert check_outbound_path(routed, internet_hops=frozenset(hops), needs_internet=NEEDS).status is Status.PASS
+    f = check_outbound_path(routed, internet_hops=frozenset({"Internet"}), needs_internet=NEEDS)
+    assert f.status is Status.FAIL and "neither a NAT gateway nor a route to an appliance" in f.message
+    # A route table that could not be read: not known.
+    assert check_outbound_path(routed, needs_internet=NEEDS).status is Status.WARN
+    # A NAT gateway is a path.
+    nat = subnet(defaultOutboundAccess=False, natGateway={"id": "/x/nat"})
+    assert check_outbound_path(nat, needs_internet=NEEDS).status is Status.PASS
+    # Everything required comes from a network-local mirror: only a warning.
+    f = check_outbound_path(subnet(defaultOutboundAccess=False), needs_internet=())
+    assert f.status is Status.WARN and "comes from the mirror" in f.message
 
 
 def test_documents_from_the_vnet_and_errors() -> None:

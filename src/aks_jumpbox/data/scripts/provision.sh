@@ -14,6 +14,8 @@
 
 WORK=/var/tmp/aks-jumpbox
 STATE=/etc/aks-jumpbox
+# The Azure CLI's per-user state (config, logs, telemetry cache) of the root that ran the build.
+AZ_STATE=/root/.azure
 APT_ATTEMPTS=5
 # A failed index download is an error, not a warning; stalled connections time out.
 APT_OPTS=(-y -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -o APT::Update::Error-Mode=any
@@ -317,7 +319,8 @@ write_manifest() {
 clean_up() {
   step cleanup
   apt-get clean
-  rm -rf "$WORK"
+  # The image keeps nothing of the build's own `az` runs (config, logs, command index).
+  rm -rf "$WORK" "$AZ_STATE"
   step_end
 }
 
@@ -328,6 +331,10 @@ main() {
   # needrestart must not restart sshd under Packer's SSH session (the upgrade hang upstream hit).
   export NEEDRESTART_MODE=l NEEDRESTART_SUSPEND=1 UCF_FORCE_CONFFOLD=1
   export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  # HashiCorp's version check: `terraform version` would call checkpoint-api.hashicorp.com (not in the
+  # egress allow-list) and write a random checkpoint signature into the image.
+  # https://developer.hashicorp.com/terraform/cli/commands#upgrade-and-security-bulletin-checks
+  export CHECKPOINT_DISABLE=1
   trap on_exit EXIT
   [ "$(id -u)" -eq 0 ] || { echo "provision.sh must run as root (the image template runs it with sudo)" >&2; exit 1; }
   mkdir -p "$WORK" "$STATE"

@@ -111,6 +111,12 @@ check_manifest() {
 main() {
   set -uo pipefail
   export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  # No version check home from `terraform version` (see provision.sh), and this run's `az` state goes
+  # to a directory removed on exit, so validation leaves no /root/.azure in the image.
+  export CHECKPOINT_DISABLE=1
+  AZURE_CONFIG_DIR=$(mktemp -d)
+  export AZURE_CONFIG_DIR
+  trap 'rm -rf "$AZURE_CONFIG_DIR"' EXIT
   printf '==> aks-jumpbox step validate begin\n'
   check_tools
   check_azure_cli

@@ -39,7 +39,7 @@ from aks_jumpbox.preflight.firewall.discovery import (
     policy_docs_from_resources,
     read_policy_docs,
 )
-from aks_jumpbox.preflight.firewall.evaluation import FirewallResult, evaluate, evaluate_policy
+from aks_jumpbox.preflight.firewall.evaluation import FirewallResult, evaluate, evaluate_policy, wildcard_notes
 from aks_jumpbox.preflight.firewall.evaluation import flow_box as _flow_box  # noqa: F401
 from aks_jumpbox.preflight.firewall.evaluation import match as _match  # noqa: F401
 from aks_jumpbox.preflight.firewall.explain import FirewallDecision as FirewallDecision
@@ -65,4 +65,5 @@ __all__ = [
     "ip_groups_from_resources",
     "policy_docs_from_resources",
     "read_policy_docs",
+    "wildcard_notes",
 ]

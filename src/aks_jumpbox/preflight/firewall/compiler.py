@@ -125,13 +125,15 @@ def _compile_rule(doc: Any, ref: FirewallRuleRef, ctx: FirewallContext, where: s
             ports = parse_ports(_strs(p.get("destinationPorts"), f"{where}: destinationPorts") or ("*",))
         except ValueError as e:
             raise ResourceFormatError(f"{where}: destinationPorts: {e}") from None
-        # Azure does not support wildcard FQDNs in network rules
-        # (https://learn.microsoft.com/azure/firewall/fqdn-filtering-network-rules); a "*.x" here is still
-        # read as matching every name under x, as before (issue 10, item 2: noted, not changed).
         fqdns = _patterns(
             _strs(p.get("destinationFqdns"), f"{where}: destinationFqdns"), f"{where}: destinationFqdns"
         )
-        return Rule(ref, protos, src, ports, dst, fqdns)
+        # "By design, FQDN filtering in network rules doesn't support wildcards"
+        # (https://learn.microsoft.com/azure/firewall/fqdn-filtering-network-rules): the firewall resolves
+        # each listed name in DNS, and "*.x" names no host, so such an entry matches no traffic.
+        exact = tuple(f for f in fqdns if not f.wildcard)
+        wild = tuple(f for f in fqdns if f.wildcard)
+        return Rule(ref, protos, src, ports, dst, exact, unmatched_wildcards=wild)
     app_ports: dict[str, Intervals] = {}
     for i, entry in enumerate(p.get("protocols") or []):
         w = f"{where}: protocols[{i}]"

@@ -159,6 +159,39 @@ def flow_box(flow: FirewallFlow, ctx: FirewallContext) -> Box:
     return (src, Intervals.span(i, i), port, dest)
 
 
+FQDN_NETWORK_RULES = "https://learn.microsoft.com/azure/firewall/fqdn-filtering-network-rules"
+
+
+def wildcard_notes(policy: CompiledPolicy, flow: FirewallFlow) -> list[str]:
+    """Why network rules listing a wildcard FQDN for ``flow``'s name did not allow it (for a flow checked
+    by service tag or address, pass the name it stands for)."""
+    return _unmatched_wildcards(policy, flow_box(flow, policy.context))
+
+
+def _unmatched_wildcards(policy: CompiledPolicy, box: Box) -> list[str]:
+    """Network rules that would have matched the flow had Azure Firewall honoured their wildcard FQDNs."""
+    _, proto, port, dest = box
+    if not isinstance(dest, NamedDest):
+        return []
+    out = []
+    for r in policy.network_rules:
+        if not r.unmatched_wildcards or r.ref is None:
+            continue
+        if not (r.ports.overlaps(port) and r.protocols.overlaps(proto)):
+            continue
+        inside, _ = dest.names.split(r.unmatched_wildcards)
+        if inside is None:
+            continue
+        src = r.source.split(box[0])
+        if src[0] is None and src[1] is None:
+            continue
+        names = ", ".join(str(w) for w in r.unmatched_wildcards)
+        out.append(f"{r.ref} lists {names} in destinationFqdns, which Azure Firewall does not match: network "
+                   f"rules take no wildcard FQDNs ({FQDN_NETWORK_RULES}); use an application rule, a service tag "
+                   "or IP addresses")
+    return out
+
+
 def evaluate(policy: CompiledPolicy, flow: FirewallFlow) -> FirewallResult:
     box = flow_box(flow, policy.context)
     outcomes, pooled = first_match(policy.candidates(box, flow.app_protocol), box, match(flow.app_protocol))
@@ -168,6 +201,8 @@ def evaluate(policy: CompiledPolicy, flow: FirewallFlow) -> FirewallResult:
     text = evidence(c.verdict, c.partial, decisions, policy.name)
     if pooled:
         text += f" ({POOLED_NOTE})"
+    for note in _unmatched_wildcards(policy, box):
+        text += f"; {note}"
     return FirewallResult(flow, c.verdict, lead, text, c.partial, decisions, policy.notes, policy.name)
 
 

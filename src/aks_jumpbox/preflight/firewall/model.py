@@ -115,6 +115,9 @@ class Rule:
     app_ports: Mapping[str, Intervals] | None = None  # application rules: protocol -> ports
     unknown_names: tuple[str, ...] = ()  # reasons some names may match (FQDN tags, web categories)
     missing_parent: str = ""
+    # Network rules only: wildcard destinationFqdns, which Azure Firewall does not match
+    # (https://learn.microsoft.com/azure/firewall/fqdn-filtering-network-rules). Kept for the evidence.
+    unmatched_wildcards: tuple[Pattern, ...] = ()
 
     @property
     def is_app(self) -> bool:
