@@ -11,9 +11,13 @@ import json
 import re
 import shlex
 import subprocess
+import tempfile
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
+
+from aks_jumpbox.core import scripts
+from tests.support.rendered import Deb822Error, apt_sources, image_manifest, parse_deb822
 
 VAR_NAME = re.compile(r"([A-Z_][A-Z0-9_]*)=")
 SAFE_BARE = re.compile(r"[A-Za-z0-9@%+=:,./_-]+")  # what shlex.quote leaves unquoted
@@ -23,7 +27,11 @@ ARM_LITERAL = re.compile(r"'(?:[^']|'')*'")
 TOOL_FUNCTIONS = ("[reference(", "[resourceId(", "[format(", "[parameters(")
 SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 EGRESS_LINE = re.compile(r"^[A-Za-z0-9*.:\-]+$")
-ARTIFACT_COLUMNS, TOOL_COLUMNS = 13, 5
+# The tool tables' columns, as the renderer names them (the scripts read rows into these names).
+COLUMNS = {
+    "provision.sh": ("ARTIFACTS", scripts.PROVISION_COLUMNS),
+    "validate.sh": ("TOOLS", scripts.VALIDATE_COLUMNS),
+}
 HEREDOC = re.compile(r"^cat > /tmp/aks-jumpbox-(?P<script>\S+) <<'(?P<eof>\w+)'$")
 
 
@@ -32,7 +40,12 @@ class NotInert(Exception):
 
 
 def _template(name: str) -> str:
-    return resources.files("aks_jumpbox.render").joinpath("templates", name).read_text(encoding="utf-8")
+    """The script as rendered with no variables: the header, shared helpers and columns filled in, and
+    the #@@CONFIG@@ marker left where the variable block goes (the logic every plan must carry unchanged)."""
+    marker = "AKS_JUMPBOX_HOSTILE_MARKER"
+    filled = scripts._fill(scripts._source(name), {marker: ""}, COLUMNS[name][1])
+    assert filled.count(f"{marker}=''") == 1
+    return filled.replace(f"{marker}=''", "#@@CONFIG@@")
 
 
 # ---- the variable block of provision.sh / validate.sh
@@ -95,36 +108,33 @@ def bash_syntax(text: str, shell: str = "bash") -> str | None:
     return None if r.returncode == 0 else (r.stderr.strip() or f"{shell} -n failed")
 
 
-# ---- deb822 (.sources) as provision.sh writes them
+# ---- deb822 (.sources) and the manifest, as provision.sh's own functions print them
+
+# The .sources files provision.sh writes, in the order it writes them (the OS one only with an apt mirror).
+SOURCES = ("aks-jumpbox-os.sources", "aks-jumpbox-azure-cli.sources")
 
 
-def _printf_statements(script: str) -> list[str]:
-    lines, out, i = script.split("\n"), [], 0
-    while i < len(lines):
-        if lines[i].lstrip().startswith("printf 'Types: deb"):
-            stmt = [lines[i]]
-            while stmt[-1].endswith("\\") and i + 1 < len(lines):
-                i += 1
-                stmt.append(lines[i])
-            out.append(re.sub(r"\s*>\s*\S+\s*$", "", "\n".join(stmt)))
-        i += 1
-    return out
-
-
-def deb822_outputs(files: dict[str, str]) -> list[str]:
-    """What each `printf 'Types: deb...'` of provision.sh writes, run in bash over the variable block."""
+def _sourceable(files: dict[str, str]) -> str:
+    """provision.sh, once its variable block is proven to be assignments only: then sourcing it runs
+    nothing but those assignments and the script's own definitions (its main guard keeps main from
+    running)."""
     block = variable_block(files["provision.sh"], "provision.sh")
-    parse_block(block, "provision.sh")  # only assignments: safe to run
+    parse_block(block, "provision.sh")
     if "\0" in block:
         raise NotInert(
             "provision.sh: a NUL byte in the variable block (bash drops it: the value is not what was given)"
         )
-    stmts = _printf_statements(files["provision.sh"])
-    program = block + "\n" + "\n".join(f"{s}\nprintf '\\036'" for s in stmts) + "\n"
-    r = subprocess.run(["bash", "-c", program], capture_output=True, text=True, timeout=30, check=False)
-    if r.returncode != 0:
-        raise NotInert(f"the .sources printf statements fail: {r.stderr.strip()}")
-    return r.stdout.split("\x1e")[: len(stmts)]
+    return files["provision.sh"]
+
+
+def deb822_outputs(files: dict[str, str]) -> dict[str, str]:
+    """{file name: text} of the .sources files provision.sh writes (tests/support/rendered.apt_sources)."""
+    script = _sourceable(files)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            return apt_sources(script, Path(tmp))
+        except subprocess.CalledProcessError as exc:
+            raise NotInert(f"the .sources functions fail: {exc.stderr.strip()}") from None
 
 
 def deb822_paragraphs(text: str) -> list[list[tuple[str, str]]]:
@@ -194,24 +204,32 @@ def _shell_customizers(value: Any):
 class Baseline:
     provision_vars: tuple[str, ...]
     validate_vars: tuple[str, ...]
-    deb822_fields: tuple[tuple[tuple[str, ...], ...], ...]  # per printf: per paragraph: field names
+    deb822_fields: dict[str, tuple[tuple[str, ...], ...]]  # per .sources file: per paragraph: field names
     signed_by: tuple[str, ...]
     skeletons: frozenset[str]
 
     @classmethod
     def of(cls, benign: list[dict[str, str]]) -> Baseline:
+        """From benign plans; one of them must use an apt mirror (so the OS .sources file is written)."""
         first = benign[0]
-        outputs = [deb822_paragraphs(o) for o in deb822_outputs(first)]
+        fields: dict[str, tuple[tuple[str, ...], ...]] = {}
+        signed: dict[str, tuple[str, ...]] = {}
         skeletons = set()
         for files in benign:
+            for name, text in deb822_outputs(files).items():
+                paragraphs = deb822_paragraphs(text)
+                shape = tuple(tuple(k for k, _ in p) for p in paragraphs)
+                assert fields.setdefault(name, shape) == shape, f"benign plans disagree on {name}"
+                signed[name] = tuple(v for p in paragraphs for k, v in p if k == "Signed-By")
             for rel, text in files.items():
                 if rel.startswith("arm/"):
                     skeletons |= {arm_skeleton(s) for s in arm_strings(json.loads(text)) if is_expression(s)}
+        assert set(fields) == set(SOURCES), f"the benign plans write {sorted(fields)}, not {SOURCES}"
         return cls(
             provision_vars=tuple(script_vars(first, "provision.sh")),
             validate_vars=tuple(script_vars(first, "validate.sh")),
-            deb822_fields=tuple(tuple(tuple(k for k, _ in p) for p in o) for o in outputs),
-            signed_by=tuple(v for o in outputs for p in o for k, v in p if k == "Signed-By"),
+            deb822_fields=fields,
+            signed_by=tuple(v for name in SOURCES for v in signed[name]),
             skeletons=frozenset(skeletons),
         )
 
@@ -240,15 +258,16 @@ def check_scripts(
         for name, want in (expect_vars or {}).items():
             if name in values and values[name] != want:
                 problems.append(f"{script}: {name} reads back as {values[name]!r}, not {want!r}")
-        table, columns = (
-            ("ARTIFACTS", ARTIFACT_COLUMNS) if script == "provision.sh" else ("TOOLS", TOOL_COLUMNS)
-        )
+        table, columns = COLUMNS[script]
         for row in filter(None, values.get(table, "").split("\n")):
             cells = row.split("\t")
-            if len(cells) != columns:
-                problems.append(f"{script}: {table} row {row[:60]!r} has {len(cells)} columns, not {columns}")
+            if len(cells) != len(columns):
+                problems.append(
+                    f"{script}: {table} row {row[:60]!r} has {len(cells)} columns, not {len(columns)}"
+                )
             elif script == "provision.sh":
-                file_name, url = cells[4], cells[2]
+                cell = dict(zip(columns, cells, strict=True))
+                file_name, url = cell["file"], cell["url"]
                 if not SAFE_FILE_NAME.match(file_name) or file_name in (".", ".."):
                     problems.append(f"provision.sh: cache file name {file_name!r} is not a plain file name")
                 if not url.startswith("https://") or re.search(r"\s", url):
@@ -260,21 +279,27 @@ def check_deb822(
     files: dict[str, str], base: Baseline, expect_uris: dict[int, str] | None = None
 ) -> list[str]:
     try:
-        outputs = [deb822_paragraphs(o) for o in deb822_outputs(files)]
-    except NotInert as exc:
-        return [str(exc)]
+        texts = deb822_outputs(files)
+        outputs = {name: deb822_paragraphs(texts[name]) for name in SOURCES if name in texts}
+        for text in texts.values():
+            parse_deb822(text)  # strict: single-line fields, none repeated
+    except (NotInert, Deb822Error) as exc:
+        return [f"deb822: {exc}"]
     problems = []
-    fields = tuple(tuple(tuple(k for k, _ in p) for p in o) for o in outputs)
-    if fields != base.deb822_fields:
-        problems.append(f"the .sources files have fields {fields}, not {base.deb822_fields}")
-    uris = [v for o in outputs for p in o for k, v in p if k == "URIs"]
+    if not set(texts) <= set(SOURCES) or SOURCES[-1] not in texts:
+        problems.append(f"provision.sh writes the .sources files {sorted(texts)}, not (some of) {SOURCES}")
+    for name, paragraphs in outputs.items():
+        fields = tuple(tuple(k for k, _ in p) for p in paragraphs)
+        if name in base.deb822_fields and fields != base.deb822_fields[name]:
+            problems.append(f"{name} has fields {fields}, not {base.deb822_fields[name]}")
+    uris = [v for o in outputs.values() for p in o for k, v in p if k == "URIs"]
     for value in uris:
-        if len(value.split()) > 1:
-            problems.append(f"URIs: {value!r} names more than one repository")
+        if len(value.split()) != 1:
+            problems.append(f"URIs: {value!r} does not name exactly one repository")
     for index, want in (expect_uris or {}).items():
         if index < len(uris) and uris[index] != want:
             problems.append(f"URIs #{index} is {uris[index]!r}, not {want!r}")
-    signed = tuple(v for o in outputs for p in o for k, v in p if k == "Signed-By")
+    signed = tuple(v for o in outputs.values() for p in o for k, v in p if k == "Signed-By")
     if signed != base.signed_by:
         problems.append(f"Signed-By is {signed}, not {base.signed_by}")
     return problems
@@ -331,6 +356,29 @@ def check_egress(files: dict[str, str]) -> list[str]:
     ]
 
 
+def check_manifest(files: dict[str, str]) -> list[str]:
+    """The image's manifest.json, as provision.sh's manifest_json completes it, is JSON and names each
+    tool's download URL exactly as the tool table does."""
+    try:
+        script = _sourceable(files)
+        rows = [dict(zip(scripts.PROVISION_COLUMNS, row.split("\t"), strict=True))
+                for row in filter(None, script_vars(files, "provision.sh").get("ARTIFACTS", "").split("\n"))]
+    except (NotInert, ValueError) as exc:
+        return [f"manifest: {exc}"]
+    # Tools the lock could not pin get the digest the build verified; names are the catalog's own.
+    verified = {r["name"]: "0" * 64 for r in rows if r["sha"] == "-" and SAFE_FILE_NAME.match(r["name"])}
+    try:
+        manifest = image_manifest(script, verified)
+    except subprocess.CalledProcessError as exc:
+        return [f"manifest: manifest_json fails: {exc.stderr.strip()[:200]}"]
+    except ValueError as exc:
+        return [f"manifest: the image's manifest.json is not JSON: {exc}"]
+    sources = [t.get("source") for t in manifest.get("tools", [])]
+    if sources != [r["url"] for r in rows]:
+        return [f"manifest: the tools' sources {sources[:3]} are not the download URLs"]
+    return []
+
+
 def check_plan_output(
     files: dict[str, str],
     base: Baseline,
@@ -342,6 +390,7 @@ def check_plan_output(
     problems = check_scripts(files, base, expect_vars)
     if "provision.sh" in files:
         problems += check_deb822(files, base, expect_uris)
+        problems += check_manifest(files)
     problems += check_arm(files, base, expect_arm)
     problems += check_egress(files)
     if "plan.json" in files:

@@ -23,7 +23,7 @@ import yaml
 from tests.hostile.case import Case
 from tests.hostile.cases import ALL
 from tests.hostile.inert import Baseline, check_ci, check_plan_output
-from tests.hostile.workspace import Result, Tripwire, Workspace, changed, tree
+from tests.hostile.workspace import Result, Tripwire, Workspace, changed, tree, warm_up
 
 ERROR_LINE = re.compile(r"^\s*(error|Error):")
 
@@ -72,6 +72,7 @@ def baseline(init_dir) -> Baseline:
 
 @pytest.fixture(scope="session")
 def trip():
+    warm_up()  # before the first case forks: every case starts with the tool imported
     t = Tripwire()
     yield t
     t.close()

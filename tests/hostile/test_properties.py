@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
 
 import pytest
 import yaml
@@ -28,7 +29,7 @@ from tests.hostile.cases.spec_values import APT, EOF, FPR, GALLERY
 from tests.hostile.inert import Baseline, check_plan_output
 from tests.hostile.workspace import set_path
 
-EXAMPLES = 40
+EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "40"))  # more for a deeper run, e.g. HOSTILE_EXAMPLES=3000
 # No shrinking: a failure reports the first failing value as generated, so a red run stays short too.
 PROPERTY = settings(
     max_examples=EXAMPLES,

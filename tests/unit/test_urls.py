@@ -46,6 +46,7 @@ def test_safe_urls_are_accepted_unchanged(url):
     ("https://mirror/a`id`", "'`'"),
     ("https://mirror/a<b>", "'<'"),
     ("https://mirrör/x", "'ö'"),
+    ("https://apt.c\u03bfnt\u03bfs\u03bf.example/", "ASCII (IDNA, xn--)"),  # Greek omicrons posing as "o"
     ("https://mirror/x\u2028", "control character"),
     ("https://mirror/%zz", "percent escape"),
     ("https://mirror/%4", "percent escape"),

@@ -135,8 +135,8 @@ def issues_url() -> str:
 def report_error(exc: BaseException) -> int:
     """Print exc for a person (one message, no traceback unless AKS_JUMPBOX_DEBUG=1); return the exit code."""
     if isinstance(exc, SpecError):
-        for problem in exc.problems:
-            _say(f"error: {problem}")
+        for problem in exc.problems:  # one line each: a newline in a file name or value is shown escaped
+            _say(f"error: {problem}".replace("\n", "\\n"))
         return EXIT_BAD_INPUT
     if isinstance(exc, UserError):
         _error(str(exc))
@@ -230,6 +230,19 @@ def _https_feed(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"{printable(value)!r}{from_env(ctx, param)} {problem}; give the feed as "
                                  "https://host[/path]", ctx=ctx, param=param)
     return value.rstrip("/")
+
+
+def https_argument(option: str, value: str) -> str:
+    """value if it is an https:// URL by the rule of every URL the tool reads (core/urls.py); else a
+    UserError naming option. A value holding credentials is not echoed back."""
+    from aks_jumpbox.core.urls import UrlError, check_url
+
+    try:
+        return check_url(value, schemes=("https",))
+    except UrlError as exc:
+        shown = "" if "@" in value else f" {printable(value)!r}"
+        raise UserError(f"{option}{shown}: the URL {exc}.",
+                        fix="Give it as https://host[:port]/path.") from None
 
 
 feed_option = click.option(

@@ -57,6 +57,19 @@ def check_items(items: Iterable[MirrorItem], out: Path) -> None:
                 safe_parts(rel, base=out)
 
 
+def check_sources(items: Iterable[MirrorItem], source: Source) -> None:
+    """Refuse (UserError) a --from folder file that leads out of the folder or is not a regular file (a FIFO,
+    a device, a folder): run before anything is written, so a bad source folder leaves --to untouched.
+    Missing files are left to `sync_item` (an artifact already in place needs no source)."""
+    if source.folder is None:
+        return
+    for item in items:
+        for what, rel in ((f"{item.tool} artifact", item.path), ("checksum file", item.checksum_path),
+                          ("checksum order file", item.order_path)):
+            if rel is not None and (where := source.locate("", rel)).exists():
+                open_regular(where, what=what, label=str(source.folder.joinpath(*safe_parts(rel)))).close()
+
+
 def _sha256(fh: BinaryIO, copy_to: BinaryIO | None = None) -> str:
     digest = hashlib.sha256()
     while chunk := fh.read(1 << 20):

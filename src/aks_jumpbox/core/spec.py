@@ -101,6 +101,12 @@ class ToolPin(_Model):
 
     _version = field_validator("version", mode="before")(_plain_version)
 
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str | None) -> str | None:
+        # Quoted in `check` findings, `lock --upgrade` and `outdated` lines: a newline would forge a line.
+        return None if value is None else plain_text(value, 500)
+
 
 class Extension(_Model):
     name: str

@@ -67,6 +67,9 @@ def check_url(value: object, *, schemes: tuple[str, ...] = ("https",)) -> str:
     if len(value) > MAX_URL:
         raise UrlError(f"is longer than {MAX_URL} characters")
     bad = next((ch for ch in value if ch not in _ALLOWED), None)
+    if bad is not None and not bad.isascii() and bad.isprintable():  # e.g. a Greek omicron posing as an "o"
+        raise UrlError(f"contains the non-ASCII character {bad!r}; write a host name in its ASCII "
+                       "(IDNA, xn--) form and percent-encode anything else")
     if bad is not None:
         raise UrlError(f"contains {_describe(bad)}; a URL may hold only RFC 3986 characters (percent-encode "
                        "anything else) and no quotes")

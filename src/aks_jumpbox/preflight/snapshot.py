@@ -33,7 +33,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from aks_jumpbox.adapters.files import DOCUMENT_LIMIT, InputError, ensure_dir, load_json, read_input, write_atomic
+from aks_jumpbox.adapters.files import (
+    DOCUMENT_LIMIT, InputError, confined, ensure_dir, load_json, read_input, write_atomic,
+)
 from aks_jumpbox.core.errors import UserError
 from aks_jumpbox.preflight import firewall, nsg, route, subnet
 from aks_jumpbox.preflight._arm import ResourceFormatError, id_of, name_of, props
@@ -332,7 +334,11 @@ def load_snapshot(folder: str | Path) -> FolderSource:
             fix="Give the folder `aks-jumpbox snapshot --out DIR` wrote (or one of ARM JSON documents).",
         )
     src = FolderSource(root)
-    for path in sorted(p for p in root.rglob("*.json") if p.is_file()):
+    for path in sorted(root.rglob("*.json")):
+        if path.is_dir():  # a folder named *.json (rglob does not descend into folder links)
+            continue
+        # A link that leads out of the folder is refused, not read; a FIFO or device is refused by add_file.
+        confined(root, path.relative_to(root).as_posix())
         src.add_file(path)
     if src.files == 0:
         raise SnapshotError(

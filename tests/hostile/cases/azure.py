@@ -220,8 +220,9 @@ def _environment_cases() -> list[Case]:
         env(
             "env-authority-host-http",
             "reject",
-            ("authority",),
+            ("AZURE_AUTHORITY_HOST",),
             {**AZ_ENV, "AZURE_AUTHORITY_HOST": "http://127.0.0.1:{trip}"},
+            why="the message names the variable as it is spelled (mentions are case-sensitive)",
         ),
         env(
             "env-release-feed-http",

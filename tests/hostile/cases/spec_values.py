@@ -224,15 +224,18 @@ def _deb822_cases() -> list[Case]:
 # ---------------------------------------------------------------------------------------------
 # spec-field: the other string fields
 
+# A description or tag value is one line of printable text (core/spec.py plain_text and tags): Azure shows
+# both on one line, and the summary, reports and markdown tables print them on one. A newline is refused.
+ONE_LINE = "a gallery description and a tag value are one line of printable text: a newline is bad input"
 FREE_TEXT = [  # (name, value, expectation) for fields Azure stores as free text
-    ("newline", "line one\nline two", "inert"),
+    ("newline", "line one\nline two", "reject"),
     ("dquote", 'say "hi"', "inert"),
     ("squote", "o'brien", "inert"),
     ("backslash", "a\\nb\\", "inert"),
     ("cmdsubst", "$(id) and ${HOME}", "inert"),
     ("backtick", "`id`", "inert"),
     ("braces", "{{ .Vars }} and }}", "inert"),
-    ("eof", f"x\n{EOF}\nrm -rf /", "inert"),
+    ("eof", f"x\n{EOF}\nrm -rf /", "reject"),
     ("confusable", "Аdmin ΑKS", "inert"),
     ("nul", "a\x00b", "either"),
 ]
@@ -317,6 +320,7 @@ def _spec_field_cases() -> list[Case]:
     ]
     for name, value, expect in FREE_TEXT:
         kw = {"expect_arm": (value,)} if expect == "inert" else {}
+        kw["why"] = ONE_LINE if expect == "reject" else ""
         out.append(
             Case(
                 f"spec-gallery-description-{name}",
@@ -337,18 +341,23 @@ def _spec_field_cases() -> list[Case]:
                 **kw,
             )
         )
-    for name, value in (
-        ("cmdsubst", "$(id)"),
-        ("markup", "[/] [bold]x"),
-        ("eof", f"x\n{EOF}\n"),
-        ("braces", "{{x}}"),
+    for name, value, expect in (
+        ("cmdsubst", "$(id)", "inert"),
+        ("markup", "[/] [bold]x", "inert"),
+        ("eof", f"x\n{EOF}\n", "reject"),
+        ("braces", "{{x}}", "inert"),
     ):
         out.append(
             Case(
                 f"spec-tool-reason-{name}",
                 "spec-field",
-                "inert",
+                expect,
+                ("tools.helm.reason",) if expect == "reject" else (),
                 spec={"tools.helm": {"version": "4.3.0", "reason": value, "review_by": "2030-01-01"}},
+                why="a pin's reason is quoted on one line by `check`, `lock --upgrade` and `outdated`: "
+                "a newline would forge a line of their output, so it is bad input"
+                if expect == "reject"
+                else "",
             )
         )
     out.append(

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from aks_jumpbox.cli.context import resolve_inputs
-from aks_jumpbox.cli.present import lock_option, spec_option
+from aks_jumpbox.cli.present import https_argument, lock_option, spec_option
 from aks_jumpbox.core.errors import UserError
 
 
@@ -33,17 +33,15 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
     from aks_jumpbox.adapters.files import ensure_dir
     from aks_jumpbox.adapters.http import fetch_file, fetch_text
     from aks_jumpbox.core.mirror import mirror_items
-    from aks_jumpbox.core.mirrorsync import Source, check_items, sync_item, write_index
+    from aks_jumpbox.core.mirrorsync import Source, check_items, check_sources, sync_item, write_index
 
     if not to_dir.strip():  # e.g. `--to "$OUT"` with OUT unset: not silently the current folder
         raise UserError("--to is empty.", fix="Name a folder, e.g. --to mirror.")
     inputs = resolve_inputs(spec_path, lock_path)
     if source is None:
         src = Source()
-    elif source.startswith("https://"):
-        src = Source(base=source)
-    elif source.startswith(("http://", "ftp://")):
-        raise UserError(f"--from {source}: only https:// URLs or folders are accepted.")
+    elif "://" in source:  # another mirror: requests go there, so the URL is checked like every other
+        src = Source(base=https_argument("--from", source))
     else:
         folder = Path(source)
         if not folder.is_dir():
@@ -56,6 +54,7 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
     if not items:
         raise UserError(f"{inputs.lock_label} locks none of the spec's tools.", fix="Run `aks-jumpbox lock` first.")
     check_items(items, out)  # every path stays inside --to, checked before anything is written
+    check_sources(items, src)  # and every --from file is a regular file inside --from
     ensure_dir(out)
     synced = []
     for item in items:

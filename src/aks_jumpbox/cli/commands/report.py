@@ -10,7 +10,7 @@ import click
 
 from aks_jumpbox.cli.azure_common import AzureArgs, azure_options, connect
 from aks_jumpbox.cli.context import resolve_plan
-from aks_jumpbox.cli.present import lock_option, spec_option
+from aks_jumpbox.cli.present import https_argument, lock_option, spec_option
 from aks_jumpbox.core.errors import UserError
 
 SBOM_FILE, MARKDOWN_FILE, JSON_FILE = "sbom.cdx.json", "software-report.md", "software-report.json"
@@ -63,8 +63,7 @@ def command(spec_path: str | None, lock_path: str | None, log_path: str | None, 
     if upload_to is not None:
         from aks_jumpbox.azure.reports import split_container_url
 
-        if not upload_to.startswith("https://"):
-            raise UserError(f"--upload-to {upload_to}: must be an https:// blob container URL.")
+        https_argument("--upload-to", upload_to)  # the reports and a token go there
         try:
             split_container_url(upload_to)
         except ValueError as exc:
