@@ -16,14 +16,14 @@ from aks_jumpbox.core.yamlfile import LocatedDocument
 from aks_jumpbox.render.output import render_files
 from tests.hostile.cases.spec_values import APT
 from tests.hostile.inert import check_plan_output
-from tests.hostile.test_properties import _baseline, _default, _lock
+from tests.hostile.test_properties import CATALOG, _baseline, _default, _lock
 
 
 @functools.cache
 def _benign() -> dict[str, str]:
     """A plan with an apt mirror: provision.sh writes both .sources files."""
     data = {**_default(), "mirror": {"apt": APT}}
-    return render_files(build_plan(parse_spec(LocatedDocument(data, "t.yaml")), _lock()))
+    return render_files(build_plan(parse_spec(LocatedDocument(data, "t.yaml"), CATALOG), _lock(), catalog=CATALOG))
 
 
 def _sub(text: str, old: str, new: str) -> str:
