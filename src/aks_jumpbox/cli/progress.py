@@ -90,7 +90,8 @@ class Presenter:
             parts.append(Text(printable(snap.note), style="yellow"))
         if snap.log_tail:
             # Text keeps ESC: a log line (the build VM's output) must not drive the terminal.
-            parts.append(Panel(Text("\n".join(map(printable, snap.log_tail)), overflow="ellipsis", no_wrap=True),
+            tail = "\n".join(map(printable, snap.log_tail))
+            parts.append(Panel(Text(tail, overflow="ellipsis", no_wrap=True),
                                title="customization.log", title_align="left", border_style="dim"))
         if not snap.run.finished:
             parts.append(Text("Ctrl-C detaches; the build goes on in Azure.", style="dim"))

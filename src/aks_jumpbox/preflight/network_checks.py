@@ -300,7 +300,8 @@ def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, in
                             path.evidence)]
         return [Finding(f"{fid}.path", Status.PASS, f"egress from subnet {info.name} goes out directly, no firewall to check",
                         path.evidence)]
-    ips = [r.next_hop_ip for r in (*hops, *path.hop.possible) if r.next_hop_type == "VirtualAppliance" and r.next_hop_ip]
+    ips = [r.next_hop_ip for r in (*hops, *path.hop.possible)
+           if r.next_hop_type == "VirtualAppliance" and r.next_hop_ip]
     out: list[Finding] = []
     if path.in_path is None:
         out.append(Finding(f"{fid}.path", Status.WARN, f"only part of the egress of subnet {info.name} passes an appliance",

@@ -57,7 +57,8 @@ def parse_route_table(doc: Mapping[str, Any]) -> tuple[Route, ...]:
             try:
                 ipaddress.ip_network(prefix.strip(), strict=False)
             except ValueError:
-                raise ResourceFormatError(f"{where}: addressPrefix: {prefix!r:.100} is not a CIDR prefix") from None
+                raise ResourceFormatError(f"{where}: addressPrefix: {prefix!r:.100} is not a CIDR prefix") \
+                    from None
         hop = next((h for h in HOP_TYPES if str(rp.get("nextHopType", "")).lower() == h.lower()), None)
         if hop is None:
             raise ResourceFormatError(

@@ -129,8 +129,8 @@ def subnet_info(doc: Mapping[str, Any]) -> SubnetInfo:
     dao = p.get("defaultOutboundAccess")
     pls = p.get("privateLinkServiceNetworkPolicies")
     if pls is not None and not isinstance(pls, str):
-        raise ResourceFormatError(f"subnet {sid.subnet}: privateLinkServiceNetworkPolicies: expected a string, "
-                                  f"got {pls!r:.200}")
+        raise ResourceFormatError(f"subnet {sid.subnet}: privateLinkServiceNetworkPolicies: expected a "
+                                  f"string, got {pls!r:.200}")
     return SubnetInfo(
         sid,
         tuple(prefixes),
@@ -162,8 +162,8 @@ def virtual_network_prefixes(vnet: Mapping[str, Any], *, include_peerings: bool 
     def space(value: Any, field: str) -> list[str]:
         raw = (value or {}).get("addressPrefixes") if isinstance(value or {}, dict) else value
         if not isinstance(raw, list | None):
-            raise ResourceFormatError(f"virtual network {vname}: {field}.addressPrefixes: expected a list of CIDR "
-                                      f"prefixes, got {raw!r:.200}")
+            raise ResourceFormatError(f"virtual network {vname}: {field}.addressPrefixes: expected a list "
+                                      f"of CIDR prefixes, got {raw!r:.200}")
         return [x for x in raw or [] if isinstance(x, str)]
 
     out = space(p.get("addressSpace"), "addressSpace")
@@ -177,8 +177,8 @@ def virtual_network_prefixes(vnet: Mapping[str, Any], *, include_peerings: bool 
         try:
             ipaddress.ip_network(x, strict=False)
         except ValueError:
-            raise ResourceFormatError(f"virtual network {vname}: address prefix {x!r:.100} is not a CIDR prefix") \
-                from None
+            raise ResourceFormatError(f"virtual network {vname}: address prefix {x!r:.100} is not a CIDR "
+                                      "prefix") from None
     return tuple(out)
 
 

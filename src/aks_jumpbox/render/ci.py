@@ -17,7 +17,8 @@ import yaml
 from aks_jumpbox import __version__
 
 # ASCII digits (`\d` takes any script's), a few each: a number is checked against its range below.
-CRON_FIELD = re.compile(r"(\*|[0-9]{1,4}(-[0-9]{1,4})?)(/[0-9]{1,4})?(,(\*|[0-9]{1,4}(-[0-9]{1,4})?)(/[0-9]{1,4})?)*")
+_CRON_ITEM = r"(\*|[0-9]{1,4}(-[0-9]{1,4})?)(/[0-9]{1,4})?"
+CRON_FIELD = re.compile(rf"{_CRON_ITEM}(,{_CRON_ITEM})*")
 CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 # Major-version tags; organizations that pin actions by commit SHA can replace them in place.
 ACTIONS = {"checkout": "actions/checkout@v4", "uv": "astral-sh/setup-uv@v6", "login": "azure/login@v2",

@@ -75,7 +75,7 @@ def load_report(path: str | Path) -> tuple[dict[str, Any], str]:
 
 
 def _text(value: Any, optional: bool = False) -> bool:
-    """One line of printable text (what the diff prints): a report from elsewhere cannot drive the terminal."""
+    """One line of printable text (what the diff prints): a report from elsewhere cannot drive a terminal."""
     if value is None:
         return optional
     return isinstance(value, str) and len(value) <= 1000 and value.isprintable()
