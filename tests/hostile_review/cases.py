@@ -338,6 +338,25 @@ def _argument_cases() -> list[Case]:
     ]
 
 
-CASES = [*_snapshot_cases(), *_feed_cases(), *_lock_cases(), *_diff_cases(), *_argument_cases()]
+def _upload_cases() -> list[Case]:
+    """`report --upload-to URL`: the Azure AD token goes to URL's host, the files under its path. Refused
+    before anything is written (the tripwire proves no sign-in was tried)."""
+    forms = {
+        "r2-upload-no-host": ("https:///reports", "must name a host",
+                              "was an internal error after the files were written"),
+        "r2-upload-userinfo": ("https://u:p@acct.blob.core.windows.net/c", "user:password", ""),
+        "r2-upload-dotdot": ("https://acct.blob.core.windows.net/c/../../other", ".. segment",
+                             "a prefix of ../.. leaves the container the user named"),
+        "r2-upload-encoded-dotdot": ("https://acct.blob.core.windows.net/c/%2e%2e/x", ".. segment", ""),
+        "r2-upload-sas-query": ("https://acct.blob.core.windows.net/c?sv=1&sig=abcdefgh", "no ?query",
+                                "a SAS token was silently dropped (sign-in is Azure AD)"),
+        "r2-upload-bad-port": ("https://acct.blob.core.windows.net:99999/c", "Port out of range", ""),
+    }
+    return [Case(id, "url", "reject", ("--upload-to", says),
+                 args=("report", "-f", SPEC, "--out", "out", "--upload-to", url), writes=(), verify=None, why=why)
+            for id, (url, says, why) in forms.items()]
+
+
+CASES = [*_snapshot_cases(), *_upload_cases(), *_feed_cases(), *_lock_cases(), *_diff_cases(), *_argument_cases()]
 _dupes = [k for k, n in Counter(c.id for c in CASES).items() if n > 1]
 assert not _dupes, f"duplicate case ids: {_dupes}"
