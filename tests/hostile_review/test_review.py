@@ -27,8 +27,11 @@ def test_second_review(case: Case, tmp_path, init_dir, trip):  # noqa: F811
     finally:
         ws.close()
     tail = "\n".join(result.stderr.strip().splitlines()[-6:])
-    assert not problems, (f"[{case.cls}] {case.id} (expect {case.expect}): " + "; ".join(problems)
-                          + f"\n--- exit {result.code}, stderr (last lines):\n{tail}")
+    assert not problems, (
+        f"[{case.cls}] {case.id} (expect {case.expect}): "
+        + "; ".join(problems)
+        + f"\n--- exit {result.code}, stderr (last lines):\n{tail}"
+    )
 
 
 def test_live_view_shows_log_lines_and_notes_escaped():
@@ -40,24 +43,42 @@ def test_live_view_shows_log_lines_and_notes_escaped():
     from aks_jumpbox.cli.progress import Presenter
     from aks_jumpbox.core.runs import RunStatus
 
-    snap = Snapshot("it-x", RunStatus("Running", "Building"), 12.0,
-                    [f"[2026] PACKER OUT azure-arm: {OSC_TITLE}\x1b[2Jdone", "\x1b]8;;https://x.example\x07link"],
-                    f"lost contact with Azure ({OSC_TITLE}); still trying")
+    snap = Snapshot(
+        "it-x",
+        RunStatus("Running", "Building"),
+        12.0,
+        [f"[2026] PACKER OUT azure-arm: {OSC_TITLE}\x1b[2Jdone", "\x1b]8;;https://x.example\x07link"],
+        f"lost contact with Azure ({OSC_TITLE}); still trying",
+    )
     out = io.StringIO()
-    con = Console(file=out, force_terminal=True, color_system=None, width=160)  # no styles: any ESC is injected
+    con = Console(
+        file=out, force_terminal=True, color_system=None, width=160
+    )  # no styles: any ESC is injected
     con.print(Presenter("text")._render(snap))
     assert ESC not in out.getvalue()
     assert "\\x1b]0;PWNED" in out.getvalue()  # shown, escaped
 
 
-@pytest.mark.parametrize("tag", ["azure-cli-3.0.0\n", "azure-cli-\u0663.\u0660.\u0660", f"azure-cli-2.{HUGE}.0",
-                                 "azure-cli-3.0.0 ", "azure-cli-3.0.0\x1b[2J"])
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "azure-cli-3.0.0\n",
+        "azure-cli-\u0663.\u0660.\u0660",
+        f"azure-cli-2.{HUGE}.0",
+        "azure-cli-3.0.0 ",
+        "azure-cli-3.0.0\x1b[2J",
+    ],
+)
 def test_a_feed_tag_that_is_not_a_plain_version_is_skipped(tag):
     from aks_jumpbox.core.catalog import load_catalog
     from aks_jumpbox.core.releases import newest_release
 
-    answer = json.dumps([{"tag_name": tag, "draft": False, "prerelease": False, "assets": []},
-                         {"tag_name": "azure-cli-2.91.0", "draft": False, "prerelease": False, "assets": []}])
+    answer = json.dumps(
+        [
+            {"tag_name": tag, "draft": False, "prerelease": False, "assets": []},
+            {"tag_name": "azure-cli-2.91.0", "draft": False, "prerelease": False, "assets": []},
+        ]
+    )
     newest = newest_release("azure-cli", load_catalog(), "amd64", lambda url: answer)
     assert (newest.version, newest.error) == ("2.91.0", None)
 

@@ -18,7 +18,7 @@ from aks_jumpbox.core.network import EgressRule, Flow, NetworkContract, network_
 from aks_jumpbox.core.resource_ids import SubnetId
 from aks_jumpbox.preflight import firewall, nsg, route
 from aks_jumpbox.preflight import subnet as sn
-from aks_jumpbox.preflight._arm import ResourceFormatError, id_of, id_list, name_of, props
+from aks_jumpbox.preflight._arm import ResourceFormatError, id_list, id_of, name_of, props
 from aks_jumpbox.preflight.addresses import NetworkContext
 from aks_jumpbox.preflight.context import CheckContext, skipped, split_id
 from aks_jumpbox.preflight.findings import Finding, Status
