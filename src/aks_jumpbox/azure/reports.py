@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from azure.core.exceptions import HttpResponseError
 
@@ -18,6 +18,14 @@ def split_container_url(url: str) -> tuple[str, str, str]:
     parts = urlsplit(url)
     segments = [s for s in parts.path.split("/") if s]
     host = parts.hostname or ""
+    # The Azure AD token goes to this host and the files under this path: no doubt about either.
+    if not host or parts.username is not None or parts.password is not None or parts.port == 0:
+        raise ValueError(f"{url} must name a host, without user:password@")
+    if parts.query or parts.fragment or any(not ch.isprintable() or ch.isspace() for ch in url):
+        raise ValueError(f"{url} must be a plain URL: no ?query (no SAS token: sign-in is Azure AD), #fragment, "
+                         "spaces or control characters")
+    if any(unquote(s) in (".", "..") for s in segments):
+        raise ValueError(f"{url} has a . or .. segment; name the container and prefix directly")
     path_style = host.replace(".", "").isdigit() or host == "localhost"
     head = 2 if path_style else 1  # path style: account, container
     if len(segments) < head:

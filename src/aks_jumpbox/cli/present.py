@@ -241,8 +241,8 @@ def https_argument(option: str, value: str) -> str:
         return check_url(value, schemes=("https",))
     except UrlError as exc:
         shown = "" if "@" in value else f" {printable(value)!r}"
-        raise UserError(f"{option}{shown}: the URL {exc}.",
-                        fix="Give it as https://host[:port]/path.") from None
+        # The URL rule's messages say what to write instead.
+        raise UserError(f"{option}{shown}: the URL {exc}.") from None
 
 
 feed_option = click.option(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aks_jumpbox.cli.present import console, esc
+from aks_jumpbox.cli.present import console, esc, printable
 from aks_jumpbox.core import kinds
 from aks_jumpbox.core.drift import MISSING, dig
 
@@ -87,9 +87,11 @@ class Presenter:
         head.add_row("elapsed", elapsed(snap.elapsed))
         parts: list[Any] = [head]
         if snap.note:
-            parts.append(Text(snap.note, style="yellow"))
+            parts.append(Text(printable(snap.note), style="yellow"))
         if snap.log_tail:
-            parts.append(Panel(Text("\n".join(snap.log_tail), overflow="ellipsis", no_wrap=True),
+            # Text keeps ESC: a log line (the build VM's output) must not drive the terminal.
+            tail = "\n".join(map(printable, snap.log_tail))
+            parts.append(Panel(Text(tail, overflow="ellipsis", no_wrap=True),
                                title="customization.log", title_align="left", border_style="dim"))
         if not snap.run.finished:
             parts.append(Text("Ctrl-C detaches; the build goes on in Azure.", style="dim"))

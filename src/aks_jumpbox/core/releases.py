@@ -22,7 +22,9 @@ from aks_jumpbox.core.catalog import Catalog, ReleaseSource, Tool, url_basename
 from aks_jumpbox.core.errors import OperationFailed
 
 GITHUB_API = "https://api.github.com"
-PLAIN = re.compile(r"^\d+\.\d+\.\d+$")
+# ASCII digits, a sane length, nothing after (`$` would take a trailing newline, `\d` any script's digits):
+# a feed's tag becomes a pin in jumpbox.yaml and a path in a URL.
+PLAIN = re.compile(r"[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}")
 AZURE_CLI = "azure-cli"
 
 FetchText = Callable[[str], str]
@@ -60,7 +62,7 @@ def _tag_version(tag: str, template: str) -> str | None:
     if not (tag.startswith(prefix) and tag.endswith(suffix)) or len(tag) <= len(prefix) + len(suffix):
         return None
     version = tag[len(prefix):len(tag) - len(suffix)]
-    return version if PLAIN.match(version) else None
+    return version if PLAIN.fullmatch(version) else None
 
 
 def github_versions(text: str, tag_template: str, asset_for: Callable[[str], str | None] | None = None) -> list[str]:
@@ -93,7 +95,7 @@ def hashicorp_versions(text: str, arch: str) -> list[str]:
     out = []
     for key, entry in (doc.get("versions") or {}).items():
         version = str(entry.get("version", key))
-        if not PLAIN.match(version):
+        if not PLAIN.fullmatch(version):
             continue
         builds = entry.get("builds") or ()
         if any(b.get("os") == "linux" and b.get("arch") == arch for b in builds):
@@ -104,7 +106,7 @@ def hashicorp_versions(text: str, arch: str) -> list[str]:
 def stable_txt_versions(text: str) -> list[str]:
     token = text.strip().split()[0] if text.strip() else ""
     token = token[1:] if token.startswith("v") else token
-    return [token] if PLAIN.match(token) else []
+    return [token] if PLAIN.fullmatch(token) else []
 
 
 def _github_asset(tool: Tool, arch: str, repo: str) -> Callable[[str], str | None]:

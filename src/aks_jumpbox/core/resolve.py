@@ -24,6 +24,13 @@ class Resolution:
     changes: tuple[str, ...]  # human lines: what is new or different
 
 
+def _one_line(text: str, limit: int = 900) -> str:
+    """A server's words as the lock's `source` note allows them: one line of printable characters (the lock
+    reader refuses anything else, so writing it raw would make a lock nothing can read)."""
+    text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def resolve_tool(spec: Spec, catalog: Catalog, name: str, version: str, fetch_text: FetchText,
                  previous: LockedTool | None) -> tuple[LockedTool, list[str]]:
     tool = catalog.tool(name)
@@ -46,11 +53,9 @@ def resolve_tool(spec: Spec, catalog: Catalog, name: str, version: str, fetch_te
         except (OperationFailed, ChecksumFileError) as exc:
             if arch == spec.architecture:
                 raise OperationFailed(f"{name} {version} ({arch}): {exc}") from None
-            # The note is one line of the lock (LockedArtifact refuses anything else).
-            printable = "".join(c if c.isprintable() else " " for c in f"unconfirmed: {exc}")
-            note = " ".join(printable.split())[:1000]
-            artifacts[arch] = LockedArtifact(url=url, sha256=None, checksum_url=checksum_url, source=note)
-            notes.append(f"{name} {version} {arch}: no digest ({exc})")
+            why = _one_line(str(exc))
+            artifacts[arch] = LockedArtifact(url=url, sha256=None, checksum_url=checksum_url, source=f"unconfirmed: {why}")
+            notes.append(f"{name} {version} {arch}: no digest ({why})")
             continue
         old = previous.artifacts.get(arch) if previous else None
         if old and old.sha256 and old.url == url and old.sha256 != sha:

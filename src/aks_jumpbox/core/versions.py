@@ -20,10 +20,13 @@ from aks_jumpbox.core.plan import HASH_TAG
 
 def version_key(name: str) -> tuple[int, int, int] | None:
     """MAJOR.MINOR.PATCH as Azure orders them, or None for a name Azure would not accept."""
+    # ASCII digits only (`isdigit` takes '²', which int() refuses), each part a 32-bit integer:
+    # https://learn.microsoft.com/en-us/rest/api/compute/gallery-image-versions/create-or-update
     parts = name.split(".")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) <= 10 for p in parts):
         return None
-    return int(parts[0]), int(parts[1]), int(parts[2])
+    key = int(parts[0]), int(parts[1]), int(parts[2])
+    return key if max(key) <= 2**31 - 1 else None
 
 
 def _region(name: str) -> str:

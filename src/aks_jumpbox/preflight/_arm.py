@@ -20,6 +20,8 @@ def props(doc: Any, what: str = "resource") -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise ResourceFormatError(f"{what}: expected a JSON object, got {type(doc).__name__}")
     inner = doc.get("properties")
+    if inner is not None and not isinstance(inner, dict):  # not read as flattened: its fields would vanish
+        raise ResourceFormatError(f"{what}: properties: expected a JSON object, got {type(inner).__name__}")
     return inner if isinstance(inner, dict) else doc
 
 

@@ -13,7 +13,7 @@ import shlex
 
 from aks_jumpbox.core import kinds
 from aks_jumpbox.core.model import Resource
-from aks_jumpbox.preflight._arm import id_of, props
+from aks_jumpbox.preflight._arm import ResourceFormatError, id_of, props
 from aks_jumpbox.preflight.context import CheckContext, skipped
 from aks_jumpbox.preflight.findings import Finding, Status
 from aks_jumpbox.preflight.permissions import Grant, allowed, blocks_of_role, grants_from_blocks, missing, scope_covers
@@ -193,6 +193,9 @@ def access_checks(ctx: CheckContext) -> list[Finding]:
         exists = doc is not None
         if doc is not None:
             principal = props(doc).get("principalId")
+            if principal is not None and not isinstance(principal, str):
+                raise ResourceFormatError(f"managed identity {identity.name}: principalId: expected a GUID, "
+                                          f"got {principal!r:.200}")
             out.append(Finding("identity.exists", Status.PASS, f"the build identity {identity.name} exists",
                                f"principalId {principal}"))
         else:

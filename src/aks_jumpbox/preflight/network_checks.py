@@ -19,7 +19,7 @@ from aks_jumpbox.core.network import Basis, EgressRule, Flow, NetworkContract, n
 from aks_jumpbox.core.resource_ids import SubnetId
 from aks_jumpbox.preflight import firewall, nsg, route
 from aks_jumpbox.preflight import subnet as sn
-from aks_jumpbox.preflight._arm import id_of, id_list, name_of, props
+from aks_jumpbox.preflight._arm import ResourceFormatError, id_list, id_of, name_of, props
 from aks_jumpbox.preflight.addresses import NetworkContext
 from aks_jumpbox.preflight.context import CheckContext, skipped, split_id
 from aks_jumpbox.preflight.findings import Finding, Status
@@ -124,6 +124,7 @@ def _nsg_fix(compiled: nsg.CompiledNsg, flow: Flow, result: nsg.NsgResult) -> st
     prio = next((p for p in range(min(limit - 1, 4096), 99, -1) if p not in used), None)
     sub, rg, name = split_id(compiled.nsg.id)
     q = shlex.quote
+    sub = q(sub)  # a fix is pasted into a shell; every part of an ID from a document is quoted
     cmd = (f"az network nsg rule create --subscription {sub} -g {q(rg)} --nsg-name {q(name)} -n aks-jumpbox-{flow.id} "
            f"--priority {prio if prio is not None else '<free priority>'} --direction {flow.direction} --access Allow "
            f"--protocol {flow.protocol} --source-address-prefixes {q(flow.source)} "
@@ -242,6 +243,8 @@ def _policy_docs(ctx: CheckContext, policy_id: str) -> tuple[firewall.FirewallPo
         for d in (level.policy, *level.groups):
             for c in props(d).get("ruleCollections") or []:
                 for r in c.get("rules") or [] if isinstance(c, dict) else []:
+                    if not isinstance(r, dict):
+                        continue  # the policy compiler names the malformed rule and its file
                     for k in ("sourceIpGroups", "destinationIpGroups"):
                         groups += [g for g in id_list(r.get(k), k) if g not in groups]
     ip_groups: list[Doc] = []
@@ -269,6 +272,7 @@ def _firewall_fix(policy_id: str, classic: bool, fw: Doc, e: EgressRule, src: st
                   allowing: dict[str, firewall.FirewallRuleRef]) -> str:
     sub, rg, name = split_id(policy_id if not classic else id_of(fw))
     q = shlex.quote
+    sub = q(sub)  # a fix is pasted into a shell; every part of an ID from a document is quoted
     kind = "NetworkRule" if e.protocol == "Tcp" else "ApplicationRule"
     ref = allowing.get(kind)
     rule_name = f"aks-jumpbox-{e.destination.replace('*', 'any')}-{e.port}"
@@ -370,11 +374,14 @@ def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, in
         how = "through its NAT gateway" if info.nat_gateway_id else "directly"
         return [Finding(f"{fid}.path", Status.PASS, f"egress from subnet {info.name} goes out {how}, no firewall to check",
                         path.evidence)]
-    ips = [r.next_hop_ip for r in hops if r.next_hop_type == "VirtualAppliance" and r.next_hop_ip]
+    ips = [r.next_hop_ip for r in (*hops, *path.hop.possible)
+           if r.next_hop_type == "VirtualAppliance" and r.next_hop_ip]
     out: list[Finding] = []
     if path.in_path is None:
         out.append(Finding(f"{fid}.path", Status.WARN, f"only part of the egress of subnet {info.name} passes an appliance",
                            path.evidence))
+        if not ips:  # e.g. a route on a service tag (not expanded here) to an appliance: no firewall to name
+            return out
     else:
         out.append(Finding(f"{fid}.path", Status.PASS, f"egress from subnet {info.name} passes the appliance at {ips[0]}",
                            path.evidence))
@@ -394,6 +401,9 @@ def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, in
         return out
     policy_ref = props(fw).get("firewallPolicy")
     policy_id = policy_ref.get("id") if isinstance(policy_ref, dict) else None
+    if policy_id is not None and not isinstance(policy_id, str):
+        raise ResourceFormatError(f"Azure Firewall {name_of(fw)}: firewallPolicy.id: expected a resource ID, "
+                                  f"got {policy_id!r:.200}")
     classic = policy_id is None
     key = (policy_id or id_of(fw)).lower()
     try:

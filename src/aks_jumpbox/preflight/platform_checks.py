@@ -129,7 +129,9 @@ def gallery_check(ctx: CheckContext) -> list[Finding]:
 
 
 def _version_key(v: str) -> tuple:
-    return tuple(int(x) if x.isdigit() else x for x in re.split(r"[.-]", v))
+    # (0, n) for a number, (1, text) otherwise: a document's odd name sorts, never crashes the check.
+    return tuple((0, int(x)) if x.isascii() and x.isdigit() and len(x) < 19 else (1, x)
+                 for x in re.split(r"[.-]", v))
 
 
 def source_image_check(ctx: CheckContext) -> list[Finding]:

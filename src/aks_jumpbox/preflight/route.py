@@ -53,6 +53,12 @@ def parse_route_table(doc: Mapping[str, Any]) -> tuple[Route, ...]:
         prefix = rp.get("addressPrefix")
         if not isinstance(prefix, str) or not prefix.strip():
             raise ResourceFormatError(f"{where}: addressPrefix: expected a CIDR prefix or service tag")
+        if "/" in prefix or prefix.strip()[:1].isdigit():  # a CIDR, not a service tag: it must parse
+            try:
+                ipaddress.ip_network(prefix.strip(), strict=False)
+            except ValueError:
+                raise ResourceFormatError(f"{where}: addressPrefix: {prefix!r:.100} is not a CIDR prefix") \
+                    from None
         hop = next((h for h in HOP_TYPES if str(rp.get("nextHopType", "")).lower() == h.lower()), None)
         if hop is None:
             raise ResourceFormatError(

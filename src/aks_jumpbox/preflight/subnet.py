@@ -86,8 +86,14 @@ class SubnetInfo:
         )
 
 
-def _ref_id(value: Any) -> str | None:
-    return value.get("id") if isinstance(value, dict) and isinstance(value.get("id"), str) else None
+def _ref_id(value: Any, where: str) -> str | None:
+    """The id of a {"id": ...} reference; a malformed one is an error, never read as "none" (a check
+    would then pass on a subnet whose NSG or route table it never saw)."""
+    if value in (None, {}):
+        return None
+    if not (isinstance(value, dict) and isinstance(value.get("id"), str) and value["id"].startswith("/")):
+        raise ResourceFormatError(f'{where}: expected {{"id": "/subscriptions/..."}}, got {value!r:.200}')
+    return value["id"]
 
 
 def subnet_info(doc: Mapping[str, Any]) -> SubnetInfo:
@@ -121,16 +127,20 @@ def subnet_info(doc: Mapping[str, Any]) -> SubnetInfo:
             delegations.append(dp["serviceName"])
     hidden = tuple(f for f in _HIDDEN_CONSUMERS if p.get(f))
     dao = p.get("defaultOutboundAccess")
+    pls = p.get("privateLinkServiceNetworkPolicies")
+    if pls is not None and not isinstance(pls, str):
+        raise ResourceFormatError(f"subnet {sid.subnet}: privateLinkServiceNetworkPolicies: expected a "
+                                  f"string, got {pls!r:.200}")
     return SubnetInfo(
         sid,
         tuple(prefixes),
         tuple(delegations),
-        p.get("privateLinkServiceNetworkPolicies"),
+        pls,
         len(p.get("ipConfigurations") or []),
         hidden,
-        _ref_id(p.get("networkSecurityGroup")),
-        _ref_id(p.get("routeTable")),
-        _ref_id(p.get("natGateway")),
+        _ref_id(p.get("networkSecurityGroup"), f"subnet {sid.subnet}: networkSecurityGroup"),
+        _ref_id(p.get("routeTable"), f"subnet {sid.subnet}: routeTable"),
+        _ref_id(p.get("natGateway"), f"subnet {sid.subnet}: natGateway"),
         dao if isinstance(dao, bool) else None,
     )
 
@@ -147,17 +157,28 @@ def virtual_network_prefixes(vnet: Mapping[str, Any], *, include_peerings: bool 
     """What the VirtualNetwork service tag covers for this VNet: its address space plus the spaces of
     connected peerings (for :class:`~aks_jumpbox.preflight.addresses.NetworkContext`)."""
     p = props(vnet, "virtual network")
-    space = p.get("addressSpace") or {}
-    out = [x for x in (space.get("addressPrefixes") or []) if isinstance(x, str)]
+    vname = name_of(dict(vnet))
+
+    def space(value: Any, field: str) -> list[str]:
+        raw = (value or {}).get("addressPrefixes") if isinstance(value or {}, dict) else value
+        if not isinstance(raw, list | None):
+            raise ResourceFormatError(f"virtual network {vname}: {field}.addressPrefixes: expected a list "
+                                      f"of CIDR prefixes, got {raw!r:.200}")
+        return [x for x in raw or [] if isinstance(x, str)]
+
+    out = space(p.get("addressSpace"), "addressSpace")
     if include_peerings:
         for peer in p.get("virtualNetworkPeerings") or []:
             pp = props(peer, "virtual network peering")
             if str(pp.get("peeringState", "Connected")).lower() != "connected":
                 continue
-            remote = pp.get("remoteAddressSpace") or {}
-            out.extend(
-                x for x in (remote.get("addressPrefixes") or []) if isinstance(x, str) and x not in out
-            )
+            out.extend(x for x in space(pp.get("remoteAddressSpace"), "remoteAddressSpace") if x not in out)
+    for x in out:  # checked here, where the document's file is still known, not deep in a check
+        try:
+            ipaddress.ip_network(x, strict=False)
+        except ValueError:
+            raise ResourceFormatError(f"virtual network {vname}: address prefix {x!r:.100} is not a CIDR "
+                                      "prefix") from None
     return tuple(out)
 
 

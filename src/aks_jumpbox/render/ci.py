@@ -16,7 +16,9 @@ import yaml
 
 from aks_jumpbox import __version__
 
-CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+# ASCII digits (`\d` takes any script's), a few each: a number is checked against its range below.
+_CRON_ITEM = r"(\*|[0-9]{1,4}(-[0-9]{1,4})?)(/[0-9]{1,4})?"
+CRON_FIELD = re.compile(rf"{_CRON_ITEM}(,{_CRON_ITEM})*")
 CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 # Major-version tags; organizations that pin actions by commit SHA can replace them in place.
 ACTIONS = {"checkout": "actions/checkout@v4", "uv": "astral-sh/setup-uv@v6", "login": "azure/login@v2",
@@ -31,9 +33,9 @@ def cron_problem(cron: str) -> str | None:
     if len(fields) != 5:
         return f"{cron!r} must have 5 fields: minute hour day-of-month month day-of-week"
     for text, (low, high) in zip(fields, CRON_RANGES, strict=True):
-        if not CRON_FIELD.match(text):
+        if not CRON_FIELD.fullmatch(text):
             return f"{text!r} in {cron!r} is not a number, range, list, step or *"
-        for n in map(int, re.findall(r"\d+", re.sub(r"/\d+", "", text))):
+        for n in map(int, re.findall(r"[0-9]+", re.sub(r"/[0-9]+", "", text))):
             if not low <= n <= high:
                 return f"{n} in {cron!r} is outside {low}-{high}"
     return None

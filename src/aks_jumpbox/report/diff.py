@@ -68,7 +68,42 @@ def load_report(path: str | Path) -> tuple[dict[str, Any], str]:
     if not isinstance(doc, dict) or doc.get("schema") != REPORT_SCHEMA:
         raise UserError(f"{label}: not an {REPORT_SCHEMA} report.",
                         fix="Pass a software-report.json written by `aks-jumpbox report`.")
+    problem = _shape_problem(doc)
+    if problem:
+        raise UserError(f"{label}: {problem}.", fix=fix)
     return doc, label
+
+
+def _text(value: Any, optional: bool = False) -> bool:
+    """One line of printable text (what the diff prints): a report from elsewhere cannot drive a terminal."""
+    if value is None:
+        return optional
+    return isinstance(value, str) and len(value) <= 1000 and value.isprintable()
+
+
+def _shape_problem(doc: dict[str, Any]) -> str | None:
+    """What the diff reads of a report, checked before it is read: the first field that is not as
+    `aks-jumpbox report` writes it, or None."""
+    base, cli = doc.get("baseImage"), doc.get("azureCli")
+    if not isinstance(base, dict) or not _text(base.get("urn")):
+        return "baseImage.urn: expected the base image's URN"
+    if not isinstance(cli, dict) or not _text(cli.get("package")) or not _text(cli.get("version")):
+        return "azureCli: expected an object with package and version"
+    lists = {"azureCli.extensions": (cli.get("extensions"), ("name",), ("version",)),
+             "tools": (doc.get("tools"), ("name", "version"), ("sha256",)),
+             "packages": (doc.get("packages"), ("name", "version", "arch"), ())}
+    for where, (items, required, optional) in lists.items():
+        if items is None and where == "packages":
+            continue  # a report made without a build log
+        if not isinstance(items, list):
+            return f"{where}: expected a list"
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                return f"{where}[{i}]: expected an object"
+            for key in required + optional:
+                if not _text(item.get(key), optional=key in optional):
+                    return f"{where}[{i}].{key}: expected one line of printable text"
+    return None
 
 
 def _compare(title: str, a: dict[str, str] | None, b: dict[str, str] | None) -> Section:

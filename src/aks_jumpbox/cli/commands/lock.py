@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from aks_jumpbox.cli.context import Inputs, resolve_inputs
-from aks_jumpbox.cli.present import feed_option, lock_option, spec_option
+from aks_jumpbox.cli.present import feed_option, lock_option, printable, spec_option
 from aks_jumpbox.core.errors import UserError
 from aks_jumpbox.core.lock import DEFAULT_LOCK_NAME
 
@@ -52,7 +52,7 @@ def command(spec_path: str | None, lock_path: str | None, upgrade: bool, feed: s
         click.echo(f"wrote {inputs.spec_path}")
     _write(target, resolution.lock.dumps())
     for line in resolution.changes:
-        click.echo(f"  {line}")
+        click.echo(f"  {printable(line)}")  # may quote a server's error message
     click.echo(f"wrote {target} ({len(spec.tools)} tools)")
 
 

@@ -78,7 +78,11 @@ def _parse_rule(doc: Any, nsg_name: str, nsg_id: str, default: bool, where: str)
     where = f"{where} '{name}'"
     priority = p.get("priority")
     if not isinstance(priority, int) or isinstance(priority, bool):
-        raise ResourceFormatError(f"{where}: priority: expected an integer, got {priority!r}")
+        raise ResourceFormatError(f"{where}: priority: expected an integer, got {priority!r:.100}")
+    # A rule's priority is 100-4096; outside that it would sort among (or past) the default rules:
+    # https://learn.microsoft.com/en-us/azure/virtual-network/network-security-groups-overview#security-rules
+    if not default and not 100 <= priority <= 4096:
+        raise ResourceFormatError(f"{where}: priority: {str(priority)[:40]} is outside 100-4096")
     direction = canon(p.get("direction"), DIRECTIONS, f"{where}: direction")
     access = canon(p.get("access"), ("Allow", "Deny"), f"{where}: access")
     protocol = canon(p.get("protocol"), ("*", *PROTOCOLS), f"{where}: protocol")
