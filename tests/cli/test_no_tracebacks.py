@@ -39,8 +39,13 @@ def one_line(result: tuple[int, str, str], code: int, *needles: str) -> str:
 
 
 @pytest.fixture
-def offline_azure(monkeypatch):
-    """Commands that would talk to Azure point at a closed loopback port, so a missed check cannot go online."""
+def offline_azure(monkeypatch, tmp_path):
+    """Commands that would talk to Azure point at a closed loopback port, so a missed check cannot go online;
+    they run in a folder holding the default spec as the user's jumpbox.yaml (they refuse the embedded one)."""
+    from aks_jumpbox.core.spec import default_spec_text
+
+    (tmp_path / "jumpbox.yaml").write_text(default_spec_text(), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
     for var in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
                 "AZURE_FEDERATED_TOKEN_FILE", "AZURE_SUBSCRIPTION_ID", "AZURE_TOKEN_CREDENTIALS", "AKS_JUMPBOX_DEBUG"):
         monkeypatch.delenv(var, raising=False)

@@ -4,6 +4,7 @@ and opening the Azure adapter (the only place commands import it)."""
 from __future__ import annotations
 
 import functools
+import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,8 +15,9 @@ import click
 
 from aks_jumpbox.cli.context import Inputs, resolve_plan
 from aks_jumpbox.cli.present import lock_option, spec_option
+from aks_jumpbox.core.errors import UserError
 from aks_jumpbox.core.plan import Plan
-from aks_jumpbox.core.spec import Spec
+from aks_jumpbox.core.spec import DEFAULT_SPEC_NAME, Spec
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,17 @@ def keep_on_error(spec: Spec) -> Spec:
     return spec.model_copy(update={"build": build})
 
 
-def load_plan(spec_path: str | None, lock_path: str | None, keep: bool) -> tuple[Inputs, Plan]:
+def load_plan(spec_path: str | None, lock_path: str | None, keep: bool, *,
+              offline: bool = False) -> tuple[Inputs, Plan]:
+    """The plan an Azure command acts on. Only `plan`, `report` and offline checks fall back to the
+    embedded default spec: its subscription and resource groups are placeholders, and a command that
+    writes to Azure or reads a subscription must act on a spec the user wrote."""
+    if not offline and spec_path is None and not os.path.lexists(DEFAULT_SPEC_NAME):
+        raise UserError(
+            f"no {DEFAULT_SPEC_NAME} in this folder, and commands that reach Azure never use the embedded "
+            "default spec (its subscription and resource groups are placeholders)",
+            fix=f"Run `aks-jumpbox init` and edit {DEFAULT_SPEC_NAME}, or pass -f FILE.",
+        )
     return resolve_plan(spec_path, lock_path, keep_on_error if keep else None)
 
 

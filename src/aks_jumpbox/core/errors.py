@@ -16,7 +16,11 @@ class UserError(Exception):
         self.fix = fix
 
     def __str__(self) -> str:
-        return f"{self.message} {self.fix}" if self.fix else self.message
+        if not self.fix:
+            return self.message
+        # The fix is its own sentence: end the message first unless it already ends one.
+        sep = " " if self.message.rstrip().endswith((".", "!", "?", ":", ";")) else ". "
+        return f"{self.message}{sep}{self.fix}"
 
 
 @dataclass(frozen=True)

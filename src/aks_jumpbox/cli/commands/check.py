@@ -26,7 +26,7 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
     """
     from aks_jumpbox.preflight.checks import run_checks
 
-    _, plan = load_plan(spec_path, lock_path, keep_on_error)
+    _, plan = load_plan(spec_path, lock_path, keep_on_error, offline=snapshot is not None)
     if snapshot is not None:
         from aks_jumpbox.preflight.snapshot import load_snapshot
 
