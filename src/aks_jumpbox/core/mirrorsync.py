@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 from aks_jumpbox.adapters.files import (
-    CHECKSUM_LIMIT, AtomicFile, confined, open_existing, open_regular, read_input, safe_parts, write_all, write_atomic,
+    CHECKSUM_LIMIT,
+    AtomicFile,
+    confined,
+    open_existing,
+    open_regular,
+    read_input,
+    safe_parts,
+    write_all,
+    write_atomic,
 )
 from aks_jumpbox.core.catalog import url_basename
 from aks_jumpbox.core.checksums import ChecksumFileError, find_sha256

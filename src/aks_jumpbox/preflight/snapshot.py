@@ -48,6 +48,8 @@ from aks_jumpbox.preflight.source import (
     permissions_path,
     provider_path,
     role_assignments_path,
+)
+from aks_jumpbox.preflight.source import (
     type_from_id as _type_from_id,
 )
 
