@@ -11,8 +11,8 @@ So a product run as a subprocess with default polling still polls every few mill
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .wire import ArmError, Response, new_guid
 
@@ -23,7 +23,7 @@ PollFn = Callable[[], tuple[str, dict | None]]
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .faults import StepFailure
 
@@ -29,7 +30,7 @@ def default_output(template: dict[str, Any], step: dict[str, Any], index: int) -
 
 
 def _ts() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y/%m/%d %H:%M:%S")
+    return dt.datetime.now(dt.UTC).strftime("%Y/%m/%d %H:%M:%S")
 
 
 def out(text: str) -> str:

@@ -648,8 +648,8 @@ def test_unregistered_namespace_answers_missing_subscription_registration(arm_em
     arm_emulator.providers.set_state("Microsoft.ManagedIdentity", "NotRegistered")
     req = Request.build(
         "PUT",
-        "/subscriptions/{}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/"
-        "userAssignedIdentities/id?api-version=2024-11-30".format(arm_emulator.subscription_id),
+        f"/subscriptions/{arm_emulator.subscription_id}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/"
+        "userAssignedIdentities/id?api-version=2024-11-30",
         {"Authorization": "Bearer x"},
         b'{"location": "westeurope"}',
         arm_emulator.base_url,

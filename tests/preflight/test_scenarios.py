@@ -8,10 +8,10 @@ import datetime as dt
 
 import pytest
 
+from aks_jumpbox.core.network import AIB_ACI_SUBNET
 from aks_jumpbox.preflight.checks import Report, run_checks
 from aks_jumpbox.preflight.findings import Finding, Status
 from aks_jumpbox.preflight.snapshot import load_snapshot
-from aks_jumpbox.core.network import AIB_ACI_SUBNET
 from aks_jumpbox.render.network import network_template
 from tests.preflight.world import CALLER_CONTRIBUTOR, VNET_ID, World, load, spec_data
 

@@ -10,7 +10,15 @@ import stat
 import pytest
 
 from aks_jumpbox.adapters.files import (
-    AtomicFile, InputError, confined, load_json, open_existing, read_input, write_all, write_atomic, write_file,
+    AtomicFile,
+    InputError,
+    confined,
+    load_json,
+    open_existing,
+    read_input,
+    write_all,
+    write_atomic,
+    write_file,
 )
 from aks_jumpbox.core.errors import SpecError, UserError
 

@@ -13,8 +13,15 @@ from aks_jumpbox.core.catalog import load_catalog
 from aks_jumpbox.core.errors import OperationFailed, SpecError
 from aks_jumpbox.core.lock import Lock
 from aks_jumpbox.core.outdated import choose_upgrades, outdated, review_flags
-from aks_jumpbox.core.releases import (AZURE_CLI, Newest, github_versions, hashicorp_versions, newest_release,
-                                       stable_txt_versions, via_feed)
+from aks_jumpbox.core.releases import (
+    AZURE_CLI,
+    Newest,
+    github_versions,
+    hashicorp_versions,
+    newest_release,
+    stable_txt_versions,
+    via_feed,
+)
 from aks_jumpbox.core.spec import azure_facts, default_spec_text
 from aks_jumpbox.core.specedit import bump_pins
 from tests.conftest import spec_from, variant

@@ -6,12 +6,18 @@ from __future__ import annotations
 import pytest
 
 from aks_jumpbox.core.errors import SpecError
+from aks_jumpbox.core.scripts import inline_wrapper
 from aks_jumpbox.core.spec import pem_certificates
 from aks_jumpbox.render.output import render_files
-from aks_jumpbox.core.scripts import inline_wrapper
 from tests.conftest import make_plan, spec_from, variant
-from tests.support.rendered import (Deb822Error, apt_sources, bash_syntax_ok, foreign_expressions, image_manifest,
-                                   parse_deb822)
+from tests.support.rendered import (
+    Deb822Error,
+    apt_sources,
+    bash_syntax_ok,
+    foreign_expressions,
+    image_manifest,
+    parse_deb822,
+)
 
 MIRROR = {"artifacts": "https://mirror.contoso.internal/tools", "apt": "http://apt.contoso.internal:8080/ubuntu",
           "apt_security": "https://apt.contoso.internal/ubuntu-security/",

@@ -173,10 +173,13 @@ def _locate_duplicate(text: str) -> int | None:
             except _Duplicate as dup:
                 raise _Duplicate(dup.key, start) from None
 
-        return json.decoder.JSONObject(s_and_end, strict, scan_once, object_hook, hook, memo)
+        # JSONObject, parse_object, scan_once and py_make_scanner: the pure-Python parser's undocumented
+        # internals, the one way to learn where an object starts; typeshed leaves them out (hence the ignores).
+        return json.decoder.JSONObject(  # type: ignore[attr-defined]
+            s_and_end, strict, scan_once, object_hook, hook, memo)
 
-    decoder.parse_object = parse_object
-    decoder.scan_once = json.scanner.py_make_scanner(decoder)
+    decoder.parse_object = parse_object  # type: ignore[attr-defined]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
     try:
         decoder.decode(text)
     except _Duplicate as dup:
@@ -331,7 +334,7 @@ class AtomicFile:
         *folders, self.name = safe_parts(rel, base=self.out)
         self.path = self.out.joinpath(*folders, self.name)
         self.mode = mode
-        self._dir = _open_dir(self.out, tuple(folders))
+        self._dir: int | None = _open_dir(self.out, tuple(folders))  # None once committed or aborted
         self._tmp: str | None = None
         try:
             self._check_target()
@@ -368,6 +371,8 @@ class AtomicFile:
                             fix="Remove or rename it, or choose another folder.")
 
     def commit(self) -> Path:
+        if self._tmp is None or self._dir is None:
+            raise ValueError(f"{self.path}: commit() after commit() or abort()")
         try:
             self.file.flush()
             os.fsync(self.file.fileno())
@@ -401,8 +406,9 @@ class AtomicFile:
         self._close_dir()
 
     def _close_dir(self) -> None:
-        if getattr(self, "_dir", None) is not None:
-            os.close(self._dir)
+        dfd = getattr(self, "_dir", None)  # unset when __init__ could not open the folder
+        if dfd is not None:
+            os.close(dfd)
             self._dir = None
 
     def __enter__(self) -> AtomicFile:

@@ -96,7 +96,7 @@ def read_all(az: Azure, items: Iterable[Resource]) -> dict[str, dict[str, Any] |
             return rs.read(az, r)
 
     with ThreadPoolExecutor(max_workers=min(4, len(items) or 1)) as pool:
-        return dict(zip([r.key for r in items], pool.map(one, items)))
+        return dict(zip([r.key for r in items], pool.map(one, items), strict=True))
 
 
 def classify(r: Resource, body: dict[str, Any], live: dict[str, Any] | None) -> Change:

@@ -93,7 +93,7 @@ def execute(az: Azure, deletions: list[Deletion], on_done: Callable[[Deletion], 
     for d in deletions:
         if d.exists and d.template is not None:
             run = RunStatus.from_template(d.template.read())
-            if run.active:
+            if run.active and run.state is not None:  # active: the state is Running or Canceling
                 raise AzureFailure(f"deleting image template {d.name}", "BuildRunning",
                                    f"a build is {run.state.lower()}", resource=d.id,
                                    hint="Cancel it first (`aks-jumpbox cancel`), then run cleanup again.")

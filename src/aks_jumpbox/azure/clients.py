@@ -312,7 +312,7 @@ class Azure:
 
         if account_key is None:
             credential: Any = self.credential
-            extra = {"audience": self.cloud.storage_audience}
+            extra: dict[str, Any] = {"audience": self.cloud.storage_audience}
         else:
             from azure.core.credentials import AzureNamedKeyCredential
 

@@ -14,8 +14,8 @@ from aks_jumpbox.azure import resources as rs
 from aks_jumpbox.azure.build import Template
 from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.errors import arm
-from aks_jumpbox.core.naming import template_name
 from aks_jumpbox.core.model import GalleryPlan, Plan
+from aks_jumpbox.core.naming import template_name
 from aks_jumpbox.core.versions import BuildEvidence, GalleryVersion
 
 GALLERY_OUTPUT = "galleryImage"  # the plan's runOutputName for the SharedImage target

@@ -67,7 +67,8 @@ class LiveSource(Source):
             body = None
         if 200 <= status < 300:
             return body
-        err = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+        error = body.get("error") if isinstance(body, dict) else None
+        err = error if isinstance(error, dict) else {}
         code = str(err.get("code") or f"HTTP{status}")
         message = str(err.get("message") or response.reason or "")
         if status in _REFUSED:

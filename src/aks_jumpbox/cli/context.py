@@ -11,13 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from aks_jumpbox.core.errors import SpecError
-from aks_jumpbox.core.yamlfile import LocatedDocument
-
 from aks_jumpbox.core.catalog import Catalog, load_catalog
+from aks_jumpbox.core.errors import SpecError
 from aks_jumpbox.core.lock import DEFAULT_LOCK_NAME, Lock, load_lock
 from aks_jumpbox.core.plan import Plan, build_plan
 from aks_jumpbox.core.spec import DEFAULT_SPEC_NAME, Spec, load_spec
+from aks_jumpbox.core.yamlfile import LocatedDocument
 
 
 @dataclass(frozen=True)

@@ -84,8 +84,8 @@ def parse_log(text: str, *, context: int = 30) -> LogReport:
     if failed is not None:
         report.failed_step = failed.name
         report.reason = failed.why or (report.failed_checks[0] if report.failed_checks else None)
-        start = failed.began if failed.began is not None else failed.failed
         stop = failed.failed if failed.failed is not None else len(lines) - 1
+        start = failed.began if failed.began is not None else stop  # no start seen: from the failure line
         body = lines[start: stop + 1]
         if len(body) > context:
             body = [lines[start], f"... ({len(body) - context} lines omitted) ...", *body[-(context - 1):]]

@@ -89,7 +89,7 @@ def differences(planned: Any, live: Any, path: str = "", key: str = "") -> list[
             ok = sorted(map(str, planned)) == sorted(map(str, live))
             return [] if ok else [Difference(path, list(planned), live)]
         out = []
-        for i, (p, v) in enumerate(zip(planned, live)):
+        for i, (p, v) in enumerate(zip(planned, live, strict=True)):
             out += differences(p, v, f"{path}[{i}]", key)
         return out
     if live is MISSING or not _same_scalar(key, planned, live):

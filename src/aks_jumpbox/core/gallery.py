@@ -7,6 +7,8 @@ from the clock: the spec names one, or it derives from the plan's content hash.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aks_jumpbox.core.catalog import Catalog
 from aks_jumpbox.core.kinds import GALLERY, GALLERY_IMAGE
 from aks_jumpbox.core.model import GalleryPlan, Resource
@@ -23,8 +25,8 @@ def content_version(digest: str) -> str:
 
 
 def gallery_plan(spec: Spec, sub: str, version: str) -> GalleryPlan:
-    g = spec.distribute.gallery
-    assert g is not None
+    g, home = spec.distribute.gallery, spec.gallery_location
+    assert g is not None and home is not None  # callers plan a gallery only when the spec has one
     gallery_id = resource_id(sub, g.resource_group, GALLERY.arm_type, g.name)
     definition_id = f"{gallery_id}/images/{g.image.name}"
     regions = g.target_regions or ()
@@ -33,7 +35,7 @@ def gallery_plan(spec: Spec, sub: str, version: str) -> GalleryPlan:
         version_id=f"{definition_id}/versions/{version}", version_source="spec" if g.version else "content",
         exclude_from_latest=g.exclude_from_latest,
         target_regions=tuple((r.name, r.replicas, r.storage_account_type) for r in regions)
-        or ((spec.gallery_location, 1, "Standard_LRS"),),
+        or ((home, 1, "Standard_LRS"),),
         created=g.create,
     )
 
@@ -54,7 +56,7 @@ def gallery_resources(spec: Spec, catalog: Catalog, sub: str, tags: dict[str, st
               "properties": {"description": f"AKS jump box images built by aks-jumpbox ({spec.name})"}},
         depends_on=(), purpose="the Azure Compute Gallery (created if absent)",
     )
-    props = {
+    props: dict[str, Any] = {
         "description": g.image.description or f"AKS jump box on {base.title}",
         "osType": "Linux", "osState": "Generalized", "hyperVGeneration": base.hyperv_generation,
         "architecture": ARCHITECTURES[spec.architecture],

@@ -23,7 +23,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
 from pydantic_core import InitErrorDetails
 
 from aks_jumpbox.adapters.files import SPEC_LIMIT, load_json, read_input

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 from aks_jumpbox.adapters.files import (
-    CHECKSUM_LIMIT, AtomicFile, confined, open_existing, open_regular, read_input, safe_parts, write_all, write_atomic,
+    CHECKSUM_LIMIT,
+    AtomicFile,
+    confined,
+    open_existing,
+    open_regular,
+    read_input,
+    safe_parts,
+    write_all,
+    write_atomic,
 )
 from aks_jumpbox.core.catalog import url_basename
 from aks_jumpbox.core.checksums import ChecksumFileError, find_sha256
@@ -127,13 +135,13 @@ def sync_item(item: MirrorItem, source: Source, out: Path, fetch_text: FetchText
     if isinstance(where, Path) and not where.exists():
         raise OperationFailed(f"{item.tool}: {where} is missing from the source folder")
     # Opened first, so a source that is not a regular file is refused before anything is created in --to.
-    src = open_regular(where, what=f"{item.tool} artifact") if isinstance(where, Path) else None
+    src = open_regular(where, what=f"{item.tool} artifact") if isinstance(where, Path) else where  # else a URL
     with AtomicFile(out, item.path) as dest:  # an exclusive temporary file, renamed only when this block succeeds
-        if src is not None:
+        if isinstance(src, str):
+            actual, action = fetch_file(src, dest.file), "fetched"
+        else:
             with src:
                 actual, action = _sha256(src, copy_to=dest.file), "copied"
-        else:
-            actual, action = fetch_file(where, dest.file), "fetched"
         if actual != expected:
             raise OperationFailed(
                 f"{item.tool} {item.version} ({item.arch}): SHA-256 mismatch for {where}: expected {expected}, "

@@ -12,7 +12,6 @@ from typing import Any
 
 from aks_jumpbox.core.spec import Spec
 
-
 # Why a contract row exists. Only documented and derived rows are requirements a check fails on; an
 # inferred row is this project's best reading of what the build may need, and a check only warns on it.
 DOCUMENTED, DERIVED, INFERRED = "documented", "derived", "inferred"

@@ -297,7 +297,9 @@ def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
     gallery_spec = spec.distribute.gallery
     galleries = gallery_resources(spec, catalog, sub, tags)
     assignments = _assignments(spec, sub, identity, custom, galleries)
-    dest_rg = managed.resource_group if managed else gallery_spec.resource_group
+    target = managed or gallery_spec
+    assert target is not None  # the spec's Distribute requires managed_image or gallery
+    dest_rg = target.resource_group
     # The content hash names the template and image; compute it with placeholder names.
     placeholder = resource_id(sub, dest_rg, "Microsoft.Compute/images", "__IMAGE__") if managed else None
     draft_gallery = gallery_plan(spec, sub, gallery_spec.version or VERSION_PLACEHOLDER) if gallery_spec else None

@@ -64,5 +64,5 @@ def resource_id(subscription: str, resource_group: str, rtype: str, *names: str)
     namespace, *types = rtype.split("/")
     if len(types) != len(names):
         raise ValueError(f"{rtype} needs {len(types)} names, got {len(names)}")
-    tail = "/".join(f"{t}/{n}" for t, n in zip(types, names))
+    tail = "/".join(f"{t}/{n}" for t, n in zip(types, names, strict=True))
     return f"{resource_group_id(subscription, resource_group)}/providers/{namespace}/{tail}"

@@ -70,7 +70,7 @@ def decide(run: RunStatus, *, template_exists: bool, image_exists: bool, force: 
     """What `build` does with this exact template (same content hash, so same name)."""
     if not template_exists:
         return Decision("run", "the template is new")
-    if run.active:
+    if run.active and run.state is not None:  # active: the state is Running or Canceling
         # Starting another run is refused by AIB while one is active; attaching is what the user wants.
         return Decision("attach", f"a build of this template is already {run.state.lower()}")
     if run.succeeded and image_exists and not force:

@@ -61,6 +61,12 @@ def _plain_version(value: Any) -> str:
     return text
 
 
+def _resource_group_name(value: str | None) -> str | None:
+    if value is not None and not RESOURCE_GROUP_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid resource group name (1-90 of letters, digits, -_.())")
+    return value
+
+
 def plain_text(value: str, limit: int) -> str:
     """One line of printable text (descriptions, shown in the portal and written into ARM strings)."""
     if len(value) > limit or not value.isprintable():
@@ -168,12 +174,7 @@ class BuildSpec(_Model):
     download_attempts: int = Field(default=5, ge=1, le=20)
     download_timeout_seconds: int = Field(default=300, ge=5, le=3600)
 
-    @field_validator("resource_group", "staging_resource_group")
-    @classmethod
-    def _rg(cls, value: str | None) -> str | None:
-        if value is not None and not RESOURCE_GROUP_RE.fullmatch(value):
-            raise ValueError(f"{value!r} is not a valid resource group name (1-90 of letters, digits, -_.())")
-        return value
+    _rg = field_validator("resource_group", "staging_resource_group")(_resource_group_name)
 
     @field_validator("location")
     @classmethod
@@ -277,7 +278,7 @@ class ManagedImageTarget(_Model):
     name: str | None = None
     location: str | None = None
 
-    _rg = field_validator("resource_group")(BuildSpec._rg.__func__)  # type: ignore[attr-defined]
+    _rg = field_validator("resource_group")(_resource_group_name)
 
     @field_validator("name")
     @classmethod
@@ -355,7 +356,7 @@ class GalleryTarget(_Model):
     exclude_from_latest: bool = True
     create: bool = True  # plan the gallery and image definition (PUT creates them if absent)
 
-    _rg = field_validator("resource_group")(BuildSpec._rg.__func__)  # type: ignore[attr-defined]
+    _rg = field_validator("resource_group")(_resource_group_name)
 
     @field_validator("location")
     @classmethod

@@ -43,7 +43,7 @@ def bump_pins(text: str, label: str, changes: dict[str, tuple[str, str]], catalo
         path = pin_path(doc, name)
         number = doc.lines.get(path)
         edited = _edit_line(lines[number - 1], path[-1], old, new) if number else None
-        if edited is None:
+        if edited is None or number is None:
             raise SpecError([Problem(label, number, ".".join(path),
                                      f"could not find version {old} to change it to {new}; edit it by hand")])
         lines[number - 1] = edited

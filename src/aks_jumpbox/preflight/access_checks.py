@@ -10,6 +10,7 @@ assignment) is a warning; one the caller cannot close is a failure.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 
 from aks_jumpbox.core import kinds
 from aks_jumpbox.core.model import Resource
@@ -36,6 +37,11 @@ def _caller_grants(ctx: CheckContext, scope: str) -> tuple[Grant, ...]:
 
 def _describe_grant(g: Grant, action: str) -> str:
     return f"{action} via '{g.matching(action)}' of {g.origin}"
+
+
+def _describe_grants(grants: Sequence[Grant], actions: list[str]) -> str:
+    """Which grant allows each action (called once none is missing)."""
+    return "; ".join(_describe_grant(g, x) for x in actions if (g := allowed(grants, x)) is not None)
 
 
 def _identity_findings(ctx: CheckContext, principal: str | None, identity: Resource,
@@ -79,7 +85,7 @@ def _identity_findings(ctx: CheckContext, principal: str | None, identity: Resou
             out.append(skipped(fid, f"what the role assignments of {identity.name} on {a.scope} grant", unread[0]))
             continue
         if not lacking:
-            evidence = "; ".join(_describe_grant(allowed(grants, x), x) for x in actions)  # type: ignore[arg-type]
+            evidence = _describe_grants(grants, actions)
             out.append(Finding(fid, Status.PASS, f"identity {identity.name} may {', '.join(actions)} on {a.scope}", evidence))
             continue
         evidence = (f"{len(grants)} permission blocks from assignments at or above {a.scope}"
@@ -174,7 +180,7 @@ def _caller_build_findings(ctx: CheckContext, identity_exists: bool | None) -> l
     lacking = missing(grants, actions)
     if not lacking:
         return [Finding(fid, Status.PASS, f"you can create and run the image template in {plan.spec.build.resource_group}",
-                        "; ".join(_describe_grant(allowed(grants, x), x) for x in actions))]  # type: ignore[arg-type]
+                        _describe_grants(grants, actions))]
     return [Finding(fid, Status.FAIL, f"you cannot {', '.join(lacking)} in resource group {plan.spec.build.resource_group}",
                     f"your permission blocks at {scope} grant none of: {', '.join(lacking)}",
                     f"Ask for Contributor (or a role with these actions) on {scope}")]

@@ -408,11 +408,11 @@ def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, in
     key = (policy_id or id_of(fw)).lower()
     try:
         if key not in policies:
-            if classic:
+            if policy_id is None:  # classic
                 docs = _classic_policy(fw)
                 pdocs = firewall.policy_docs_from_resources(docs, id_of(docs[0]))
             else:
-                pdocs, docs = _policy_docs(ctx, policy_id)  # type: ignore[arg-type]
+                pdocs, docs = _policy_docs(ctx, policy_id)
             fctx = firewall.FirewallContext(network=net_ctx, ip_groups=firewall.ip_groups_from_resources(docs))
             policies[key] = firewall.compile_policy(pdocs, fctx)
     except Unavailable as exc:
@@ -484,12 +484,13 @@ def network_checks(ctx: CheckContext) -> list[Finding]:
                 sn.check_build_subnet_not_delegated(build)]
     infos = {"build": build, "container": container}
     contract = _contract(ctx, infos)
-    routes = {role: _Route(ctx, info, vnet) for role, info in infos.items() if info is not None}
+    present = {role: info for role, info in infos.items() if info is not None}
+    routes = {role: _Route(ctx, info, vnet) for role, info in present.items()}
     for role, rt in routes.items():
-        out.append(_outbound_finding(ctx, contract, role, infos[role], rt))  # type: ignore[arg-type]
+        out.append(_outbound_finding(ctx, contract, role, present[role], rt))
     net_ctx = NetworkContext(vnet_prefixes=sn.virtual_network_prefixes(vnet))
     out += _flow_findings(ctx, contract, infos, net_ctx)
     policies: dict[str, Any] = {}
     for role, rt in routes.items():
-        out += _egress_findings(ctx, contract, role, infos[role], rt, net_ctx, policies)  # type: ignore[arg-type]
+        out += _egress_findings(ctx, contract, role, present[role], rt, net_ctx, policies)
     return out

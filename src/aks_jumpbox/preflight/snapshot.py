@@ -50,6 +50,8 @@ from aks_jumpbox.preflight.source import (
     permissions_path,
     provider_path,
     role_assignments_path,
+)
+from aks_jumpbox.preflight.source import (
     type_from_id as _type_from_id,
 )
 
@@ -214,7 +216,7 @@ class FolderSource(Source):
                 sub = _embedded_subnet(doc, s)
                 self.embedded.setdefault(_key(sub["id"]), sub)
 
-    def explain(self, exc: ResourceFormatError) -> Exception:
+    def explain(self, exc: Exception) -> Exception:
         """Which file holds the document a check could not read: parse each again until one fails.
 
         Parsing is deferred to the checks (a 10,000-rule policy is compiled once, not twice); a

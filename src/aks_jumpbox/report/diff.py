@@ -119,8 +119,8 @@ def _tools(a: dict[str, Any], b: dict[str, Any]) -> Section:
     vb = {t["name"]: t for t in b["tools"]}
 
     def label(t: dict[str, Any], other: dict[str, Any] | None) -> str:
-        same_version = other is not None and other["version"] == t["version"]
-        if same_version and t["sha256"] and other["sha256"] and t["sha256"] != other["sha256"]:
+        digest = other["sha256"] if other is not None and other["version"] == t["version"] else None
+        if t["sha256"] and digest and t["sha256"] != digest:
             return f"{t['version']} (sha256 {t['sha256'][:12]})"
         return t["version"]
 

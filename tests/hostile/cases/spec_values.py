@@ -379,9 +379,9 @@ def _spec_field_cases() -> list[Case]:
 
 
 def _arm_cases() -> list[Case]:
-    gallery_desc = lambda v: {
-        "distribute.gallery": {**GALLERY, "image": {**GALLERY["image"], "description": v}}
-    }
+    def gallery_desc(v: str) -> dict:
+        return {"distribute.gallery": {**GALLERY, "image": {**GALLERY["image"], "description": v}}}
+
     out = [
         Case(
             "arm-default-plan",

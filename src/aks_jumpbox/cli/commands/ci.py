@@ -54,8 +54,9 @@ def _write(kind: str, spec_path: str, schedule: str, branch: str, install: str |
     if problem := cron_problem(schedule):
         raise UserError(f"--schedule: {problem}.", fix="Write a cron such as '17 3 * * 1' (weekly, Monday 03:17 UTC).")
     # Every value is written into the pipeline's YAML and shell lines: checked before anything is read.
-    opts = CiOptions(spec_file=Path(spec_path).as_posix(), schedule=schedule, branch=branch,
-                     **({"install": install} if install is not None else {}), **extra)
+    opts = CiOptions(spec_file=Path(spec_path).as_posix(), schedule=schedule, branch=branch, **extra)
+    if install is not None:
+        opts = replace(opts, install=install)
     given = {"--file": spec_path, "--install": install, "--branch": branch, "--schedule": schedule,
              "--environment": extra.get("promote_environment"),
              "--service-connection": extra.get("service_connection")}

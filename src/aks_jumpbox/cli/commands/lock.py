@@ -47,7 +47,7 @@ def command(spec_path: str | None, lock_path: str | None, upgrade: bool, feed: s
     if upgrade:
         spec, new_spec_text = _upgrade(inputs, tools, feed)
     resolution = resolve_lock(spec, inputs.catalog, inputs.lock, fetch_text)
-    if new_spec_text is not None:
+    if new_spec_text is not None and inputs.spec_path is not None:  # _upgrade refuses a spec without a file
         _write(inputs.spec_path, new_spec_text)
         click.echo(f"wrote {inputs.spec_path}")
     _write(target, resolution.lock.dumps())

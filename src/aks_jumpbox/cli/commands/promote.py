@@ -66,7 +66,8 @@ def command(version: str, spec_path: str | None, lock_path: str | None, keep_on_
                           err=True)
         after = promote(az, definition, version)
     versions = [after if v.name == version else v for v in versions]
-    if latest(versions) is None or latest(versions).name != version:  # Azure changed under us
+    top = latest(versions)
+    if top is None or top.name != version:  # Azure changed under us
         raise OperationFailed(f"{version} was promoted but is not latest; look with `aks-jumpbox versions`.")
     _done(output, con, after, versions, plan.hash, changed=True)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from aks_jumpbox.cli.azure_common import azure_options, connect, json_errors, load_plan, plan_options
 from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 from aks_jumpbox.core.errors import UserError
-from aks_jumpbox.core.plan import Plan
+from aks_jumpbox.core.plan import GalleryPlan, Plan
 
 LATEST_RULE = (
     "Azure resolves `latest` to the highest version number (MAJOR.MINOR.PATCH, compared as integers) "
@@ -15,7 +17,7 @@ LATEST_RULE = (
 )
 
 
-def gallery_of(plan: Plan, spec_path: str | None):
+def gallery_of(plan: Plan, spec_path: str | None) -> GalleryPlan:
     if plan.gallery is None:
         raise UserError(f"{spec_path or 'jumpbox.yaml'}: distribute.gallery is not set, so there are no gallery "
                         "versions to look at.",
@@ -47,13 +49,14 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
     from aks_jumpbox.core.versions import latest, version_key
 
     _, plan = load_plan(spec_path, lock_path, keep_on_error)
-    definition = Definition.of(gallery_of(plan, spec_path))
+    gallery = gallery_of(plan, spec_path)
+    definition = Definition.of(gallery)
     with connect(plan, azure_args) as az:
         versions = list_versions(az, definition)
     rows = sorted(versions or [], key=lambda v: version_key(v.name) or (-1, -1, -1))
     top = latest(rows)
-    doc = {"imageDefinitionId": definition.id, "exists": versions is not None,
-           "latest": top.name if top else None, "planVersion": plan.gallery.version,
+    doc: dict[str, Any] = {"imageDefinitionId": definition.id, "exists": versions is not None,
+           "latest": top.name if top else None, "planVersion": gallery.version,
            "versions": [version_json(v, rows, plan.hash) for v in rows]}
     if output == "json":
         emit_json(doc)
