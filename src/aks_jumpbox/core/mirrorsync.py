@@ -74,7 +74,10 @@ def check_sources(items: Iterable[MirrorItem], source: Source) -> None:
     for item in items:
         for what, rel in ((f"{item.tool} artifact", item.path), ("checksum file", item.checksum_path),
                           ("checksum order file", item.order_path)):
-            if rel is not None and (where := source.locate("", rel)).exists():
+            if rel is None:
+                continue
+            where = source.locate("", rel)
+            if isinstance(where, Path) and where.exists():  # a folder source locates Paths
                 open_regular(where, what=what, label=str(source.folder.joinpath(*safe_parts(rel)))).close()
 
 

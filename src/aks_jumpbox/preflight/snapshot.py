@@ -34,7 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from aks_jumpbox.adapters.files import (
-    DOCUMENT_LIMIT, InputError, confined, ensure_dir, load_json, read_input, write_atomic,
+    DOCUMENT_LIMIT,
+    InputError,
+    confined,
+    ensure_dir,
+    load_json,
+    read_input,
+    write_atomic,
 )
 from aks_jumpbox.core.errors import UserError
 from aks_jumpbox.preflight import firewall, nsg, route, subnet
