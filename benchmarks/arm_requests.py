@@ -20,12 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.emulator.app import ArmEmulator
-from tests.emulator.azurite import Azurite, AzuriteBlobs, find_binary
-from tests.emulator.plugin import product_env
-from tests.emulator.server import ArmServer
-from tests.emulator.tls import TestCA
-from tests.scenarios.conftest import BUILD_RG, IMAGE_RG, LOCATION, NET_RG, spec_data, step_output
+# The emulator lives in the test suite, importable once the repository root is on the path.
+from tests.emulator.app import ArmEmulator  # noqa: E402
+from tests.emulator.azurite import Azurite, AzuriteBlobs, find_binary  # noqa: E402
+from tests.emulator.plugin import product_env  # noqa: E402
+from tests.emulator.server import ArmServer  # noqa: E402
+from tests.emulator.tls import TestCA  # noqa: E402
+from tests.scenarios.conftest import BUILD_RG, IMAGE_RG, LOCATION, NET_RG, spec_data, step_output  # noqa: E402
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 

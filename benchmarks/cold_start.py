@@ -25,7 +25,7 @@ COMMANDS = {
 
 def main() -> None:
     times: dict[str, list[float]] = {k: [] for k in COMMANDS}
-    for name, cmd in COMMANDS.items():  # warm the page cache and bytecode once
+    for cmd in COMMANDS.values():  # warm the page cache and bytecode once
         subprocess.run(cmd, check=True, capture_output=True)
     for _ in range(ROUNDS):
         for name, cmd in COMMANDS.items():

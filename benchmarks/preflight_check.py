@@ -33,18 +33,18 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from preflight_eval import BUILD, REQUIRED_FQDNS, make_nsg, make_policy  # noqa: E402
-
-from aks_jumpbox.azure.clients import Azure, Tuning  # noqa: E402
-from aks_jumpbox.azure.cloud import select_cloud  # noqa: E402
-from aks_jumpbox.azure.preflight import LiveSource  # noqa: E402
-from aks_jumpbox.preflight.checks import run_checks  # noqa: E402
-from aks_jumpbox.preflight.snapshot import load_snapshot  # noqa: E402
 from tests.emulator.app import ArmEmulator  # noqa: E402
 from tests.emulator.credentials import FakeJwtCredential  # noqa: E402
 from tests.emulator.plugin import ARM_AUDIENCE  # noqa: E402
 from tests.emulator.server import ArmServer  # noqa: E402
 from tests.emulator.tls import TestCA  # noqa: E402
 from tests.preflight.world import NSG_ID, POLICY_ID, World, seed_emulator  # noqa: E402
+
+from aks_jumpbox.azure.clients import Azure, Tuning  # noqa: E402
+from aks_jumpbox.azure.cloud import select_cloud  # noqa: E402
+from aks_jumpbox.azure.preflight import LiveSource  # noqa: E402
+from aks_jumpbox.preflight.checks import run_checks  # noqa: E402
+from aks_jumpbox.preflight.snapshot import load_snapshot  # noqa: E402
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 15
 WAN_ROUNDS = 3
