@@ -239,7 +239,8 @@ class ArmEmulator:
             assert res is not None
             if res.properties.get("provisioningState") != "Succeeded":
                 res.properties["provisioningState"] = "Succeeded"
-                handler.on_provisioned(self, res)
+                if handler.on_provisioned(self, res):
+                    res.properties["provisioningState"] = "Failed"
             return handler.render(self, res)
 
     def remove(self, res: Resource) -> None:
@@ -497,6 +498,15 @@ class ArmEmulator:
                 handler = self.handler(p.full_type)
                 self._require(f"{handler.type}/read", p.scope or "/")
                 return self._list_response(req, handler.list_response(self, p.scope, req))
+        if (
+            p.full_type.lower() == "microsoft.containerinstance/containergroups/containers"
+            and (p.tail or "").lower() == "logs"
+            and req.method == "GET"
+        ):
+            group = ids.parent_of(p.resource_id)
+            self._check_scope_exists(p.scope)
+            self._require("Microsoft.ContainerInstance/containerGroups/containers/logs/read", group)
+            return self.imagebuilder.container_logs_response(group, p.names[-1], req)
         if p.tail and p.names:
             if req.method == "POST":  # an action on a resource
                 handler = self.handler(p.full_type)
