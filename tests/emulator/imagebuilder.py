@@ -331,8 +331,7 @@ class ImageBuilder:
         """What the build container of a running build has printed, or None if no run owns the group."""
         for run in self.runs.values():
             if run.container_group and ids.same(run.container_group, group_id):
-                self.observe(run)  # somebody looked
-                return list(run.live)
+                return list(run.live)  # reading it does not advance the build (a GET of the template does)
         return None
 
     def container_logs_response(self, group_id: str, container: str, req: Request) -> Response:
