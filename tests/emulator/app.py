@@ -297,7 +297,8 @@ class ArmEmulator:
         try:
             self.swagger_violations += swaggercheck.check(req, resp)
         except Exception:  # a check that cannot read the body is a finding too
-            self.swagger_violations.append(f"{req.method} {req.path}: {traceback.format_exc().splitlines()[-1]}")
+            last = traceback.format_exc().splitlines()[-1]
+            self.swagger_violations.append(f"{req.method} {req.path}: {last}")
         resp.headers.setdefault("x-ms-request-id", new_guid())
         resp.headers.setdefault(
             "x-ms-correlation-request-id", req.headers.get("x-ms-client-request-id", new_guid())

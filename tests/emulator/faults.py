@@ -121,7 +121,9 @@ class Faults:
         """Any ARM error, e.g. 400 PrincipalNotFound for the first role assignment after an identity."""
         return self.add(FaultRule(method, path, count, "error", status, code, message, dict(headers or {})))
 
-    def answer(self, status: int, body: object, method: str = "GET", path: str = ".*", count: int = 1000) -> FaultRule:
+    def answer(
+        self, status: int, body: object, method: str = "GET", path: str = ".*", count: int = 1000
+    ) -> FaultRule:
         """Answer matching requests with a canned body, e.g. one of the REST spec's own example responses."""
         return self.add(FaultRule(method, path, count, "answer", status, body=body))
 

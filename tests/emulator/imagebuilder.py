@@ -57,7 +57,10 @@ OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 BUILD_CONTAINER_PREFIX = "vmimagebuilder-build-container-"
 BUILD_CONTAINER_NAME = "packer"
 CONTAINER_GROUPS = "Microsoft.ContainerInstance/containerGroups"
-TMPL_REF = "Please review http://aka.ms/azvmimagebuildertmplref for details on fields requirements in the Image Builder Template."
+TMPL_REF = (
+    "Please review http://aka.ms/azvmimagebuildertmplref for details on fields requirements in the Image "
+    "Builder Template."
+)
 
 
 def _invalid(message: str) -> ArmError:
@@ -230,7 +233,9 @@ class ImageBuilder:
             # Container Instances resource"); its provider unregistered fails the build with the text of
             # TROUBLESHOOT "Unregistered Azure Container Instances provider".
             if self.arm.providers.state("Microsoft.ContainerInstance") != "Registered":
-                self._end(run, "Failed", "Azure Container Instances provider not registered for your subscription.")
+                self._end(
+                    run, "Failed", "Azure Container Instances provider not registered for your subscription."
+                )
                 return
             run.account = self._ensure_staging_storage(tpl)
             staging = tpl.meta.get("staging_rg")

@@ -149,10 +149,10 @@ def classify(r: Resource, body: dict[str, Any], live: dict[str, Any] | None) -> 
         live_hash = ((live.get("tags") or {}).get(HASH_TAG))
         failed = provisioning_failure(live)
         if failed and live_hash == body.get("tags", {}).get(HASH_TAG):
-            return Change(r, "replace", [], live,
-                          note=f"its submission failed ({failed}); Image Builder keeps a failed template, which "
-                               f"must be deleted before it is submitted again ({FAILED_TEMPLATE_DOC}): deleted, "
-                               "then created again")
+            why = (f"its submission failed ({failed}); Image Builder keeps a failed template, which must "
+                   f"be deleted before it is submitted again ({FAILED_TEMPLATE_DOC}): deleted, then "
+                   "created again")
+            return Change(r, "replace", [], live, note=why)
         if live_hash != body.get("tags", {}).get(HASH_TAG):
             diffs = differences({"properties": body["properties"]}, live)
             return Change(r, "conflict", diffs, live,
@@ -188,8 +188,8 @@ def left_to_image_builder(az: Azure, r: Resource) -> str | None:
         group = rs.resource_group(az, r.scope)
     name = r.scope.rsplit("/", 1)[-1]
     if group is None:
-        return (f"the staging resource group {name} does not exist: Image Builder creates it with the template "
-                "and gives the identity Contributor there")
+        return (f"the staging resource group {name} does not exist: Image Builder creates it with the "
+                "template and gives the identity Contributor there")
     if (group.get("tags") or {}).get("createdBy") == "AzureVMImageBuilder":
         return (f"Image Builder created the staging resource group {name} and gave the identity Contributor "
                 "there")
@@ -249,15 +249,16 @@ def _submit(az: Azure, r: Resource, body: dict[str, Any], sleep: Callable[[float
                 if failed:
                     with arm(f"deleting failed image template {r.name}", r.id):
                         rs.ops(r.type).delete(az, r)
-                note(f"Image Builder refused the template for want of a permission ({exc.code}: "
-                     f"{exc.message.splitlines()[0][:200]}); role assignments made just now can take minutes to "
-                     f"reach it: trying again in {wait:.0f} s")
+                first = exc.message.splitlines()[0][:200] if exc.message else ""
+                note(f"Image Builder refused the template for want of a permission ({exc.code}: {first}); "
+                     "role assignments made just now can take minutes to reach it: "
+                     f"trying again in {wait:.0f} s")
                 sleep(wait)
                 continue
             hints = []
             if failed:
-                hints.append("Image Builder keeps the failed template; the next `aks-jumpbox deploy` (or `build`) "
-                             "deletes it and submits it again.")
+                hints.append("Image Builder keeps the failed template; the next `aks-jumpbox deploy` "
+                             "(or `build`) deletes it and submits it again.")
             if wanting and fresh_roles:
                 hints.append(f"Role assignments made just now may still be on their way ({PROPAGATION_DOC}): "
                              "re-run in a few minutes.")

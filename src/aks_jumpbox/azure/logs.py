@@ -32,7 +32,8 @@ BUILD_CONTAINER_PREFIX = "vmimagebuilder-build-container-"
 CONTAINER_GROUPS = "Microsoft.ContainerInstance/containerGroups"
 LOGS_READ = "Microsoft.ContainerInstance/containerGroups/containers/logs/read"
 WAITING = "waiting for the build VM's output"
-# A failed run's message names its log: "Image Build log location: https://…/packerlogs/<run>/customization.log"
+# A failed run's message names its log:
+#   "Image Build log location: https://…/packerlogs/<run>/customization.log"
 _FOLDER_IN_MESSAGE = re.compile(r"/packerlogs/([^/\s]+)/(?:customization|validation)\.log")
 
 
@@ -51,7 +52,8 @@ def _instant(value: Any) -> dt.datetime | None:
 
 @dataclass(frozen=True)
 class Run:
-    """Which run's logs to read: the folder its failure message names, else the first written after it started."""
+    """Which run's logs to read: the folder its failure message names, else the newest one written after
+    it started."""
 
     start_time: str | None = None
     message: str | None = None
@@ -249,8 +251,8 @@ def live_output(az: Azure, group: str | None, lines: int = 200) -> LiveOutput:
         return LiveOutput("", f"{WAITING} (the build container is gone: the build is ending)")
     except HttpResponseError as exc:
         if exc.status_code in (401, 403):
-            return LiveOutput("", f"{WAITING}: reading the build container's logs needs {LOGS_READ} on the staging "
-                                  f"resource group {group} (Reader there is enough); Azure said "
+            return LiveOutput("", f"{WAITING}: reading the build container's logs needs {LOGS_READ} on "
+                                  f"the staging resource group {group} (Reader there is enough); Azure said "
                                   f"{error_code(exc)}")
         failure = from_http("reading the build container's logs", exc, rid)
         return LiveOutput("", f"{WAITING} ({failure.code}: {failure.message.splitlines()[0][:200]})")

@@ -101,7 +101,8 @@ def run_checks(plan: Plan, source: Source | Lookups, *, today: dt.date | None = 
     ctx = CheckContext(plan, src, today or dt.date.today(), facts)
     src.prefetch(first_questions(plan, facts))
     try:
-        findings = with_staging_checks(ctx, [*platform_checks(ctx), *network_checks(ctx), *access_checks(ctx)])
+        findings = [*platform_checks(ctx), *network_checks(ctx), *access_checks(ctx)]
+        findings = with_staging_checks(ctx, findings)
     except ResourceFormatError as exc:
         raise src.explain(exc) from None
     return Report(tuple(findings), src.description, tuple(ctx.notes))

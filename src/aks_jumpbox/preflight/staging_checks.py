@@ -1,11 +1,11 @@
 """Checks of a staging resource group the spec names (build.staging_resource_group).
 
-Microsoft's rules, https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-json#properties-stagingresourcegroup:
-a given group that exists "cannot be associated with another image template, must be empty (no resources
-inside), in the same region as the image template, and have either "Contributor" or "Owner" RBAC applied
-to the identity assigned to the Azure Image Builder image template resource". A given group that does not
-exist is created by Image Builder with the template, and the identity gets Contributor there
-(#template-creation-scenarios); so does a group Image Builder made before for this template.
+Microsoft's rules (DOC below): a given group that exists "cannot be associated with another image
+template, must be empty (no resources inside), in the same region as the image template, and have either
+"Contributor" or "Owner" RBAC applied to the identity assigned to the Azure Image Builder image template
+resource". A given group that does not exist is created by Image Builder with the template, and the
+identity gets Contributor there (#template-creation-scenarios); so does a group Image Builder made before
+for this template.
 
 Region and emptiness are documented requirements and fail the check. Whether another template uses the
 group is read from the tags Image Builder puts on it (usedBy / createdBy, imageTemplateName): inferred,
@@ -45,19 +45,19 @@ def staging_checks(ctx: CheckContext) -> tuple[list[Finding], bool]:
     except Unavailable as exc:
         return [skipped("staging.group", f"staging resource group {name}", exc)], False
     if group is None:
-        return [Finding("staging.group", Status.PASS,
-                        f"staging resource group {name} does not exist: Image Builder creates it in {want} with the "
-                        "template and gives the identity Contributor there", f"GET {rid}: not found; {DOC}")], True
+        message = (f"staging resource group {name} does not exist: Image Builder creates it in {want} with "
+                   "the template and gives the identity Contributor there")
+        return [Finding("staging.group", Status.PASS, message, f"GET {rid}: not found; {DOC}")], True
     tags = group.get("tags") or {}
     owner = _owner(tags)
     out: list[Finding] = []
     where = normalize_region(str(group.get("location", "")))
     if where != want:
         out.append(Finding("staging.region", Status.FAIL,
-                           f"staging resource group {name} is in {where}, but the image template is in {want}; "
-                           "Image Builder requires the same region", f"{rid} in {where}; {DOC}",
-                           f"Name a staging group in {want} (build.staging_resource_group), or one that does not "
-                           "exist yet: Image Builder then creates it"))
+                           f"staging resource group {name} is in {where}, but the image template is in "
+                           f"{want}; Image Builder requires the same region", f"{rid} in {where}; {DOC}",
+                           f"Name a staging group in {want} (build.staging_resource_group), or one that "
+                           "does not exist yet: Image Builder then creates it"))
     else:
         out.append(Finding("staging.region", Status.PASS, f"staging resource group {name} is in {want}", rid))
     if owner == template:  # made or used by this very template: its staging resources are in it
@@ -67,10 +67,12 @@ def staging_checks(ctx: CheckContext) -> tuple[list[Finding], bool]:
         return out, tags.get("createdBy") == AIB
     if owner:
         out.append(Finding("staging.association", Status.WARN,
-                           f"staging resource group {name} seems associated with image template {owner}; Image "
-                           "Builder refuses a staging group another template uses",
-                           f"tags usedBy/createdBy={AIB}, imageTemplateName={owner} (inferred from the tags); {DOC}",
-                           f"Delete template {owner} first (`aks-jumpbox cleanup`), or name another staging group"))
+                           f"staging resource group {name} seems associated with image template {owner}; "
+                           "Image Builder refuses a staging group another template uses",
+                           f"tags usedBy/createdBy={AIB}, imageTemplateName={owner} (inferred from the "
+                           f"tags); {DOC}",
+                           f"Delete template {owner} first (`aks-jumpbox cleanup`), or name another staging "
+                           "group"))
     try:
         listed = ctx.src.resource(f"{rid}/resources")
     except Unavailable as exc:
@@ -85,7 +87,8 @@ def staging_checks(ctx: CheckContext) -> tuple[list[Finding], bool]:
                            f"{shown}{more}; {DOC}",
                            f"Move or delete what is in {name}, or name a group that does not exist yet"))
     else:
-        out.append(Finding("staging.empty", Status.PASS, f"staging resource group {name} is empty", f"GET {rid}/resources"))
+        out.append(Finding("staging.empty", Status.PASS, f"staging resource group {name} is empty",
+                           f"GET {rid}/resources"))
     return out, False
 
 
@@ -97,6 +100,6 @@ def with_staging_checks(ctx: CheckContext, findings: list[Finding]) -> list[Find
         name = ctx.spec.build.staging_resource_group
         why = (f"Image Builder gives the identity Contributor on staging resource group {name} itself "
                "(deploy leaves this assignment to it)")
-        findings = [Finding(f.id, Status.PASS, why, DOC) if f.id in ("identity.role.staging", "caller.assign.staging")
-                    else f for f in findings]
+        replaced = ("identity.role.staging", "caller.assign.staging")
+        findings = [Finding(f.id, Status.PASS, why, DOC) if f.id in replaced else f for f in findings]
     return [*findings, *extra]

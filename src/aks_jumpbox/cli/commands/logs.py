@@ -46,13 +46,13 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
         if not run.active:
             raise OperationFailed(f"no build logs of the last run of template {template.name} (started "
                                   f"{run.start_time or '?'}) in packerlogs of {logs.account}")
-        waiting = (f"the build of {template.name} is {run.label()}: Image Builder writes its logs to packerlogs "
-                   "when it ends; follow its live output with `aks-jumpbox watch`")
+        waiting = (f"the build of {template.name} is {run.label()}: Image Builder writes its logs to "
+                   "packerlogs when it ends; follow its live output with `aks-jumpbox watch`")
         if output == "json":
-            emit_json({"template": template.name, "run": run.to_json(), "stagingResourceGroup":
-                       logs.staging_resource_group, "account": logs.account, "auth": logs.auth, "runFolder": None,
-                       "blobs": {}, "failedStep": None, "reason": None, "failedChecks": [], "relevantLines": [],
-                       "steps": [], "note": waiting})
+            emit_json({"template": template.name, "run": run.to_json(),
+                       "stagingResourceGroup": logs.staging_resource_group, "account": logs.account,
+                       "auth": logs.auth, "runFolder": None, "blobs": {}, "failedStep": None, "reason": None,
+                       "failedChecks": [], "relevantLines": [], "steps": [], "note": waiting})
         else:
             console().print(esc(waiting))
         return
