@@ -176,7 +176,10 @@ class RoleAssignmentHandler(TypeHandler):
                 "RoleAssignmentUpdateNotPermitted",
                 "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
             )
-        return super().put(arm, rid, body, req)
+        resp = super().put(arm, rid, body, req)
+        if req.headers.get("authorization"):  # over HTTP, not seeded: providers see it only after a delay
+            arm.rbac.created(rid)
+        return resp
 
     def validate(self, arm, rid, body, existing, req):
         props = body.get("properties") or {}

@@ -21,12 +21,13 @@ class FaultRule:
     method: str
     path: str
     count: int
-    kind: str  # "error" | "drop"
+    kind: str  # "error" | "drop" | "answer"
     status: int = 0
     code: str = ""
     message: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     after: bool = False  # drop: process the request, then lose the response
+    body: object = None  # answer: the canned JSON body
     hits: int = 0
 
     def matches(self, req: Request) -> bool:
@@ -119,6 +120,12 @@ class Faults:
     ) -> FaultRule:
         """Any ARM error, e.g. 400 PrincipalNotFound for the first role assignment after an identity."""
         return self.add(FaultRule(method, path, count, "error", status, code, message, dict(headers or {})))
+
+    def answer(
+        self, status: int, body: object, method: str = "GET", path: str = ".*", count: int = 1000
+    ) -> FaultRule:
+        """Answer matching requests with a canned body, e.g. one of the REST spec's own example responses."""
+        return self.add(FaultRule(method, path, count, "answer", status, body=body))
 
     def add(self, rule: FaultRule) -> FaultRule:
         with self._lock:

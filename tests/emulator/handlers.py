@@ -134,8 +134,10 @@ class TypeHandler:
 
         def done() -> dict | None:
             res.properties["provisioningState"] = "Succeeded"
-            self.on_provisioned(arm, res)
-            return None
+            error = self.on_provisioned(arm, res)
+            if error:  # the provider refused it after accepting the request: a Failed resource stays
+                res.properties["provisioningState"] = "Failed"
+            return error
 
         op = self.start_op(
             arm,
@@ -147,8 +149,9 @@ class TypeHandler:
             return Response(202, None, arm.ops.headers(op, req.base_url, location=True, async_op=False))
         return Response(code, self.render(arm, res), arm.ops.headers(op, req.base_url))
 
-    def on_provisioned(self, arm: ArmEmulator, res: Resource) -> None:
-        """The create/update LRO completed."""
+    def on_provisioned(self, arm: ArmEmulator, res: Resource) -> dict | None:
+        """The create/update LRO completed; an ARM error dict fails it (the resource stays, Failed)."""
+        return None
 
     def start_op(self, arm: ArmEmulator, rid: str, poll, result=None, error_status: int = 400) -> Operation:
         namespace = self.type.split("/")[0]

@@ -5,6 +5,12 @@ Distributing and ends Succeeded / Failed / Canceled. It advances only when someb
 template or of the run's operation): by default one sub-state per ``ticks_per_phase`` looks, or, with
 ``seconds_per_phase`` set, by elapsed time. Nothing runs in the background, so a test that stops looking
 (a killed CLI) finds the build where it left it. ``hold`` freezes runs.
+
+Each rule cites its source here and in README.md ("what is emulated"); what has no source is marked
+"guess". The pages cited most:
+  TROUBLESHOOT = https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-troubleshoot
+  JSON = https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-json
+  SWAGGER = tests/data/rest-api-specs/imagebuilder/2025-10-01/imagebuilder.json
 """
 
 from __future__ import annotations
@@ -44,10 +50,45 @@ IMMUTABLE_MESSAGE = (
     "Update/Upgrade of image templates is currently not supported. Please change the name of the "
     "template you are submitting. For more information, see https://aka.ms/azvmimagebuilder."
 )
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+# The build container: TROUBLESHOOT#access-live-logs-during-image-build names it
+# `vmimagebuilder-build-container-**********`; the suffix's form and the container's name are guesses.
+BUILD_CONTAINER_PREFIX = "vmimagebuilder-build-container-"
+BUILD_CONTAINER_NAME = "packer"
+CONTAINER_GROUPS = "Microsoft.ContainerInstance/containerGroups"
+TMPL_REF = (
+    "Please review http://aka.ms/azvmimagebuildertmplref for details on fields requirements in the Image "
+    "Builder Template."
+)
 
 
 def _invalid(message: str) -> ArmError:
-    return ArmError(400, "InvalidParameter", f"Validation failed: {message}")
+    """A create-time validation error, as TROUBLESHOOT#troubleshoot-image-template-submission-errors shows it
+    for api-version 2021-10-01 and later: ``{"error": {"code": "ValidationFailed", "message": "Validation
+    failed: ..."}}``. Nothing is created."""
+    return ArmError(400, "ValidationFailed", f"Validation failed: {message}")
+
+
+def not_authorized(resource: str) -> str:
+    """TROUBLESHOOT "Assigned managed identity isn't authorized to access a resource" (a submission error)."""
+    return (
+        f"Not authorized to access the resource: {resource}. Please check the user assigned identity has the "
+        "correct permissions. For more details, go to https://aka.ms/azvmimagebuilderts."
+    )
+
+
+class SubmissionFailed(Exception):
+    """The template was accepted (201, Creating) but Image Builder refused it while provisioning: the
+    template stays with provisioningState Failed and provisioningError {provisioningErrorCode, message}
+    (SWAGGER ProvisioningError), and must be deleted before it is submitted again (TROUBLESHOOT "Update or
+    upgrade of image templates is currently not supported": "If you submit an image configuration template
+    and the submission fails, a failed template artifact still exists. Delete the failed template.").
+    ``code`` is one of SWAGGER's ProvisioningErrorCode values."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
 
 
 def _auth_message(client: str, principal: str, action: str, scope: str) -> str:
@@ -85,12 +126,14 @@ class BuildRun:
     state: str = "Running"  # runState
     message: str = ""
     cancel_requested: bool = False
-    # customization.log planned for this run and how much of it has been uploaded
+    # customization.log planned for this run; ``live``: what the build container has printed so far
     custom_log: packerlog.StepsLog | None = None
-    uploaded: list[str] = field(default_factory=list)
+    live: list[str] = field(default_factory=list)
     preamble: list[str] = field(default_factory=list)
+    validation_lines: list[str] | None = None  # validation.log, written with the others at the end
     account: str | None = None  # staging storage account name
     build_vm: str | None = None  # the temporary VM in the staging group
+    container_group: str | None = None  # the build container instance in the staging group
     validation_failed: bool = False
 
     @property
@@ -147,6 +190,10 @@ class ImageBuilder:
                     "cancel the build before deleting its resource group.",
                 )
 
+    def allowed(self, principal: str, scope: str, action: str) -> bool:
+        """Image Builder's view of its identity's permissions: new assignments only once propagated."""
+        return self.arm.rbac.allowed(principal, scope, action, rp=True)
+
     # ---- progression
 
     def observe(self, run: BuildRun, force: bool = False) -> None:
@@ -181,35 +228,43 @@ class ImageBuilder:
     def _enter(self, run: BuildRun, phase: str) -> None:
         tpl = self._template(run)
         if phase == "Building":
+            # Every build runs Packer in a container instance, whatever the network topology
+            # (TROUBLESHOOT#prerequisites: "Each image build might deploy up to one temporary Azure
+            # Container Instances resource"); its provider unregistered fails the build with the text of
+            # TROUBLESHOOT "Unregistered Azure Container Instances provider".
+            if self.arm.providers.state("Microsoft.ContainerInstance") != "Registered":
+                self._end(
+                    run, "Failed", "Azure Container Instances provider not registered for your subscription."
+                )
+                return
             run.account = self._ensure_staging_storage(tpl)
             staging = tpl.meta.get("staging_rg")
             if staging and self.arm.store.get(staging):
-                vm = f"{staging}/providers/Microsoft.Compute/virtualMachines/vm{run.id[:8]}"
-                self.arm.store.put(
-                    Resource(
-                        vm,
-                        "Microsoft.Compute/virtualMachines",
-                        {
-                            "id": vm,
-                            "name": ids.name_of(vm),
-                            "type": "Microsoft.Compute/virtualMachines",
-                            "location": tpl.body.get("location"),
-                            "properties": {"provisioningState": "Succeeded"},
-                        },
-                    )
-                )
-                run.build_vm = vm
+                run.container_group = self._put_staging(
+                    staging, CONTAINER_GROUPS, BUILD_CONTAINER_PREFIX + run.id.replace("-", "")[:10], tpl,
+                    {"containers": [{"name": BUILD_CONTAINER_NAME, "properties": {"image": "packerizer"}}],
+                     "osType": "Linux"})
+                run.build_vm = self._put_staging(
+                    staging, "Microsoft.Compute/virtualMachines", f"vm{run.id[:8]}", tpl, {})
+            run.preamble = packerlog.preamble(tpl.meta["spec"], run.id)
+            run.live = list(run.preamble)
         elif phase == "Customizing":
             body = tpl.meta["spec"]
             customize = body.get("properties", {}).get("customize") or []
             run.custom_log = packerlog.steps(
-                body, customize, self.customizer_output, self.arm.faults.customizer_failure
+                body, customize, self.customizer_output, self.arm.faults.customizer_failure, run.id
             )
-            run.preamble = packerlog.preamble(body, run.id)
-            self._upload(run, "customization.log", run.preamble)
+
+    def _put_staging(self, staging: str, rtype: str, name: str, tpl: Resource, props: dict) -> str:
+        rid = f"{staging}/providers/{rtype}/{name}"
+        self.arm.store.put(
+            Resource(rid, rtype, {"id": rid, "name": name, "type": rtype, "location": tpl.body.get("location"),
+                                  "properties": {"provisioningState": "Succeeded", **copy.deepcopy(props)}})
+        )
+        return rid
 
     def _grow_log(self, run: BuildRun) -> None:
-        """Upload the share of the customization output that the time spent in the phase so far covers."""
+        """The build container prints the share of the customization output the time spent so far covers."""
         assert run.custom_log is not None
         lines = run.custom_log.lines
         if self.seconds_per_phase:
@@ -218,31 +273,27 @@ class ImageBuilder:
             per = max(1, self.ticks_per_phase)
             done = (run.ticks - run.index * per + 1) / per
         upto = math.ceil(len(lines) * min(1.0, max(0.0, done)))
-        body = run.preamble + lines[:upto]
-        if len(body) > len(run.uploaded):
-            self._upload(run, "customization.log", body)
+        run.live = run.preamble + lines[:upto]
 
     def _leave(self, run: BuildRun, phase: str) -> None:
         tpl = self._template(run)
         spec = tpl.meta["spec"]
         if phase == "Customizing":
             assert run.custom_log is not None
-            full = run.preamble + run.custom_log.lines
+            run.live = run.preamble + run.custom_log.lines
             if run.custom_log.error:
-                self._upload(run, "customization.log", full + packerlog.failure_tail(run.custom_log.error))
+                run.live += packerlog.failure_tail(run.custom_log.error, run.id)
                 keep = (spec.get("properties", {}).get("errorHandling") or {}).get(
                     "onCustomizerError"
                 ) == "abort"
                 self._end(run, "Failed", self._packer_failure(run, "customization.log"), keep_vm=keep)
-                return
-            self._upload(run, "customization.log", full)
         elif phase == "Validating":
             validate = spec.get("properties", {}).get("validate") or {}
             items = validate.get("inVMValidations") or []
-            log = packerlog.steps(spec, items, self.validator_output, self.arm.faults.validation_failure)
+            log = packerlog.steps(spec, items, self.validator_output, self.arm.faults.validation_failure, run.id)
             lines = packerlog.preamble(spec, run.id) + log.lines
-            lines += packerlog.failure_tail(log.error) if log.error else []
-            self._put_blob(run, "validation.log", lines)
+            lines += packerlog.failure_tail(log.error, run.id) if log.error else []
+            run.validation_lines = lines
             if log.error:
                 run.validation_failed = True
                 if not validate.get("continueDistributeOnFailure"):
@@ -253,7 +304,7 @@ class ImageBuilder:
             if failure:
                 self._end(run, "Failed", failure)
                 return
-            self._upload(run, "customization.log", run.uploaded + packerlog.success_tail(spec))
+            run.live += packerlog.success_tail(spec, run.id)
             if run.validation_failed:
                 self._end(
                     run,
@@ -265,19 +316,50 @@ class ImageBuilder:
                 self._end(run, "Succeeded", "")
 
     def _end(self, run: BuildRun, state: str, message: str, keep_vm: bool = False) -> None:
+        """The run ends: its logs reach packerlogs now, not before (TROUBLESHOOT "Download the customization
+        and/or validation log after image build": "After the image build finishes, the customization and
+        validation logs are stored in a container within the storage account in the staging resource
+        group"); the build container goes (it is temporary, TROUBLESHOOT#prerequisites)."""
         run.state, run.message, run.end_time = state, message, now_iso()
+        if run.live:
+            self._put_blob(run, "customization.log", run.live)
+        if run.validation_lines is not None:
+            self._put_blob(run, "validation.log", run.validation_lines)
+        if run.container_group:
+            self.arm.store.delete(run.container_group)
         if run.build_vm and not keep_vm:
             self.arm.store.delete(run.build_vm)
 
     # ---- logs
 
+    def container_logs(self, group_id: str) -> list[str] | None:
+        """What the build container of a running build has printed, or None if no run owns the group."""
+        for run in self.runs.values():
+            if run.container_group and ids.same(run.container_group, group_id):
+                return list(run.live)  # reading it does not advance the build (a GET of the template does)
+        return None
+
+    def container_logs_response(self, group_id: str, container: str, req: Request) -> Response:
+        """Containers - List Logs (https://learn.microsoft.com/rest/api/container-instances/containers/list-logs):
+        ``{"content": "<log>"}``, the last ``tail`` lines when asked."""
+        group = self.arm.store.get(group_id)
+        names = [c.get("name") for c in (group.properties.get("containers") or [])] if group else []
+        if group is None or container not in names:
+            raise not_found(f"{group_id}/containers/{container}", "Microsoft.ContainerInstance/containerGroups")
+        lines = self.container_logs(group.id) or []
+        tail = req.q("tail")
+        if tail and tail.isdigit():
+            lines = lines[-int(tail):] if int(tail) else []
+        return Response(200, {"content": "".join(line + "\n" for line in lines)})
+
     def _log_url(self, run: BuildRun, blob: str) -> str:
         return f"{self.arm.blobs.endpoint(run.account)}packerlogs/{run.id}/{blob}" if run.account else blob
 
     def _log_hint(self, run: BuildRun, blob: str) -> str:
+        # TROUBLESHOOT "Packer build command fails": the message ends with the log's URL and the operation.
         return (
             f"Image Build log location: {self._log_url(run, blob)}. OperationId: {run.op.id if run.op else ''}. "
-            "Use this operation ID when requesting support."
+            "Use this operationId to search packer logs."
         )
 
     def _packer_failure(self, run: BuildRun, blob: str) -> str:
@@ -289,10 +371,6 @@ class ImageBuilder:
             + self._log_hint(run, blob)
         )
 
-    def _upload(self, run: BuildRun, blob: str, lines: list[str]) -> None:
-        run.uploaded = list(lines)
-        self._put_blob(run, blob, lines)
-
     def _put_blob(self, run: BuildRun, blob: str, lines: list[str]) -> None:
         if run.account:
             self.arm.blobs.put(
@@ -302,6 +380,9 @@ class ImageBuilder:
     # ---- staging resources
 
     def _ensure_staging_storage(self, tpl: Resource) -> str | None:
+        """The staging storage account, made with the template (TROUBLESHOOT "Customization log": "VM Image
+        Builder creates the storage account in the temporary resource group when you create an image
+        template artifact")."""
         staging = tpl.meta.get("staging_rg")
         if not staging or self.arm.store.get(staging) is None:
             return None
@@ -320,7 +401,11 @@ class ImageBuilder:
         self.arm.put_internal(rid, body)
         return name
 
-    def create_staging_group(self, tpl: Resource) -> None:
+    def create_staging_group(self, tpl: Resource, principal: str | None) -> None:
+        """At template creation (JSON#template-creation-scenarios): no group given, or a given group that does
+        not exist: Image Builder creates it, tags it createdBy / imageTemplateName /
+        imageTemplateResourceGroupName, and gives the template's identity Contributor there. A given group
+        that exists gets the tags usedBy / imageTemplateName / imageTemplateResourceGroupName added."""
         props = tpl.meta["spec"].get("properties") or {}
         sub, rg = ids.resource_group_of(tpl.id) or (self.arm.subscription_id, "")
         given = props.get("stagingResourceGroup")
@@ -342,17 +427,28 @@ class ImageBuilder:
                 },
             )
             staging = self.arm.store.get(staging).id
+            if principal:
+                self.arm.assign_role(principal, staging, CONTRIBUTOR, "ServicePrincipal")
+        else:
+            group = self.arm.store.get(staging)
+            staging = group.id
+            group.body["tags"] = {**(group.body.get("tags") or {}), "usedBy": "AzureVMImageBuilder",
+                                  "imageTemplateName": tpl.name, "imageTemplateResourceGroupName": rg}
         tpl.meta["staging_rg"], tpl.meta["staging_created"] = staging, created
         tpl.properties["exactStagingResourceGroup"] = staging
+        self._ensure_staging_storage(tpl)
 
     def delete_staging(self, tpl: Resource) -> None:
+        """JSON#template-deletion: a group Image Builder created goes with the template; in a given group
+        that existed, the resources Image Builder made go and the group stays. Dropping the usedBy tags
+        then is a guess (they mark the association, which ends with the template)."""
         staging = tpl.meta.get("staging_rg")
         rg = self.arm.store.get(staging) if staging else None
         if rg is None:
             return
         if tpl.meta.get("staging_created"):
             self.arm.remove(rg)
-        else:  # a group the user supplied: AIB empties it but leaves it
+        else:
             for res in list(self.arm.store):
                 if (
                     ids.contains(rg.id, res.id)
@@ -360,6 +456,9 @@ class ImageBuilder:
                     and res.type != "Microsoft.Authorization/roleAssignments"
                 ):
                     self.arm.remove(res)
+            tags = rg.body.get("tags") or {}
+            for key in ("usedBy", "imageTemplateName", "imageTemplateResourceGroupName"):
+                tags.pop(key, None)
 
     # ---- distribution
 
@@ -379,7 +478,8 @@ class ImageBuilder:
             return "Distribution failed: the template's identity no longer exists."
         _, principal, client = ident
         outputs: list[tuple[str, dict[str, Any]]] = []
-        for target in spec["properties"].get("distribute") or []:
+        targets = spec["properties"].get("distribute") or []
+        for i, target in enumerate(targets):
             kind, name = target.get("type"), target.get("runOutputName")
             try:
                 if kind == "ManagedImage":
@@ -391,9 +491,21 @@ class ImageBuilder:
                     base = self.arm.blobs.endpoint(run.account) if run.account else ""
                     outputs.append((name, {"artifactUri": target.get("uri") or f"{base}vhds/{run.id}.vhd"}))
             except ArmError as exc:
+                # The documented shape: TROUBLESHOOT "Error waiting on Azure Compute Gallery" ("Deployment
+                # failed. Correlation ID: …. Failed in distributing 1 images out of total 1: {[Error 0]
+                # [Distribute 0] Error publishing MDI to Azure Compute Gallery:<id>, Location:eastus. Error:
+                # …}"); a managed image's as in github.com/danielsollondon/azvmimagebuilder/issues/20
+                # ("Error publishing VHD to managed image:<id>, Location:WestUS2. Error: … StatusCode=403 --
+                # Original Error: Code="AuthorizationFailed" Message="The client …"").
+                where = "Azure Compute Gallery" if kind == "SharedImage" else "managed image"
+                what = "MDI" if kind == "SharedImage" else "VHD"
+                target_id = target.get("galleryImageId") or target.get("imageId") or target.get("uri") or name
+                location = target.get("location") or tpl.body.get("location")
                 return (
-                    f"Distribution failed: Error distributing image '{name}' ({kind}): ({exc.code}) {exc.message} "
-                    + self._log_hint(run, "customization.log")
+                    f"Deployment failed. Correlation ID: {new_guid()}. Failed in distributing 1 images out of "
+                    f"total {len(targets)}: {{[Error 0] [Distribute {i}] Error publishing {what} to {where}:"
+                    f"{target_id}, Location:{location}. Error: StatusCode={exc.status} -- Original Error: "
+                    f'Code="{exc.code}" Message="{exc.message}"}}'
                 )
         for child in self.arm.store.children(tpl.id, RUN_OUTPUTS):
             self.arm.store.delete(child.id)
@@ -415,7 +527,7 @@ class ImageBuilder:
 
     def _require_actions(self, principal: str, client: str, scope: str, actions: list[str]) -> None:
         for action in actions:
-            if not self.arm.rbac.allowed(principal, scope, action):
+            if not self.allowed(principal, scope, action):
                 raise ArmError(403, "AuthorizationFailed", _auth_message(client, principal, action, scope))
 
     def _distribute_managed(self, tpl: Resource, target: dict, principal: str, client: str) -> dict:
@@ -534,6 +646,10 @@ class ImageTemplateHandler(TypeHandler):
     def put(self, arm, rid, body, req):
         existing = arm.store.get(rid)
         if existing is not None:
+            # A failed submission leaves a Failed template that must be deleted first, whatever is sent
+            # (TROUBLESHOOT "Update or upgrade of image templates is currently not supported").
+            if existing.properties.get("provisioningState") == "Failed":
+                raise ArmError(409, "Conflict", IMMUTABLE_MESSAGE)
             if spec_of(body) != spec_of(existing.meta["spec"]):
                 raise ArmError(409, "Conflict", IMMUTABLE_MESSAGE)
             # The same template again: nothing changes (its run history stays).
@@ -542,35 +658,85 @@ class ImageTemplateHandler(TypeHandler):
         return super().put(arm, rid, body, req)
 
     def validate(self, arm, rid, body, existing, req):
+        """What the request alone shows to be wrong: answered at once with ValidationFailed (400), nothing
+        created. Which checks Azure makes at once and which while provisioning is not documented; here the
+        ones that read only the request (and the source, whose documented example is a ValidationFailed)
+        are immediate, those that read other resources or permissions fail the submission (a guess)."""
         props = body.get("properties") or {}
-        ident = self._check_identity(arm, body)
-        principal, client = ident.properties["principalId"], ident.properties["clientId"]
-        location = str(body.get("location", "")).replace(" ", "").lower()
+        self._check_identity_shape(body)
         self._check_source(arm, props.get("source") or {})
-        self._check_network(arm, props, location, principal, client)
-        self._check_build_vm_identities(arm, props, principal, client)
-        self._check_staging(arm, rid, props, principal, client)
+        vnet_cfg = (props.get("vmProfile") or {}).get("vnetConfig") or {}
+        subnet_id, aci_id = vnet_cfg.get("subnetId"), vnet_cfg.get("containerInstanceSubnetId")
+        if aci_id and not subnet_id:
+            raise _invalid("'ImageTemplate.properties.vmProfile.vnetConfig': 'containerInstanceSubnetId' requires "
+                           f"'subnetId'. {TMPL_REF}")
+        if aci_id and vnet_cfg.get("proxyVmSize"):
+            raise _invalid("'ImageTemplate.properties.vmProfile.vnetConfig': 'proxyVmSize' must not be set together "
+                           f"with 'containerInstanceSubnetId'. {TMPL_REF}")
+        if aci_id and (ids.same(aci_id, subnet_id) or not ids.same(
+                aci_id.rsplit("/subnets/", 1)[0], subnet_id.rsplit("/subnets/", 1)[0])):
+            raise _invalid("'ImageTemplate.properties.vmProfile.vnetConfig': 'containerInstanceSubnetId' must be a "
+                           f"different subnet of the same virtual network as 'subnetId'. {TMPL_REF}")
+        given = props.get("stagingResourceGroup")
+        if given:
+            rg = ids.resource_group_of(given)
+            if rg is None or not ids.same(given, ids.rg_id(*rg)):
+                raise _invalid(f"'ImageTemplate.properties.stagingResourceGroup': Field 'stagingResourceGroup' has a "
+                               f"bad value: '{given}'. {TMPL_REF}")
 
-    def _check_identity(self, arm, body) -> Resource:
+    def _check_identity_shape(self, body) -> None:
         identity = body.get("identity") or {}
         uai = identity.get("userAssignedIdentities") or {}
         if identity.get("type") != "UserAssigned" or len(uai) != 1:
             raise _invalid(
                 "'ImageTemplate.identity': the template needs exactly one user-assigned identity "
-                "(identity.type 'UserAssigned')."
+                f"(identity.type 'UserAssigned'). {TMPL_REF}"
             )
-        (iid,) = uai
+
+    def on_provisioned(self, arm, res):
+        """The submission's checks that read other resources; failing one leaves a Failed template."""
+        body = res.meta["spec"]
+        try:
+            try:
+                principal = self._submission_checks(arm, res.id, body)
+            finally:
+                arm.rbac.checked()  # one round of Image Builder's permission checks went by
+        except SubmissionFailed as exc:
+            res.properties["provisioningError"] = {"provisioningErrorCode": exc.code, "message": exc.message}
+            return {"code": exc.code, "message": exc.message}
+        res.properties.pop("provisioningError", None)
+        if "staging_rg" not in res.meta:  # made at template creation (JSON#template-creation-scenarios)
+            arm.imagebuilder.create_staging_group(res, principal)
+        return None
+
+    def _submission_checks(self, arm, rid, body) -> str:
+        props = body.get("properties") or {}
+        ident = self._check_identity(arm, body)
+        principal = ident.properties["principalId"]
+        location = str(body.get("location", "")).replace(" ", "").lower()
+        self._check_network(arm, props, location, principal)
+        self._check_build_vm_identities(arm, props, principal)
+        self._check_staging(arm, rid, props, location, principal)
+        self._check_distribute(arm, props, principal)
+        return principal
+
+    def _check_identity(self, arm, body) -> Resource:
+        (iid,) = (body.get("identity") or {}).get("userAssignedIdentities") or {}
         res = arm.store.get(iid)
         if res is None or res.type != "Microsoft.ManagedIdentity/userAssignedIdentities":
-            raise _invalid(f"'ImageTemplate.identity': the user-assigned identity '{iid}' was not found.")
+            # TROUBLESHOOT "Assigned managed identity on an image template can't be used" (its text).
+            raise SubmissionFailed("Other", "The assigned managed identity cannot be used. Please remove the existing "
+                                   "one and re-assign a new identity. For more troubleshooting steps go to "
+                                   "https://aka.ms/azvmimagebuilderts.")
         return res
 
     def _check_source(self, arm, source) -> None:
+        # TROUBLESHOOT#troubleshoot-image-template-submission-errors: "Validation failed:
+        # 'ImageTemplate.properties.source': Field 'imageId' has a bad value: '…'. Please review …".
         kind = source.get("type")
         if kind == "ManagedImage" and arm.store.get(source.get("imageId", "")) is None:
-            raise _invalid(
-                f"'ImageTemplate.properties.source': managed image '{source.get('imageId')}' not found."
-            )
+            raise _invalid(f"'ImageTemplate.properties.source': Field 'imageId' has a bad value: "
+                           f"'{source.get('imageId')}'. {TMPL_REF}")
         if kind == "SharedImageVersion":
             vid = source.get("imageVersionId", "")
             image = ids.parent_of(vid) if vid.lower().endswith("/versions/latest") else None
@@ -580,119 +746,116 @@ class ImageTemplateHandler(TypeHandler):
                 else ([arm.store.get(vid)] if arm.store.get(vid) else [])
             )
             if not found:
-                raise _invalid(f"'ImageTemplate.properties.source': gallery image version '{vid}' not found.")
+                raise _invalid(f"'ImageTemplate.properties.source': Field 'imageVersionId' has a bad value: "
+                               f"'{vid}'. {TMPL_REF}")
 
-    def _check_network(self, arm, props, location, principal, client) -> None:
+    def _check_network(self, arm, props, location, principal) -> None:
+        """image-builder-networking / image-builder-vnet: the subnet exists, its VNet is in the template's
+        region, the identity may read the VNet and join the subnets
+        (https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-permissions-cli#permission-to-customize-images-on-your-virtual-networks);
+        isolated builds: the container subnet is delegated to ACI
+        (https://learn.microsoft.com/azure/virtual-machines/security-isolated-image-builds-image-builder);
+        proxy model: privateLinkServiceNetworkPolicies disabled
+        (https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-networking#deploy-using-an-existing-vnet).
+        The messages of the first three are guesses; a missing permission answers TROUBLESHOOT's "Not
+        authorized to access the resource" (its provisioningErrorCode "Other" is a guess)."""
         vnet_cfg = (props.get("vmProfile") or {}).get("vnetConfig") or {}
         subnet_id, aci_id = vnet_cfg.get("subnetId"), vnet_cfg.get("containerInstanceSubnetId")
         if not subnet_id:
-            if aci_id:
-                raise _invalid("'vnetConfig.containerInstanceSubnetId' requires 'vnetConfig.subnetId'.")
             return
         subnet = arm.store.get(subnet_id)
         if subnet is None or subnet.type != "Microsoft.Network/virtualNetworks/subnets":
-            raise _invalid(f"'vnetConfig.subnetId': subnet '{subnet_id}' was not found.")
+            raise SubmissionFailed("Other", f"'vnetConfig.subnetId': subnet '{subnet_id}' was not found.")
         vnet = arm.store.get(ids.parent_of(subnet.id))
         if vnet is not None and vnet.body.get("location") != location:
-            raise _invalid(
+            raise SubmissionFailed(
+                "Other",
                 f"'vnetConfig.subnetId': the virtual network '{vnet.name}' is in "
-                f"'{vnet.body.get('location')}', but the template is in '{location}'; they must match."
+                f"'{vnet.body.get('location')}', but the template is in '{location}'; they must match.",
             )
         checks = [
             (vnet.id if vnet else subnet.id, NETWORK_ROLE_ACTIONS[0]),
             (subnet.id, NETWORK_ROLE_ACTIONS[1]),
         ]
         if aci_id:
-            if vnet_cfg.get("proxyVmSize"):
-                raise _invalid(
-                    "'vnetConfig.proxyVmSize' must not be set together with 'containerInstanceSubnetId'."
-                )
             aci = arm.store.get(aci_id)
             if aci is None or aci.type != "Microsoft.Network/virtualNetworks/subnets":
-                raise _invalid(f"'vnetConfig.containerInstanceSubnetId': subnet '{aci_id}' was not found.")
-            if ids.same(aci.id, subnet.id) or not ids.same(
-                ids.parent_of(aci.id), subnet.id.rsplit("/subnets/", 1)[0]
-            ):
-                raise _invalid(
-                    "'vnetConfig.containerInstanceSubnetId' must be a different subnet of the same "
-                    "virtual network as 'subnetId'."
-                )
+                raise SubmissionFailed("Other", f"'vnetConfig.containerInstanceSubnetId': subnet '{aci_id}' was not "
+                                       "found.")
             delegations = [
                 d.get("properties", {}).get("serviceName") for d in aci.properties.get("delegations") or []
             ]
             if ACI_DELEGATION not in delegations:
-                raise _invalid(
+                raise SubmissionFailed(
+                    "Other",
                     f"'vnetConfig.containerInstanceSubnetId': subnet '{aci.name}' must be delegated to "
-                    f"'{ACI_DELEGATION}'."
-                )
-            if arm.providers.state("Microsoft.ContainerInstance") != "Registered":
-                raise _invalid(
-                    "isolated builds with 'containerInstanceSubnetId' need the resource provider "
-                    "'Microsoft.ContainerInstance' registered in the subscription."
+                    f"'{ACI_DELEGATION}'.",
                 )
             checks.append((aci.id, NETWORK_ROLE_ACTIONS[1]))
         elif subnet.properties.get("privateLinkServiceNetworkPolicies", "Enabled") != "Disabled":
-            raise _invalid(
+            raise SubmissionFailed(
+                "Other",
                 f"'vnetConfig.subnetId': subnet '{subnet.name}' must have "
-                "'privateLinkServiceNetworkPolicies' set to 'Disabled' for the proxy VM's private link."
+                "'privateLinkServiceNetworkPolicies' set to 'Disabled' for the proxy VM's private link.",
             )
         for scope, action in checks:
-            if not arm.rbac.allowed(principal, scope, action):
-                raise _invalid(
-                    f"Failed to validate access to '{scope}': "
-                    + _auth_message(client, principal, action, scope)
-                )
+            if not arm.imagebuilder.allowed(principal, scope, action):
+                raise SubmissionFailed("Other", not_authorized(scope))
 
-    def _check_build_vm_identities(self, arm, props, principal, client) -> None:
+    def _check_build_vm_identities(self, arm, props, principal) -> None:
         for iid in (props.get("vmProfile") or {}).get("userAssignedIdentities") or []:
-            if arm.store.get(iid) is None:
-                raise _invalid(f"'vmProfile.userAssignedIdentities': identity '{iid}' was not found.")
             action = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
-            if not arm.rbac.allowed(principal, iid, action):
-                raise _invalid(_auth_message(client, principal, action, iid))
+            if arm.store.get(iid) is None or not arm.imagebuilder.allowed(principal, iid, action):
+                raise SubmissionFailed("Other", not_authorized(iid))
 
-    def _check_staging(self, arm, rid, props, principal, client) -> None:
+    def _check_staging(self, arm, rid, props, location, principal) -> None:
+        """JSON#properties-stagingresourcegroup: a given group that exists "cannot be associated with another
+        image template, must be empty (no resources inside), in the same region as the image template, and
+        have either "Contributor" or "Owner" RBAC applied to the identity assigned to the Azure Image Builder
+        image template resource"; "If any of the aforementioned requirements aren't met, an error is thrown"
+        (its code BadStagingResourceGroup: SWAGGER ProvisioningErrorCode; the messages are guesses). A group
+        that does not exist is created (create_staging_group)."""
         given = props.get("stagingResourceGroup")
         if not given:
             return
-        rg = ids.resource_group_of(given)
-        if rg is None or not ids.same(given, ids.rg_id(*rg)):
-            raise ArmError(400, "BadStagingResourceGroup", f"'{given}' is not a resource group ID.")
         res = arm.store.get(given)
         if res is None:
             return
-        tags = res.body.get("tags") or {}
-        if tags.get("imageTemplateName") and tags.get("imageTemplateName") != ids.name_of(rid):
-            raise ArmError(
-                400,
-                "BadStagingResourceGroup",
-                f"The staging resource group '{rg[1]}' is already used by image template "
-                f"'{tags['imageTemplateName']}'.",
-            )
-        if any(
-            ids.contains(given, r.id)
-            and not ids.same(r.id, given)
-            and r.type != "Microsoft.Authorization/roleAssignments"
-            for r in arm.store
-        ):
-            raise ArmError(
-                400, "BadStagingResourceGroup", f"The staging resource group '{rg[1]}' is not empty."
-            )
-        for action in (
-            "Microsoft.Resources/subscriptions/resourceGroups/read",
-            "Microsoft.Storage/storageAccounts/write",
-        ):
-            if not arm.rbac.allowed(principal, given, action):
-                raise ArmError(
-                    400,
-                    "BadStagingResourceGroup",
-                    "The template identity needs Contributor on the staging resource group: "
-                    + _auth_message(client, principal, action, given),
-                )
+        name = res.name
+        for other in arm.store.of_type(TEMPLATES):
+            if not ids.same(other.id, rid) and ids.same(other.meta.get("staging_rg") or "", given):
+                raise SubmissionFailed("BadStagingResourceGroup", f"The staging resource group '{name}' is already "
+                                       f"associated with the image template '{other.name}'.")
+        inside = [r for r in arm.store if ids.contains(given, r.id) and not ids.same(r.id, given)
+                  and r.type != "Microsoft.Authorization/roleAssignments"]
+        if inside:
+            raise SubmissionFailed("BadStagingResourceGroup", f"The staging resource group '{name}' is not empty: it "
+                                   f"holds {inside[0].type} '{inside[0].name}'.")
+        if str(res.body.get("location", "")).replace(" ", "").lower() != location:
+            raise SubmissionFailed("BadStagingResourceGroup", f"The staging resource group '{name}' is in "
+                                   f"'{res.body.get('location')}', but the image template is in '{location}'.")
+        if not arm.rbac.holds_role(principal, given, (CONTRIBUTOR, OWNER), rp=True):
+            raise SubmissionFailed("BadStagingResourceGroup", f"The identity of the image template needs the "
+                                   f"'Contributor' or 'Owner' role on the staging resource group '{name}'. "
+                                   + not_authorized(given))
 
-    def on_provisioned(self, arm, res):
-        if "staging_rg" not in res.meta:
-            arm.imagebuilder.create_staging_group(res)
+    def _check_distribute(self, arm, props, principal) -> None:
+        """A distribution target the identity may not read fails the submission with TROUBLESHOOT's "Not
+        authorized to access the resource" (github.com/danielsollondon/azvmimagebuilder/issues/29: a gallery
+        target, provisioningErrorCode BadSharedImageDistribute, at template creation). That it reads the
+        target with */read is a guess; "Other" for a managed image is a guess."""
+        for target in props.get("distribute") or []:
+            if target.get("type") == "ManagedImage" and target.get("imageId"):
+                scope, action, code = target["imageId"], "Microsoft.Compute/images/read", "Other"
+            elif target.get("type") == "SharedImage" and target.get("galleryImageId"):
+                gid = target["galleryImageId"]
+                parts = ids.parse(gid)
+                scope = ids.parent_of(gid) if parts and len(parts.types) == 3 else gid
+                action, code = "Microsoft.Compute/galleries/images/read", "BadSharedImageDistribute"
+            else:
+                continue
+            if not arm.imagebuilder.allowed(principal, scope, action):
+                raise SubmissionFailed(code, not_authorized(scope))
 
     # ---- PATCH: only identity, tags, distribute and vmProfile
 
@@ -770,7 +933,9 @@ class ImageTemplateHandler(TypeHandler):
                 return "Succeeded", None
             if run.state == "Canceled":
                 return "Canceled", {"code": "Canceled", "message": "The build was canceled."}
-            return "Failed", {"code": "BuildFailed", "message": run.message}
+            # The run LRO's error code is not documented; github.com/danielsollondon/azvmimagebuilder/issues/50
+            # shows a failed run's operation with details [{code: InternalOperationError, message: …}].
+            return "Failed", {"code": "InternalOperationError", "message": run.message}
 
         run.op = self.start_op(arm, res.id, poll)
         return Response(202, None, arm.ops.headers(run.op, req.base_url, location=True))

@@ -4,6 +4,15 @@ What each customizer prints comes from a callable ``output(template, step, index
 test can feed the real output of the product's provision script (its step markers included). The
 default echoes inline commands and names downloaded scripts. A ``StepFailure`` cuts a step's output after
 the first line matching ``at`` and appends its stderr and Packer's error lines.
+
+The shape follows the excerpts of
+https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-troubleshoot ("Stages of the
+customization log", "Windows restart continually fails with error code 1190"): every line starts with the
+run's ID in brackets, then ``PACKER OUT`` (Packer's standard output) or ``PACKER ERR`` (its standard error,
+where Packer's own debug log goes: Azure request traces, ``[INFO]`` lines, telemetry, and some progress
+messages such as "Deleting individual resources ..."). ``PACKER ERR`` therefore is not an error marker;
+Packer's real errors are its ``Build '…' errored``, ``machine readable: …,error``, ``--> azure-arm: …`` and
+the shell provisioner's ``Script exited with non-zero exit status`` lines, on either stream.
 """
 
 from __future__ import annotations
@@ -33,12 +42,22 @@ def _ts() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y/%m/%d %H:%M:%S")
 
 
-def out(text: str) -> str:
-    return f"[{_ts()}] PACKER OUT {text}"
+def out(text: str, run_id: str = "") -> str:
+    return f"[{run_id or '-'}] PACKER OUT {text}"
 
 
-def err(text: str) -> str:
-    return f"[{_ts()}] PACKER ERR {text}"
+def err(text: str, run_id: str = "") -> str:
+    return f"[{run_id or '-'}] PACKER ERR {text}"
+
+
+def debug(text: str, run_id: str = "") -> str:
+    """Packer's debug log on standard error, with Go's log timestamp (twice, as the plugin relays it)."""
+    return err(f"{_ts()} packer-plugin-azure plugin: {_ts()} {text}", run_id)
+
+
+def azure_request(method: str, path: str, run_id: str = "") -> str:
+    return debug(f'Azure request method="{method}" request="https://management.azure.com{path}?[REDACTED]" '
+                 'body=""', run_id)
 
 
 def _provisioner(step: dict[str, Any], index: int) -> tuple[str, str]:
@@ -73,33 +92,43 @@ def _failing_index(names: list[str], outputs: list[list[str]], failure: StepFail
 
 
 def steps(
-    template: dict[str, Any], items: list[dict[str, Any]], output: StepOutput, failure: StepFailure | None
+    template: dict[str, Any], items: list[dict[str, Any]], output: StepOutput, failure: StepFailure | None,
+    run_id: str = "",
 ) -> StepsLog:
     """Log lines for running ``items`` (customizers or in-VM validations) in order."""
     log = StepsLog()
+    o = lambda text: out(text, run_id)  # noqa: E731
+    e = lambda text: err(text, run_id)  # noqa: E731
     names = [s.get("name") or f"step{i}" for i, s in enumerate(items)]
     outputs = [[str(x) for x in output(template, step, i)] for i, step in enumerate(items)]
     target = _failing_index(names, outputs, failure) if failure is not None else None
     for i, step in enumerate(items):
         provisioner, header = _provisioner(step, i)
-        log.lines.append(f"(telemetry) Starting provisioner {provisioner}")
-        log.lines.append(out(header))
+        log.lines.append(e(f"{_ts()} [INFO] (telemetry) Starting provisioner {provisioner}"))
+        log.lines.append(o(header))
+        log.lines.append(debug(f"[INFO] starting remote command: chmod +x /tmp/script_{1000 + i}.sh; "
+                               f"/tmp/script_{1000 + i}.sh", run_id))
         produced = outputs[i]
         if i == target and failure is not None and failure.at:
             hit = next((k for k, line in enumerate(produced) if re.search(failure.at, line)), None)
             if hit is not None:
                 produced = produced[: hit + 1]
-        log.lines += [out(f"    azure-arm: {line}") for line in produced]
+        for n, line in enumerate(produced):
+            log.lines.append(o(f"    azure-arm: {line}"))
+            if n % 3 == 2:  # the plugin's debug output interleaves with the step's own
+                log.lines.append(debug("[INFO] RPC client: Communicator ended with: 0", run_id))
         if i == target and failure is not None:
-            log.lines += [err(f"    azure-arm: {line}") for line in failure.stderr]
+            log.lines += [e(f"    azure-arm: {line}") for line in failure.stderr]
+            log.lines.append(debug(f"[INFO] RPC endpoint: Communicator ended with: {failure.exit_code}", run_id))
             log.error = (
                 f"Script exited with non-zero exit status: {failure.exit_code}. Allowed exit codes are: [0]"
             )
-            log.lines.append(err(f"==> azure-arm: {log.error}"))
-            log.lines.append(f"(telemetry) ending {provisioner}")
+            log.lines.append(e(f"==> azure-arm: {log.error}"))
+            log.lines.append(e(f"{_ts()} [INFO] (telemetry) ending {provisioner}"))
             log.failed_step = names[i]
             return log
-        log.lines.append(f"(telemetry) ending {provisioner}")
+        log.lines.append(debug(f"[INFO] {len(produced) * 40} bytes written for 'stdout'", run_id))
+        log.lines.append(e(f"{_ts()} [INFO] (telemetry) ending {provisioner}"))
     return log
 
 
@@ -111,42 +140,62 @@ def preamble(template: dict[str, Any], run_id: str) -> list[str]:
         else src.get("imageId") or src.get("imageVersionId")
     )
     size = template.get("properties", {}).get("vmProfile", {}).get("vmSize") or "Standard_D2ds_v4"
+    staging = f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/IT_staging_{run_id[:8]}"
+    o = lambda text: out(text, run_id)  # noqa: E731
     return [
-        f"[{_ts()}] Build ID: {run_id}",
-        out("Packer v1.11.2 [go1.22.5 linux amd64]"),
-        "(telemetry) Starting builder azure-arm",
-        out("==> azure-arm: Running builder ..."),
-        out("==> azure-arm: Getting tokens using Managed Identity for Azure"),
-        out(f"==> azure-arm:  -> Source image           : '{image}'"),
-        out(f"==> azure-arm:  -> VM size                : '{size}'"),
-        out("==> azure-arm: Deploying deployment template ..."),
-        out("==> azure-arm: Waiting for SSH to become available..."),
-        out("==> azure-arm: Connected to SSH!"),
+        f"[{run_id}] Build ID: {run_id}",
+        o("Packer v1.11.2 [go1.22.5 linux amd64]"),
+        err(f"{_ts()} [INFO] (telemetry) Starting builder azure-arm", run_id),
+        o("==> azure-arm: Running builder ..."),
+        o("==> azure-arm: Getting tokens using Managed Identity for Azure"),
+        o(f"==> azure-arm:  -> Source image           : '{image}'"),
+        o(f"==> azure-arm:  -> VM size                : '{size}'"),
+        azure_request("PUT", f"{staging}/providers/Microsoft.Resources/deployments/pkrdp{run_id[:10]}", run_id),
+        o("==> azure-arm: Deploying deployment template ..."),
+        azure_request("GET", f"{staging}/providers/Microsoft.Resources/deployments/pkrdp{run_id[:10]}/"
+                      "operationStatuses/08586133176207523519", run_id),
+        o("==> azure-arm: Waiting for SSH to become available..."),
+        debug("[INFO] Waiting for SSH, up to timeout: 20m0s", run_id),
+        o("==> azure-arm: Connected to SSH!"),
     ]
 
 
-def success_tail(template: dict[str, Any]) -> list[str]:
+def _cleanup(run_id: str) -> list[str]:
+    """TROUBLESHOOT "Stages of the customization log", clean up: progress and request traces on ERR."""
+    staging = f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/IT_staging_{run_id[:8]}"
     return [
-        "(telemetry) Starting provisioner shell",
-        out("==> azure-arm: Provisioning with shell script: /tmp/packer-shell-deprovision"),
-        out("    azure-arm: + /usr/sbin/waagent -force -deprovision+user && export HISTSIZE=0 && sync"),
-        "(telemetry) ending shell",
-        out("==> azure-arm: Querying the machine's properties ..."),
-        out("==> azure-arm: Capturing image ..."),
-        out("==> azure-arm: Deleting individual resources ..."),
-        "(telemetry) Finalizing. - This means the build is done",
-        out("Build 'azure-arm' finished after 4 minutes 2 seconds."),
-        out("==> Builds finished. The artifacts of successful builds are:"),
+        err("==> azure-arm: Deleting individual resources ...", run_id),
+        azure_request("DELETE", f"{staging}/providers/Microsoft.Network/networkInterfaces/pkrni{run_id[:10]}", run_id),
+        err("==> azure-arm: The resource group was not created by Packer, not deleting ...", run_id),
     ]
 
 
-def failure_tail(error: str) -> list[str]:
+def success_tail(template: dict[str, Any], run_id: str = "") -> list[str]:
+    o = lambda text: out(text, run_id)  # noqa: E731
     return [
-        out("==> azure-arm: Provisioning step had errors: Running the cleanup provisioner, if present..."),
-        out("==> azure-arm: Deleting individual resources ..."),
-        err(f"Build 'azure-arm' errored after 3 minutes 11 seconds: {error}"),
-        err("==> Some builds didn't complete successfully and had errors:"),
-        err(f"--> azure-arm: {error}"),
-        err("==> Builds finished but no artifacts were created."),
-        "(telemetry) Finalizing. - This means the build is done",
+        err(f"{_ts()} [INFO] (telemetry) Starting provisioner shell", run_id),
+        o("==> azure-arm: Provisioning with shell script: /tmp/DeprovisioningScript.sh"),
+        o("    azure-arm: + /usr/sbin/waagent -force -deprovision+user && export HISTSIZE=0 && sync"),
+        err(f"{_ts()} [INFO] (telemetry) ending shell", run_id),
+        o("==> azure-arm: Querying the machine's properties ..."),
+        o("==> azure-arm: Capturing image ..."),
+        *_cleanup(run_id),
+        o("Build 'azure-arm' finished after 4 minutes 2 seconds."),
+        o("==> Builds finished. The artifacts of successful builds are:"),
+        err(f"{_ts()} [INFO] (telemetry) Finalizing.", run_id),
+    ]
+
+
+def failure_tail(error: str, run_id: str = "") -> list[str]:
+    """Packer's real error lines, on both streams as in TROUBLESHOOT's error-code-1190 excerpt."""
+    o = lambda text: out(text, run_id)  # noqa: E731
+    return [
+        o("==> azure-arm: Provisioning step had errors: Running the cleanup provisioner, if present..."),
+        *_cleanup(run_id),
+        err(f"Build 'azure-arm' errored after 3 minutes 11 seconds: {error}", run_id),
+        o("==> Some builds didn't complete successfully and had errors:"),
+        err(f"{_ts()} machine readable: azure-arm,error []string{{\"{error}\"}}", run_id),
+        o(f"--> azure-arm: {error}"),
+        err("==> Builds finished but no artifacts were created.", run_id),
+        err(f"{_ts()} [INFO] (telemetry) Finalizing.", run_id),
     ]

@@ -204,8 +204,30 @@ def builtin_definition(guid: str, subscription: str | None) -> dict[str, Any] | 
 
 
 class Rbac:
+    """Effective permissions. ``propagation``: how many of a resource provider's permission checks a role
+    assignment made over HTTP stays invisible to them (0: at once). Azure documents that role assignment
+    changes can take up to 10 minutes to be detected, longer for managed identities' cached tokens:
+    https://learn.microsoft.com/azure/role-based-access-control/troubleshooting#symptom---role-assignment-changes-are-not-being-detected
+    The caller's own requests see new assignments at once (what ARM evaluates for a fresh token; a guess
+    that keeps seeding simple). ``rp=True`` asks as a resource provider does (Image Builder for its identity).
+    """
+
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.propagation = 0
+        self.pending: dict[str, int] = {}  # lower-case assignment id -> provider checks it stays unseen
+
+    def created(self, assignment_id: str) -> None:
+        """An assignment was made over HTTP: unseen by providers for ``propagation`` checks."""
+        if self.propagation > 0:
+            self.pending[assignment_id.lower()] = self.propagation
+
+    def checked(self) -> None:
+        """A provider finished one round of checks: pending assignments come one round closer."""
+        for key in list(self.pending):
+            self.pending[key] -= 1
+            if self.pending[key] <= 0:
+                del self.pending[key]
 
     def role_definition(
         self, role_definition_id: str, subscription: str | None = None
@@ -230,16 +252,27 @@ class Rbac:
             out.append(ra)
         return out
 
-    def permission_blocks(self, principal_id: str, scope: str) -> list[dict[str, Any]]:
+    def permission_blocks(self, principal_id: str, scope: str, rp: bool = False) -> list[dict[str, Any]]:
         blocks: list[dict[str, Any]] = []
         for ra in self.assignments(principal_id, scope, at_or_above=True):
+            if rp and ra.id.lower() in self.pending:
+                continue
             role = self.role_definition(ra.properties["roleDefinitionId"], ids.subscription_of(scope))
             if role:
                 blocks.extend(role["properties"].get("permissions") or [])
         return blocks
 
-    def allowed(self, principal_id: str, scope: str, action: str, data: bool = False) -> bool:
-        return any(block_allows(b, action, data) for b in self.permission_blocks(principal_id, scope))
+    def allowed(self, principal_id: str, scope: str, action: str, data: bool = False, rp: bool = False) -> bool:
+        return any(block_allows(b, action, data) for b in self.permission_blocks(principal_id, scope, rp))
 
-    def missing(self, principal_id: str, scope: str, actions: Iterable[str]) -> list[str]:
-        return [a for a in actions if not self.allowed(principal_id, scope, a)]
+    def missing(self, principal_id: str, scope: str, actions: Iterable[str], rp: bool = False) -> list[str]:
+        return [a for a in actions if not self.allowed(principal_id, scope, a, rp=rp)]
+
+    def holds_role(self, principal_id: str, scope: str, role_guids: Iterable[str], rp: bool = False) -> bool:
+        """Whether an assignment at or above scope gives principal one of these roles (by definition GUID)."""
+        wanted = {g.lower() for g in role_guids}
+        return any(
+            ids.name_of(ra.properties["roleDefinitionId"]).lower() in wanted
+            and not (rp and ra.id.lower() in self.pending)
+            for ra in self.assignments(principal_id, scope, at_or_above=True)
+        )

@@ -327,6 +327,18 @@ class StorageAccountHandler(TypeHandler):
         )
 
 
+# ---- container instances (Image Builder's build container; read-only here)
+
+
+class ContainerGroupHandler(TypeHandler):
+    """Container groups as Image Builder leaves them in the staging group during a build. Their logs:
+    GET {group}/containers/{name}/logs?tail=N -> {"content": "..."}, the Containers - List Logs operation
+    (https://learn.microsoft.com/rest/api/container-instances/containers/list-logs), answered by
+    ``ImageBuilder.container_logs_response``."""
+
+    type = "Microsoft.ContainerInstance/containerGroups"
+
+
 ALL: list[type[TypeHandler]] = [
     ResourceGroupHandler,
     IdentityHandler,
@@ -344,4 +356,5 @@ ALL: list[type[TypeHandler]] = [
     GalleryImageVersionHandler,
     VirtualMachineHandler,
     StorageAccountHandler,
+    ContainerGroupHandler,
 ]

@@ -297,26 +297,63 @@ def test_build_through_the_run_lro(clients):
 
 
 def test_missing_image_role_fails_at_distribute(clients):
-    w = setup_world(clients, image_role=False)
+    w = setup_world(clients)
     create_template(clients, w)
+    # Taken away after the template was accepted: Azure notices only when it distributes.
+    for ra in clients.arm.rbac.assignments(w.principal_id, w.image_id, at_or_above=True):
+        clients.arm.store.delete(ra.id)
     with pytest.raises(HttpResponseError) as err:
         clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1").result()
     assert "AuthorizationFailed" in str(err.value) and "Microsoft.Compute/images/write" in str(err.value)
     status = clients.ib.virtual_machine_image_templates.get("rg-img", "jb-1").properties.last_run_status
     assert (status.run_state, status.run_sub_state) == ("Failed", "Distributing")
     assert "Microsoft.Compute/images/write" in status.message
+    # The documented shape of a distribution failure (image-builder-troubleshoot, issues/20 upstream).
+    assert "Failed in distributing 1 images out of total 1: {[Error 0] [Distribute 0] Error publishing" in status.message
     with pytest.raises(ResourceNotFoundError):
         clients.compute.images.get("rg-img", "jumpbox")
+
+
+def test_missing_image_role_fails_the_submission_and_leaves_a_failed_template(clients):
+    w = setup_world(clients, image_role=False)
+    with pytest.raises(HttpResponseError) as err:
+        create_template(clients, w)
+    assert err.value.error.code == "Other"
+    assert f"Not authorized to access the resource: {w.image_id}." in err.value.error.message
+    tpl = clients.ib.virtual_machine_image_templates.get("rg-img", "jb-1")
+    assert tpl.properties.provisioning_state == "Failed"
+    assert tpl.properties.provisioning_error.provisioning_error_code == "Other"
+    assert "Not authorized to access the resource" in tpl.properties.provisioning_error.message
+    assert tpl.properties.exact_staging_resource_group is None  # nothing was made for it
+    # The failed template must be deleted first: submitting it again conflicts, even unchanged.
+    clients.auth.role_assignments.create(
+        f"/subscriptions/{clients.sub}/resourceGroups/rg-img", str(uuid.uuid4()),
+        {"properties": {"roleDefinitionId": w.image_role_id, "principalId": w.principal_id,
+                        "principalType": "ServicePrincipal"}})
+    with pytest.raises(HttpResponseError) as again:
+        create_template(clients, w)
+    assert again.value.status_code == 409 and "Update/Upgrade of image templates" in again.value.error.message
+    clients.ib.virtual_machine_image_templates.begin_delete("rg-img", "jb-1").result()
+    assert create_template(clients, w).properties.provisioning_state == "Succeeded"
+
+
+def test_new_role_assignments_reach_image_builder_after_a_delay(clients):
+    clients.arm.rbac.propagation = 1  # one round of Image Builder's checks
+    w = setup_world(clients)  # its assignments are made over HTTP, so they propagate
+    with pytest.raises(HttpResponseError) as err:
+        create_template(clients, w)
+    assert "Not authorized to access the resource" in err.value.error.message
+    clients.ib.virtual_machine_image_templates.begin_delete("rg-img", "jb-1").result()
+    assert create_template(clients, w).properties.provisioning_state == "Succeeded"
 
 
 def test_template_create_checks_the_network_role(clients):
     w = setup_world(clients, network_role=False)
     with pytest.raises(HttpResponseError) as err:
         create_template(clients, w)
-    assert err.value.status_code == 400 and err.value.error.code == "InvalidParameter"
-    assert "does not have authorization to perform action 'Microsoft.Network/virtualNetworks/read'" in str(
-        err.value
-    )
+    assert err.value.error.code == "Other"
+    assert f"Not authorized to access the resource: {w.net['vnet']}." in err.value.error.message
+    clients.ib.virtual_machine_image_templates.begin_delete("rg-img", "jb-1").result()
     # A broad built-in role with a wildcard (Network Contributor: Microsoft.Network/*) is enough.
     clients.auth.role_assignments.create(
         w.net["vnet"],
@@ -631,14 +668,17 @@ def test_resource_providers_and_isolated_builds_need_container_instance(clients)
     assert "West Europe" in prov.resource_types[0].locations
     clients.arm.providers.set_state("Microsoft.ContainerInstance", "NotRegistered")
     w = setup_world(clients)
+    create_template(clients, w)
+    # Every build runs in a container instance: the build fails with the documented text
+    # (image-builder-troubleshoot, "Unregistered Azure Container Instances provider").
     with pytest.raises(HttpResponseError) as err:
-        create_template(clients, w)
-    assert "Microsoft.ContainerInstance" in err.value.error.message
+        clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1").result()
+    assert "Azure Container Instances provider not registered for your subscription." in str(err.value)
     assert (
         clients.resource.providers.register("Microsoft.ContainerInstance").registration_state == "Registering"
     )
     assert clients.resource.providers.get("Microsoft.ContainerInstance").registration_state == "Registered"
-    assert create_template(clients, w).properties.provisioning_state == "Succeeded"
+    assert clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1").result() is None
 
 
 def test_unregistered_namespace_answers_missing_subscription_registration(arm_emulator):
@@ -669,28 +709,44 @@ def test_request_counts_per_method_and_type(clients):
     assert counts["GET Microsoft.VirtualMachineImages/imageTemplates"] == 1  # the LRO's final GET
 
 
-def test_customization_log_grows_while_customizing(azure_env):
+def test_live_output_is_in_the_build_container_and_the_log_reaches_packerlogs_at_the_end(azure_env):
+    """image-builder-troubleshoot: live logs in `vmimagebuilder-build-container-*` (Containers - List Logs),
+    customization.log in packerlogs only after the build."""
+    from azure.core.rest import HttpRequest
+
     c = make_clients(azure_env.arm, str(azure_env.ca.ca_file))
     w = setup_world(c)
     azure_env.arm.imagebuilder.ticks_per_phase = 3
     azure_env.arm.imagebuilder.customizer_output = lambda tpl, step, i: [f"line {n}" for n in range(30)]
-    create_template(c, w)
+    tpl = create_template(c, w)
+    staging = tpl.properties.exact_staging_resource_group
     c.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1", polling=False)
-    run = azure_env.arm.imagebuilder.run_of(
-        f"/subscriptions/{c.sub}/resourceGroups/rg-img/providers/"
-        "Microsoft.VirtualMachineImages/imageTemplates/jb-1"
-    )
-    sizes = []
-    while (
-        c.ib.virtual_machine_image_templates.get("rg-img", "jb-1").properties.last_run_status.run_sub_state
-        != "Distributing"
-    ):
-        blob = run.account and azure_env.arm.blobs.get(
-            run.account, "packerlogs", f"{run.id}/customization.log"
-        )
-        if blob is not None and (not sizes or sizes[-1] != len(blob)):
-            sizes.append(len(blob))
+    run = azure_env.arm.imagebuilder.run_of(tpl.id)
+    sizes, in_blob = [], []
+    while True:
+        state = c.ib.virtual_machine_image_templates.get("rg-img", "jb-1").properties.last_run_status
+        if state.run_state != "Running":
+            break
+        if run.account:  # looked at before anything else observes the run
+            in_blob.append(azure_env.arm.blobs.get(run.account, "packerlogs", f"{run.id}/customization.log"))
+        groups = [r for r in c.resource.resources.list_by_resource_group(staging.split("/")[-1])
+                  if r.type == "Microsoft.ContainerInstance/containerGroups"]
+        if groups:
+            (group,) = groups
+            assert group.name.startswith("vmimagebuilder-build-container-")
+            path = f"{group.id}/containers/packer/logs"
+            resp = c.resource.send_request(
+                HttpRequest("GET", path, params={"api-version": "2023-05-01", "tail": "1000"}))
+            assert resp.status_code == 200, resp.text()
+            content = resp.json()["content"]
+            if not sizes or sizes[-1] != len(content):
+                sizes.append(len(content))
     assert len(sizes) >= 3 and sizes == sorted(sizes)
+    assert set(in_blob) == {None}  # nothing in packerlogs while it ran
+    text = azure_env.arm.blobs.get(run.account, "packerlogs", f"{run.id}/customization.log").decode()
+    assert "line 29" in text and "PACKER ERR" in text  # Packer's debug output, on standard error
+    assert not [r for r in c.resource.resources.list_by_resource_group(staging.split("/")[-1])
+                if r.type == "Microsoft.ContainerInstance/containerGroups"]  # the container went with the run
 
 
 # ---------------------------------------------------------------- credentials and the product's environment
@@ -821,3 +877,45 @@ def test_lists_are_paged_with_next_links(clients):
         clients.resource.resource_groups.create_or_update(f"rg-{i}", {"location": "westeurope"})
     assert sorted(g.name for g in clients.resource.resource_groups.list()) == [f"rg-{i}" for i in range(5)]
     assert clients.arm.count("GET", "Microsoft.Resources/resourceGroups (list)") == 3
+
+
+# ---------------------------------------------------------------- Microsoft's REST API spec as the judge
+
+
+def test_every_image_template_answer_is_checked_against_the_swagger(clients, monkeypatch):
+    from tests.emulator import imagebuilder, swaggercheck
+    from tests.emulator.wire import Request, Response
+
+    w = setup_world(clients)
+    create_template(clients, w)
+    clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1").result()
+    list(clients.ib.virtual_machine_image_templates.list_run_outputs("rg-img", "jb-1"))
+    list(clients.ib.virtual_machine_image_templates.list_by_resource_group("rg-img"))
+    assert clients.arm.swagger_violations == []
+    # The check can fail: an answer with a property the spec does not define, a request with a wrong type.
+    original = imagebuilder.ImageTemplateHandler.render
+
+    def bogus(self, arm, res):
+        out = original(self, arm, res)
+        out["properties"]["lastRunStatus"] = {"runState": "Finished"}
+        return out
+
+    monkeypatch.setattr(imagebuilder.ImageTemplateHandler, "render", bogus)
+    clients.ib.virtual_machine_image_templates.get("rg-img", "jb-1")
+    assert any("runState: 'Finished' is not one of" in v for v in clients.arm.swagger_violations)
+    clients.arm.swagger_violations.clear()
+    path = f"/subscriptions/{clients.sub}/resourceGroups/rg-img/providers/Microsoft.VirtualMachineImages/imageTemplates/x"
+    req = Request("PUT", path, {}, {}, b'{"location": "westeurope", "properties": {"vmProfile": {"osDiskSizeGB": "9"}}}')
+    assert any("osDiskSizeGB" in v for v in swaggercheck.check(req, Response(201, {})))
+
+
+def test_template_field_errors_are_validation_failed_as_documented(clients):
+    w = setup_world(clients)
+    body = template_body(w)
+    body["properties"]["vmProfile"]["vnetConfig"]["proxyVmSize"] = "Standard_A1_v2"
+    with pytest.raises(HttpResponseError) as err:
+        clients.ib.virtual_machine_image_templates.begin_create_or_update("rg-img", "jb-1", body).result()
+    assert err.value.status_code == 400 and err.value.error.code == "ValidationFailed"
+    assert err.value.error.message.startswith("Validation failed: 'ImageTemplate.properties.vmProfile.vnetConfig'")
+    with pytest.raises(ResourceNotFoundError):  # nothing was created
+        clients.ib.virtual_machine_image_templates.get("rg-img", "jb-1")

@@ -96,7 +96,7 @@ def test_missing_image_role_fails_at_distribute_as_azure_does(world):
     world.arm.store.delete(image_assignment)
     result = world.cli("watch")
     assert_ok(result, 1)
-    assert "Distribution failed" in result.stdout and "AuthorizationFailed" in result.stdout
+    assert "Failed in distributing 1 images" in result.stdout and "AuthorizationFailed" in result.stdout
     assert "Microsoft.Compute/images/write" in result.stdout
     # The next build puts the assignment back (it is part of the plan) and succeeds.
     again = world.cli("build", "--output", "json")

@@ -72,3 +72,53 @@ def test_preflight_names_the_missing_staging_role_before_anything_is_deployed(wo
     finding = {f["id"]: f for f in json.loads(checked.stdout)["checks"]}["identity.role.staging"]
     assert finding["status"] == "warn"  # the caller may create it: deploy (run by build) will
     assert "Microsoft.Storage/storageAccounts/write" in finding["message"]
+
+
+# ---- issue 10, finding 1: the staging group's documented rules
+# https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-json#properties-stagingresourcegroup
+
+
+def _use_staging(world) -> str:
+    world.data["build"]["staging_resource_group"] = STAGING
+    world.write_spec()
+    return f"/subscriptions/{world.arm.subscription_id}/resourceGroups/{STAGING}"
+
+
+def test_an_absent_staging_group_is_left_to_image_builder_which_creates_it_and_grants_contributor(world):
+    staging_id = _use_staging(world)
+    checked = world.cli("check", "--output", "json")
+    findings = {f["id"]: f for f in json.loads(checked.stdout)["checks"]}
+    assert findings["staging.group"]["status"] == "pass" and "Image Builder creates it" in findings["staging.group"]["message"]
+    assert findings["caller.assign.staging"]["status"] == "pass"  # no assignment on a group not yet there
+
+    built = world.cli("build")
+    assert_ok(built)
+    assert "left role assignment" in built.stdout and "Image Builder creates it" in built.stdout
+    group = world.arm.store.get(staging_id)
+    assert group is not None and group.body["tags"]["createdBy"] == "AzureVMImageBuilder"
+    identity = next(r for r in world.arm.store if r.type == "Microsoft.ManagedIdentity/userAssignedIdentities")
+    assert world.arm.rbac.holds_role(identity.properties["principalId"], staging_id, [CONTRIBUTOR])
+    # The next run writes nothing: the group is Image Builder's, and so is the identity's role there.
+    again = world.cli("deploy", "--output", "json")
+    assert_ok(again)
+    assert json.loads(again.stdout)["written"] == []
+
+
+@pytest.mark.parametrize(("setup", "finding", "words"), [
+    ("other-region", "staging.region", "northeurope"),
+    ("not-empty", "staging.empty", "not empty"),
+])
+def test_an_existing_staging_group_must_be_empty_and_in_the_templates_region(world, setup, finding, words):
+    staging_id = _use_staging(world)
+    world.arm.seed_resource_group(STAGING, "northeurope" if setup == "other-region" else LOCATION)
+    if setup == "not-empty":
+        world.arm.seed(f"{staging_id}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/squatter",
+                       {"location": LOCATION})
+    checked = world.cli("check", "--output", "json")
+    assert_ok(checked, 1)
+    found = {f["id"]: f for f in json.loads(checked.stdout)["checks"]}[finding]
+    assert found["status"] == "fail" and words in found["message"], found
+    # Built anyway, Image Builder refuses it just as documented (BadStagingResourceGroup), and says why.
+    built = world.cli("build", "--skip-check")
+    assert_ok(built, 1)
+    assert "BadStagingResourceGroup" in built.stderr and words in built.stderr, built.stderr

@@ -32,8 +32,15 @@ TRACKED_RESOURCE = {
     },
     "required": ["location"],
 }
+# ProxyResource (run outputs, triggers): the same envelope without location and tags.
+PROXY_RESOURCE = {
+    "type": "object",
+    "properties": {k: v for k, v in TRACKED_RESOURCE["properties"].items() if k in ("id", "name", "type", "systemData")},
+}
 EXTERNAL = {"../../../../../../common-types/resource-management/v3/types.json#/definitions/TrackedResource":
-            TRACKED_RESOURCE}
+            TRACKED_RESOURCE,
+            "../../../../../../common-types/resource-management/v3/types.json#/definitions/ProxyResource":
+            PROXY_RESOURCE}
 PYTHON_TYPES = {"string": str, "boolean": bool, "array": list, "object": dict, "number": (int, float)}
 
 

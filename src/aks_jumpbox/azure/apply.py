@@ -7,6 +7,11 @@ plan costs one GET per resource and nothing else.
 How each kind is written is declared in core/kinds.py (`Kind.write`). Image templates are
 immutable: a changed plan names a new template (by content hash), so the same name with other
 content means someone changed it outside this tool; only its tags can be updated in place (PATCH).
+
+A template whose submission failed stays in Azure, provisioningState Failed, and must be deleted
+before it is submitted again; deploy shows Azure's error and, on the next run, deletes and re-creates
+it. Role assignments made in the same run may not have reached Image Builder yet: a submission that
+fails for want of a permission then is retried a few times, with a message, before giving up.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from aks_jumpbox.core.drift import MISSING, Difference, differences, dig, has_re
 from aks_jumpbox.core.model import Plan, Ref, Resource
 from aks_jumpbox.core.plan import HASH_TAG
 
-Action = Literal["create", "unchanged", "differs", "replace", "update-tags", "conflict"]
+Action = Literal["create", "unchanged", "differs", "replace", "update-tags", "conflict", "skip"]
 
 # Azure AD replicates a new identity's service principal within seconds to minutes; role
 # assignments made before that fail with PrincipalNotFound. Waits grow from 2.5 × the retry backoff
@@ -37,6 +42,39 @@ PRINCIPAL_RETRIES = 8
 
 def principal_waits(backoff_factor: float) -> list[float]:
     return [min(30.0, max(backoff_factor, 0.01) * 2.5 * 2 ** i) for i in range(PRINCIPAL_RETRIES)]
+
+
+# Role assignment changes "can take up to 10 minutes" to be detected, longer where a managed identity's
+# token is cached: https://learn.microsoft.com/azure/role-based-access-control/troubleshooting#symptom---role-assignment-changes-are-not-being-detected
+# A template submission right after new assignments is retried over about 4.5 minutes (10 s, 20 s, 40 s,
+# 80 s, 120 s at the default backoff factor of 0.8 s); then the user is told to re-run later.
+PROPAGATION_RETRIES = 5
+PROPAGATION_DOC = ("https://learn.microsoft.com/azure/role-based-access-control/troubleshooting"
+                   "#symptom---role-assignment-changes-are-not-being-detected")
+# A failed submission leaves a failed template that must be deleted:
+# https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-troubleshoot#update-or-upgrade-of-image-templates-is-currently-not-supported
+FAILED_TEMPLATE_DOC = ("https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-troubleshoot"
+                       "#update-or-upgrade-of-image-templates-is-currently-not-supported")
+
+
+def propagation_waits(backoff_factor: float) -> list[float]:
+    return [min(120.0, max(backoff_factor, 0.01) * 12.5 * 2 ** i) for i in range(PROPAGATION_RETRIES)]
+
+
+def provisioning_failure(live: dict[str, Any] | None) -> str | None:
+    """'code: message' of a template whose submission failed (provisioningState Failed), else None."""
+    props = (live or {}).get("properties") or {}
+    if props.get("provisioningState") != "Failed":
+        return None
+    err = props.get("provisioningError") or {}
+    code = err.get("provisioningErrorCode") or "Failed"
+    return f"{code}: {err.get('message') or 'no message'}"
+
+
+def _for_want_of_permission(exc: AzureFailure) -> bool:
+    # "Not authorized to access the resource: …" (image-builder-troubleshoot), "… does not have
+    # authorization to perform action …" (ARM's AuthorizationFailed).
+    return "authoriz" in f"{exc.code} {exc.message}".lower()
 
 
 @dataclass
@@ -49,7 +87,7 @@ class Change:
 
     @property
     def writes(self) -> bool:
-        return self.action not in ("unchanged",)
+        return self.action not in ("unchanged", "skip")
 
     def to_json(self) -> dict[str, Any]:
         r = self.resource
@@ -109,6 +147,12 @@ def classify(r: Resource, body: dict[str, Any], live: dict[str, Any] | None) -> 
         return Change(r, "unchanged", diffs, live, note=note)
     if write == "immutable":
         live_hash = ((live.get("tags") or {}).get(HASH_TAG))
+        failed = provisioning_failure(live)
+        if failed and live_hash == body.get("tags", {}).get(HASH_TAG):
+            why = (f"its submission failed ({failed}); Image Builder keeps a failed template, which must "
+                   f"be deleted before it is submitted again ({FAILED_TEMPLATE_DOC}): deleted, then "
+                   "created again")
+            return Change(r, "replace", [], live, note=why)
         if live_hash != body.get("tags", {}).get(HASH_TAG):
             diffs = differences({"properties": body["properties"]}, live)
             return Change(r, "conflict", diffs, live,
@@ -128,6 +172,30 @@ def classify(r: Resource, body: dict[str, Any], live: dict[str, Any] | None) -> 
     return Change(r, "differs", diffs, live)
 
 
+def left_to_image_builder(az: Azure, r: Resource) -> str | None:
+    """Why a planned assignment on a resource group Image Builder makes is not written, if it is not.
+
+    A staging group named in the template that does not exist is created by Image Builder with the
+    template, which gives the identity Contributor there itself; so does a group it created before
+    (tagged createdBy: AzureVMImageBuilder). Assigning it again would fail (RoleAssignmentExists), and
+    before the group exists there is nothing to assign on:
+    https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-json#template-creation-scenarios
+    """
+    declared = kinds.ASSIGNMENT_BY_KEY.get(r.key)
+    if declared is None or not declared.image_builder_grants:
+        return None
+    with arm(f"reading resource group {r.scope.rsplit('/', 1)[-1]}", r.scope):
+        group = rs.resource_group(az, r.scope)
+    name = r.scope.rsplit("/", 1)[-1]
+    if group is None:
+        return (f"the staging resource group {name} does not exist: Image Builder creates it with the "
+                "template and gives the identity Contributor there")
+    if (group.get("tags") or {}).get("createdBy") == "AzureVMImageBuilder":
+        return (f"Image Builder created the staging resource group {name} and gave the identity Contributor "
+                "there")
+    return None
+
+
 def what_if(az: Azure, plan: Plan) -> list[Change]:
     paths = _ref_paths(plan)
     lives = read_all(az, plan.resources)
@@ -136,7 +204,8 @@ def what_if(az: Azure, plan: Plan) -> list[Change]:
     for r in plan.resources:
         live = lives[r.key]
         _remember(values, paths, r, live)
-        out.append(classify(r, resolve_refs(r.body, values), live))
+        why = left_to_image_builder(az, r) if live is None else None
+        out.append(Change(r, "skip", note=why) if why else classify(r, resolve_refs(r.body, values), live))
     return out
 
 
@@ -163,14 +232,55 @@ class _Retry(Exception):
     pass
 
 
+def _submit(az: Azure, r: Resource, body: dict[str, Any], sleep: Callable[[float], None],
+            note: Callable[[str], None], fresh_roles: bool) -> dict[str, Any] | None:
+    """PUT an image template; after new role assignments, give them time to reach Image Builder."""
+    waits = propagation_waits(az.tuning.backoff_factor) if fresh_roles else []
+    while True:
+        try:
+            return _put(az, r, body, sleep)
+        except AzureFailure as exc:
+            with arm(f"reading image template {r.name}", r.id):
+                left = rs.read(az, r)
+            failed = provisioning_failure(left) is not None
+            wanting = _for_want_of_permission(exc)
+            if waits and wanting:
+                wait = waits.pop(0)
+                if failed:
+                    with arm(f"deleting failed image template {r.name}", r.id):
+                        rs.ops(r.type).delete(az, r)
+                first = exc.message.splitlines()[0][:200] if exc.message else ""
+                note(f"Image Builder refused the template for want of a permission ({exc.code}: {first}); "
+                     "role assignments made just now can take minutes to reach it: "
+                     f"trying again in {wait:.0f} s")
+                sleep(wait)
+                continue
+            hints = []
+            if failed:
+                hints.append("Image Builder keeps the failed template; the next `aks-jumpbox deploy` "
+                             "(or `build`) deletes it and submits it again.")
+            if wanting and fresh_roles:
+                hints.append(f"Role assignments made just now may still be on their way ({PROPAGATION_DOC}): "
+                             "re-run in a few minutes.")
+            if hints:
+                exc.hint = " ".join(hints)
+            raise
+
+
 def apply(az: Azure, plan: Plan, changes: list[Change], *, skip: Iterable[str] = (),
           on_change: Callable[[Change], None] | None = None,
+          on_note: Callable[[str], None] | None = None,
           sleep: Callable[[float], None] = time.sleep) -> list[Change]:
-    """Write every change that is not `unchanged`, in plan order. Returns what was written."""
+    """Write every change that is not `unchanged` (or `skip`), in plan order. Returns what was written.
+
+    `sleep` waits between retries (tests pass one that does not sleep); `on_note` hears why.
+    """
     skip = set(skip)
     paths = _ref_paths(plan)
     values: dict[tuple[str, str], Any] = {}
     done = []
+    note = on_note or (lambda _text: None)
+    fresh_roles = False  # a role assignment was written by this run
     for change in changes:
         r = change.resource
         if change.action == "unchanged" and has_refs(r.body):
@@ -181,6 +291,8 @@ def apply(az: Azure, plan: Plan, changes: list[Change], *, skip: Iterable[str] =
             raise AzureFailure(f"deploying {r.type} {r.name}", "ImageTemplateChanged", change.note or "",
                                resource=r.id,
                                hint="differences: " + "; ".join(d.describe() for d in change.differences[:5]))
+        if change.action == "skip" and change.note:
+            note(f"left {kinds.of(r.type).label} {r.name} to Image Builder: {change.note}")
         if change.writes and r.key not in skip:
             body = resolve_refs(r.body, values)
             if has_refs(body):
@@ -196,8 +308,12 @@ def apply(az: Azure, plan: Plan, changes: list[Change], *, skip: Iterable[str] =
                                      "PATCH of its tags")
                 with arm(f"updating the tags of {r.type} {r.name}", r.id):
                     live = rs.to_json(patch_tags(az, r, body.get("tags", {})))
+            elif kinds.of(r.type).write == "immutable":
+                live = _submit(az, r, body, sleep, note, fresh_roles)
             else:
                 live = _put(az, r, body, sleep)
+            # A new assignment, or a new identity's principal, takes a while to reach Image Builder.
+            fresh_roles = fresh_roles or r.type in (kinds.ROLE_ASSIGNMENT.arm_type, kinds.IDENTITY.arm_type)
             done.append(change)
             if on_change:
                 on_change(change)

@@ -34,6 +34,7 @@ class Snapshot:
     elapsed: float | None = None  # seconds since this run started, as far as we watched
     log_tail: list[str] = field(default_factory=list)
     note: str | None = None  # e.g. "lost contact with Azure; retrying"
+    log_source: str | None = None  # where log_tail comes from, or what it waits for
 
 
 class Template:
@@ -123,6 +124,7 @@ class Template:
         started = clock()
         lost_since: float | None = None
         tail: list[str] = []
+        source: str | None = None
         last: RunStatus | None = None
         while True:
             note = None
@@ -145,6 +147,7 @@ class Template:
                 if log_tail is not None and fresh:
                     got = log_tail(live)
                     tail = got if got is not None else tail
+                    source = getattr(log_tail, "status", None) or source
                 if not fresh and clock() - started > RUN_START_LIMIT_SECONDS:
                     raise AzureFailure(f"watching image template {self.name}", "RunNotStarted",
                                        f"Image Builder accepted the run but the template still shows its previous "
@@ -152,11 +155,11 @@ class Template:
                                        resource=self.id, hint="Look with `aks-jumpbox status`; build again to retry.")
                 last = run if fresh else RunStatus("Running", "Queued", start_time=None)
                 if on_update:
-                    on_update(Snapshot(self.name, last, clock() - started, tail, note))
+                    on_update(Snapshot(self.name, last, clock() - started, tail, note, source))
                 if fresh and run.finished:
                     return run
             elif on_update and last is not None:
-                on_update(Snapshot(self.name, last, clock() - started, tail, note))
+                on_update(Snapshot(self.name, last, clock() - started, tail, note, source))
             sleep(interval)
 
 

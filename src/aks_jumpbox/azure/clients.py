@@ -306,6 +306,13 @@ class Azure:
 
         return StorageManagementClient(self.credential, self.subscription, **self._arm_kwargs())
 
+    @cached_property
+    def containerinstance(self) -> Any:
+        """Only for the build container's live output (azure/logs.py)."""
+        from azure.mgmt.containerinstance import ContainerInstanceManagementClient
+
+        return ContainerInstanceManagementClient(self.credential, self.subscription, **self._arm_kwargs())
+
     def blob_service(self, account_url: str, account_key: tuple[str, str] | None = None) -> Any:
         """A blob client for a storage account: Azure AD by default, a shared key when given one."""
         from azure.storage.blob import BlobServiceClient
@@ -321,7 +328,8 @@ class Azure:
                                  read_timeout=self.tuning.read_timeout, **extra)
 
     def close(self) -> None:
-        for name in ("imagebuilder", "msi", "authorization", "resources", "network", "compute", "storage"):
+        for name in ("imagebuilder", "msi", "authorization", "resources", "network", "compute", "storage",
+                     "containerinstance"):
             client = self.__dict__.get(name)
             if client is not None:
                 client.close()

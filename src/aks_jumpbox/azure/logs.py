@@ -1,4 +1,12 @@
-"""Image Builder's build logs: staging resource group → its storage account → packerlogs/<run>/*.log.
+"""Image Builder's build logs: staging resource group → its storage account → packerlogs/<run>/*.log,
+and, while a build runs, the live output of its build container.
+
+The logs reach packerlogs only after the build, one folder per run; while it runs, its output is in the
+build container instance `vmimagebuilder-build-container-*` of the staging group:
+https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-troubleshoot#customization-log
+So a live view reads the container's logs (Containers - List Logs, which needs
+Microsoft.ContainerInstance/containerGroups/containers/logs/read on the staging group: Reader there is
+enough), and a log read picks the folder of the run asked about, never an earlier run's.
 
 Blobs are read with Azure AD first (Storage Blob Data Reader on the account). Only when that is
 denied (403) does it fall back to a storage account key, fetched with listKeys if the caller may;
@@ -7,6 +15,8 @@ the key lives in memory for the one client and is never printed or logged.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +28,46 @@ from aks_jumpbox.azure.resources import to_json
 
 CONTAINER = "packerlogs"
 LOG_NAMES = ("customization.log", "validation.log")
+BUILD_CONTAINER_PREFIX = "vmimagebuilder-build-container-"
+CONTAINER_GROUPS = "Microsoft.ContainerInstance/containerGroups"
+LOGS_READ = "Microsoft.ContainerInstance/containerGroups/containers/logs/read"
+WAITING = "waiting for the build VM's output"
+# A failed run's message names its log:
+#   "Image Build log location: https://…/packerlogs/<run>/customization.log"
+_FOLDER_IN_MESSAGE = re.compile(r"/packerlogs/([^/\s]+)/(?:customization|validation)\.log")
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    """An ARM or blob time as an aware datetime (ARM may send 7 or 9 fractional digits)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$", str(value).strip())
+    if not m:
+        return None
+    text = m[1] + (f".{m[2][:6]}" if m[2] else "") + ("+00:00" if m[3] in (None, "Z") else m[3])
+    return dt.datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class Run:
+    """Which run's logs to read: the folder its failure message names, else the newest one written after
+    it started."""
+
+    start_time: str | None = None
+    message: str | None = None
+
+    @property
+    def folder(self) -> str | None:
+        m = _FOLDER_IN_MESSAGE.search(self.message or "")
+        return m[1] if m else None
+
+    @property
+    def since(self) -> dt.datetime | None:
+        start = _instant(self.start_time)
+        # Blob times have whole seconds.
+        return start.replace(microsecond=0) if start else None
 
 
 @dataclass
@@ -111,19 +161,26 @@ class LogReader:
                 return []
             raise from_http(f"listing the build logs in {where} with the account key", exc, self.account_id) from None
 
-    def newest_run(self) -> tuple[str | None, dict[str, Any]]:
-        """(run folder, {log name: blob}) of the newest run that has a customization.log."""
+    def newest_run(self, run: Run | None = None) -> tuple[str | None, dict[str, Any]]:
+        """(run folder, {log name: blob}) of `run` (its folder, or the newest written since it started),
+        or of the newest run when none is given; (None, {}) when that run has no logs yet."""
         by_folder: dict[str, dict[str, Any]] = {}
         for blob in self._list():
             folder, _, leaf = blob.name.rpartition("/")
             if leaf in LOG_NAMES:
                 by_folder.setdefault(folder, {})[leaf] = blob
-        if not by_folder:
-            return None, {}
 
         def newest(item: tuple[str, dict[str, Any]]) -> Any:
-            return max(b.last_modified for b in item[1].values())
+            return max(_instant(b.last_modified) or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+                       for b in item[1].values())
 
+        if run is not None and run.folder:
+            return (run.folder, by_folder[run.folder]) if run.folder in by_folder else (None, {})
+        since = run.since if run is not None else None
+        if since is not None:
+            by_folder = {k: v for k, v in by_folder.items() if newest((k, v)) >= since}
+        if not by_folder:
+            return None, {}
         folder, blobs = max(by_folder.items(), key=newest)
         return folder, blobs
 
@@ -142,8 +199,8 @@ class LogReader:
             self._offsets[blob.name] = have + len(data)
         return self._texts.get(blob.name, "")
 
-    def fetch(self) -> Logs:
-        folder, blobs = self.newest_run()
+    def fetch(self, run: Run | None = None) -> Logs:
+        folder, blobs = self.newest_run(run)
         logs = Logs(self.group, self.account, self.auth, folder)
         for name in LOG_NAMES:
             if name in blobs:
@@ -163,3 +220,39 @@ def reader_for(az: Azure, template: dict[str, Any]) -> LogReader | None:
         return None
     name, account_id, endpoint = found
     return LogReader(az, group, name, account_id, endpoint)
+
+
+@dataclass
+class LiveOutput:
+    text: str  # what the build container printed (its last lines), "" when nothing could be read
+    source: str  # where it came from, or why there is nothing yet
+
+
+def live_output(az: Azure, group: str | None, lines: int = 200) -> LiveOutput:
+    """The build container's recent output (Containers - List Logs), or why it cannot be read now."""
+    if group is None:
+        return LiveOutput("", f"{WAITING} (Image Builder has not made its staging resource group yet)")
+    rid = f"/subscriptions/{az.subscription}/resourceGroups/{group}"
+    try:
+        found = [to_json(r) or {} for r in az.resources.resources.list_by_resource_group(
+            group, filter=f"resourceType eq '{CONTAINER_GROUPS}'")]
+        names = [r["name"] for r in found if str(r.get("name", "")).startswith(BUILD_CONTAINER_PREFIX)]
+        if not names:
+            return LiveOutput("", f"{WAITING} (no build container in {group} yet)")
+        ci = az.containerinstance
+        container_group = to_json(ci.container_groups.get(group, names[0])) or {}
+        props = container_group.get("properties") or container_group
+        containers = [c.get("name") for c in props.get("containers") or [] if c.get("name")]
+        if not containers:
+            return LiveOutput("", f"{WAITING} (the build container {names[0]} has no container yet)")
+        logs = to_json(ci.containers.list_logs(group, names[0], containers[0], tail=lines)) or {}
+        return LiveOutput(str(logs.get("content") or ""), f"live output of {names[0]}")
+    except ResourceNotFoundError:
+        return LiveOutput("", f"{WAITING} (the build container is gone: the build is ending)")
+    except HttpResponseError as exc:
+        if exc.status_code in (401, 403):
+            return LiveOutput("", f"{WAITING}: reading the build container's logs needs {LOGS_READ} on "
+                                  f"the staging resource group {group} (Reader there is enough); Azure said "
+                                  f"{error_code(exc)}")
+        failure = from_http("reading the build container's logs", exc, rid)
+        return LiveOutput("", f"{WAITING} ({failure.code}: {failure.message.splitlines()[0][:200]})")

@@ -13,7 +13,7 @@ from aks_jumpbox.azure.apply import Change, apply, what_if
 from aks_jumpbox.azure.build import Snapshot, Template
 from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.jit import image_assignment_keys, remove_image_role
-from aks_jumpbox.azure.logs import LogReader, Logs, reader_for
+from aks_jumpbox.azure.logs import Logs, Run, live_output, reader_for, staging_group
 from aks_jumpbox.core.buildlog import LogReport, parse_log, tail
 from aks_jumpbox.core.plan import Plan
 from aks_jumpbox.core.runs import Decision, RunStatus, decide
@@ -80,32 +80,44 @@ def template_of(az: Azure, plan: Plan, name: str | None = None) -> Template:
 
 
 class LiveTail:
-    """Feeds Template.watch the tail of customization.log; never fails the watch."""
+    """Feeds Template.watch the last lines the running build printed; never fails the watch.
+
+    Live output is in the build container, not in packerlogs, which gets the logs only when the build
+    ends (azure/logs.py): so this reads the container's logs, and says what it is waiting for when it
+    cannot. `status` tells where the lines came from, or why there are none.
+    """
 
     def __init__(self, az: Azure, lines: int) -> None:
         self.az, self.lines = az, lines
-        self.reader: LogReader | None = None
+        self.group: str | None = None
+        self.status: str | None = None
         self.error: str | None = None
 
     def __call__(self, template: dict[str, Any]) -> list[str] | None:
         try:
-            if self.reader is None:
-                self.reader = reader_for(self.az, template)
-                if self.reader is None:
-                    return None
-            text = self.reader.fetch().texts.get("customization.log", "")
-            return tail(text, self.lines)
+            if not RunStatus.from_template(template).active:
+                return None
+            if self.group is None:
+                self.group = staging_group(self.az, template)
+            out = live_output(self.az, self.group)
+            self.status = out.source
+            return tail(out.text, self.lines) if out.text else []
         except Exception as exc:
-            self.error = str(exc).splitlines()[0]
+            self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.status = f"waiting for the build VM's output ({self.error})"
             return None
 
 
 def fetch_logs(az: Azure, template: Template, live: dict[str, Any] | None = None) -> tuple[Logs | None, LogReport | None]:
+    """The logs of the template's last run (never an earlier run's), and what they say failed."""
     live = live or template.require()
     reader = reader_for(az, live)
     if reader is None:
         return None, None
-    logs = reader.fetch()
+    last = RunStatus.from_template(live)
+    logs = reader.fetch(Run(last.start_time, last.message) if last.state else None)
+    if not logs.texts:
+        return logs, None
     custom = parse_log(logs.texts.get("customization.log", ""))
     if custom.failed_step is None and "validation.log" in logs.texts:
         validation = parse_log(logs.texts["validation.log"])
@@ -126,7 +138,7 @@ def build(az: Azure, plan: Plan, opts: Options, progress: Progress) -> Outcome:
 
     # Nothing to build: put right any drift, but do not hand out the image-write role for nothing.
     skip = image_assignment_keys(plan) if decision.action == "skip" and opts.remove_image_role else set()
-    outcome.deployed = apply(az, plan, changes, skip=skip, on_change=progress.deployed)
+    outcome.deployed = apply(az, plan, changes, skip=skip, on_change=progress.deployed, on_note=progress.note)
     if decision.action == "skip":
         outcome.run = before
         return outcome

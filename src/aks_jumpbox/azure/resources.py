@@ -164,6 +164,14 @@ def read(az: Azure, r: Resource) -> dict[str, Any] | None:
         return None
 
 
+def resource_group(az: Azure, group_id: str) -> dict[str, Any] | None:
+    """A resource group by its ID (name, location, tags), or None when it does not exist."""
+    try:
+        return to_json(az.resources.resource_groups.get(group_id.rstrip("/").rsplit("/", 1)[-1]))
+    except ResourceNotFoundError:
+        return None
+
+
 def exists_by_id(az: Azure, resource_id: str, api_version: str) -> bool:
     try:
         az.resources.resources.get_by_id(resource_id, api_version=api_version)

@@ -17,8 +17,16 @@ def elapsed(seconds: float | None) -> str:
 
 
 ACTION_STYLE = {"create": "green", "unchanged": "dim", "differs": "yellow", "replace": "yellow",
-                "update-tags": "yellow", "conflict": "red"}
+                "update-tags": "yellow", "conflict": "red", "skip": "dim"}
 VERB = {"create": "created", "differs": "updated", "replace": "replaced", "update-tags": "updated tags of"}
+
+
+def _new_lines(shown: list[str], now: list[str]) -> list[str]:
+    """The lines of `now` after the longest end of `shown` it starts with (tails overlap as they move)."""
+    for k in range(min(len(shown), len(now)), 0, -1):
+        if shown[-k:] == now[:k]:
+            return now[k:]
+    return list(now)
 
 
 def describe(r: Any) -> str:
@@ -41,6 +49,8 @@ class Presenter:
         self.started = False  # a run exists in Azure: Ctrl-C now detaches rather than abandons
         self._last_line: str | None = None
         self._last_note: str | None = None
+        self._last_source: str | None = None
+        self._shown: list[str] = []
 
     # ---- Progress protocol
 
@@ -71,6 +81,14 @@ class Presenter:
         if snap.note and snap.note != self._last_note:
             self.con.print(f"  {esc(snap.note)}")
         self._last_note = snap.note
+        source = getattr(snap, "log_source", None)
+        if source and source != self._last_source:
+            self.con.print(f"  [dim]{esc(source)}[/]")
+            self._last_source = source
+        for line in _new_lines(self._shown, snap.log_tail):  # a log stream for pipelines and files
+            self.con.print(f"  | {esc(line)}", soft_wrap=True)
+        if snap.log_tail:
+            self._shown = list(snap.log_tail)
 
     # ---- live view
 
@@ -88,11 +106,15 @@ class Presenter:
         parts: list[Any] = [head]
         if snap.note:
             parts.append(Text(printable(snap.note), style="yellow"))
+        source = getattr(snap, "log_source", None)
         if snap.log_tail:
             # Text keeps ESC: a log line (the build VM's output) must not drive the terminal.
-            tail = "\n".join(map(printable, snap.log_tail))
+            tail = "
+".join(map(printable, snap.log_tail))
             parts.append(Panel(Text(tail, overflow="ellipsis", no_wrap=True),
-                               title="customization.log", title_align="left", border_style="dim"))
+                               title=printable(source or "build output"), title_align="left", border_style="dim"))
+        elif source and snap.run.active:
+            parts.append(Text(printable(source), style="dim"))
         if not snap.run.finished:
             parts.append(Text("Ctrl-C detaches; the build goes on in Azure.", style="dim"))
         return Group(*parts)

@@ -17,9 +17,35 @@ from dataclasses import dataclass, field
 _STEP = re.compile(r"==> aks-jumpbox step (?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*) "
                    r"(?:(?P<event>begin|end)\b|FAILED: (?P<why>.*))")
 _CHECK = re.compile(r"==> aks-jumpbox validate FAILED: (?P<why>.*)")
-# Packer's own error lines: "PACKER ERR ..." and "Build 'azure-arm' errored ...".
-_PACKER_ERR = re.compile(r"PACKER ERR|errored after|Script exited with non-zero exit status")
+# Image Builder prefixes each line with the run's ID and the stream Packer wrote it to: "PACKER OUT" for
+# standard output, "PACKER ERR" for standard error, where Packer also writes its debug log (Azure request
+# traces, "[INFO]" lines, telemetry) and some progress messages ("Deleting individual resources ..."):
+# https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-troubleshoot#stages-of-the-customization-log
+# So "PACKER ERR" says nothing about failure. Packer's own error lines, on either stream: the shell
+# provisioner's "Script exited with non-zero exit status", "Build '<builder>' errored[ after …]: <error>",
+# the summary "--> <builder>: <error>" after "Some builds didn't complete successfully and had errors",
+# and "machine readable: <builder>,error" (the troubleshooting page's error-code-1190 excerpt shows them).
+_PACKER_ERROR = re.compile(r"Script exited with non-zero exit status|Build '[^']+' errored|^--> [\w.-]+: "
+                           r"|machine readable: [\w.-]+,error|Some builds didn't complete successfully"
+                           r"|Error: Failed to prepare build")
+# A line of Packer's debug log: Go's log timestamp right after the stream, or a telemetry line.
+_DEBUG = re.compile(r"^(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\s|\(telemetry\))")
 _ECHOED = re.compile(r"azure-arm: \+ ")  # a line the shell echoed (set -x / inline echo), not output
+_PREFIX = re.compile(r"^(?:\[[^\]]*\]\s+)?PACKER(?: (?:OUT|ERR))?\s?")
+
+
+def _body(line: str) -> str:
+    """The line without Image Builder's "[run id] PACKER OUT|ERR " prefix."""
+    return _PREFIX.sub("", line, count=1)
+
+
+def is_debug(line: str) -> bool:
+    """Packer's debug output (or telemetry), not something the build itself printed."""
+    return bool(_DEBUG.search(_body(line).lstrip())) and not is_packer_error(line)
+
+
+def is_packer_error(line: str) -> bool:
+    return bool(_PACKER_ERROR.search(_body(line).strip()))
 
 
 @dataclass
@@ -49,8 +75,10 @@ def parse_log(text: str, *, context: int = 30) -> LogReport:
     """Steps seen in a customization.log or validation.log, and the failing one if any.
 
     The failing step is the one with a FAILED marker; failing that, a step that began and never
-    ended (the VM died or Packer stopped it). `relevant` holds the failing step's lines (its last
-    `context` lines when longer) plus Packer's error lines after it.
+    ended while Packer reported an error (the VM died, a timeout, a lost connection). A step in
+    progress without an error is running, not failing. `relevant` holds the failing step's lines
+    (its last `context` lines when longer) without Packer's debug output, plus Packer's error lines
+    after it.
     """
     lines = [_clean(x) for x in text.splitlines()]
     report = LogReport()
@@ -73,7 +101,7 @@ def parse_log(text: str, *, context: int = 30) -> LogReport:
                 step.failed, step.why = i, m["why"].strip()
         elif m := _CHECK.search(line):
             report.failed_checks.append(m["why"].strip())
-        if _PACKER_ERR.search(line):
+        if is_packer_error(line):
             report.packer_errors.append(line)
 
     failed = next((s for s in report.steps if s.failed is not None), None)
@@ -86,11 +114,11 @@ def parse_log(text: str, *, context: int = 30) -> LogReport:
         report.reason = failed.why or (report.failed_checks[0] if report.failed_checks else None)
         stop = failed.failed if failed.failed is not None else len(lines) - 1
         start = failed.began if failed.began is not None else stop  # no start seen: from the failure line
-        body = lines[start: stop + 1]
+        body = [x for x in lines[start: stop + 1] if not is_debug(x)]
         if len(body) > context:
-            body = [lines[start], f"... ({len(body) - context} lines omitted) ...", *body[-(context - 1):]]
-        tail = [x for x in lines[stop + 1:] if _PACKER_ERR.search(x) or _CHECK.search(x)]
-        report.relevant = body + tail
+            body = [body[0], f"... ({len(body) - context} lines omitted) ...", *body[-(context - 1):]]
+        tail_lines = [x for x in lines[stop + 1:] if is_packer_error(x) or _CHECK.search(x)]
+        report.relevant = body + tail_lines
         if report.reason is None and report.packer_errors:
             report.reason = _packer_reason(report.packer_errors)
     elif report.packer_errors:
@@ -100,21 +128,28 @@ def parse_log(text: str, *, context: int = 30) -> LogReport:
 
 
 _EXIT = re.compile(r"Script exited with non-zero exit status: \d+.*")
+_ERRORED = re.compile(r"Build '[^']+' errored(?: after [^:]*)?: (?P<why>.+)")
+_SUMMARY = re.compile(r"^--> [\w.-]+: (?P<why>.+)")
 
 
 def _packer_reason(errors: list[str]) -> str:
+    """The most telling of Packer's error lines: the script's exit, else what the build errored with."""
     for line in errors:
         if m := _EXIT.search(line):
             return m[0].strip()
+    for line in errors:
+        if m := _ERRORED.search(_body(line)) or _SUMMARY.search(_body(line).strip()):
+            return m["why"].strip()
     return _short(errors[-1])
 
 
 def tail(text: str, n: int = 8) -> list[str]:
-    """The last n non-empty lines, Packer's timestamp and prefix trimmed for a live view."""
+    """The last n lines the build printed, for a live view: Image Builder's prefixes trimmed, Packer's
+    debug output and telemetry left out."""
     out = []
     for line in reversed(text.splitlines()):
         line = _clean(line)
-        if not line.strip() or line.startswith("(telemetry)"):
+        if not line.strip() or line.startswith("(telemetry)") or is_debug(line):
             continue
         out.append(_short(line))
         if len(out) == n:
@@ -122,8 +157,5 @@ def tail(text: str, n: int = 8) -> list[str]:
     return out[::-1]
 
 
-_PREFIX = re.compile(r"^\[[^\]]*\]\s+PACKER (?:OUT|ERR)\s+(?:\s*azure-arm:\s?)?")
-
-
 def _short(line: str) -> str:
-    return _PREFIX.sub("", line).strip()
+    return re.sub(r"^\s*azure-arm:\s?", "", _body(line)).strip()

@@ -180,6 +180,9 @@ class Assignment:
     checks: tuple[str, ...] = ()  # with builtin_role: the actions preflight checks the identity holds
     after_gallery: bool = False  # needs the planned gallery and image definition
     just_in_time: bool = False  # held only while building (azure/jit.py removes it after a build)
+    # Its scope is a resource group Image Builder creates when absent, granting the role itself then:
+    # deploy leaves it to Image Builder while the group is absent or was made by it (azure/apply.py).
+    image_builder_grants: bool = False
 
     def actions(self, spec: Spec) -> list[str]:
         return role_actions(spec)[self.role] if self.role else list(self.checks)
@@ -221,14 +224,20 @@ ASSIGNMENTS = (
     # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged#contributor
     # Microsoft lists no finer actions; the checked ones stand for it: what Image Builder makes in the
     # group (the staging storage account, build VM and NIC, build container), inferred.
+    # A named group that does not exist "will be created with the same name" (the swagger's
+    # stagingResourceGroup) and "By default the identity … has the "Contributor" RBAC applied to it in the
+    # resource group" (image-builder-json#template-creation-scenarios): then Image Builder grants it.
     Assignment("assignment.staging", "Image Builder builds in this staging resource group (Contributor).",
                _staging_group, "Image Builder rejects the template when it is created",
-               builtin_role="b24988ac-6180-42a0-ab88-20f7382dd24c",
+               builtin_role="b24988ac-6180-42a0-ab88-20f7382dd24c", image_builder_grants=True,
                checks=("Microsoft.Resources/subscriptions/resourceGroups/read",
                        "Microsoft.Storage/storageAccounts/write", "Microsoft.Compute/virtualMachines/write",
                        "Microsoft.Network/networkInterfaces/write",
                        "Microsoft.ContainerInstance/containerGroups/write")),
 )
+
+
+ASSIGNMENT_BY_KEY = {a.key: a for a in ASSIGNMENTS}
 
 
 def assignment(key: str) -> Assignment:

@@ -24,6 +24,7 @@ from aks_jumpbox.preflight.findings import Finding, Status
 from aks_jumpbox.preflight.network_checks import network_checks
 from aks_jumpbox.preflight.platform_checks import platform_checks
 from aks_jumpbox.preflight.source import Lookups, Source
+from aks_jumpbox.preflight.staging_checks import with_staging_checks
 
 __all__ = ["Report", "run_checks"]
 
@@ -101,6 +102,7 @@ def run_checks(plan: Plan, source: Source | Lookups, *, today: dt.date | None = 
     src.prefetch(first_questions(plan, facts))
     try:
         findings = [*platform_checks(ctx), *network_checks(ctx), *access_checks(ctx)]
+        findings = with_staging_checks(ctx, findings)
     except ResourceFormatError as exc:
         raise src.explain(exc) from None
     return Report(tuple(findings), src.description, tuple(ctx.notes))

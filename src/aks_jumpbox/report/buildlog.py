@@ -1,13 +1,17 @@
 """Read what a build installed from its log (customization.log, or provision.sh's own output).
 
 provision.sh prints marker lines; Packer and Image Builder prefix every line with their own
-timestamps and builder names, so markers are searched anywhere in a line, never anchored.
+timestamps and builder names, so markers are searched anywhere in a line, never anchored. Packer's
+debug output ("PACKER ERR <date> … starting remote command: …") may quote a script's text, markers
+included: those lines are not what the build printed and are skipped (core/buildlog.is_debug).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from aks_jumpbox.core.buildlog import is_debug
 
 # "==> aks-jumpbox package <name> <version> <arch>", one per installed dpkg package.
 PACKAGE_RE = re.compile(r"==> aks-jumpbox package ([a-z0-9][a-z0-9+.-]*) ([A-Za-z0-9.+~:-]+) ([a-z0-9-]+)\s*$")
@@ -47,6 +51,8 @@ def parse_packages(text: str) -> tuple[Package, ...]:
     """The dpkg packages a build log lists (the last listing wins for a name and architecture)."""
     found: dict[tuple[str, str], Package] = {}
     for line in text.splitlines():
+        if is_debug(line):
+            continue
         m = PACKAGE_RE.search(line)
         if m:
             found[(m.group(1), m.group(3))] = Package(m.group(1), m.group(2), m.group(3))
@@ -57,6 +63,8 @@ def parse_build_log(text: str) -> BuildLog:
     tools: dict[str, InstalledTool] = {}
     plan_hash = finished = None
     for line in text.splitlines():
+        if is_debug(line):
+            continue
         if m := TOOL_RE.search(line):
             tools[m.group(1)] = InstalledTool(*m.groups())
         elif m := COMPLETE_RE.search(line):

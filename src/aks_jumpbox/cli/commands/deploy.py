@@ -36,7 +36,7 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
                 raise click.exceptions.Exit(1)
             return
         presenter = Presenter(output)
-        done = ap.apply(az, plan, changes, on_change=presenter.deployed)
+        done = ap.apply(az, plan, changes, on_change=presenter.deployed, on_note=presenter.note)
     if output == "json":
         emit_json({"whatIf": False, "template": plan.names.template, "changes": [c.to_json() for c in changes],
                    "written": [c.resource.key for c in done]})

@@ -41,6 +41,21 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
     if logs is None:
         raise OperationFailed(f"no build logs for template {template.name}: Image Builder has not created its "
                               "staging storage account (has it run? `aks-jumpbox status`)")
+    if not logs.texts:
+        # Logs reach packerlogs only when a build ends; an earlier run's are not this run's.
+        if not run.active:
+            raise OperationFailed(f"no build logs of the last run of template {template.name} (started "
+                                  f"{run.start_time or '?'}) in packerlogs of {logs.account}")
+        waiting = (f"the build of {template.name} is {run.label()}: Image Builder writes its logs to "
+                   "packerlogs when it ends; follow its live output with `aks-jumpbox watch`")
+        if output == "json":
+            emit_json({"template": template.name, "run": run.to_json(),
+                       "stagingResourceGroup": logs.staging_resource_group, "account": logs.account,
+                       "auth": logs.auth, "runFolder": None, "blobs": {}, "failedStep": None, "reason": None,
+                       "failedChecks": [], "relevantLines": [], "steps": [], "note": waiting})
+        else:
+            console().print(esc(waiting))
+        return
     if save_dir:
         from aks_jumpbox.adapters.files import write_all
 
