@@ -42,7 +42,7 @@ def _instant(value: Any) -> dt.datetime | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$", str(value).strip())
     if not m:
         return None
@@ -171,7 +171,7 @@ class LogReader:
                 by_folder.setdefault(folder, {})[leaf] = blob
 
         def newest(item: tuple[str, dict[str, Any]]) -> Any:
-            return max(_instant(b.last_modified) or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+            return max(_instant(b.last_modified) or dt.datetime.min.replace(tzinfo=dt.UTC)
                        for b in item[1].values())
 
         if run is not None and run.folder:

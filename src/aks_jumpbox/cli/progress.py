@@ -109,8 +109,7 @@ class Presenter:
         source = getattr(snap, "log_source", None)
         if snap.log_tail:
             # Text keeps ESC: a log line (the build VM's output) must not drive the terminal.
-            tail = "
-".join(map(printable, snap.log_tail))
+            tail = "\n".join(map(printable, snap.log_tail))
             parts.append(Panel(Text(tail, overflow="ellipsis", no_wrap=True),
                                title=printable(source or "build output"), title_align="left", border_style="dim"))
         elif source and snap.run.active:
