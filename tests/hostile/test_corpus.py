@@ -152,8 +152,8 @@ def judge(
     return list(dict.fromkeys(problems))
 
 
-@pytest.mark.parametrize("case", ALL, ids=lambda c: c.id)
-def test_hostile_input(case: Case, tmp_path, init_dir, baseline, trip):
+def run_and_judge(case: Case, tmp_path: Path, init_dir, baseline: Baseline | None, trip: Tripwire) -> None:
+    """Run one case in its own workspace and fail with every problem the judge finds."""
     ws = Workspace(tmp_path, case, init_dir, trip)
     try:
         ws.setup()
@@ -169,3 +169,8 @@ def test_hostile_input(case: Case, tmp_path, init_dir, baseline, trip):
         + "; ".join(problems)
         + f"\n--- exit {result.code}, stderr (last lines):\n{tail}"
     )
+
+
+@pytest.mark.parametrize("case", ALL, ids=lambda c: c.id)
+def test_hostile_input(case: Case, tmp_path, init_dir, baseline, trip):
+    run_and_judge(case, tmp_path, init_dir, baseline, trip)

@@ -9,29 +9,14 @@ import json
 import pytest
 
 from tests.hostile.case import Case
-from tests.hostile.test_corpus import init_dir, judge, trip  # noqa: F401 - fixtures, by name
-from tests.hostile.workspace import Workspace, tree
+from tests.hostile.test_corpus import init_dir, run_and_judge, trip  # noqa: F401 - fixtures, by name
 from tests.hostile_review.cases import CASES, ESC, HUGE, OSC_TITLE
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_second_review(case: Case, tmp_path, init_dir, trip):  # noqa: F811
     assert case.verify is None  # no rendered-plan baseline needed: these cases render no plan
-    ws = Workspace(tmp_path, case, init_dir, trip)
-    try:
-        ws.setup()
-        before, seen = tree(ws.root), trip.count
-        result = ws.run()
-        after = tree(ws.root)
-        problems = judge(case, ws, result, before, after, None, trip.count - seen)
-    finally:
-        ws.close()
-    tail = "\n".join(result.stderr.strip().splitlines()[-6:])
-    assert not problems, (
-        f"[{case.cls}] {case.id} (expect {case.expect}): "
-        + "; ".join(problems)
-        + f"\n--- exit {result.code}, stderr (last lines):\n{tail}"
-    )
+    run_and_judge(case, tmp_path, init_dir, None, trip)
 
 
 def test_live_view_shows_log_lines_and_notes_escaped():
