@@ -100,6 +100,10 @@ def _read_text(where: str | Path, fetch_text: FetchText) -> str:
 
 def _expected(item: MirrorItem, source: Source, fetch_text: FetchText) -> tuple[str, dict[str, str]]:
     """The digest to hold the artifact to, and the checksum (and order) files to publish beside it."""
+    if item.checksum_path is None or item.checksum_upstream_url is None:  # an extension wheel: the lock's digest
+        if not item.sha256:
+            raise OperationFailed(f"{item.tool} {item.version}: the lock pins no SHA-256; run `aks-jumpbox lock`")
+        return item.sha256, {}
     text = _read_text(source.locate(item.checksum_upstream_url, item.checksum_path), fetch_text)
     sums = {item.checksum_path: text}
     order = None
