@@ -25,6 +25,8 @@ INDEX_LIMIT = 64 << 20  # the index lists every version of every extension: tens
 # Extension versions are PEP 440 releases as the index spells them: 2.0.1, 19.0.0b10, 1.0.0rc1.
 VERSION = re.compile(r"[0-9]{1,20}\.[0-9]{1,20}\.[0-9]{1,20}(?:(a|b|rc)[0-9]{1,20})?")
 MIRROR_FOLDER = "azure-cli-extensions"
+# Where `mirror sync` publishes Microsoft's index and `lock` reads it in mirror mode (like checksum files).
+MIRROR_INDEX = f"{MIRROR_FOLDER}/index.json"
 _STAGES = {"a": 0, "b": 1, "rc": 2, None: 3}  # a final release sorts after its pre-releases
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from aks_jumpbox.core.catalog import SAFE_FILE_NAME, Catalog, UnsafeFileName, sibling_url, url_basename
 from aks_jumpbox.core.errors import Problem, SpecError
+from aks_jumpbox.core.extensions import INDEX_URL, MIRROR_INDEX
 from aks_jumpbox.core.extensions import mirror_path as extension_mirror_path
 from aks_jumpbox.core.lock import Lock
 from aks_jumpbox.core.spec import Spec
@@ -41,7 +42,7 @@ class MirrorItem:
     upstream_url: str
     path: str  # relative path in the mirror
     sha256: str | None  # None: check against the checksum file
-    # An Azure CLI extension's wheel has no checksum file: the lock pins its digest (from Microsoft's index).
+    # An Azure CLI extension's "checksum file" is Microsoft's extension index (format azext-index).
     checksum_upstream_url: str | None
     checksum_path: str | None
     checksum_format: str
@@ -89,8 +90,8 @@ def mirror_items(spec: Spec, lock: Lock, catalog: Catalog, lock_label: str = "ju
             problems.append(Problem(lock_label, None, f"azureCli.extensions.{ext.name}", str(exc)))
             continue
         items.append(MirrorItem(tool=ext.name, version=pinned.version, arch="any", upstream_url=pinned.url, path=path,
-                                sha256=pinned.sha256, checksum_upstream_url=None, checksum_path=None,
-                                checksum_format="", order_upstream_url=None, order_path=None))
+                                sha256=pinned.sha256, checksum_upstream_url=INDEX_URL, checksum_path=MIRROR_INDEX,
+                                checksum_format="azext-index", order_upstream_url=None, order_path=None))
     if problems:
         raise SpecError(problems)
     return items

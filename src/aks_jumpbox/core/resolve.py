@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from aks_jumpbox.core.catalog import ARCHES, Catalog, url_basename
 from aks_jumpbox.core.checksums import ChecksumFileError, find_sha256
 from aks_jumpbox.core.errors import OperationFailed
-from aks_jumpbox.core.extensions import INDEX_URL, ExtensionIndexError, choose, parse_index
+from aks_jumpbox.core.extensions import INDEX_URL, MIRROR_INDEX, ExtensionIndexError, choose, parse_index
 from aks_jumpbox.core.lock import Lock, LockedArtifact, LockedExtension, LockedTool
 from aks_jumpbox.core.mirror import mirror_url
 from aks_jumpbox.core.releases import via_feed
@@ -75,12 +75,14 @@ def resolve_tool(spec: Spec, catalog: Catalog, name: str, version: str, fetch_te
 
 def resolve_extensions(spec: Spec, previous: Lock, fetch_index: FetchText, *, feed: str | None = None,
                        upgrade: bool = False) -> tuple[list[tuple[str, LockedExtension]], list[str]]:
-    """Each extension's wheel, version and SHA-256 from Microsoft's extension index (or its copy under a
-    release feed). The version is the spec's; else the one already locked (unless upgrading); else the
-    newest the index says fits the spec's Azure CLI."""
+    """Each extension's wheel, version and SHA-256 from Microsoft's extension index: its copy in the mirror
+    (mirror.artifacts set: `mirror sync` publishes it there, as checksum files), under a release feed, or
+    upstream. The version is the spec's; else the one already locked (unless upgrading); else the newest
+    the index says fits the spec's Azure CLI."""
     if not spec.azure_cli.extensions:
         return [], []
-    index_url = via_feed(INDEX_URL, feed)
+    base = spec.mirror.artifacts
+    index_url = f"{base.rstrip('/')}/{MIRROR_INDEX}" if base else via_feed(INDEX_URL, feed)
     try:
         index = parse_index(fetch_index(index_url))
     except ExtensionIndexError as exc:
