@@ -115,6 +115,8 @@ def test_azure_cli_is_the_pinned_version_from_the_signed_repo_with_its_extension
     for ext in world.spec_doc["azure_cli"]["extensions"]:
         name = ext if isinstance(ext, str) else ext["name"]
         assert root.path(f"/opt/az/azcliextensions/{name}").is_dir(), "extensions go to the system directory"
+        shown = root.run(["az", "extension", "show", "--name", name, "--query", "version", "-o", "tsv"], timeout=30)
+        assert shown.output.strip() == world.repos.extension_wheels[name][0], "the locked wheel's version"
 
 
 def test_full_upgrade_took_the_security_update_without_asking(build: dict) -> None:
