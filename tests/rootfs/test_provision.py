@@ -134,6 +134,9 @@ def test_everything_came_from_the_mirror(build: dict, world: World) -> None:
     fetched = [path for path, status in build["requests"] if status == 200]
     for name in world.stand_ins:
         assert fetched.count(world.artifact_path(name)) == 1, f"{name} fetched once"
+    for name, (version, fname, _) in world.repos.extension_wheels.items():  # the locked wheel, not the index
+        assert fetched.count(f"/artifacts/azure-cli-extensions/{name}/{version}/{fname}") == 1, name
+        assert "/artifacts/azure-cli-extensions/index.json" not in fetched
     assert not [r for r in build["requests"] if r[1] >= 400], "no failed request"
 
 
