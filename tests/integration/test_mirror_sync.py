@@ -43,7 +43,8 @@ def _upstream(www, url):
 def _inputs(tmp_path, default_data, srv):
     lock = _upstream(tmp_path / "www", srv.url)
     spec = tmp_path / "jumpbox.yaml"
-    spec.write_text(yaml.safe_dump(variant(default_data, tools=TOOLS)))
+    # No extension here: its index is upstream's (aka.ms) and this test stays on 127.0.0.1 (see below).
+    spec.write_text(yaml.safe_dump(variant(default_data, tools=TOOLS, azure_cli={"version": "2.90.0"})))
     (tmp_path / "jumpbox.lock.json").write_text(json.dumps(lock))
     return spec
 
@@ -106,3 +107,40 @@ def test_sync_from_a_folder_works_offline(tmp_path, default_data):
         sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     bad = run_cli("mirror", "sync", "-f", str(spec), "--to", str(tmp_path / "x"), "--from", "http://insecure.example/m")
     assert bad.returncode == 2 and "https://" in bad.stderr
+
+
+def test_an_extension_wheel_is_mirrored_from_a_folder_checked_against_the_lock_and_the_index(tmp_path, default_data):
+    """An Azure CLI extension: its wheel and Microsoft's index (its "checksum file") are copied into
+    azure-cli-extensions/, the wheel held to the lock's SHA-256; the plan then fetches it from the mirror."""
+    wheel = b"PK a stand-in wheel" * 50
+    sha = hashlib.sha256(wheel).hexdigest()
+    url = "https://azcliprod.blob.core.windows.net/cli-extensions/aks_preview-18.0.0b7-py2.py3-none-any.whl"
+    rel = "azure-cli-extensions/aks-preview/18.0.0b7/aks_preview-18.0.0b7-py2.py3-none-any.whl"
+    src = tmp_path / "from"
+    (src / rel).parent.mkdir(parents=True)
+    (src / rel).write_bytes(wheel)
+    index = {"formatVersion": "1", "extensions": {"aks-preview": [
+        {"downloadUrl": url, "sha256Digest": sha, "filename": url.rsplit("/", 1)[1],
+         "metadata": {"name": "aks-preview", "version": "18.0.0b7"}}]}}
+    (src / "azure-cli-extensions" / "index.json").write_text(json.dumps(index))
+    lock = {"schema": "aks-jumpbox/lock/v1", "tools": {}, "azureCli": {"versions": ["2.90.0"], "extensions": {
+        "aks-preview": [{"version": "18.0.0b7", "url": url, "sha256": sha, "source": "test"}]}}}
+    spec = tmp_path / "jumpbox.yaml"
+    spec.write_text(yaml.safe_dump(variant(default_data, tools={})))
+    (tmp_path / "jumpbox.lock.json").write_text(json.dumps(lock))
+    out = tmp_path / "mirror"
+    result = run_cli("mirror", "sync", "-f", str(spec), "--to", str(out), "--from", str(src))
+    assert result.returncode == 0, result.stderr
+    assert (out / rel).read_bytes() == wheel
+    assert json.loads((out / "azure-cli-extensions" / "index.json").read_text()) == index
+    # A wheel that is not the locked one never reaches the mirror.
+    (src / rel).write_bytes(wheel + b"x")
+    bad = run_cli("mirror", "sync", "-f", str(spec), "--to", str(tmp_path / "m2"), "--from", str(src))
+    assert bad.returncode == 1 and "SHA-256 mismatch" in bad.stderr
+    assert not (tmp_path / "m2" / rel).exists()
+    data = yaml.safe_load(spec.read_text())
+    data["mirror"] = {"artifacts": "https://mirror.contoso.internal/tools"}
+    spec.write_text(yaml.safe_dump(data))
+    planned = run_cli("plan", "-f", str(spec), "--out", str(tmp_path / "plan"))
+    assert planned.returncode == 0, planned.stderr
+    assert f"https://mirror.contoso.internal/tools/{rel}" in (tmp_path / "plan" / "provision.sh").read_text()

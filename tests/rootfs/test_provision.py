@@ -115,6 +115,8 @@ def test_azure_cli_is_the_pinned_version_from_the_signed_repo_with_its_extension
     for ext in world.spec_doc["azure_cli"]["extensions"]:
         name = ext if isinstance(ext, str) else ext["name"]
         assert root.path(f"/opt/az/azcliextensions/{name}").is_dir(), "extensions go to the system directory"
+        shown = root.run(["az", "extension", "show", "--name", name, "--query", "version", "-o", "tsv"], timeout=30)
+        assert shown.output.strip() == world.repos.extension_wheels[name][0], "the locked wheel's version"
 
 
 def test_full_upgrade_took_the_security_update_without_asking(build: dict) -> None:
@@ -132,6 +134,9 @@ def test_everything_came_from_the_mirror(build: dict, world: World) -> None:
     fetched = [path for path, status in build["requests"] if status == 200]
     for name in world.stand_ins:
         assert fetched.count(world.artifact_path(name)) == 1, f"{name} fetched once"
+    for name, (version, fname, _) in world.repos.extension_wheels.items():  # the locked wheel, not the index
+        assert fetched.count(f"/artifacts/azure-cli-extensions/{name}/{version}/{fname}") == 1, name
+        assert "/artifacts/azure-cli-extensions/index.json" not in fetched
     assert not [r for r in build["requests"] if r[1] >= 400], "no failed request"
 
 

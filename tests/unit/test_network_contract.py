@@ -1,6 +1,6 @@
 """The network contract's rows each carry a basis (documented with its source, derived from the lock,
 or inferred with why) and a level, shown in contract.md / contract.json; and what Azure supports:
-the extension index host, SMB by service tag (issue 10, items 2, 4, 6)."""
+the extension wheel's host (no index is read), SMB by service tag (issue 10, items 2, 4, 6)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import pytest
 
 from aks_jumpbox.core.model import Basis
-from aks_jumpbox.core.network import AZURE_CLI_EXTENSION_HOSTS, storage_service_tag
+from aks_jumpbox.core.network import storage_service_tag
 from aks_jumpbox.render.network import contract_markdown
 from aks_jumpbox.render.output import render_files
 from tests.conftest import make_plan, variant
@@ -60,18 +60,27 @@ def test_only_what_no_source_lists_is_advisory(plan):
         assert row.basis.kind == "derived" and f"{a.name} {a.version}" in row.basis.source
 
 
-def test_the_extension_index_link_and_its_redirect_target_are_allowed(plan):
-    # `az extension add` without extension.index_url fetches https://aka.ms/azure-cli-extension-index-v1.
-    assert plan.azure_cli.extensions and not plan.azure_cli.extension_index_url
-    assert set(AZURE_CLI_EXTENSION_HOSTS) <= set(plan.network.fqdns)
-    aka = next(e for e in plan.network.egress if e.fqdn == "aka.ms")
-    assert (aka.port, aka.protocol, aka.basis.kind) == (443, "Https", "documented")
-    assert aka.basis.source == "https://learn.microsoft.com/cli/azure/azure-cli-endpoints#extensions"
+# The hosts `az extension add --name` would read the index from (its aka.ms link and the blob it redirects to).
+INDEX_HOSTS = {"aka.ms", "azcliextensionsync.blob.core.windows.net"}
 
 
-def test_with_a_mirror_index_no_public_extension_host_is_allowed(default_data, default_lock):
+def test_only_the_locked_wheels_host_is_allowed_for_extensions(plan):
+    # The build installs the locked wheel from its file (`az extension add --source`): no index is read.
+    (wheel,) = plan.azure_cli.wheels
+    assert wheel.url == wheel.upstream_url and wheel.url.startswith("https://azcliprod.blob.core.windows.net/")
+    assert not INDEX_HOSTS & set(plan.network.fqdns)
+    row = next(e for e in plan.network.egress if e.fqdn == "azcliprod.blob.core.windows.net")
+    assert (row.port, row.protocol, row.basis.kind) == (443, "Https", "derived")
+    assert f"{wheel.name} {wheel.version}" in row.basis.source and row.basis.required
+
+
+def test_with_a_mirror_no_public_extension_host_is_allowed(default_data, default_lock):
     plan = make_plan(variant(default_data, mirror=MIRROR), default_lock)
-    assert not set(AZURE_CLI_EXTENSION_HOSTS) & set(plan.network.fqdns)
+    (wheel,) = plan.azure_cli.wheels
+    assert wheel.url == (f"{MIRROR['artifacts']}/azure-cli-extensions/aks-preview/{wheel.version}/"
+                         f"{wheel.file_name}")
+    assert not (INDEX_HOSTS | {"azcliprod.blob.core.windows.net"}) & set(plan.network.fqdns)
+    assert "mirror.contoso.internal" in plan.network.fqdns
 
 
 def test_smb_is_a_network_row_to_the_regions_storage_service_tag(default_plan):

@@ -330,3 +330,76 @@ def test_validate_runs_with_the_version_check_off_and_leaves_no_azure_cli_state(
     assert "CHECKPOINT_DISABLE=1\n" in result.stdout
     az_dir = result.stdout.split("dir=", 1)[1].splitlines()[0]
     assert az_dir.startswith(str(tmp_path)) and not Path(az_dir).exists()
+
+
+# ---- Azure CLI extensions: the locked wheel, verified, installed from the file (issue 10, item 5) ----------
+
+_AZ_STUB = '''
+az() {
+  echo "az $*" >> "$CALLS"
+  case "$1 $2" in
+    "extension show") echo "$AZ_EXT_VERSION" ;;
+    "version -o") printf '{"azure-cli": "%s"}\\n' "$AZ_VERSION" ;;
+  esac
+}
+'''
+
+
+def _install_extensions(provision: str, tmp_path: Path, wheel: bytes, sha: str, reported: str):
+    """install_extensions with fetch copying `wheel` and a recording `az` that reports `reported`."""
+    src = tmp_path / "served.whl"
+    src.write_bytes(wheel)
+    row = "\t".join(["aks-preview", "18.0.0b7", "https://mirror.invalid/x/aks_preview-18.0.0b7-py3-none-any.whl",
+                     sha, "aks_preview-18.0.0b7-py3-none-any.whl"])
+    code = (f"WORK={tmp_path}/work\nAZ_EXTENSIONS=$ROW\n{_AZ_STUB}\n"
+            'fetch() { echo "fetch $1" >> "$CALLS"; cp "$SRC" "$2"; }\ninstall_extensions')
+    calls = tmp_path / "calls"
+    result = sourced(provision, code, {"ROW": row, "SRC": str(src), "CALLS": str(calls), "AZ_EXT_VERSION": reported},
+                     check=False)
+    return result, calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_an_extension_is_installed_from_its_verified_wheel(provision, tmp_path):
+    wheel = b"PK a wheel"
+    result, calls = _install_extensions(provision, tmp_path, wheel, hashlib.sha256(wheel).hexdigest(), "18.0.0b7")
+    assert result.returncode == 0, result.stderr
+    path = f"{tmp_path}/work/extensions/aks_preview-18.0.0b7-py3-none-any.whl"
+    assert calls == ["fetch https://mirror.invalid/x/aks_preview-18.0.0b7-py3-none-any.whl",
+                     f"az extension add --source {path} --system --yes --upgrade --only-show-errors",
+                     "az extension show --name aks-preview --query version -o tsv"]
+    assert "Azure CLI extension aks-preview 18.0.0b7 installed from aks_preview-18.0.0b7" in result.stdout
+
+
+def test_a_wheel_whose_digest_differs_from_the_lock_is_never_installed(provision, tmp_path):
+    result, calls = _install_extensions(provision, tmp_path, b"PK tampered", "0" * 64, "18.0.0b7")
+    assert result.returncode == 1
+    assert "aks-preview: SHA-256 mismatch for aks_preview-18.0.0b7-py3-none-any.whl" in result.stderr
+    assert not any(c.startswith("az ") for c in calls), "az never saw the wheel"
+    assert not list((tmp_path / "work" / "extensions").iterdir())
+
+
+def test_an_installed_extension_of_another_version_fails_the_step(provision, tmp_path):
+    wheel = b"PK a wheel"
+    result, _ = _install_extensions(provision, tmp_path, wheel, hashlib.sha256(wheel).hexdigest(), "19.0.0b1")
+    assert result.returncode == 1
+    assert "aks-preview: az reports extension version 19.0.0b1, expected 18.0.0b7" in result.stderr
+
+
+def test_the_default_plan_pins_the_extension_table(provision, validate, default_plan):
+    (wheel,) = default_plan.azure_cli.wheels
+    row = "\t".join([wheel.name, wheel.version, wheel.url, wheel.sha256, wheel.file_name])
+    assert sourced(provision, 'printf "%s" "$AZ_EXTENSIONS"').stdout == row
+    assert sourced(validate, 'printf "%s" "$AZ_EXTENSIONS"').stdout == f"{wheel.name}\t{wheel.version}"
+    assert "extension.index_url" not in provision and "--name \"$ext\" --version" not in provision
+
+
+@pytest.mark.parametrize(("reported", "says"), [("18.0.0b7", "ok: azure-cli extension aks-preview 18.0.0b7"),
+                                                ("19.0.0b1", "azure-cli extension aks-preview is 19.0.0b1, expected "
+                                                             "18.0.0b7"),
+                                                ("", "azure-cli extension aks-preview is not installed")])
+def test_validate_checks_each_extensions_installed_version(validate, tmp_path, reported, says):
+    code = (f"AZ_EXTENSIONS=$'aks-preview\\t18.0.0b7'\n{_AZ_STUB}\n"
+            'check_azure_cli\necho "failures=$failures"')
+    result = sourced(validate, code, {"CALLS": str(tmp_path / "calls"), "AZ_EXT_VERSION": reported})
+    assert says in result.stdout + result.stderr
+    assert f"failures={0 if reported == '18.0.0b7' else 1}" in result.stdout

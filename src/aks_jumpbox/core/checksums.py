@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -17,6 +18,7 @@ def find_sha256(text: str, fmt: str, artifact: str, order: str | None = None) ->
     bare       the whole file is one hex digest
     sha256sum  lines of '<hex>  <name>' (or '<hex> *<name>')
     yq-multi   lines of '<name>  <hash> <hash> ...', columns named by the order file
+    azext-index  Microsoft's Azure CLI extension index (JSON): the entry whose wheel is artifact
     Raises ChecksumFileError when the artifact is missing or listed more than once.
     """
     if fmt == "bare":
@@ -45,7 +47,27 @@ def find_sha256(text: str, fmt: str, artifact: str, order: str | None = None) ->
             if parts and parts[0] == artifact and len(parts) > column and HEX64.match(parts[column].lower()):
                 found.append(parts[column].lower())
         return _one(found, artifact)
+    if fmt == "azext-index":
+        return _one(_index_digests(text, artifact), artifact)
     raise ChecksumFileError(f"unknown checksum format {fmt!r}")
+
+
+def _index_digests(text: str, wheel: str) -> list[str]:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        raise ChecksumFileError("the extension index is not JSON") from None
+    extensions = doc.get("extensions") if isinstance(doc, dict) else None
+    if not isinstance(extensions, dict):
+        raise ChecksumFileError("the extension index has no \"extensions\" mapping")
+    found = []
+    for entries in extensions.values():
+        for e in entries if isinstance(entries, list) else ():
+            url, digest = (e.get("downloadUrl"), e.get("sha256Digest")) if isinstance(e, dict) else (None, None)
+            if (isinstance(url, str) and url.rsplit("/", 1)[-1] == wheel and isinstance(digest, str)
+                    and HEX64.match(digest.lower())):
+                found.append(digest.lower())
+    return found
 
 
 def _one(found: list[str], artifact: str) -> str:

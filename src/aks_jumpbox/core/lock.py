@@ -28,6 +28,9 @@ from pydantic_core import InitErrorDetails
 from aks_jumpbox.adapters.files import SPEC_LIMIT, load_json, read_input
 from aks_jumpbox.core.catalog import ARCHES, EXACT_VERSION, Catalog, url_basename
 from aks_jumpbox.core.checksums import HEX64
+from aks_jumpbox.core.extensions import VERSION as EXTENSION_VERSION
+from aks_jumpbox.core.extensions import version_key as extension_version_key
+from aks_jumpbox.core.extensions import wheel_problem
 from aks_jumpbox.core.urls import check_url
 from aks_jumpbox.core.validation import error, invalid, json_lines, located, relocated
 from aks_jumpbox.core.yamlfile import LocatedDocument
@@ -41,7 +44,8 @@ _OVERRIDE = re.compile(r"[A-Za-z0-9 .,:;()/#'_+=@-]{1,200}")
 _KEYS = {  # the fields of each object of the file, for the message about an unknown one
     "artifact": ("checksumUrl", "override", "sha256", "source", "url"),
     "entry": ("version", "artifacts"),
-    "azureCli": ("versions",),
+    "azureCli": ("versions", "extensions"),
+    "extension": ("version", "url", "sha256", "source"),
     "": ("schema", "tools", "azureCli"),
 }
 
@@ -193,8 +197,51 @@ class LockedTool(_LockModel):
 _VERSIONS = f"must be a list of exact version strings such as \"2.90.0\"; {_REGENERATE}"
 
 
+class LockedExtension(_LockModel):
+    """One locked version of an Azure CLI extension: its wheel, the wheel's SHA-256 and where that came from
+    (Microsoft's extension index). The build downloads the wheel, checks the digest and installs the file."""
+
+    version: str
+    url: str
+    sha256: str
+    source: str = ""
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> str:
+        if not isinstance(value, str) or not EXTENSION_VERSION.fullmatch(value):
+            raise ValueError(f"must be an exact extension version such as \"19.0.0b10\" (got {value!r}); "
+                             f"{_REGENERATE}")
+        return value
+
+    @field_validator("sha256", mode="before")
+    @classmethod
+    def _sha(cls, value: Any) -> str:
+        if not (isinstance(value, str) and HEX64.fullmatch(value)):
+            raise ValueError(f"must be 64 lowercase hex digits (the index's sha256Digest); {_REGENERATE}")
+        return value
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source(cls, value: Any) -> str:
+        return _note(value, "where the digest came from")
+
+    @model_validator(mode="after")
+    def _wheel(self, info: ValidationInfo) -> LockedExtension:
+        # The wheel's file name must be this extension's at this version: a lock entry cannot swap in another.
+        name = (info.context or {}).get("extension")
+        if name is not None and (problem := wheel_problem(name, self.version, self.url)):
+            raise invalid([error(("url",), f"{problem}; {_REGENERATE}", self.url)])
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "url": self.url, "sha256": self.sha256, "source": self.source}
+
+
 class _AzureCliFile(_LockModel):
     versions: tuple[str, ...] = ()
+    # Absent from a lock written before extensions were pinned: the plan then asks for `aks-jumpbox lock`.
+    extensions: dict[str, list[LockedExtension]] = {}
 
     @field_validator("versions", mode="before")
     @classmethod
@@ -202,6 +249,34 @@ class _AzureCliFile(_LockModel):
         if not isinstance(value, list):
             raise ValueError(_VERSIONS)
         return [_exact_version(v, _VERSIONS) for v in value]
+
+    @field_validator("extensions", mode="plain")
+    @classmethod
+    def _extensions(cls, value: Any) -> dict[str, list[LockedExtension]]:
+        if not isinstance(value, dict):
+            raise ValueError(f"must be a mapping of extension name to a list of locked versions; {_REGENERATE}")
+        out: dict[str, list[LockedExtension]] = {}
+        errors: list[InitErrorDetails] = []
+        for name, entries in value.items():
+            if not isinstance(entries, list):
+                errors.append(error((name,), f"must be a list of locked versions; {_REGENERATE}"))
+                continue
+            out[name] = []
+            for i, raw in enumerate(entries):
+                try:
+                    entry = LockedExtension.model_validate(raw, context={"extension": name}, by_alias=True,
+                                                           by_name=False)
+                except ValidationError as exc:
+                    errors += relocated(exc, (name, i))
+                    continue
+                if any(e.version == entry.version for e in out[name]):
+                    errors.append(error((name, i, "version"), f"{entry.version} is locked twice; keep one entry "
+                                        "per version"))
+                    continue
+                out[name].append(entry)
+        if errors:
+            raise invalid(errors)
+        return out
 
 
 class _LockFile(_LockModel):
@@ -273,6 +348,8 @@ class Lock(_LockModel):
 
     tools: dict[str, dict[str, LockedTool]] = {}
     azure_cli_versions: tuple[str, ...] = ()
+    # Azure CLI extension name -> version -> entry.
+    extensions: dict[str, dict[str, LockedExtension]] = {}
 
     def get(self, tool: str, version: str) -> LockedTool | None:
         return self.tools.get(tool, {}).get(version)
@@ -280,11 +357,20 @@ class Lock(_LockModel):
     def with_tool(self, name: str, entry: LockedTool) -> Lock:
         tools = {k: dict(v) for k, v in self.tools.items()}
         tools.setdefault(name, {})[entry.version] = entry
-        return Lock(tools=tools, azure_cli_versions=self.azure_cli_versions)
+        return self.model_copy(update={"tools": tools})
 
     def with_azure_cli(self, version: str) -> Lock:
         versions = tuple(sorted(set(self.azure_cli_versions) | {version}, key=_version_key))
-        return Lock(tools=self.tools, azure_cli_versions=versions)
+        return self.model_copy(update={"azure_cli_versions": versions})
+
+    def with_extension(self, name: str, entry: LockedExtension) -> Lock:
+        extensions = {k: dict(v) for k, v in self.extensions.items()}
+        extensions.setdefault(name, {})[entry.version] = entry
+        return self.model_copy(update={"extensions": extensions})
+
+    def extension_versions(self, name: str) -> list[str]:
+        """The locked versions of an extension, oldest first (the order of the file's list)."""
+        return sorted(self.extensions.get(name, {}), key=extension_version_key)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -293,7 +379,10 @@ class Lock(_LockModel):
                 name: [self.tools[name][v].to_json() for v in sorted(self.tools[name], key=_version_key)]
                 for name in sorted(self.tools)
             },
-            "azureCli": {"versions": list(self.azure_cli_versions)},
+            "azureCli": {"versions": list(self.azure_cli_versions),
+                         **({"extensions": {
+                             name: [self.extensions[name][v].to_json() for v in self.extension_versions(name)]
+                             for name in sorted(self.extensions)}} if self.extensions else {})},
         }
 
     def dumps(self) -> str:
@@ -332,7 +421,8 @@ def _verify_source(name: str, version: str, arch: str, url: str, checksum_url: s
 
 
 def _unknown_key(parent: str) -> str:
-    kind = "artifact" if ".artifacts." in parent else "entry" if parent.startswith("tools.") else parent
+    kind = ("artifact" if ".artifacts." in parent else "entry" if parent.startswith("tools.")
+            else "extension" if parent.startswith("azureCli.extensions.") else parent)
     return f"is not a lock field (allowed: {', '.join(_KEYS.get(kind, _KEYS['']))})"
 
 
@@ -349,7 +439,9 @@ def parse_lock(doc: Any, label: str, catalog: Catalog, *, lines: dict | None = N
         raise located(exc, LocatedDocument(doc, label, lines or {}), brackets=True, exact=True,
                       unknown=_unknown_key, missing=f"is missing; {_REGENERATE}") from None
     tools = {name: {e.version: e for e in entries} for name, entries in file.tools.items() if entries}
-    return Lock(tools=tools, azure_cli_versions=file.azure_cli.versions)
+    extensions = {name: {e.version: e for e in entries} for name, entries in file.azure_cli.extensions.items()
+                  if entries}
+    return Lock(tools=tools, azure_cli_versions=file.azure_cli.versions, extensions=extensions)
 
 
 def default_lock_text() -> str:

@@ -2,6 +2,7 @@
 mirror's checksum files are) and `mirror sync` (what to write where).
 
     <base>/<tool>/<version>/<arch>/<file name of the upstream URL>
+    <base>/azure-cli-extensions/<extension>/<version>/<wheel file name>   (Azure CLI extensions)
 
 Any static web server or blob container can serve it.
 """
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 from aks_jumpbox.core.catalog import SAFE_FILE_NAME, Catalog, UnsafeFileName, sibling_url, url_basename
 from aks_jumpbox.core.errors import Problem, SpecError
+from aks_jumpbox.core.extensions import INDEX_URL, MIRROR_INDEX
+from aks_jumpbox.core.extensions import mirror_path as extension_mirror_path
 from aks_jumpbox.core.lock import Lock
 from aks_jumpbox.core.spec import Spec
 
@@ -39,8 +42,9 @@ class MirrorItem:
     upstream_url: str
     path: str  # relative path in the mirror
     sha256: str | None  # None: check against the checksum file
-    checksum_upstream_url: str
-    checksum_path: str
+    # An Azure CLI extension's "checksum file" is Microsoft's extension index (format azext-index).
+    checksum_upstream_url: str | None
+    checksum_path: str | None
     checksum_format: str
     order_upstream_url: str | None
     order_path: str | None
@@ -71,6 +75,23 @@ def mirror_items(spec: Spec, lock: Lock, catalog: Catalog, lock_label: str = "ju
                 ))
             except UnsafeFileName as exc:  # a Lock built in code, without parse_lock's checks
                 problems.append(Problem(lock_label, None, f"tools.{name}[{index}].artifacts.{arch}.url", str(exc)))
+    for ext in spec.azure_cli.extensions:  # the plan reports an extension the lock does not pin
+        locked = lock.extension_versions(ext.name)
+        wanted = ext.version or (locked[-1] if locked else None)
+        pinned = lock.extensions.get(ext.name, {}).get(wanted) if wanted else None
+        if pinned is None:
+            continue
+        try:
+            path = extension_mirror_path(ext.name, pinned.version, pinned.url)
+            for part in (ext.name, pinned.version):
+                if not SAFE_FILE_NAME.fullmatch(part):
+                    raise UnsafeFileName(f"{part!r} is not safe as a folder name in the mirror")
+        except UnsafeFileName as exc:
+            problems.append(Problem(lock_label, None, f"azureCli.extensions.{ext.name}", str(exc)))
+            continue
+        items.append(MirrorItem(tool=ext.name, version=pinned.version, arch="any", upstream_url=pinned.url, path=path,
+                                sha256=pinned.sha256, checksum_upstream_url=INDEX_URL, checksum_path=MIRROR_INDEX,
+                                checksum_format="azext-index", order_upstream_url=None, order_path=None))
     if problems:
         raise SpecError(problems)
     return items

@@ -31,6 +31,7 @@ from aks_jumpbox.adapters.files import (
 from aks_jumpbox.core.catalog import url_basename
 from aks_jumpbox.core.checksums import ChecksumFileError, find_sha256
 from aks_jumpbox.core.errors import OperationFailed
+from aks_jumpbox.core.extensions import INDEX_LIMIT
 from aks_jumpbox.core.mirror import INDEX_NAME, MirrorItem
 
 FetchText = Callable[[str], str]
@@ -90,17 +91,22 @@ def _sha256(fh: BinaryIO, copy_to: BinaryIO | None = None) -> str:
     return digest.hexdigest()
 
 
-def _read_text(where: str | Path, fetch_text: FetchText) -> str:
+def _read_text(where: str | Path, fetch_text: FetchText, limit: int = CHECKSUM_LIMIT) -> str:
     if isinstance(where, Path):
         if not where.exists():
             raise OperationFailed(f"{where} is missing from the source folder")
-        return read_input(where, what="checksum file", limit=CHECKSUM_LIMIT)
+        return read_input(where, what="checksum file", limit=limit)
     return fetch_text(where)
 
 
 def _expected(item: MirrorItem, source: Source, fetch_text: FetchText) -> tuple[str, dict[str, str]]:
     """The digest to hold the artifact to, and the checksum (and order) files to publish beside it."""
-    text = _read_text(source.locate(item.checksum_upstream_url, item.checksum_path), fetch_text)
+    if item.checksum_path is None or item.checksum_upstream_url is None:  # an extension wheel: the lock's digest
+        if not item.sha256:
+            raise OperationFailed(f"{item.tool} {item.version}: the lock pins no SHA-256; run `aks-jumpbox lock`")
+        return item.sha256, {}
+    limit = INDEX_LIMIT if item.checksum_format == "azext-index" else CHECKSUM_LIMIT  # Microsoft's whole index
+    text = _read_text(source.locate(item.checksum_upstream_url, item.checksum_path), fetch_text, limit)
     sums = {item.checksum_path: text}
     order = None
     if item.order_upstream_url and item.order_path:

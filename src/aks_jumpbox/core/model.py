@@ -181,6 +181,20 @@ class ToolArtifact:
 
 
 @dataclass(frozen=True)
+class ExtensionWheel:
+    """An Azure CLI extension as the build installs it: the locked wheel, fetched (from the mirror when
+    there is one), checked against its SHA-256 and installed from the file."""
+
+    name: str
+    version: str
+    url: str  # where the build fetches it (the mirror's copy, or upstream)
+    upstream_url: str  # the lock's URL (the index's downloadUrl)
+    sha256: str
+    file_name: str
+    digest_source: str
+
+
+@dataclass(frozen=True)
 class AzureCliPlan:
     version: str
     apt_version: str
@@ -189,8 +203,8 @@ class AzureCliPlan:
     suite: str
     key_url: str
     key_fingerprints: tuple[str, ...]
-    extensions: tuple[tuple[str, str | None], ...]
-    extension_index_url: str | None
+    extensions: tuple[tuple[str, str], ...]  # (name, locked version)
+    wheels: tuple[ExtensionWheel, ...]
     version_regex: str
     license: str
     homepage: str

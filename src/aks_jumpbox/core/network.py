@@ -40,15 +40,9 @@ AIB_RELEASE_NOTES = ("https://learn.microsoft.com/azure/virtual-machines/image-b
 # The upstream reference (a Microsoft patterns & practices repository): its egress table lists blob
 # storage and management.azure.com for the proxy VM of the proxy topology ("Before we begin").
 UPSTREAM_REFERENCE = "https://github.com/mspnp/aks-jumpbox-imagebuilder#before-we-begin"
-CLI_ENDPOINTS = "https://learn.microsoft.com/cli/azure/azure-cli-endpoints#extensions"
-
-# `az extension add --name X` without extension.index_url reads the index at this link
-# (azure-cli-core extension/_index.py DEFAULT_INDEX_URL, and CLI_ENDPOINTS), which redirects to the
-# index's blob; the wheels of Microsoft's extensions are served from azcliprod.
-AZURE_CLI_EXTENSION_INDEX = "https://aka.ms/azure-cli-extension-index-v1"
-AZURE_CLI_EXTENSION_INDEX_TARGET = "azcliextensionsync.blob.core.windows.net"  # where the link redirects
-AZURE_CLI_EXTENSION_WHEELS = "azcliprod.blob.core.windows.net"
-AZURE_CLI_EXTENSION_HOSTS = ("aka.ms", AZURE_CLI_EXTENSION_INDEX_TARGET, AZURE_CLI_EXTENSION_WHEELS)
+# Azure CLI extensions are installed from their locked wheels (`az extension add --source FILE`), so the
+# build reads no extension index: not its aka.ms link, not the blob it redirects to. Only the wheel's own
+# host (the lock's URL, or the mirror) is needed.
 
 
 def storage_service_tag(location: str) -> str:
@@ -140,22 +134,9 @@ def egress_rules(spec: Spec, artifacts: tuple[ToolArtifact, ...], azure_cli: Azu
     rules.append(_url_rule(azure_cli.repo_url, "apt: the Azure CLI package repository", "azure-cli", cli))
     rules.append(_url_rule(azure_cli.key_url, "the Azure CLI repository's signing key (checked by fingerprint)",
                            "azure-cli", cli))
-    if azure_cli.extensions:
-        names = ", ".join(n for n, _ in azure_cli.extensions)
-        if azure_cli.extension_index_url:
-            rules.append(_url_rule(azure_cli.extension_index_url, "Azure CLI extensions (mirrored index and wheels)",
-                                   "azure-cli", Basis(DERIVED, f"Azure CLI extensions {names} from the mirror's index")))
-        else:
-            index = Basis(DOCUMENTED, CLI_ENDPOINTS)
-            rules += [
-                _url_rule(AZURE_CLI_EXTENSION_INDEX, f"Azure CLI extension index (for {names})", "azure-cli", index),
-                EgressRule(AZURE_CLI_EXTENSION_INDEX_TARGET, 443, "Https",
-                           "Azure CLI extension index (where its aka.ms link redirects)", ("azure-cli",),
-                           basis=Basis(DERIVED, f"the redirect target of {AZURE_CLI_EXTENSION_INDEX}, read for "
-                                                f"extensions {names}")),
-                EgressRule(AZURE_CLI_EXTENSION_WHEELS, 443, "Https", f"Azure CLI extension wheels ({names})",
-                           ("azure-cli",), basis=index),
-            ]
+    for w in azure_cli.wheels:
+        rules.append(_url_rule(w.url, f"Azure CLI extension wheel {w.name} {w.version}", "azure-cli",
+                               Basis(DERIVED, f"Azure CLI extension {w.name} {w.version} (its locked wheel)")))
     mirrored = bool(spec.mirror.artifacts)
     for a in artifacts:
         override = f" (lock override: {a.override})" if a.override else ""

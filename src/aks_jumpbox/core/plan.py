@@ -13,6 +13,7 @@ from aks_jumpbox import __version__
 from aks_jumpbox.core import kinds
 from aks_jumpbox.core.catalog import Catalog, sibling_url, url_basename, url_host
 from aks_jumpbox.core.errors import Problem, SpecError
+from aks_jumpbox.core.extensions import mirror_path as extension_mirror_path
 from aks_jumpbox.core.gallery import VERSION_PLACEHOLDER, content_version, gallery_plan, gallery_resources
 from aks_jumpbox.core.kinds import GALLERY_ACTIONS, role_actions
 from aks_jumpbox.core.lock import Lock
@@ -20,6 +21,7 @@ from aks_jumpbox.core.mirror import mirror_url
 from aks_jumpbox.core.model import (
     AptPlan,
     AzureCliPlan,
+    ExtensionWheel,
     GalleryPlan,
     Names,
     Plan,
@@ -122,6 +124,7 @@ def _azure_cli(spec: Spec, lock: Lock, catalog: Catalog, spec_label: str, lock_l
             f"{', '.join(lock.azure_cli_versions)}); run `aks-jumpbox lock` to resolve it",
         )])
     m = spec.mirror
+    wheels = _extension_wheels(spec, lock, spec_label, lock_label)
     return AzureCliPlan(
         version=spec.azure_cli.version,
         apt_version=cli.apt_version(spec.azure_cli.version, image.codename),
@@ -130,12 +133,43 @@ def _azure_cli(spec: Spec, lock: Lock, catalog: Catalog, spec_label: str, lock_l
         suite=image.codename,
         key_url=m.azure_cli_key_url or cli.key_url,
         key_fingerprints=m.azure_cli_key_fingerprints or cli.key_fingerprints,
-        extensions=tuple((e.name, e.version) for e in spec.azure_cli.extensions),
-        extension_index_url=f"{m.artifacts}/azure-cli-extensions/index.json" if m.artifacts else None,
+        extensions=tuple((w.name, w.version) for w in wheels),
+        wheels=wheels,
         version_regex=cli.version.regex,
         license=cli.license,
         homepage=cli.homepage,
     )
+
+
+def _extension_wheels(spec: Spec, lock: Lock, spec_label: str, lock_label: str) -> tuple[ExtensionWheel, ...]:
+    """Each extension of the spec as the lock pins it: the spec's version, or (none named) the newest locked.
+    A lock without the pin (one written before extensions were pinned) is an error: the build would otherwise
+    install whatever the index holds on build day."""
+    problems: list[Problem] = []
+    out: list[ExtensionWheel] = []
+    for i, ext in enumerate(spec.azure_cli.extensions):
+        locked = lock.extension_versions(ext.name)
+        version = ext.version or (locked[-1] if locked else None)
+        entry = lock.extensions.get(ext.name, {}).get(version) if version else None
+        if entry is None:
+            have = f" (locked: {', '.join(locked)})" if locked else " (it pins no version of it)"
+            what = f"{ext.name} {ext.version}" if ext.version else ext.name
+            problems.append(Problem(spec_label, None, f"azure_cli.extensions.{i}",
+                                    f"Azure CLI extension {what} is not pinned in {lock_label}{have}; run "
+                                    "`aks-jumpbox lock` to pin its wheel and SHA-256"))
+            continue
+        try:
+            file_name = url_basename(entry.url)
+        except ValueError as exc:  # a Lock built in code, without parse_lock's checks
+            problems.append(Problem(lock_label, None, f"azureCli.extensions.{ext.name}", str(exc)))
+            continue
+        base = spec.mirror.artifacts
+        url = f"{base.rstrip('/')}/{extension_mirror_path(ext.name, entry.version, entry.url)}" if base else entry.url
+        out.append(ExtensionWheel(name=ext.name, version=entry.version, url=url, upstream_url=entry.url,
+                                  sha256=entry.sha256, file_name=file_name, digest_source=entry.source))
+    if problems:
+        raise SpecError(problems)
+    return tuple(out)
 
 
 def _apt(spec: Spec, catalog: Catalog) -> AptPlan:

@@ -97,8 +97,13 @@ def _sshd(spec: Spec) -> tuple[str, str]:
     return dropin, expect
 
 
-def _extensions(azure_cli: AzureCliPlan) -> str:
-    return "\n".join(f"{name} {version or '-'}" for name, version in azure_cli.extensions)
+def _extensions(azure_cli: AzureCliPlan, *, wheels: bool) -> str:
+    """The extension table: TAB-separated rows of name, version and (for provision.sh) url, sha256, file."""
+    rows = [[w.name, w.version, *((w.url, w.sha256, w.file_name) if wheels else ())] for w in azure_cli.wheels]
+    for row in rows:
+        if any("\t" in c or "\n" in c or c == "" for c in row):
+            raise ValueError(f"extension table cell of {row[0]!r} is empty or holds a tab/newline")
+    return "\n".join("\t".join(row) for row in rows)
 
 
 def manifest(spec: Spec, artifacts: tuple[ToolArtifact, ...], azure_cli: AzureCliPlan) -> dict[str, Any]:
@@ -133,8 +138,7 @@ def render_provision(spec: Spec, artifacts: tuple[ToolArtifact, ...], azure_cli:
         "AZ_APT_VERSION": azure_cli.apt_version,
         "AZ_VERSION": azure_cli.version,
         "AZ_VERSION_REGEX": azure_cli.version_regex,
-        "AZ_EXTENSIONS": _extensions(azure_cli),
-        "AZ_EXTENSION_INDEX": azure_cli.extension_index_url or "",
+        "AZ_EXTENSIONS": _extensions(azure_cli, wheels=True),
         "SSHD_DROPIN": dropin,
         "ARTIFACTS": _table(artifacts, PROVISION_COLUMNS),
         "MANIFEST": json.dumps(manifest(spec, artifacts, azure_cli), indent=2),
@@ -148,7 +152,7 @@ def render_validate(spec: Spec, artifacts: tuple[ToolArtifact, ...], azure_cli: 
         "PLAN_HASH": PLAN_HASH,
         "AZ_VERSION": azure_cli.version,
         "AZ_VERSION_REGEX": azure_cli.version_regex,
-        "AZ_EXTENSIONS": _extensions(azure_cli),
+        "AZ_EXTENSIONS": _extensions(azure_cli, wheels=False),
         "SSHD_EXPECT": expect,
         "TOOLS": _table(artifacts, VALIDATE_COLUMNS),
     }

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from aks_jumpbox.core import azure_names
 from aks_jumpbox.core.catalog import ARCHES, EXACT_VERSION, Catalog
 from aks_jumpbox.core.errors import Problem, SpecError
+from aks_jumpbox.core.extensions import VERSION as EXTENSION_VERSION
 from aks_jumpbox.core.resource_ids import GUID_RE, RESOURCE_GROUP_RE, SubnetId, parse_subnet_id
 from aks_jumpbox.core.urls import check_url
 from aks_jumpbox.core.validation import located
@@ -128,7 +129,12 @@ class Extension(_Model):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, value: Any) -> str | None:
-        return None if value is None else _plain_version(value)
+        # Extensions use pre-releases (aks-preview is only ever 19.0.0bN): the index's spelling.
+        text = None if value is None else str(value).strip() if isinstance(value, str | int | float) else value
+        if text is not None and not (isinstance(text, str) and EXTENSION_VERSION.fullmatch(text)):
+            raise ValueError(f"{value!r} is not an exact extension version; write it as the extension index "
+                             "does, e.g. 2.0.1 or 19.0.0b10")
+        return text
 
 
 class AzureCliSpec(_Model):
@@ -142,6 +148,14 @@ class AzureCliSpec(_Model):
     def _extensions(cls, value: Any) -> Any:
         if isinstance(value, list):
             return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("extensions")
+    @classmethod
+    def _once(cls, value: tuple[Extension, ...]) -> tuple[Extension, ...]:
+        names = [e.name for e in value]
+        if twice := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"names {', '.join(twice)} more than once; list each extension once")
         return value
 
 

@@ -325,7 +325,7 @@ class _Route:
 
 def _mirror_hosts(ctx: CheckContext) -> set[str]:
     m = ctx.spec.mirror
-    urls = (m.artifacts, m.apt, m.apt_security, m.azure_cli_repo, m.azure_cli_key_url, ctx.plan.azure_cli.extension_index_url)
+    urls = (m.artifacts, m.apt, m.apt_security, m.azure_cli_repo, m.azure_cli_key_url)
     return {url_host(u).lower() for u in urls if u}
 
 

@@ -140,6 +140,12 @@ def _serve_helm_checksums(ws) -> None:
         folder.mkdir(parents=True)
         name = f"helm-v4.3.0-linux-{arch}.tar.gz"
         (folder / f"{name}.sha256sum").write_text(f"{locked[arch]['sha256']}  {name}\n")
+    # and Microsoft's extension index, where `lock` reads the spec's Azure CLI extensions in mirror mode
+    ext = json.loads((ws.work / LOCK).read_text())["azureCli"]["extensions"]["aks-preview"][0]
+    index = ws.root / "www" / "m" / "azure-cli-extensions" / "index.json"
+    index.parent.mkdir(parents=True)
+    index.write_text(json.dumps({"extensions": {"aks-preview": [
+        {"downloadUrl": ext["url"], "sha256Digest": ext["sha256"], "metadata": {"version": ext["version"]}}]}}))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -195,6 +195,9 @@ class Repos:
     canary_old: Path
     azure_cli_versions: tuple[str, ...]
     extension_index: str  # path on the mirror of the Azure CLI extension index
+    # name -> (version, wheel file name, sha256): the wheels, also in the mirror layout the plan fetches
+    # (artifacts/azure-cli-extensions/<name>/<version>/<file>), for the lock to pin
+    extension_wheels: dict[str, tuple[str, str, str]]
     key_path: str  # path on the mirror of the Azure CLI signing key
 
 
@@ -225,10 +228,14 @@ def build_all(mirror_root: Path, work: Path, rootfs_debs: Path, azure_cli_versio
     # mode looks for them: {artifacts}/azure-cli-extensions/index.json
     ext_dir = mirror_root / "artifacts" / "azure-cli-extensions"
     ext_dir.mkdir(parents=True, exist_ok=True)
-    entries = {}
+    entries, wheels = {}, {}
     for name, version in (extensions or {}).items():
         fname, data = extension_wheel(name, version)
         (ext_dir / fname).write_bytes(data)
+        pinned = ext_dir / name / version / fname
+        pinned.parent.mkdir(parents=True, exist_ok=True)
+        pinned.write_bytes(data)
+        wheels[name] = (version, fname, hashlib.sha256(data).hexdigest())
         url = f"{artifacts_url}/azure-cli-extensions/{fname}" if artifacts_url else fname
         entries[name] = [{"downloadUrl": url, "filename": fname, "sha256Digest": hashlib.sha256(data).hexdigest(),
                           "metadata": {"name": name, "version": version}}]
@@ -239,6 +246,7 @@ def build_all(mirror_root: Path, work: Path, rootfs_debs: Path, azure_cli_versio
     (ext_dir / "index.json").write_text("\n".join(lines) + "\n")
     return Repos(os_key=os_key, cli_key=cli_key, codename=codename, canary_old=old,
                  azure_cli_versions=tuple(azure_cli_versions), extension_index="artifacts/azure-cli-extensions/index.json",
+                 extension_wheels=wheels,
                  key_path="keys/azure-cli.asc")
 
 

@@ -118,7 +118,8 @@ class World:
 
     def lock(self, digests: dict[str, str] | None = None) -> dict[str, Any]:
         """The lock for the stand-ins; digests overrides a tool's recorded SHA-256."""
-        return lock_document(self.stand_ins, [self.spec_doc["azure_cli"]["version"]], digests)
+        return lock_document(self.stand_ins, [self.spec_doc["azure_cli"]["version"]], digests,
+                             self.repos.extension_wheels)
 
     def render(self, out: Path, spec: dict[str, Any] | None = None, lock: dict[str, Any] | None = None) -> Rendered:
         return render_plan(out, spec or self.spec(), lock or self.lock())
@@ -149,8 +150,10 @@ class World:
 
 
 def lock_document(stand_ins: dict[str, StandIn], azure_cli_versions: list[str],
-                  digests: dict[str, str] | None = None) -> dict[str, Any]:
-    """A jumpbox.lock.json (aks-jumpbox/lock/v1) pinning the stand-ins' real digests."""
+                  digests: dict[str, str] | None = None,
+                  wheels: dict[str, tuple[str, str, str]] | None = None) -> dict[str, Any]:
+    """A jumpbox.lock.json (aks-jumpbox/lock/v1) pinning the stand-ins' real digests, and the Azure CLI
+    extensions' wheels (name -> version, file, sha256) at an upstream URL the plan maps into the mirror."""
     tools = {}
     for name, s in sorted(stand_ins.items()):
         tools[name] = [{
@@ -162,7 +165,11 @@ def lock_document(stand_ins: dict[str, StandIn], azure_cli_versions: list[str],
                 "source": "checksum-file",
             }},
         }]
-    return {"schema": "aks-jumpbox/lock/v1", "tools": tools, "azureCli": {"versions": azure_cli_versions}}
+    extensions = {name: [{"version": version, "sha256": sha, "source": "harness",
+                          "url": f"https://azcliprod.blob.core.windows.net/cli-extensions/{fname}"}]
+                  for name, (version, fname, sha) in sorted((wheels or {}).items())}
+    return {"schema": "aks-jumpbox/lock/v1", "tools": tools,
+            "azureCli": {"versions": azure_cli_versions, "extensions": extensions}}
 
 
 def render_plan(out: Path, spec: dict[str, Any], lock: dict[str, Any]) -> Rendered:

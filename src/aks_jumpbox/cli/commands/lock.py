@@ -30,6 +30,9 @@ def _write(path: Path, text: str) -> None:
 def command(spec_path: str | None, lock_path: str | None, upgrade: bool, feed: str | None, tools: tuple[str, ...]) -> None:
     """Resolve every pinned tool's URL and SHA-256 from its upstream checksum file.
 
+    Azure CLI extensions are pinned from Microsoft's extension index (wheel URL and SHA-256): the spec's
+    version, else the one already locked, else (and with --upgrade) the newest that fits the Azure CLI.
+
     With mirror.artifacts set, the checksum files are read from the mirror. Writes
     jumpbox.lock.json beside the spec (or --lock); a digest that changed for the same URL is refused.
 
@@ -46,7 +49,12 @@ def command(spec_path: str | None, lock_path: str | None, upgrade: bool, feed: s
     spec, new_spec_text = inputs.spec, None
     if upgrade:
         spec, new_spec_text = _upgrade(inputs, tools, feed)
-    resolution = resolve_lock(spec, inputs.catalog, inputs.lock, fetch_text)
+    from aks_jumpbox.core.extensions import INDEX_LIMIT
+
+    # Azure CLI extensions: from Microsoft's extension index (read through --feed when given), a large file.
+    resolution = resolve_lock(spec, inputs.catalog, inputs.lock, fetch_text,
+                              fetch_index=lambda url: fetch_text(url, limit=INDEX_LIMIT), feed=feed,
+                              upgrade_extensions=upgrade and not tools)
     if new_spec_text is not None and inputs.spec_path is not None:  # _upgrade refuses a spec without a file
         _write(inputs.spec_path, new_spec_text)
         click.echo(f"wrote {inputs.spec_path}")

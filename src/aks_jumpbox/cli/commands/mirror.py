@@ -51,6 +51,11 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
     if src.folder is not None and os.path.realpath(src.folder) == os.path.realpath(out):
         raise UserError("--from and --to name the same folder.")
     items = mirror_items(inputs.spec, inputs.lock, inputs.catalog)
+    from aks_jumpbox.core.extensions import INDEX_LIMIT
+
+    def read_text(url: str) -> str:  # a checksum file, or Microsoft's extension index (tens of MB)
+        return fetch_text(url, limit=INDEX_LIMIT)
+
     if not items:
         raise UserError(f"{inputs.lock_label} locks none of the spec's tools.", fix="Run `aks-jumpbox lock` first.")
     check_items(items, out)  # every path stays inside --to, checked before anything is written
@@ -58,7 +63,7 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
     ensure_dir(out)
     synced = []
     for item in items:
-        result = sync_item(item, src, out, fetch_text, fetch_file)
+        result = sync_item(item, src, out, read_text, fetch_file)
         synced.append(result)
         click.echo(f"  {result.action:10} {item.path}  sha256 {result.sha256[:12]}…")
     index = write_index(out, synced)

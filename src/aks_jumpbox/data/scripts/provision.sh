@@ -204,7 +204,7 @@ start_downloads() {
 
 install_azure_cli() {
   step azure-cli
-  local key="$WORK/azure-cli.asc" gnupg_home key_fprs fpr want trusted="" ext ext_version got
+  local key="$WORK/azure-cli.asc" gnupg_home key_fprs fpr want trusted="" got
   fetch "$AZ_KEY_URL" "$key" || die "could not fetch the Azure CLI signing key from $AZ_KEY_URL"
   gnupg_home=$(mktemp -d)
   key_fprs=$(gpg --homedir "$gnupg_home" --batch --show-keys --with-colons "$key" 2>/dev/null \
@@ -224,21 +224,34 @@ install_azure_cli() {
   apt_get update
   apt_get install --no-install-recommends --allow-downgrades "azure-cli=$AZ_APT_VERSION"
   apt-mark hold azure-cli >/dev/null
-  if [ -n "$AZ_EXTENSION_INDEX" ]; then
-    az config set "extension.index_url=$AZ_EXTENSION_INDEX" --only-show-errors >/dev/null
-  fi
-  while read -r ext ext_version; do
-    [ -n "$ext" ] || continue
-    if [ "$ext_version" = "-" ]; then
-      az extension add --name "$ext" --system --yes --upgrade --only-show-errors
-    else
-      az extension add --name "$ext" --version "$ext_version" --system --yes --upgrade --only-show-errors
-    fi
-    log "Azure CLI extension $ext installed"
-  done <<< "$AZ_EXTENSIONS"
   got=$(az version -o json 2>/dev/null | version_of "$AZ_VERSION_REGEX")
   [ "$got" = "$AZ_VERSION" ] || die "az reports version ${got:-none}, expected $AZ_VERSION"
+  install_extensions
   step_end
+}
+
+# Every Azure CLI extension: its locked wheel, downloaded over HTTPS, checked against the lock's SHA-256
+# and installed from the file, so the extension index is never read and nothing unverified is installed.
+# --source takes a wheel file; --yes answers the prompt az shows for a wheel not taken from the index:
+# https://learn.microsoft.com/cli/azure/extension#az-extension-add
+install_extensions() {
+  local ext ext_version url sha file wheel actual have
+  while IFS=$'\t' read -r ext ext_version url sha file; do
+    [ -n "$ext" ] || continue
+    mkdir -p "$WORK/extensions"
+    wheel="$WORK/extensions/$file"
+    fetch "$url" "$wheel" || die "$ext: could not fetch its wheel $url"
+    actual=$(sha256_of "$wheel")
+    if [ "$actual" != "$sha" ]; then
+      rm -f "$wheel"
+      die "$ext: SHA-256 mismatch for $file from $url: expected $sha, got $actual; nothing installed"
+    fi
+    az extension add --source "$wheel" --system --yes --upgrade --only-show-errors \
+      || die "$ext: az extension add --source $file failed"
+    have=$(az extension show --name "$ext" --query version -o tsv 2>/dev/null) || true
+    [ "$have" = "$ext_version" ] || die "$ext: az reports extension version ${have:-none}, expected $ext_version"
+    log "Azure CLI extension $ext $ext_version installed from $file (sha256 $sha)"
+  done <<< "$AZ_EXTENSIONS"
 }
 
 # Every tool: wait for its download, check its digest, unpack, install root:root 0755, and

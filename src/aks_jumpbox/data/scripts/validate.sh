@@ -64,12 +64,12 @@ check_azure_cli() {
   fi
   got=$(az version -o json 2>/dev/null | version_of "$AZ_VERSION_REGEX")
   if [ "$got" = "$AZ_VERSION" ]; then ok "azure-cli $AZ_VERSION"; else fail "azure-cli: reports version ${got:-none}, expected $AZ_VERSION"; fi
-  while read -r ext ext_version; do
+  while IFS=$'\t' read -r ext ext_version; do
     [ -n "$ext" ] || continue
     have=$(az extension show --name "$ext" --query version -o tsv 2>/dev/null)
     if [ -z "$have" ]; then
       fail "azure-cli extension $ext is not installed"
-    elif [ "$ext_version" != "-" ] && [ "$have" != "$ext_version" ]; then
+    elif [ "$have" != "$ext_version" ]; then
       fail "azure-cli extension $ext is $have, expected $ext_version"
     else
       ok "azure-cli extension $ext $have"
