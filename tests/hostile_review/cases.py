@@ -385,6 +385,7 @@ def _mirror_refusing_arm64(reason: str) -> Callable[[Any], None]:
         data = yaml.safe_load((ws.work / SPEC).read_text())
         data["tools"] = {"kubectl": {"version": version}}
         data["mirror"] = {"artifacts": f"{ws.mirror_url}/m"}
+        data["azure_cli"]["extensions"] = []  # in mirror mode `lock` would read the mirror's extension index
         ws.write_spec(data)
         (ws.work / "jumpbox.lock.json").write_text('{"schema": "aks-jumpbox/lock/v1", "tools": {}}')
 
