@@ -33,8 +33,13 @@ ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 
 def cli(env: dict, spec: Path, *args: str) -> tuple[float, subprocess.CompletedProcess]:
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "aks_jumpbox.cli.main", *args, "-f", str(spec)], env=env,
-                            capture_output=True, text=True, cwd=spec.parent)
+    result = subprocess.run(
+        [sys.executable, "-m", "aks_jumpbox.cli.main", *args, "-f", str(spec)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=spec.parent,
+    )
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
@@ -70,8 +75,11 @@ def main() -> None:
     rerun_counts: list[int] = []
     kinds: collections.Counter = collections.Counter()
     rerun_kinds: collections.Counter = collections.Counter()
-    times: dict[str, list[float]] = {"plan --no-write (offline floor)": [], "build, unchanged re-run": [],
-                                     "deploy --what-if": []}
+    times: dict[str, list[float]] = {
+        "plan --no-write (offline floor)": [],
+        "build, unchanged re-run": [],
+        "deploy --what-if": [],
+    }
     watch_gets: list[int] = []
     try:
         for _ in range(ROUNDS):
@@ -97,11 +105,15 @@ def main() -> None:
         server.stop()
 
     print(f"rounds: {ROUNDS} (fresh emulator each), 3 timed re-runs per round\n")
-    print(f"ARM requests, first build (median): {statistics.median(first_counts):.0f} "
-          f"(of which looks at the running template: {statistics.median(watch_gets):.0f}; "
-          "this count depends on the emulator's pace and the watch interval)")
-    print(f"ARM requests, unchanged re-run:     {statistics.median(rerun_counts):.0f} (all GET: "
-          f"{all(k.startswith('GET ') for k in rerun_kinds)})\n")
+    print(
+        f"ARM requests, first build (median): {statistics.median(first_counts):.0f} "
+        f"(of which looks at the running template: {statistics.median(watch_gets):.0f}; "
+        "this count depends on the emulator's pace and the watch interval)"
+    )
+    print(
+        f"ARM requests, unchanged re-run:     {statistics.median(rerun_counts):.0f} (all GET: "
+        f"{all(k.startswith('GET ') for k in rerun_kinds)})\n"
+    )
     print("first build, requests by kind (per build):")
     for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"  {n / ROUNDS:5.1f}  {kind}")

@@ -48,9 +48,11 @@ def download_phase(provision: str, work: Path) -> str:
     m = re.search(r"^step download\n(.*?)^step_end$", provision, re.MULTILINE | re.DOTALL)
     if not m:
         raise SystemExit("the rendered provision.sh has no `step download ... step_end` block")
-    return (f"{prefix}\nWORK={work}\nmkdir -p \"$WORK\"\nstep download\n{m.group(1)}"
-            'for n in "${!DL_PID[@]}"; do wait "${DL_PID[$n]}" || { cat "$WORK/$n.download.log"; exit 1; }; done\n'
-            "step_end\n")
+    return (
+        f'{prefix}\nWORK={work}\nmkdir -p "$WORK"\nstep download\n{m.group(1)}'
+        'for n in "${!DL_PID[@]}"; do wait "${DL_PID[$n]}" || { cat "$WORK/$n.download.log"; exit 1; }; done\n'
+        "step_end\n"
+    )
 
 
 def sequential(urls: list[str], work: Path) -> str:
@@ -90,7 +92,7 @@ def main() -> None:
             mirror.throttle(latency=LATENCY, rate=RATE)
             par, seq = [], []
             for r in range(rounds):
-                for kind in (("par", "seq") if r % 2 == 0 else ("seq", "par")):
+                for kind in ("par", "seq") if r % 2 == 0 else ("seq", "par"):
                     work = tmp / f"{kind}-{r}"
                     work.mkdir()
                     if kind == "par":
@@ -106,8 +108,10 @@ def main() -> None:
         limit = LATENCY + sizes[largest] / RATE
         serial_floor = sum(LATENCY + b / RATE for b in sizes.values())
         p, q = statistics.median(par), statistics.median(seq)
-        print(f"{len(sizes)} artifacts, {sum(sizes.values()) / MB:.0f} MB; mirror: {LATENCY * 1000:.0f} ms latency,"
-              f" {RATE / MB:.0f} MB/s per connection; {rounds} interleaved rounds, medians")
+        print(
+            f"{len(sizes)} artifacts, {sum(sizes.values()) / MB:.0f} MB; mirror: {LATENCY * 1000:.0f} ms latency,"
+            f" {RATE / MB:.0f} MB/s per connection; {rounds} interleaved rounds, medians"
+        )
         print(f"{'':38} {'seconds':>8}")
         print(f"{'sequential curl (upstream way)':38} {q:8.2f}   (its floor, sum of transfers: {serial_floor:.2f})")
         print(f"{'provision.sh download phase':38} {p:8.2f}")

@@ -34,10 +34,13 @@ from aks_jumpbox.core.yamlfile import load_yaml
 from aks_jumpbox.render.output import render_files
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-BOMB = "\n".join(
-    ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
-    + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]" for i in range(8)]
-) + "\n"
+BOMB = (
+    "\n".join(
+        ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+        + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]" for i in range(8)]
+    )
+    + "\n"
+)
 
 
 def _median_ms(fn: Callable[[], object], samples: list[float]) -> None:
@@ -62,15 +65,19 @@ def main() -> None:
             path.write_text(text, encoding="utf-8")
 
     pairs: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
-        "spec: load_yaml vs yaml.safe_load": (lambda: load_yaml(spec_text, "jumpbox.yaml"),
-                                               lambda: yaml.safe_load(spec_text)),
-        "lock: load_json vs json.loads": (lambda: load_json(lock_text, "jumpbox.lock.json"),
-                                          lambda: json.loads(lock_text)),
+        "spec: load_yaml vs yaml.safe_load": (
+            lambda: load_yaml(spec_text, "jumpbox.yaml"),
+            lambda: yaml.safe_load(spec_text),
+        ),
+        "lock: load_json vs json.loads": (
+            lambda: load_json(lock_text, "jumpbox.lock.json"),
+            lambda: json.loads(lock_text),
+        ),
         "lock file: read_input vs read_text": (
             lambda: read_input(work / "lock.json", what="lock", limit=SPEC_LIMIT),
-            lambda: (work / "lock.json").read_text(encoding="utf-8")),
-        f"plan files ({len(files)}): write_all vs write_text": (lambda: write_all(work / "safe", files),
-                                                               plain_write),
+            lambda: (work / "lock.json").read_text(encoding="utf-8"),
+        ),
+        f"plan files ({len(files)}): write_all vs write_text": (lambda: write_all(work / "safe", files), plain_write),
     }
     times: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in pairs}
     for _ in range(ROUNDS):

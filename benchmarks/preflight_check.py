@@ -70,10 +70,22 @@ def big_world() -> World:
     last = groups[-1]["properties"]["ruleCollections"][-1]["rules"]
     for e in w.plan.network.egress:
         if (e.fqdn, e.port) not in listed and "build" in e.subnets:
-            last.insert(0, {"ruleType": "ApplicationRule", "name": f"plan-{e.fqdn}-{e.port}", "sourceAddresses": [BUILD],
-                            "protocols": [{"protocolType": e.protocol, "port": e.port}], "targetFqdns": [e.fqdn]})
-    policy = {"id": POLICY_ID, "name": "fw-policies-eastus2", "type": "Microsoft.Network/firewallPolicies",
-              "properties": {"ruleCollectionGroups": [{"id": g["id"]} for g in groups]}}
+            last.insert(
+                0,
+                {
+                    "ruleType": "ApplicationRule",
+                    "name": f"plan-{e.fqdn}-{e.port}",
+                    "sourceAddresses": [BUILD],
+                    "protocols": [{"protocolType": e.protocol, "port": e.port}],
+                    "targetFqdns": [e.fqdn],
+                },
+            )
+    policy = {
+        "id": POLICY_ID,
+        "name": "fw-policies-eastus2",
+        "type": "Microsoft.Network/firewallPolicies",
+        "properties": {"ruleCollectionGroups": [{"id": g["id"]} for g in groups]},
+    }
     w.docs["firewall-policy.json"] = [policy, *groups]
     assert w.docs["nsg.json"]["id"] == NSG_ID
     return w
@@ -106,8 +118,12 @@ def main() -> None:
         server.mount(arm)
         live_world = seed_emulator(arm, "proxy")
         cloud = select_cloud("AzureCloud", arm_endpoint=arm.base_url, arm_audience=ARM_AUDIENCE, env={})
-        az = Azure(cloud, arm.subscription_id, Tuning(),
-                   credential=FakeJwtCredential(arm.config.caller_principal_id, arm.tenant_id))
+        az = Azure(
+            cloud,
+            arm.subscription_id,
+            Tuning(),
+            credential=FakeJwtCredential(arm.config.caller_principal_id, arm.tenant_id),
+        )
         live = LiveSource(az)
         vnet_id = live_world.docs["vnet.json"]["id"]
         live.resource(vnet_id)  # connect and authenticate once
@@ -144,12 +160,14 @@ def main() -> None:
     print(f"ARM requests per live check: {requests}")
     print("| what | median ms | × one ARM GET |")
     print("|---|---:|---:|")
-    for key, label in (("get", "one ARM GET (VNet) to the local emulator, kept-alive, through the SDK"),
-                       ("small", "`check --snapshot`, upstream locked-down network (load + all checks)"),
-                       ("big", "`check --snapshot`, 4,000 NSG rules + 10,000 firewall rules"),
-                       ("live", f"`check` live against the local emulator ({requests} ARM requests)"),
-                       ("wan", f"`check` live, {LATENCY * 1000:.0f} ms per ARM answer, first questions concurrent"),
-                       ("wan-serial", f"`check` live, {LATENCY * 1000:.0f} ms per ARM answer, one at a time")):
+    for key, label in (
+        ("get", "one ARM GET (VNet) to the local emulator, kept-alive, through the SDK"),
+        ("small", "`check --snapshot`, upstream locked-down network (load + all checks)"),
+        ("big", "`check --snapshot`, 4,000 NSG rules + 10,000 firewall rules"),
+        ("live", f"`check` live against the local emulator ({requests} ARM requests)"),
+        ("wan", f"`check` live, {LATENCY * 1000:.0f} ms per ARM answer, first questions concurrent"),
+        ("wan-serial", f"`check` live, {LATENCY * 1000:.0f} ms per ARM answer, one at a time"),
+    ):
         print(f"| {label} | {m[key]:.1f} | {m[key] / m['get']:.1f} |")
 
 

@@ -96,9 +96,7 @@ def make_nsg(rng: random.Random, n_rules: int = 4000) -> dict[str, Any]:
             }
             src = [_outside_prefix(rng) for _ in range(rng.choice([1, 1, 1, 3]))]
             dst = [_any_prefix(rng) for _ in range(rng.choice([1, 1, 2]))]
-            p["sourceAddressPrefixes" if len(src) > 1 else "sourceAddressPrefix"] = (
-                src if len(src) > 1 else src[0]
-            )
+            p["sourceAddressPrefixes" if len(src) > 1 else "sourceAddressPrefix"] = src if len(src) > 1 else src[0]
             p["destinationAddressPrefixes" if len(dst) > 1 else "destinationAddressPrefix"] = (
                 dst if len(dst) > 1 else dst[0]
             )
@@ -347,17 +345,14 @@ def main() -> None:
         return time.perf_counter() - t
 
     cold_nsg = [
-        first_check(lambda: nsg.compile_nsg(nsg_doc, ctx), lambda c, f=f: nsg.evaluate(c, f))
-        for f in nsg_flows
+        first_check(lambda: nsg.compile_nsg(nsg_doc, ctx), lambda c, f=f: nsg.evaluate(c, f)) for f in nsg_flows
     ]
     cold_fw = [
         first_check(lambda: firewall.compile_policy(docs), lambda c, f=f: firewall.evaluate(c, f))
         for f in (fw_flows[0], fw_flows[1], fw_flows[2])
     ]
 
-    body = json.dumps(
-        nsg_doc["properties"]["securityRules"][:8]
-    ).encode()  # a few KB, like a subnet or NSG GET
+    body = json.dumps(nsg_doc["properties"]["securityRules"][:8]).encode()  # a few KB, like a subnet or NSG GET
     warm, cold = http_round_trip(body, max(50, args.repeat * 10))
 
     nsg_times = [t for k, t in results if k == "nsg"]

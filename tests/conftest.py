@@ -63,18 +63,28 @@ def variant(data: dict, **changes) -> dict:
     return out
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "aks_jumpbox.cli.main", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "aks_jumpbox.cli.main", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def run_without_importing(args: list[str], forbidden: tuple[str, ...] = ("azure",)) -> subprocess.CompletedProcess:
     """Run the CLI in a fresh interpreter; it fails (non-zero) if the command failed or imported a
     module whose name starts with one of `forbidden` (e.g. the Azure SDK for an offline command)."""
-    code = ("import sys; from aks_jumpbox.cli.main import main\n"
-            f"rc = main({list(args)!r})\n"
-            "assert rc == 0, rc\n"
-            f"heavy = sorted(m for m in sys.modules if m.startswith({tuple(forbidden)!r}))\n"
-            "assert not heavy, f'imported {heavy[:5]}'\n")
+    code = (
+        "import sys; from aks_jumpbox.cli.main import main\n"
+        f"rc = main({list(args)!r})\n"
+        "assert rc == 0, rc\n"
+        f"heavy = sorted(m for m in sys.modules if m.startswith({tuple(forbidden)!r}))\n"
+        "assert not heavy, f'imported {heavy[:5]}'\n"
+    )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -21,8 +21,9 @@ def test_help_of_azure_commands_does_not_load_the_sdk(name):
 
 
 def test_build_has_the_preflight_escape_hatch():
-    result = subprocess.run([sys.executable, "-m", "aks_jumpbox.cli.main", "build", "--help"], capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "aks_jumpbox.cli.main", "build", "--help"], capture_output=True, text=True
+    )
     for flag in ("--skip-check", "--force", "--no-wait", "--keep-on-error", "--remove-image-role"):
         assert flag in result.stdout
 
@@ -40,6 +41,7 @@ def test_preflight_hook_runs_checks_and_stops_the_build_when_they_fail(default_p
     from aks_jumpbox.preflight import checks
 
     seen, result = [], [True]
+
     def run_checks(plan, source):
         seen.append((plan, source))
         return _Report(result[0])
@@ -60,8 +62,7 @@ def test_preflight_hook_stops_the_build_on_a_real_failing_check(tmp_path, capsys
     from tests.preflight.world import World
 
     w = World.upstream()
-    w.docs["nsg.json"]["properties"]["securityRules"] = [
-        r for r in w.nsg_rules() if r["name"] != "AllowVNet22InBound"]
+    w.docs["nsg.json"]["properties"]["securityRules"] = [r for r in w.nsg_rules() if r["name"] != "AllowVNet22InBound"]
     with pytest.raises(OperationFailed, match="preflight checks failed"):
         run_preflight(w.plan, load_snapshot(w.write(tmp_path / "snap")), "text")
     assert "FAIL nsg.build-in-ssh-from-proxy" in capsys.readouterr().out

@@ -60,8 +60,10 @@ def test_missing_spec_file_is_bad_input(tmp_path):
 
 def test_bad_lock_file_is_bad_input(tmp_path):
     lock = tmp_path / "jumpbox.lock.json"
-    lock.write_text('{"schema": "aks-jumpbox/lock/v1", "tools": {"helm": [{"version": "4.3.0", "artifacts": '
-                    '{"amd64": {"url": "http://x/helm.tgz", "sha256": null, "checksumUrl": "https://x/s"}}}]}}')
+    lock.write_text(
+        '{"schema": "aks-jumpbox/lock/v1", "tools": {"helm": [{"version": "4.3.0", "artifacts": '
+        '{"amd64": {"url": "http://x/helm.tgz", "sha256": null, "checksumUrl": "https://x/s"}}}]}}'
+    )
     result = run_cli("plan", "--lock", str(lock), "--no-write")
     assert result.returncode == 2 and "must be an https:// URL" in result.stderr
 

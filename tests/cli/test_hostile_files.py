@@ -60,8 +60,7 @@ def test_a_fifo_beside_the_spec_as_the_default_lock(work):
 
 
 def test_dev_zero_as_the_spec(work):
-    _refused(run_cli("plan", "-f", "/dev/zero", "--no-write", cwd=work, timeout=HANG),
-             "/dev/zero", "character device")
+    _refused(run_cli("plan", "-f", "/dev/zero", "--no-write", cwd=work, timeout=HANG), "/dev/zero", "character device")
 
 
 def test_a_folder_named_like_the_lock_is_an_error_not_the_embedded_lock(work):
@@ -176,8 +175,9 @@ def test_init_and_ci_refuse_to_write_through_a_link(work):
 
 def test_report_log_and_diff_inputs(work, tmp_path):
     os.mkfifo(work / "build.log")
-    _refused(run_cli("report", "--log", "build.log", "--out", "r", cwd=work, timeout=HANG),
-             "--log build.log", "named pipe")
+    _refused(
+        run_cli("report", "--log", "build.log", "--out", "r", cwd=work, timeout=HANG), "--log build.log", "named pipe"
+    )
     assert not (work / "r").exists()
     doc = '{"schema": "aks-jumpbox/software-report/v1", "tools": [], "tools": []}'
     (work / "a.json").write_text(doc)

@@ -27,15 +27,37 @@ def terminal(monkeypatch):
     def console(stderr: bool = False, **kwargs):
         from rich.console import Console
 
-        return Console(file=buffer, force_terminal=True, color_system="standard", width=400, highlight=False,
-                       soft_wrap=False, emoji=False)
+        return Console(
+            file=buffer,
+            force_terminal=True,
+            color_system="standard",
+            width=400,
+            highlight=False,
+            soft_wrap=False,
+            emoji=False,
+        )
 
     import importlib
 
     # Imported before present.console is replaced: a module first imported now would keep the stand-in.
-    modules = [importlib.import_module(f"aks_jumpbox.cli.commands.{name}") for name in (
-        "plan", "check", "deploy", "outdated", "status", "cancel", "cleanup", "logs", "promote", "snapshot",
-        "versions", "build", "watch")] + [importlib.import_module("aks_jumpbox.cli.progress")]
+    modules = [
+        importlib.import_module(f"aks_jumpbox.cli.commands.{name}")
+        for name in (
+            "plan",
+            "check",
+            "deploy",
+            "outdated",
+            "status",
+            "cancel",
+            "cleanup",
+            "logs",
+            "promote",
+            "snapshot",
+            "versions",
+            "build",
+            "watch",
+        )
+    ] + [importlib.import_module("aks_jumpbox.cli.progress")]
     monkeypatch.setattr(present, "console", console)
     for module in modules:
         if hasattr(module, "console"):
@@ -57,14 +79,21 @@ def test_plan_prints_markup_like_paths_and_values_as_written(tmp_path, terminal,
 
     (lock_dir / "jumpbox.lock.json").write_text(default_lock_text())
     # The spec allows brackets in tag values and a gallery's regions are printed in brackets.
-    data = variant(default_data, tags={"owner": "[/]team[bold]x", "cost": "[red]1[/red]"},
-                   distribute__gallery={"resource_group": "rg-images", "name": "gal_x",
-                                        "image": {"name": "aks-jumpbox", "publisher": "Contoso", "offer": "aks-jumpbox"},
-                                        "target_regions": [{"name": "eastus2", "replicas": 1}]})
+    data = variant(
+        default_data,
+        tags={"owner": "[/]team[bold]x", "cost": "[red]1[/red]"},
+        distribute__gallery={
+            "resource_group": "rg-images",
+            "name": "gal_x",
+            "image": {"name": "aks-jumpbox", "publisher": "Contoso", "offer": "aks-jumpbox"},
+            "target_regions": [{"name": "eastus2", "replicas": 1}],
+        },
+    )
     (spec_dir / "jumpbox.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     out = tmp_path / "out[/]"
-    rc = main(["plan", "-f", str(spec_dir / "jumpbox.yaml"), "--lock", str(lock_dir / "jumpbox.lock.json"),
-               "--out", str(out)])
+    rc = main(
+        ["plan", "-f", str(spec_dir / "jumpbox.yaml"), "--lock", str(lock_dir / "jumpbox.lock.json"), "--out", str(out)]
+    )
     err = capsys.readouterr().err
     assert rc == 0, err
     raw = terminal.getvalue()
@@ -85,16 +114,26 @@ def test_every_presenter_prints_values_as_written(value):
 
     buffer = io.StringIO()
     con = Console(file=buffer, force_terminal=True, color_system="standard", width=400, highlight=False, emoji=False)
-    run = SimpleNamespace(active=False, succeeded=False, state=value, sub_state=value, message=value,
-                          finished=True, label=lambda: value)
+    run = SimpleNamespace(
+        active=False, succeeded=False, state=value, sub_state=value, message=value, finished=True, label=lambda: value
+    )
     report = SimpleNamespace(failed_step=value, reason=value, failed_checks=[value], relevant=[value])
     logs = SimpleNamespace(blob_urls={value: f"https://x.example/{value}"}, auth=value)
-    outcome = SimpleNamespace(decision=SimpleNamespace(action="build"), run=run, template=value, image_id=value,
-                              report=report, logs=logs, log_error=None, image_role_removed=False)
+    outcome = SimpleNamespace(
+        decision=SimpleNamespace(action="build"),
+        run=run,
+        template=value,
+        image_id=value,
+        report=report,
+        logs=logs,
+        log_error=None,
+        image_role_removed=False,
+    )
     show_outcome(con, outcome, value)
     show_logs(con, None, None, value)
-    resource = SimpleNamespace(type="Microsoft.Authorization/roleDefinitions", name=value,
-                               body={"properties": {"roleName": value}})
+    resource = SimpleNamespace(
+        type="Microsoft.Authorization/roleDefinitions", name=value, body={"properties": {"roleName": value}}
+    )
     con.print(describe(resource))
     presenter = Presenter("text")
     presenter.con = con
@@ -110,8 +149,13 @@ def test_every_presenter_prints_values_as_written(value):
     assert raw.count(value) >= 15, raw
     assert "\u26a0" not in raw, "no emoji code is rendered"
 
-    check = SimpleNamespace(source=value, ok=False, notes=[value], summary=lambda: value, checks=[
-        SimpleNamespace(id=value, status="fail", message=value, evidence=value, fix=value)])
+    check = SimpleNamespace(
+        source=value,
+        ok=False,
+        notes=[value],
+        summary=lambda: value,
+        checks=[SimpleNamespace(id=value, status="fail", message=value, evidence=value, fix=value)],
+    )
     buffer.truncate(0)
     import aks_jumpbox.cli.commands.check as check_module
 

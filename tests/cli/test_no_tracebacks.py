@@ -46,8 +46,16 @@ def offline_azure(monkeypatch, tmp_path):
 
     (tmp_path / "jumpbox.yaml").write_text(default_spec_text(), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    for var in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
-                "AZURE_FEDERATED_TOKEN_FILE", "AZURE_SUBSCRIPTION_ID", "AZURE_TOKEN_CREDENTIALS", "AKS_JUMPBOX_DEBUG"):
+    for var in (
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "AZURE_SUBSCRIPTION_ID",
+        "AZURE_TOKEN_CREDENTIALS",
+        "AKS_JUMPBOX_DEBUG",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AZURE_ARM_ENDPOINT", "https://127.0.0.1:9")
     monkeypatch.setenv("AZURE_AUTHORITY_HOST", "https://127.0.0.1:9")
@@ -69,8 +77,13 @@ def _raise_in_plan(monkeypatch, exc: BaseException) -> None:
 def test_an_unexpected_exception_is_an_internal_error_line_without_a_trace(monkeypatch, capsys):
     monkeypatch.delenv("AKS_JUMPBOX_DEBUG", raising=False)
     _raise_in_plan(monkeypatch, KeyError("tools"))
-    line = one_line(cli(capsys, "plan", "--no-write"), 70, "internal error (KeyError: 'tools')",
-                    "please report it", "AKS_JUMPBOX_DEBUG=1")
+    line = one_line(
+        cli(capsys, "plan", "--no-write"),
+        70,
+        "internal error (KeyError: 'tools')",
+        "please report it",
+        "AKS_JUMPBOX_DEBUG=1",
+    )
     assert line.endswith("for the trace")
 
 
@@ -103,23 +116,40 @@ def test_control_characters_in_a_message_cannot_drive_the_terminal(monkeypatch, 
     assert "\\x1b]0;pwned\\x07\\u202e" in line
 
 
-@pytest.mark.parametrize("exc, code, needles", [
-    (UserError("spec.name is bad.", fix="Rename it."), 2, ["spec.name is bad. Rename it."]),
-    (OperationFailed("the build failed"), 1, ["the build failed"]),
-    (PermissionError(errno.EACCES, "Permission denied", "/srv/out/provision.sh"), 2,
-     ["/srv/out/provision.sh: permission denied", "permissions"]),
-    (OSError(errno.EROFS, "Read-only file system", "/ro/out"), 2, ["/ro/out: the file system is read-only"]),
-    (NotADirectoryError(errno.ENOTDIR, "Not a directory", "out/arm/network.json"), 2,
-     ["out/arm/network.json: a part of the path is a file"]),
-    (OSError(errno.ELOOP, "Too many levels of symbolic links", "loop.yaml"), 2, ["loop.yaml: too many symbolic links"]),
-    (OSError(errno.ENOSPC, "No space left on device"), 2, ["no space left"]),
-    (FileExistsError(errno.EEXIST, "File exists", "a.tmp", None, "a.json"), 2, ["a.tmp -> a.json: already exists"]),
-    (ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), 1, ["ConnectionResetError", "network"]),
-    (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"), 2, ["not UTF-8 text", "invalid start byte"]),
-    (UnicodeEncodeError("ascii", "\u2026", 0, 1, "ordinal not in range"), 2, ["encoding (ascii)", "PYTHONIOENCODING"]),
-    (RecursionError("maximum recursion depth exceeded"), 2, ["nested too deeply"]),
-    (MemoryError(), 2, ["ran out of memory"]),
-])
+@pytest.mark.parametrize(
+    "exc, code, needles",
+    [
+        (UserError("spec.name is bad.", fix="Rename it."), 2, ["spec.name is bad. Rename it."]),
+        (OperationFailed("the build failed"), 1, ["the build failed"]),
+        (
+            PermissionError(errno.EACCES, "Permission denied", "/srv/out/provision.sh"),
+            2,
+            ["/srv/out/provision.sh: permission denied", "permissions"],
+        ),
+        (OSError(errno.EROFS, "Read-only file system", "/ro/out"), 2, ["/ro/out: the file system is read-only"]),
+        (
+            NotADirectoryError(errno.ENOTDIR, "Not a directory", "out/arm/network.json"),
+            2,
+            ["out/arm/network.json: a part of the path is a file"],
+        ),
+        (
+            OSError(errno.ELOOP, "Too many levels of symbolic links", "loop.yaml"),
+            2,
+            ["loop.yaml: too many symbolic links"],
+        ),
+        (OSError(errno.ENOSPC, "No space left on device"), 2, ["no space left"]),
+        (FileExistsError(errno.EEXIST, "File exists", "a.tmp", None, "a.json"), 2, ["a.tmp -> a.json: already exists"]),
+        (ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), 1, ["ConnectionResetError", "network"]),
+        (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"), 2, ["not UTF-8 text", "invalid start byte"]),
+        (
+            UnicodeEncodeError("ascii", "\u2026", 0, 1, "ordinal not in range"),
+            2,
+            ["encoding (ascii)", "PYTHONIOENCODING"],
+        ),
+        (RecursionError("maximum recursion depth exceeded"), 2, ["nested too deeply"]),
+        (MemoryError(), 2, ["ran out of memory"]),
+    ],
+)
 def test_expected_failures_are_one_line(monkeypatch, capsys, exc, code, needles):
     monkeypatch.delenv("AKS_JUMPBOX_DEBUG", raising=False)
     _raise_in_plan(monkeypatch, exc)
@@ -128,10 +158,12 @@ def test_expected_failures_are_one_line(monkeypatch, capsys, exc, code, needles)
 
 def test_the_real_entry_point_prints_no_trace_for_an_internal_error(tmp_path):
     # A fresh interpreter running the installed entry point's function, the command made to fail inside.
-    code = ("import sys\nfrom aks_jumpbox.cli.commands import plan\n"
-            "def boom(**kw): raise ZeroDivisionError('division by zero')\n"
-            "plan.command.callback = boom\n"
-            "from aks_jumpbox.cli.main import main\nsys.exit(main(['plan', '--no-write']))\n")
+    code = (
+        "import sys\nfrom aks_jumpbox.cli.commands import plan\n"
+        "def boom(**kw): raise ZeroDivisionError('division by zero')\n"
+        "plan.command.callback = boom\n"
+        "from aks_jumpbox.cli.main import main\nsys.exit(main(['plan', '--no-write']))\n"
+    )
     env = {k: v for k, v in os.environ.items() if k != "AKS_JUMPBOX_DEBUG"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert done.returncode == 70 and "Traceback" not in done.stderr
@@ -168,10 +200,16 @@ def test_out_folder_that_is_a_file_is_bad_input(tmp_path, capsys):
 # ---- the environment
 
 
-@pytest.mark.parametrize("value, needle", [
-    ("yesterday", "is not a number"), ("\u00b2", "is not a number"), ("-1", "is not a number"),
-    ("99999999999999999999", "after the year 9999"), ("253402300800", "after the year 9999"),
-])
+@pytest.mark.parametrize(
+    "value, needle",
+    [
+        ("yesterday", "is not a number"),
+        ("\u00b2", "is not a number"),
+        ("-1", "is not a number"),
+        ("99999999999999999999", "after the year 9999"),
+        ("253402300800", "after the year 9999"),
+    ],
+)
 def test_source_date_epoch_out_of_range_or_not_an_integer(tmp_path, monkeypatch, capsys, value, needle):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
     one_line(cli(capsys, "report", "--out", str(tmp_path / "r")), 2, "SOURCE_DATE_EPOCH", needle, "unset it")
@@ -190,8 +228,9 @@ def test_a_debug_flag_that_is_not_a_flag_is_named(monkeypatch, capsys):
     one_line(cli(capsys, "plan", "--no-write"), 2, "AKS_JUMPBOX_DEBUG='maybe'", "unset it")
 
 
-@pytest.mark.parametrize("var, value", [("COLUMNS", "\u00b2"), ("LINES", "\u00b2"), ("COLUMNS", "-3"),
-                                        ("COLUMNS", "99999999999")])
+@pytest.mark.parametrize(
+    "var, value", [("COLUMNS", "\u00b2"), ("LINES", "\u00b2"), ("COLUMNS", "-3"), ("COLUMNS", "99999999999")]
+)
 def test_a_terminal_size_that_is_not_a_size_is_ignored(monkeypatch, capsys, var, value):
     monkeypatch.setenv(var, value)
     rc, out, err = cli(capsys, "plan", "--no-write")
@@ -205,25 +244,28 @@ def test_release_feed_from_the_environment_is_named(monkeypatch, capsys):
     assert "(from AKS_JUMPBOX_RELEASE_FEED)" in err and "user name or password" in err
 
 
-@pytest.mark.parametrize("env, needles", [
-    ({"AZURE_TENANT_ID": "contoso/../x"}, ["AZURE_TENANT_ID='contoso/../x'", "GUID", "az account show"]),
-    ({"AZURE_TENANT_ID": "bad tenant"}, ["AZURE_TENANT_ID", "tenant ID"]),
-    ({"AZURE_CLIENT_ID": "my-app"}, ["AZURE_CLIENT_ID='my-app'", "GUID"]),
-    ({"AZURE_CLIENT_CERTIFICATE_PATH": "/nonexistent/cert.pem"}, ["AZURE_CLIENT_CERTIFICATE_PATH", "no such file"]),
-    ({"AZURE_FEDERATED_TOKEN_FILE": "/"}, ["AZURE_FEDERATED_TOKEN_FILE", "not a regular file"]),
-    ({"AZURE_AUTHORITY_HOST": "https://[x"}, ["AZURE_AUTHORITY_HOST", "not a valid URL"]),
-    ({"AZURE_AUTHORITY_HOST": "https://login.example\n.com"}, ["AZURE_AUTHORITY_HOST", "control character"]),
-    ({"AZURE_ARM_ENDPOINT": "https://me@management.example"}, ["AZURE_ARM_ENDPOINT", "user name or password"]),
-    ({"AZURE_ARM_ENDPOINT": "https://management.example:99999"}, ["AZURE_ARM_ENDPOINT", "not a valid URL"]),
-    ({"AZURE_STORAGE_SUFFIX": "core windows net"}, ["AZURE_STORAGE_SUFFIX", "not a DNS name"]),
-    ({"AZURE_STORAGE_AUDIENCE": "storage.azure.com"}, ["AZURE_STORAGE_AUDIENCE", "https://"]),
-    ({"AKS_JUMPBOX_WATCH_SECONDS": "inf"}, ["AKS_JUMPBOX_WATCH_SECONDS", "finite"]),
-    ({"AKS_JUMPBOX_POLL_SECONDS": "nan"}, ["AKS_JUMPBOX_POLL_SECONDS", "finite"]),
-    ({"AKS_JUMPBOX_READ_TIMEOUT": "1e9"}, ["AKS_JUMPBOX_READ_TIMEOUT", "more than"]),
-    ({"AKS_JUMPBOX_RETRY_TOTAL": "\u00b2"}, ["AKS_JUMPBOX_RETRY_TOTAL", "whole number"]),
-    ({"AZURE_TOKEN_CREDENTIALS": "bogus"}, ["sign-in settings", "AZURE_TOKEN_CREDENTIALS"]),
-    ({"AZURE_SUBSCRIPTION_ID": "not-a-guid"}, ["AZURE_SUBSCRIPTION_ID", "GUID"]),
-])
+@pytest.mark.parametrize(
+    "env, needles",
+    [
+        ({"AZURE_TENANT_ID": "contoso/../x"}, ["AZURE_TENANT_ID='contoso/../x'", "GUID", "az account show"]),
+        ({"AZURE_TENANT_ID": "bad tenant"}, ["AZURE_TENANT_ID", "tenant ID"]),
+        ({"AZURE_CLIENT_ID": "my-app"}, ["AZURE_CLIENT_ID='my-app'", "GUID"]),
+        ({"AZURE_CLIENT_CERTIFICATE_PATH": "/nonexistent/cert.pem"}, ["AZURE_CLIENT_CERTIFICATE_PATH", "no such file"]),
+        ({"AZURE_FEDERATED_TOKEN_FILE": "/"}, ["AZURE_FEDERATED_TOKEN_FILE", "not a regular file"]),
+        ({"AZURE_AUTHORITY_HOST": "https://[x"}, ["AZURE_AUTHORITY_HOST", "not a valid URL"]),
+        ({"AZURE_AUTHORITY_HOST": "https://login.example\n.com"}, ["AZURE_AUTHORITY_HOST", "control character"]),
+        ({"AZURE_ARM_ENDPOINT": "https://me@management.example"}, ["AZURE_ARM_ENDPOINT", "user name or password"]),
+        ({"AZURE_ARM_ENDPOINT": "https://management.example:99999"}, ["AZURE_ARM_ENDPOINT", "not a valid URL"]),
+        ({"AZURE_STORAGE_SUFFIX": "core windows net"}, ["AZURE_STORAGE_SUFFIX", "not a DNS name"]),
+        ({"AZURE_STORAGE_AUDIENCE": "storage.azure.com"}, ["AZURE_STORAGE_AUDIENCE", "https://"]),
+        ({"AKS_JUMPBOX_WATCH_SECONDS": "inf"}, ["AKS_JUMPBOX_WATCH_SECONDS", "finite"]),
+        ({"AKS_JUMPBOX_POLL_SECONDS": "nan"}, ["AKS_JUMPBOX_POLL_SECONDS", "finite"]),
+        ({"AKS_JUMPBOX_READ_TIMEOUT": "1e9"}, ["AKS_JUMPBOX_READ_TIMEOUT", "more than"]),
+        ({"AKS_JUMPBOX_RETRY_TOTAL": "\u00b2"}, ["AKS_JUMPBOX_RETRY_TOTAL", "whole number"]),
+        ({"AZURE_TOKEN_CREDENTIALS": "bogus"}, ["sign-in settings", "AZURE_TOKEN_CREDENTIALS"]),
+        ({"AZURE_SUBSCRIPTION_ID": "not-a-guid"}, ["AZURE_SUBSCRIPTION_ID", "GUID"]),
+    ],
+)
 def test_azure_environment_mistakes_are_named(offline_azure, monkeypatch, capsys, env, needles):
     for var, value in env.items():
         monkeypatch.setenv(var, value)
@@ -260,10 +302,12 @@ class _Inner:
         raise ClientAuthenticationError(message=self.message)
 
 
-DNS_FAILURE = ("DefaultAzureCredential failed to retrieve a token from the included credentials.\nAttempted credentials:\n"
-               "\tEnvironmentCredential: Authentication failed: HTTPSConnectionPool(host='login.microsoftonline.com', "
-               "port=443): Max retries exceeded (Caused by NameResolutionError(\"Failed to resolve "
-               "'login.microsoftonline.com' ([Errno -3] Temporary failure in name resolution)\"))")
+DNS_FAILURE = (
+    "DefaultAzureCredential failed to retrieve a token from the included credentials.\nAttempted credentials:\n"
+    "\tEnvironmentCredential: Authentication failed: HTTPSConnectionPool(host='login.microsoftonline.com', "
+    'port=443): Max retries exceeded (Caused by NameResolutionError("Failed to resolve '
+    "'login.microsoftonline.com' ([Errno -3] Temporary failure in name resolution)\"))"
+)
 
 
 def test_a_name_resolution_failure_at_sign_in_is_named_as_dns():
@@ -285,8 +329,12 @@ def test_a_missing_sign_in_still_says_az_login():
     from aks_jumpbox.azure.clients import CachingCredential
     from aks_jumpbox.azure.errors import AzureFailure, arm
 
-    cred = CachingCredential(_Inner("DefaultAzureCredential failed to retrieve a token.\n\tAzureCliCredential: "
-                                    "Please run 'az login' to set up an account"))
+    cred = CachingCredential(
+        _Inner(
+            "DefaultAzureCredential failed to retrieve a token.\n\tAzureCliCredential: "
+            "Please run 'az login' to set up an account"
+        )
+    )
     with pytest.raises(AzureFailure) as err, arm("reading the template"):
         cred.get_token("https://management.azure.com/.default")
     assert err.value.code == "CredentialUnavailable" and "az login" in str(err.value)
@@ -299,8 +347,13 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     read, write = os.pipe()
     os.close(read)  # the reader is gone before the first byte is written: deterministic EPIPE
     try:
-        done = subprocess.run([sys.executable, "-m", "aks_jumpbox.cli.main", "plan", "--no-write"], stdout=write,
-                              stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        done = subprocess.run(
+            [sys.executable, "-m", "aks_jumpbox.cli.main", "plan", "--no-write"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
     finally:
         os.close(write)
     assert done.returncode == 1 and "Traceback" not in done.stderr and "Exception ignored" not in done.stderr

@@ -36,8 +36,16 @@ def test_report_writes_a_valid_sbom_and_reports_byte_identically(tmp_path, defau
     outs = []
     for i, tz in enumerate(("UTC", "Pacific/Kiritimati")):
         out = tmp_path / f"out{i}"
-        r = run_cli("report", "-f", str(proj / "jumpbox.yaml"), "--log", str(proj / "customization.log"),
-                    "--out", str(out), env={"TZ": tz, "PYTHONHASHSEED": str(i)})
+        r = run_cli(
+            "report",
+            "-f",
+            str(proj / "jumpbox.yaml"),
+            "--log",
+            str(proj / "customization.log"),
+            "--out",
+            str(out),
+            env={"TZ": tz, "PYTHONHASHSEED": str(i)},
+        )
         assert r.returncode == 0, r.stderr
         assert "7 apt packages" in r.stdout
         outs.append(out)
@@ -52,7 +60,9 @@ def test_report_writes_a_valid_sbom_and_reports_byte_identically(tmp_path, defau
 def test_source_date_epoch_stamps_an_sbom_made_without_a_log(tmp_path):
     r = run_cli("report", "--out", str(tmp_path), env={"SOURCE_DATE_EPOCH": "1800000000"})
     assert r.returncode == 0, r.stderr
-    assert json.loads((tmp_path / "sbom.cdx.json").read_text())["metadata"]["timestamp"].startswith("2027-01-15T08:00:00")
+    assert json.loads((tmp_path / "sbom.cdx.json").read_text())["metadata"]["timestamp"].startswith(
+        "2027-01-15T08:00:00"
+    )
     bad = run_cli("report", "--out", str(tmp_path), env={"SOURCE_DATE_EPOCH": "yesterday"})
     assert bad.returncode == 2 and "SOURCE_DATE_EPOCH" in bad.stderr
 
@@ -62,15 +72,23 @@ def test_diff_of_two_builds_shows_exactly_the_bumped_tool(tmp_path, default_data
     for name, helm in (("a", "4.3.0"), ("b", "4.3.1")):
         proj = _project(tmp_path, default_data, default_lock, name, tools__helm=helm)
         out = tmp_path / f"report-{name}"
-        r = run_cli("report", "-f", str(proj / "jumpbox.yaml"), "--log", str(proj / "customization.log"), "--out", str(out))
+        r = run_cli(
+            "report", "-f", str(proj / "jumpbox.yaml"), "--log", str(proj / "customization.log"), "--out", str(out)
+        )
         assert r.returncode == 0, r.stderr
         reports.append(out)
     d = run_cli("diff", str(reports[0]), str(reports[1] / "software-report.json"), "-o", "json")
     assert d.returncode == 0, d.stderr
     doc = json.loads(d.stdout)
     changed = {k: v for k, v in doc.items() if isinstance(v, dict) and (v["added"] or v["removed"] or v["changed"])}
-    assert changed == {"tools": {"compared": True, "added": [], "removed": [],
-                                 "changed": [{"name": "helm", "from": "4.3.0", "to": "4.3.1"}]}}
+    assert changed == {
+        "tools": {
+            "compared": True,
+            "added": [],
+            "removed": [],
+            "changed": [{"name": "helm", "from": "4.3.0", "to": "4.3.1"}],
+        }
+    }
     text = run_cli("diff", str(reports[0]), str(reports[1]), "--exit-code")
     assert text.returncode == 1 and "~ helm 4.3.0 -> 4.3.1" in text.stdout
     same = run_cli("diff", str(reports[0]), str(reports[0]), "--exit-code")

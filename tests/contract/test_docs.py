@@ -37,7 +37,9 @@ def test_where_things_go_names_only_files_that_exist() -> None:
 
 def test_the_readme_checker_sees_a_missing_file() -> None:
     assert _named_paths("touch `src/aks_jumpbox/nowhere.py` and `tests/x/`") == [
-        "src/aks_jumpbox/nowhere.py", "tests/x/"]
+        "src/aks_jumpbox/nowhere.py",
+        "tests/x/",
+    ]
     assert not (ROOT / "src/aks_jumpbox/nowhere.py").exists()
 
 

@@ -60,8 +60,11 @@ def test_the_examples_cover_every_image_template_operation():
     assert len(EXAMPLES) >= 15
 
 
-@pytest.mark.parametrize(("operation", "file", "what", "schema", "value"), EXAMPLES,
-                         ids=[f"{f.removeprefix('examples/')}:{w}" for _, f, w, _, _ in EXAMPLES])
+@pytest.mark.parametrize(
+    ("operation", "file", "what", "schema", "value"),
+    EXAMPLES,
+    ids=[f"{f.removeprefix('examples/')}:{w}" for _, f, w, _, _ in EXAMPLES],
+)
 def test_microsofts_examples_validate_against_the_swagger(operation, file, what, schema, value):
     assert SWAGGER.errors(value, schema, request=what == "request") == [], f"{operation} {file} {what}"
 
@@ -76,7 +79,8 @@ def rendered_image_template(default_data, default_lock, changes: dict) -> dict:
 def test_the_rendered_image_template_is_a_valid_request_body(name, default_data, default_lock):
     resource = rendered_image_template(default_data, default_lock, VARIANTS[name])
     assert resource["apiVersion"] == SWAGGER.doc["info"]["version"], (
-        "the template's api-version moved: vendor that version's spec (tests/data/refresh.py)")
+        "the template's api-version moved: vendor that version's spec (tests/data/refresh.py)"
+    )
     body = {k: v for k, v in resource.items() if k not in TEMPLATE_ONLY}
     assert SWAGGER.errors(body, IMAGE_TEMPLATE, request=True) == [], name
 
@@ -93,13 +97,15 @@ def test_the_swagger_check_can_fail(default_data, default_lock):
     del props["distribute"][0]["runOutputName"]
     props["validate"]["inVMValidations"][0]["inlne"] = props["validate"]["inVMValidations"][0].pop("inline")
     errors = "\n".join(SWAGGER.errors(body, IMAGE_TEMPLATE, request=True))
-    for expected in ("/properties/vmProfile/bogus: not a property",
-                     "/properties/vmProfile/osDiskSizeGB: '32' is not an integer",
-                     "/properties/customize/0/type: 'Ansible' is not a kind of ImageTemplateCustomizer",
-                     "/properties/errorHandling/onCustomizerError: 'ignore' is not one of",
-                     "/properties/provisioningState: is read-only",
-                     "/properties/distribute/0/runOutputName: is required",
-                     "/properties/validate/inVMValidations/0/inlne: not a property"):
+    for expected in (
+        "/properties/vmProfile/bogus: not a property",
+        "/properties/vmProfile/osDiskSizeGB: '32' is not an integer",
+        "/properties/customize/0/type: 'Ansible' is not a kind of ImageTemplateCustomizer",
+        "/properties/errorHandling/onCustomizerError: 'ignore' is not one of",
+        "/properties/provisioningState: is read-only",
+        "/properties/distribute/0/runOutputName: is required",
+        "/properties/validate/inVMValidations/0/inlne: not a property",
+    ):
         assert expected in errors, errors
     # A response may carry read-only properties, but the envelope (from common-types) is still checked.
     example = json.loads((SPEC_DIR / "examples" / "GetImageTemplate.json").read_text(encoding="utf-8"))

@@ -41,27 +41,44 @@ def _append(file: Path, code: str) -> None:
     file.write_text(file.read_text(encoding="utf-8") + "\n\n" + code + "\n", encoding="utf-8")
 
 
-@pytest.mark.parametrize(("file", "code", "says"), [
-    # the cycle this contract was written against: preflight reaching for the live source itself
-    ("preflight/checks.py", "def live(az):\n    from aks_jumpbox.azure.preflight import LiveSource\n"
-                            "    return LiveSource(az)",
-     "preflight imports aks_jumpbox.azure.preflight (azure)"),
-    ("core/plan.py", "from aks_jumpbox.render import arm", "core imports aks_jumpbox.render.arm (render)"),
-    ("core/spec.py", "from ..cli import present", "core imports aks_jumpbox.cli.present (cli)"),
-    ("core/spec.py", "from aks_jumpbox import cli", "core imports aks_jumpbox.cli (cli)"),
-    ("render/arm.py", "from aks_jumpbox.report.sbom import x", "render imports aks_jumpbox.report.sbom"),
-    ("azure/apply.py", "from aks_jumpbox.preflight.checks import run_checks",
-     "of preflight it may import only aks_jumpbox.preflight.source"),
-    ("adapters/files.py", "from aks_jumpbox.core.spec import Spec", "adapters imports aks_jumpbox.core.spec"),
-    ("core/errors.py", "from aks_jumpbox.adapters import files", "errors imports aks_jumpbox.adapters.files"),
-    ("report/sbom.py", "if TYPE_CHECKING:\n    from aks_jumpbox.cli.context import Ctx",
-     "report imports aks_jumpbox.cli.context"),
-    ("cli/main.py", "import importlib\nimportlib.import_module('aks_jumpbox.nowhere.x')",
-     "'nowhere' is not a layer of the contract"),
-    ("preflight/source.py", "def sdk():\n    import azure.mgmt.network",
-     "imports the Azure SDK (azure.mgmt.network)"),
-    ("render/output.py", "from azure.identity import DefaultAzureCredential", "imports the Azure SDK"),
-])
+@pytest.mark.parametrize(
+    ("file", "code", "says"),
+    [
+        # the cycle this contract was written against: preflight reaching for the live source itself
+        (
+            "preflight/checks.py",
+            "def live(az):\n    from aks_jumpbox.azure.preflight import LiveSource\n    return LiveSource(az)",
+            "preflight imports aks_jumpbox.azure.preflight (azure)",
+        ),
+        ("core/plan.py", "from aks_jumpbox.render import arm", "core imports aks_jumpbox.render.arm (render)"),
+        ("core/spec.py", "from ..cli import present", "core imports aks_jumpbox.cli.present (cli)"),
+        ("core/spec.py", "from aks_jumpbox import cli", "core imports aks_jumpbox.cli (cli)"),
+        ("render/arm.py", "from aks_jumpbox.report.sbom import x", "render imports aks_jumpbox.report.sbom"),
+        (
+            "azure/apply.py",
+            "from aks_jumpbox.preflight.checks import run_checks",
+            "of preflight it may import only aks_jumpbox.preflight.source",
+        ),
+        ("adapters/files.py", "from aks_jumpbox.core.spec import Spec", "adapters imports aks_jumpbox.core.spec"),
+        ("core/errors.py", "from aks_jumpbox.adapters import files", "errors imports aks_jumpbox.adapters.files"),
+        (
+            "report/sbom.py",
+            "if TYPE_CHECKING:\n    from aks_jumpbox.cli.context import Ctx",
+            "report imports aks_jumpbox.cli.context",
+        ),
+        (
+            "cli/main.py",
+            "import importlib\nimportlib.import_module('aks_jumpbox.nowhere.x')",
+            "'nowhere' is not a layer of the contract",
+        ),
+        (
+            "preflight/source.py",
+            "def sdk():\n    import azure.mgmt.network",
+            "imports the Azure SDK (azure.mgmt.network)",
+        ),
+        ("render/output.py", "from azure.identity import DefaultAzureCredential", "imports the Azure SDK"),
+    ],
+)
 def test_a_wrong_import_breaks_the_contract(tree, file, code, says):
     _append(tree / file, code)
     found = layers.violations(tree)

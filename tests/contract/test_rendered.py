@@ -13,17 +13,32 @@ from aks_jumpbox.render.output import render_files
 from tests.conftest import make_plan, variant
 from tests.support.arm_schema import has_schema, validate_resource
 
-MIRROR = {"artifacts": "https://mirror.contoso.internal/tools", "apt": "https://apt.contoso.internal/ubuntu",
-          "azure_cli_repo": "https://apt.contoso.internal/azure-cli"}
+MIRROR = {
+    "artifacts": "https://mirror.contoso.internal/tools",
+    "apt": "https://apt.contoso.internal/ubuntu",
+    "azure_cli_repo": "https://apt.contoso.internal/azure-cli",
+}
 VARIANTS = {
     "default": {},
-    "proxy": {"build__container_instance_subnet_id": None, "build__container_instance_subnet_address_prefix": None,
-              "build__proxy_vm_size": "Standard_A1_v2", "build__subnet_address_prefix": None},
+    "proxy": {
+        "build__container_instance_subnet_id": None,
+        "build__container_instance_subnet_address_prefix": None,
+        "build__proxy_vm_size": "Standard_A1_v2",
+        "build__subnet_address_prefix": None,
+    },
     "builtin-roles": {"identity__roles": "builtin"},
-    "debian-mirror-staging": {"base_image": "debian-12", "mirror": MIRROR, "build__staging_resource_group": "rg-aib-staging",
-                              "build__on_customizer_error": "abort", "architecture": "amd64"},
-    "ubuntu2204-arm64": {"base_image": "ubuntu-22.04", "architecture": "arm64",
-                         "tools": {"kubectl": "1.37.1", "helm": "4.3.0", "flux": "2.9.6", "terraform": "1.16.5"}},
+    "debian-mirror-staging": {
+        "base_image": "debian-12",
+        "mirror": MIRROR,
+        "build__staging_resource_group": "rg-aib-staging",
+        "build__on_customizer_error": "abort",
+        "architecture": "amd64",
+    },
+    "ubuntu2204-arm64": {
+        "base_image": "ubuntu-22.04",
+        "architecture": "arm64",
+        "tools": {"kubectl": "1.37.1", "helm": "4.3.0", "flux": "2.9.6", "terraform": "1.16.5"},
+    },
 }
 
 
@@ -74,11 +89,14 @@ def test_scripts_pass_shellcheck(rendered, script, tmp_path):
 def test_inline_customizers_carry_the_exact_scripts(rendered):
     _, files = rendered
     body = inner_resources(json.loads(files["arm/resource-group.json"]))[-1]["properties"]
-    for customizer, script in ((body["customize"][0], "provision.sh"), (body["validate"]["inVMValidations"][0], "validate.sh")):
+    for customizer, script in (
+        (body["customize"][0], "provision.sh"),
+        (body["validate"]["inVMValidations"][0], "validate.sh"),
+    ):
         inline = customizer["inline"]
         start = inline.index(next(line for line in inline if line.startswith("cat > ")))
         end = inline.index("AKS_JUMPBOX_SCRIPT_EOF")
-        assert "\n".join(inline[start + 1:end]) + "\n" == files[script]
+        assert "\n".join(inline[start + 1 : end]) + "\n" == files[script]
         assert inline[-1] == f"sudo bash /tmp/aks-jumpbox-{script}"
         assert any("sha256sum --check" in line for line in inline)
 
@@ -92,8 +110,10 @@ def test_no_download_is_piped_into_a_shell_and_all_are_https(rendered):
         text = files[script]
         assert not PIPE_TO_SHELL.search(text), script
         calls = re.findall(r"\bcurl\s+-[^\n]*", text)
-        assert calls in ([], ["curl --proto '=https' --proto-redir '=https' --tlsv1.2 --fail --silent --show-error --location \\"]), \
-            "curl is called only inside fetch(), which forces HTTPS"
+        assert calls in (
+            [],
+            ["curl --proto '=https' --proto-redir '=https' --tlsv1.2 --fail --silent --show-error --location \\"],
+        ), "curl is called only inside fetch(), which forces HTTPS"
         assert "wget" not in text
         urls = re.findall(r"(?<![=\w])(\w+)://[^\s'\"]+", text)
         assert set(urls) <= {"https", "http"}
@@ -105,9 +125,13 @@ def test_no_download_is_piped_into_a_shell_and_all_are_https(rendered):
 
 def test_nothing_is_installed_before_its_digest_is_checked(default_plan):
     script = default_plan.scripts["provision.sh"]
-    loop = script[script.index('step "tool:$name"'):]
-    assert loop.index('actual=$(sha256_of "$artifact")') < loop.index('if [ "$actual" != "$sha" ]') < loop.index("install -o root")
-    assert "die \"$name: SHA-256 mismatch" in loop
+    loop = script[script.index('step "tool:$name"') :]
+    assert (
+        loop.index('actual=$(sha256_of "$artifact")')
+        < loop.index('if [ "$actual" != "$sha" ]')
+        < loop.index("install -o root")
+    )
+    assert 'die "$name: SHA-256 mismatch' in loop
 
 
 def test_sshd_hardening_is_a_checked_drop_in(default_plan):

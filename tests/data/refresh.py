@@ -22,11 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-IMAGEBUILDER = ("specification/imagebuilder/resource-manager/Microsoft.VirtualMachineImages/ImageBuilder/"
-                "stable/2025-10-01")
+IMAGEBUILDER = (
+    "specification/imagebuilder/resource-manager/Microsoft.VirtualMachineImages/ImageBuilder/stable/2025-10-01"
+)
 IMAGE_TEMPLATE_EXAMPLES = (
-    "CreateImageTemplateLinux", "CreateImageTemplateWindows", "GetImageTemplate", "ListImageTemplates",
-    "ListImageTemplatesByRg", "UpdateImageTemplateTags", "UpdateImageTemplateToRemoveIdentities",
+    "CreateImageTemplateLinux",
+    "CreateImageTemplateWindows",
+    "GetImageTemplate",
+    "ListImageTemplates",
+    "ListImageTemplatesByRg",
+    "UpdateImageTemplateTags",
+    "UpdateImageTemplateToRemoveIdentities",
     "UpdateImageTemplateVmProfile",
 )
 
@@ -46,22 +52,30 @@ class Source:
 
 SOURCES = (
     Source(
-        "--arm-schemas", "Azure/azure-resource-manager-schemas", "arm-schemas",
-        {path: f"schemas/{path}" for path in (
-            "2022-04-01/Microsoft.Authorization.json",
-            "2024-11-30/Microsoft.ManagedIdentity.json",
-            "2025-03-03/Microsoft.Compute.json",
-            "2025-07-01/Microsoft.Network.NRP.json",
-            "2025-10-01/Microsoft.VirtualMachineImages.json",
-            "common/definitions.json",
-        )} | {"LICENSE": "LICENSE"},
+        "--arm-schemas",
+        "Azure/azure-resource-manager-schemas",
+        "arm-schemas",
+        {
+            path: f"schemas/{path}"
+            for path in (
+                "2022-04-01/Microsoft.Authorization.json",
+                "2024-11-30/Microsoft.ManagedIdentity.json",
+                "2025-03-03/Microsoft.Compute.json",
+                "2025-07-01/Microsoft.Network.NRP.json",
+                "2025-10-01/Microsoft.VirtualMachineImages.json",
+                "common/definitions.json",
+            )
+        }
+        | {"LICENSE": "LICENSE"},
         "Microsoft's ARM JSON schemas for the resource types and api-versions the rendered templates and the "
         "ARM emulator's PUT bodies use (tests/support/arm_schema.py, tests/emulator/schemas.py). The layout "
         "is upstream's `schemas/` folder, so a `$ref` to "
         "`https://schema.management.azure.com/schemas/<path>` is `<path>` here.",
     ),
     Source(
-        "--rest-api-specs", "Azure/azure-rest-api-specs", "rest-api-specs/imagebuilder/2025-10-01",
+        "--rest-api-specs",
+        "Azure/azure-rest-api-specs",
+        "rest-api-specs/imagebuilder/2025-10-01",
         {"imagebuilder.json": f"{IMAGEBUILDER}/imagebuilder.json"}
         | {f"examples/{n}.json": f"{IMAGEBUILDER}/examples/{n}.json" for n in IMAGE_TEMPLATE_EXAMPLES}
         | {"LICENSE": "LICENSE"},
@@ -87,8 +101,7 @@ def read_upstream(source: Source, spec: str) -> tuple[str, str, dict[str, bytes]
     path, _, rev = spec.partition("@")
     repo = Path(path).expanduser()
     if not repo.exists():
-        raise Refusal(f"{source.option} {spec}: no such folder; "
-                      f"give a local clone of github.com/{source.repo}")
+        raise Refusal(f"{source.option} {spec}: no such folder; give a local clone of github.com/{source.repo}")
     try:
         commit = git(repo, "rev-parse", "--verify", f"{rev or 'HEAD'}^{{commit}}").decode().strip()
     except Refusal as err:
@@ -101,8 +114,10 @@ def read_upstream(source: Source, spec: str) -> tuple[str, str, dict[str, bytes]
         except Refusal:
             missing.append(upstream)
     if missing:
-        raise Refusal(f"{source.option} {spec}: commit {commit[:12]} lacks {', '.join(missing)}; "
-                      f"is it a clone of github.com/{source.repo} (a sparse one must include these paths)?")
+        raise Refusal(
+            f"{source.option} {spec}: commit {commit[:12]} lacks {', '.join(missing)}; "
+            f"is it a clone of github.com/{source.repo} (a sparse one must include these paths)?"
+        )
     return commit, date, data
 
 
@@ -131,8 +146,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     for source in SOURCES:
-        parser.add_argument(source.option, metavar="PATH[@REV]",
-                            help=f"a local clone of github.com/{source.repo}")
+        parser.add_argument(source.option, metavar="PATH[@REV]", help=f"a local clone of github.com/{source.repo}")
     parser.add_argument("--check", action="store_true", help="compare with upstream, write nothing")
     args = parser.parse_args(argv)
     chosen = [(s, getattr(args, s.option[2:].replace("-", "_"))) for s in SOURCES]

@@ -48,9 +48,7 @@ class EmulatorConfig:
     poll_delay_ms: int = 10  # retry-after-ms on LRO responses
     enforce_caller_rbac: bool = True  # 403 AuthorizationFailed when the caller's roles lack the action
     caller_permissions: list[dict] | None = None  # override what the permissions API reports for the caller
-    enforce_blob_data_rbac: bool = (
-        True  # bearer-token blob access needs a data role (Azurite via BlobGateway)
-    )
+    enforce_blob_data_rbac: bool = True  # bearer-token blob access needs a data role (Azurite via BlobGateway)
     page_size: int | None = None  # split lists into pages with nextLink
     validate_schemas: bool = True
 
@@ -93,9 +91,7 @@ class ArmEmulator:
         for cls in resources.ALL + authorization.ALL + imagebuilder.ALL:
             self._handlers[cls.type.lower()] = cls()
         # The caller owns the subscription, as a fresh `az login` user typically does.
-        self.assign_role(
-            self.config.caller_principal_id, f"/subscriptions/{self.subscription_id}", OWNER, "User"
-        )
+        self.assign_role(self.config.caller_principal_id, f"/subscriptions/{self.subscription_id}", OWNER, "User")
 
     # ------------------------------------------------------------------ public helpers for tests
 
@@ -132,9 +128,7 @@ class ArmEmulator:
             return self.put_internal(rid, body)
 
     def seed_resource_group(self, name: str, location: str | None = None) -> dict[str, Any]:
-        return self.seed(
-            ids.rg_id(self.subscription_id, name), {"location": location or self.config.default_location}
-        )
+        return self.seed(ids.rg_id(self.subscription_id, name), {"location": location or self.config.default_location})
 
     def seed_build_network(
         self,
@@ -196,8 +190,7 @@ class ArmEmulator:
         sub = ids.subscription_of(scope) or self.subscription_id
         body = {
             "properties": {
-                "roleDefinitionId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/"
-                f"roleDefinitions/{guid}",
+                "roleDefinitionId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
                 "principalId": principal_id,
             }
         }
@@ -300,9 +293,7 @@ class ArmEmulator:
             last = traceback.format_exc().splitlines()[-1]
             self.swagger_violations.append(f"{req.method} {req.path}: {last}")
         resp.headers.setdefault("x-ms-request-id", new_guid())
-        resp.headers.setdefault(
-            "x-ms-correlation-request-id", req.headers.get("x-ms-client-request-id", new_guid())
-        )
+        resp.headers.setdefault("x-ms-correlation-request-id", req.headers.get("x-ms-client-request-id", new_guid()))
         record.status = resp.status
         return resp
 
@@ -344,42 +335,30 @@ class ArmEmulator:
         segs = req.path.strip("/").split("/")
         low = [s.lower() for s in segs]
         if low[0] != "subscriptions" and low[0] != "providers":
-            raise ArmError(
-                404, "NotFound", f"No HTTP resource was found that matches the request URI '{req.path}'."
-            )
+            raise ArmError(404, "NotFound", f"No HTTP resource was found that matches the request URI '{req.path}'.")
         if low[0] == "subscriptions":
             if len(segs) == 1:
-                return self._list_response(
-                    req, [self._subscription_body(s) for s in self.subscriptions.values()]
-                )
+                return self._list_response(req, [self._subscription_body(s) for s in self.subscriptions.values()])
             sub = self.subscriptions.get(low[1])
             if sub is None:
-                raise ArmError(
-                    404, "SubscriptionNotFound", f"The subscription '{segs[1]}' could not be found."
-                )
+                raise ArmError(404, "SubscriptionNotFound", f"The subscription '{segs[1]}' could not be found.")
             if len(segs) == 2:
                 return Response(200, self._subscription_body(sub))
             if low[2] == "resourcegroups" and len(segs) <= 5:
                 return self._resource_groups(req, sub, segs)
             if low[2] == "resources" and len(segs) == 3:
                 return self._list_resources(req, f"/subscriptions/{sub}")
-            if low[2] == "providers" and (
-                len(segs) <= 4 or (len(segs) == 5 and low[4] in ("register", "unregister"))
-            ):
+            if low[2] == "providers" and (len(segs) <= 4 or (len(segs) == 5 and low[4] in ("register", "unregister"))):
                 return self._providers(req, segs)
         p = ids.parse(req.path)
         if p is None:
-            raise ArmError(
-                404, "NotFound", f"No HTTP resource was found that matches the request URI '{req.path}'."
-            )
+            raise ArmError(404, "NotFound", f"No HTTP resource was found that matches the request URI '{req.path}'.")
         return self._generic(req, p)
 
     def _authenticate(self, req: Request) -> None:
         auth = req.headers.get("authorization", "")
         if not auth.lower().startswith("bearer "):
-            raise ArmError(
-                401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
-            )
+            raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
         claims = _jwt_claims(auth[7:].strip())
         if claims.get("aud"):
             self.token_audiences.add(str(claims["aud"]))
@@ -416,9 +395,7 @@ class ArmEmulator:
         handler = self.handler(RESOURCE_GROUPS)
         if len(segs) == 3:
             self._require("Microsoft.Resources/subscriptions/resourceGroups/read", f"/subscriptions/{sub}")
-            items = [
-                handler.render(self, r) for r in self.store.of_type(RESOURCE_GROUPS, f"/subscriptions/{sub}")
-            ]
+            items = [handler.render(self, r) for r in self.store.of_type(RESOURCE_GROUPS, f"/subscriptions/{sub}")]
             return self._list_response(req, items)
         rid = ids.rg_id(sub, segs[3])
         if len(segs) == 5:
@@ -427,31 +404,23 @@ class ArmEmulator:
                     404, "NotFound", f"No HTTP resource was found that matches the request URI '{req.path}'."
                 )
             if self.store.get(rid) is None:
-                raise ArmError(
-                    404, "ResourceGroupNotFound", f"Resource group '{segs[3]}' could not be found."
-                )
+                raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{segs[3]}' could not be found.")
             return self._list_resources(req, rid)
         verb = self._verb(req.method) if req.method in ("GET", "HEAD", "PUT", "PATCH", "DELETE") else None
         if verb is None:
-            raise ArmError(
-                405, "MethodNotAllowed", f"The method '{req.method}' is not allowed on resource groups."
-            )
+            raise ArmError(405, "MethodNotAllowed", f"The method '{req.method}' is not allowed on resource groups.")
         self._require(f"Microsoft.Resources/subscriptions/resourceGroups/{verb}", rid)
         if req.method == "HEAD":
             return Response(204 if self.store.get(rid) else 404)
         if req.method == "GET":
             if self.store.get(rid) is None:
-                raise ArmError(
-                    404, "ResourceGroupNotFound", f"Resource group '{segs[3]}' could not be found."
-                )
+                raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{segs[3]}' could not be found.")
             return handler.get(self, rid, req)
         if req.method == "PUT":
             return handler.put(self, rid, self._body(req), req)
         if req.method == "PATCH":
             if self.store.get(rid) is None:
-                raise ArmError(
-                    404, "ResourceGroupNotFound", f"Resource group '{segs[3]}' could not be found."
-                )
+                raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{segs[3]}' could not be found.")
             return handler.patch(self, rid, self._body(req), req)
         return handler.delete(self, rid, req)
 
@@ -471,9 +440,7 @@ class ArmEmulator:
                 continue
             if wanted and res.type.lower() != wanted:
                 continue
-            items.append(
-                {k: res.body[k] for k in ("id", "name", "type", "location", "tags") if k in res.body}
-            )
+            items.append({k: res.body[k] for k in ("id", "name", "type", "location", "tags") if k in res.body})
         return self._list_response(req, items)
 
     def _providers(self, req: Request, segs: list[str]) -> Response:

@@ -141,10 +141,7 @@ class RoleDefinitionHandler(TypeHandler):
                 continue
             out.append(self.render(arm, res))
         if terms.get("type", "").lower() != "customrole":
-            out += [
-                builtin_definition(g, ids.subscription_of(scope) or arm.subscription_id)
-                for g in BUILTIN_ROLES
-            ]
+            out += [builtin_definition(g, ids.subscription_of(scope) or arm.subscription_id) for g in BUILTIN_ROLES]
         if "rolename" in terms:
             out = [d for d in out if d["properties"]["roleName"].lower() == terms["rolename"].lower()]
         return out
@@ -227,9 +224,7 @@ class RoleAssignmentHandler(TypeHandler):
 
     def fill(self, arm, rid, props, existing):
         props["scope"] = ids.parse(rid).scope or "/"
-        props.setdefault(
-            "principalType", arm.principals.get(props["principalId"].lower(), "ServicePrincipal")
-        )
+        props.setdefault("principalType", arm.principals.get(props["principalId"].lower(), "ServicePrincipal"))
         props["createdOn"] = props["updatedOn"] = now_iso()
         props["createdBy"] = props["updatedBy"] = arm.current_caller
 
@@ -258,9 +253,7 @@ class RoleAssignmentHandler(TypeHandler):
     def get(self, arm, rid, req):
         res = arm.store.get(rid)
         if res is None:
-            raise ArmError(
-                404, "RoleAssignmentNotFound", f"The role assignment '{ids.name_of(rid)}' is not found."
-            )
+            raise ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{ids.name_of(rid)}' is not found.")
         return Response(200, self.render(arm, res))
 
 

@@ -33,8 +33,7 @@ def required_action(method: str) -> str:
 
 def _error(code: str, message: str) -> bytes:
     return (
-        f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{message}</Message>'
-        "</Error>"
+        f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'
     ).encode()
 
 
@@ -119,9 +118,7 @@ class BlobGateway:
         if arm is None:
             return None
         with arm.lock:
-            res = next(
-                (r for r in arm.store.of_type("Microsoft.Storage/storageAccounts") if r.name == account), None
-            )
+            res = next((r for r in arm.store.of_type("Microsoft.Storage/storageAccounts") if r.name == account), None)
             if res is None:
                 return None  # not an ARM-managed account (e.g. devstoreaccount1): Azurite decides
             if authorization.lower().startswith("bearer "):
@@ -136,9 +133,7 @@ class BlobGateway:
                         "AuthorizationPermissionMismatch",
                         "This request is not authorized to perform this operation using this permission.",
                     )
-            elif (
-                authorization.startswith("SharedKey") and res.properties.get("allowSharedKeyAccess") is False
-            ):
+            elif authorization.startswith("SharedKey") and res.properties.get("allowSharedKeyAccess") is False:
                 self.denied.append((account, method, "KeyBasedAuthenticationNotPermitted"))
                 return (
                     403,

@@ -43,9 +43,7 @@ class FakeJwtCredential:
 
     def get_token(self, *scopes: str, **kwargs) -> AccessToken:
         self.scopes.extend(scopes)
-        resource = (scopes[0] if scopes else "https://management.azure.com/.default").removesuffix(
-            "/.default"
-        )
+        resource = (scopes[0] if scopes else "https://management.azure.com/.default").removesuffix("/.default")
         token, expires = make_jwt(resource, self.object_id, self.tenant_id)
         return AccessToken(token, expires)
 

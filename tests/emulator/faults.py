@@ -68,9 +68,7 @@ class Faults:
 
     # ---- transport-level faults
 
-    def throttle(
-        self, count: int = 3, method: str = ".*", path: str = ".*", retry_after: float = 1
-    ) -> FaultRule:
+    def throttle(self, count: int = 3, method: str = ".*", path: str = ".*", retry_after: float = 1) -> FaultRule:
         """``count`` responses 429 with ``Retry-After`` (seconds; fractions are honoured by azure-core)."""
         return self.add(
             FaultRule(
@@ -90,9 +88,7 @@ class Faults:
             )
         )
 
-    def server_error(
-        self, count: int = 1, status: int = 500, method: str = ".*", path: str = ".*"
-    ) -> FaultRule:
+    def server_error(self, count: int = 1, status: int = 500, method: str = ".*", path: str = ".*") -> FaultRule:
         code, message = {
             500: ("InternalServerError", "Encountered internal server error. Please try again."),
             502: ("BadGateway", "The gateway did not receive a response from the service."),
@@ -121,9 +117,7 @@ class Faults:
         """Any ARM error, e.g. 400 PrincipalNotFound for the first role assignment after an identity."""
         return self.add(FaultRule(method, path, count, "error", status, code, message, dict(headers or {})))
 
-    def answer(
-        self, status: int, body: object, method: str = "GET", path: str = ".*", count: int = 1000
-    ) -> FaultRule:
+    def answer(self, status: int, body: object, method: str = "GET", path: str = ".*", count: int = 1000) -> FaultRule:
         """Answer matching requests with a canned body, e.g. one of the REST spec's own example responses."""
         return self.add(FaultRule(method, path, count, "answer", status, body=body))
 

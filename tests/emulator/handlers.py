@@ -65,9 +65,7 @@ class TypeHandler:
     ) -> None:
         """Raise ArmError for what the resource provider would reject."""
 
-    def build(
-        self, arm: ArmEmulator, rid: str, body: dict[str, Any], existing: Resource | None
-    ) -> dict[str, Any]:
+    def build(self, arm: ArmEmulator, rid: str, body: dict[str, Any], existing: Resource | None) -> dict[str, Any]:
         stored = {k: copy.deepcopy(v) for k, v in body.items() if k not in ("id", "name", "type", "etag")}
         stored = {"id": rid, "name": ids.name_of(rid), "type": self.type, **stored}
         if "location" in stored:

@@ -233,19 +233,24 @@ class ImageBuilder:
             # Container Instances resource"); its provider unregistered fails the build with the text of
             # TROUBLESHOOT "Unregistered Azure Container Instances provider".
             if self.arm.providers.state("Microsoft.ContainerInstance") != "Registered":
-                self._end(
-                    run, "Failed", "Azure Container Instances provider not registered for your subscription."
-                )
+                self._end(run, "Failed", "Azure Container Instances provider not registered for your subscription.")
                 return
             run.account = self._ensure_staging_storage(tpl)
             staging = tpl.meta.get("staging_rg")
             if staging and self.arm.store.get(staging):
                 run.container_group = self._put_staging(
-                    staging, CONTAINER_GROUPS, BUILD_CONTAINER_PREFIX + run.id.replace("-", "")[:10], tpl,
-                    {"containers": [{"name": BUILD_CONTAINER_NAME, "properties": {"image": "packerizer"}}],
-                     "osType": "Linux"})
+                    staging,
+                    CONTAINER_GROUPS,
+                    BUILD_CONTAINER_PREFIX + run.id.replace("-", "")[:10],
+                    tpl,
+                    {
+                        "containers": [{"name": BUILD_CONTAINER_NAME, "properties": {"image": "packerizer"}}],
+                        "osType": "Linux",
+                    },
+                )
                 run.build_vm = self._put_staging(
-                    staging, "Microsoft.Compute/virtualMachines", f"vm{run.id[:8]}", tpl, {})
+                    staging, "Microsoft.Compute/virtualMachines", f"vm{run.id[:8]}", tpl, {}
+                )
             run.preamble = packerlog.preamble(tpl.meta["spec"], run.id)
             run.live = list(run.preamble)
         elif phase == "Customizing":
@@ -258,8 +263,17 @@ class ImageBuilder:
     def _put_staging(self, staging: str, rtype: str, name: str, tpl: Resource, props: dict) -> str:
         rid = f"{staging}/providers/{rtype}/{name}"
         self.arm.store.put(
-            Resource(rid, rtype, {"id": rid, "name": name, "type": rtype, "location": tpl.body.get("location"),
-                                  "properties": {"provisioningState": "Succeeded", **copy.deepcopy(props)}})
+            Resource(
+                rid,
+                rtype,
+                {
+                    "id": rid,
+                    "name": name,
+                    "type": rtype,
+                    "location": tpl.body.get("location"),
+                    "properties": {"provisioningState": "Succeeded", **copy.deepcopy(props)},
+                },
+            )
         )
         return rid
 
@@ -283,9 +297,7 @@ class ImageBuilder:
             run.live = run.preamble + run.custom_log.lines
             if run.custom_log.error:
                 run.live += packerlog.failure_tail(run.custom_log.error, run.id)
-                keep = (spec.get("properties", {}).get("errorHandling") or {}).get(
-                    "onCustomizerError"
-                ) == "abort"
+                keep = (spec.get("properties", {}).get("errorHandling") or {}).get("onCustomizerError") == "abort"
                 self._end(run, "Failed", self._packer_failure(run, "customization.log"), keep_vm=keep)
         elif phase == "Validating":
             validate = spec.get("properties", {}).get("validate") or {}
@@ -349,7 +361,7 @@ class ImageBuilder:
         lines = self.container_logs(group.id) or []
         tail = req.q("tail")
         if tail and tail.isdigit():
-            lines = lines[-int(tail):] if int(tail) else []
+            lines = lines[-int(tail) :] if int(tail) else []
         return Response(200, {"content": "".join(line + "\n" for line in lines)})
 
     def _log_url(self, run: BuildRun, blob: str) -> str:
@@ -373,9 +385,7 @@ class ImageBuilder:
 
     def _put_blob(self, run: BuildRun, blob: str, lines: list[str]) -> None:
         if run.account:
-            self.arm.blobs.put(
-                run.account, "packerlogs", f"{run.id}/{blob}", ("\n".join(lines) + "\n").encode()
-            )
+            self.arm.blobs.put(run.account, "packerlogs", f"{run.id}/{blob}", ("\n".join(lines) + "\n").encode())
 
     # ---- staging resources
 
@@ -432,8 +442,12 @@ class ImageBuilder:
         else:
             group = self.arm.store.get(staging)
             staging = group.id
-            group.body["tags"] = {**(group.body.get("tags") or {}), "usedBy": "AzureVMImageBuilder",
-                                  "imageTemplateName": tpl.name, "imageTemplateResourceGroupName": rg}
+            group.body["tags"] = {
+                **(group.body.get("tags") or {}),
+                "usedBy": "AzureVMImageBuilder",
+                "imageTemplateName": tpl.name,
+                "imageTemplateResourceGroupName": rg,
+            }
         tpl.meta["staging_rg"], tpl.meta["staging_created"] = staging, created
         tpl.properties["exactStagingResourceGroup"] = staging
         self._ensure_staging_storage(tpl)
@@ -589,8 +603,7 @@ class ImageBuilder:
             ],
         )
         existing = [
-            ids.name_of(v.id)
-            for v in self.arm.store.children(image.id, "Microsoft.Compute/galleries/images/versions")
+            ids.name_of(v.id) for v in self.arm.store.children(image.id, "Microsoft.Compute/galleries/images/versions")
         ]
         if version is None:
             scheme = target.get("versioning") or {}
@@ -668,21 +681,31 @@ class ImageTemplateHandler(TypeHandler):
         vnet_cfg = (props.get("vmProfile") or {}).get("vnetConfig") or {}
         subnet_id, aci_id = vnet_cfg.get("subnetId"), vnet_cfg.get("containerInstanceSubnetId")
         if aci_id and not subnet_id:
-            raise _invalid("'ImageTemplate.properties.vmProfile.vnetConfig': 'containerInstanceSubnetId' requires "
-                           f"'subnetId'. {TMPL_REF}")
+            raise _invalid(
+                "'ImageTemplate.properties.vmProfile.vnetConfig': 'containerInstanceSubnetId' requires "
+                f"'subnetId'. {TMPL_REF}"
+            )
         if aci_id and vnet_cfg.get("proxyVmSize"):
-            raise _invalid("'ImageTemplate.properties.vmProfile.vnetConfig': 'proxyVmSize' must not be set together "
-                           f"with 'containerInstanceSubnetId'. {TMPL_REF}")
-        if aci_id and (ids.same(aci_id, subnet_id) or not ids.same(
-                aci_id.rsplit("/subnets/", 1)[0], subnet_id.rsplit("/subnets/", 1)[0])):
-            raise _invalid("'ImageTemplate.properties.vmProfile.vnetConfig': 'containerInstanceSubnetId' must be a "
-                           f"different subnet of the same virtual network as 'subnetId'. {TMPL_REF}")
+            raise _invalid(
+                "'ImageTemplate.properties.vmProfile.vnetConfig': 'proxyVmSize' must not be set together "
+                f"with 'containerInstanceSubnetId'. {TMPL_REF}"
+            )
+        if aci_id and (
+            ids.same(aci_id, subnet_id)
+            or not ids.same(aci_id.rsplit("/subnets/", 1)[0], subnet_id.rsplit("/subnets/", 1)[0])
+        ):
+            raise _invalid(
+                "'ImageTemplate.properties.vmProfile.vnetConfig': 'containerInstanceSubnetId' must be a "
+                f"different subnet of the same virtual network as 'subnetId'. {TMPL_REF}"
+            )
         given = props.get("stagingResourceGroup")
         if given:
             rg = ids.resource_group_of(given)
             if rg is None or not ids.same(given, ids.rg_id(*rg)):
-                raise _invalid(f"'ImageTemplate.properties.stagingResourceGroup': Field 'stagingResourceGroup' has a "
-                               f"bad value: '{given}'. {TMPL_REF}")
+                raise _invalid(
+                    f"'ImageTemplate.properties.stagingResourceGroup': Field 'stagingResourceGroup' has a "
+                    f"bad value: '{given}'. {TMPL_REF}"
+                )
 
     def _check_identity_shape(self, body) -> None:
         identity = body.get("identity") or {}
@@ -725,9 +748,12 @@ class ImageTemplateHandler(TypeHandler):
         res = arm.store.get(iid)
         if res is None or res.type != "Microsoft.ManagedIdentity/userAssignedIdentities":
             # TROUBLESHOOT "Assigned managed identity on an image template can't be used" (its text).
-            raise SubmissionFailed("Other", "The assigned managed identity cannot be used. Please remove the existing "
-                                   "one and re-assign a new identity. For more troubleshooting steps go to "
-                                   "https://aka.ms/azvmimagebuilderts.")
+            raise SubmissionFailed(
+                "Other",
+                "The assigned managed identity cannot be used. Please remove the existing "
+                "one and re-assign a new identity. For more troubleshooting steps go to "
+                "https://aka.ms/azvmimagebuilderts.",
+            )
         return res
 
     def _check_source(self, arm, source) -> None:
@@ -735,8 +761,10 @@ class ImageTemplateHandler(TypeHandler):
         # 'ImageTemplate.properties.source': Field 'imageId' has a bad value: '…'. Please review …".
         kind = source.get("type")
         if kind == "ManagedImage" and arm.store.get(source.get("imageId", "")) is None:
-            raise _invalid(f"'ImageTemplate.properties.source': Field 'imageId' has a bad value: "
-                           f"'{source.get('imageId')}'. {TMPL_REF}")
+            raise _invalid(
+                f"'ImageTemplate.properties.source': Field 'imageId' has a bad value: "
+                f"'{source.get('imageId')}'. {TMPL_REF}"
+            )
         if kind == "SharedImageVersion":
             vid = source.get("imageVersionId", "")
             image = ids.parent_of(vid) if vid.lower().endswith("/versions/latest") else None
@@ -746,8 +774,9 @@ class ImageTemplateHandler(TypeHandler):
                 else ([arm.store.get(vid)] if arm.store.get(vid) else [])
             )
             if not found:
-                raise _invalid(f"'ImageTemplate.properties.source': Field 'imageVersionId' has a bad value: "
-                               f"'{vid}'. {TMPL_REF}")
+                raise _invalid(
+                    f"'ImageTemplate.properties.source': Field 'imageVersionId' has a bad value: '{vid}'. {TMPL_REF}"
+                )
 
     def _check_network(self, arm, props, location, principal) -> None:
         """image-builder-networking / image-builder-vnet: the subnet exists, its VNet is in the template's
@@ -780,11 +809,10 @@ class ImageTemplateHandler(TypeHandler):
         if aci_id:
             aci = arm.store.get(aci_id)
             if aci is None or aci.type != "Microsoft.Network/virtualNetworks/subnets":
-                raise SubmissionFailed("Other", f"'vnetConfig.containerInstanceSubnetId': subnet '{aci_id}' was not "
-                                       "found.")
-            delegations = [
-                d.get("properties", {}).get("serviceName") for d in aci.properties.get("delegations") or []
-            ]
+                raise SubmissionFailed(
+                    "Other", f"'vnetConfig.containerInstanceSubnetId': subnet '{aci_id}' was not found."
+                )
+            delegations = [d.get("properties", {}).get("serviceName") for d in aci.properties.get("delegations") or []]
             if ACI_DELEGATION not in delegations:
                 raise SubmissionFailed(
                     "Other",
@@ -824,20 +852,35 @@ class ImageTemplateHandler(TypeHandler):
         name = res.name
         for other in arm.store.of_type(TEMPLATES):
             if not ids.same(other.id, rid) and ids.same(other.meta.get("staging_rg") or "", given):
-                raise SubmissionFailed("BadStagingResourceGroup", f"The staging resource group '{name}' is already "
-                                       f"associated with the image template '{other.name}'.")
-        inside = [r for r in arm.store if ids.contains(given, r.id) and not ids.same(r.id, given)
-                  and r.type != "Microsoft.Authorization/roleAssignments"]
+                raise SubmissionFailed(
+                    "BadStagingResourceGroup",
+                    f"The staging resource group '{name}' is already "
+                    f"associated with the image template '{other.name}'.",
+                )
+        inside = [
+            r
+            for r in arm.store
+            if ids.contains(given, r.id)
+            and not ids.same(r.id, given)
+            and r.type != "Microsoft.Authorization/roleAssignments"
+        ]
         if inside:
-            raise SubmissionFailed("BadStagingResourceGroup", f"The staging resource group '{name}' is not empty: it "
-                                   f"holds {inside[0].type} '{inside[0].name}'.")
+            raise SubmissionFailed(
+                "BadStagingResourceGroup",
+                f"The staging resource group '{name}' is not empty: it holds {inside[0].type} '{inside[0].name}'.",
+            )
         if str(res.body.get("location", "")).replace(" ", "").lower() != location:
-            raise SubmissionFailed("BadStagingResourceGroup", f"The staging resource group '{name}' is in "
-                                   f"'{res.body.get('location')}', but the image template is in '{location}'.")
+            raise SubmissionFailed(
+                "BadStagingResourceGroup",
+                f"The staging resource group '{name}' is in "
+                f"'{res.body.get('location')}', but the image template is in '{location}'.",
+            )
         if not arm.rbac.holds_role(principal, given, (CONTRIBUTOR, OWNER), rp=True):
-            raise SubmissionFailed("BadStagingResourceGroup", f"The identity of the image template needs the "
-                                   f"'Contributor' or 'Owner' role on the staging resource group '{name}'. "
-                                   + not_authorized(given))
+            raise SubmissionFailed(
+                "BadStagingResourceGroup",
+                f"The identity of the image template needs the "
+                f"'Contributor' or 'Owner' role on the staging resource group '{name}'. " + not_authorized(given),
+            )
 
     def _check_distribute(self, arm, props, principal) -> None:
         """A distribution target the identity may not read fails the submission with TROUBLESHOOT's "Not

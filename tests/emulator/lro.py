@@ -104,9 +104,7 @@ class Operations:
     def delay_headers(self) -> dict[str, str]:
         return {"retry-after-ms": str(self.poll_delay_ms)}
 
-    def headers(
-        self, op: Operation, base_url: str, *, location: bool = False, async_op: bool = True
-    ) -> dict[str, str]:
+    def headers(self, op: Operation, base_url: str, *, location: bool = False, async_op: bool = True) -> dict[str, str]:
         h = self.delay_headers()
         q = f"?api-version={self.api_version}"
         if async_op:

@@ -36,7 +36,10 @@ class Marketplace:
 
     def add(self, publisher: str, offer: str, sku: str, versions: list[str], regions: list[str]) -> None:
         self.images[(publisher.lower(), offer.lower(), sku.lower())] = (
-            (publisher, offer, sku), list(versions), {_region(r) for r in regions})
+            (publisher, offer, sku),
+            list(versions),
+            {_region(r) for r in regions},
+        )
 
     def withdraw(self, publisher: str, offer: str, sku: str, region: str | None = None) -> None:
         """Take an image out of one region (or all of them)."""
@@ -51,6 +54,8 @@ class Marketplace:
         if entry is None or _region(region) not in entry[2]:
             raise ArmError(404, "NotFound", "Artifact: VMImage was not found.")
         (pub, off, sk), versions, _ = entry
-        base = (f"/Subscriptions/{subscription}/Providers/Microsoft.Compute/Locations/{_region(region)}/Publishers/"
-                f"{pub}/ArtifactTypes/VMImage/Offers/{off}/Skus/{sk}/Versions")
+        base = (
+            f"/Subscriptions/{subscription}/Providers/Microsoft.Compute/Locations/{_region(region)}/Publishers/"
+            f"{pub}/ArtifactTypes/VMImage/Offers/{off}/Skus/{sk}/Versions"
+        )
         return Response(200, [{"location": _region(region), "name": v, "id": f"{base}/{v}"} for v in versions])

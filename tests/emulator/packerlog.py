@@ -56,8 +56,9 @@ def debug(text: str, run_id: str = "") -> str:
 
 
 def azure_request(method: str, path: str, run_id: str = "") -> str:
-    return debug(f'Azure request method="{method}" request="https://management.azure.com{path}?[REDACTED]" '
-                 'body=""', run_id)
+    return debug(
+        f'Azure request method="{method}" request="https://management.azure.com{path}?[REDACTED]" body=""', run_id
+    )
 
 
 def _provisioner(step: dict[str, Any], index: int) -> tuple[str, str]:
@@ -92,7 +93,10 @@ def _failing_index(names: list[str], outputs: list[list[str]], failure: StepFail
 
 
 def steps(
-    template: dict[str, Any], items: list[dict[str, Any]], output: StepOutput, failure: StepFailure | None,
+    template: dict[str, Any],
+    items: list[dict[str, Any]],
+    output: StepOutput,
+    failure: StepFailure | None,
     run_id: str = "",
 ) -> StepsLog:
     """Log lines for running ``items`` (customizers or in-VM validations) in order."""
@@ -106,8 +110,11 @@ def steps(
         provisioner, header = _provisioner(step, i)
         log.lines.append(e(f"{_ts()} [INFO] (telemetry) Starting provisioner {provisioner}"))
         log.lines.append(o(header))
-        log.lines.append(debug(f"[INFO] starting remote command: chmod +x /tmp/script_{1000 + i}.sh; "
-                               f"/tmp/script_{1000 + i}.sh", run_id))
+        log.lines.append(
+            debug(
+                f"[INFO] starting remote command: chmod +x /tmp/script_{1000 + i}.sh; /tmp/script_{1000 + i}.sh", run_id
+            )
+        )
         produced = outputs[i]
         if i == target and failure is not None and failure.at:
             hit = next((k for k, line in enumerate(produced) if re.search(failure.at, line)), None)
@@ -120,9 +127,7 @@ def steps(
         if i == target and failure is not None:
             log.lines += [e(f"    azure-arm: {line}") for line in failure.stderr]
             log.lines.append(debug(f"[INFO] RPC endpoint: Communicator ended with: {failure.exit_code}", run_id))
-            log.error = (
-                f"Script exited with non-zero exit status: {failure.exit_code}. Allowed exit codes are: [0]"
-            )
+            log.error = f"Script exited with non-zero exit status: {failure.exit_code}. Allowed exit codes are: [0]"
             log.lines.append(e(f"==> azure-arm: {log.error}"))
             log.lines.append(e(f"{_ts()} [INFO] (telemetry) ending {provisioner}"))
             log.failed_step = names[i]
@@ -152,8 +157,12 @@ def preamble(template: dict[str, Any], run_id: str) -> list[str]:
         o(f"==> azure-arm:  -> VM size                : '{size}'"),
         azure_request("PUT", f"{staging}/providers/Microsoft.Resources/deployments/pkrdp{run_id[:10]}", run_id),
         o("==> azure-arm: Deploying deployment template ..."),
-        azure_request("GET", f"{staging}/providers/Microsoft.Resources/deployments/pkrdp{run_id[:10]}/"
-                      "operationStatuses/08586133176207523519", run_id),
+        azure_request(
+            "GET",
+            f"{staging}/providers/Microsoft.Resources/deployments/pkrdp{run_id[:10]}/"
+            "operationStatuses/08586133176207523519",
+            run_id,
+        ),
         o("==> azure-arm: Waiting for SSH to become available..."),
         debug("[INFO] Waiting for SSH, up to timeout: 20m0s", run_id),
         o("==> azure-arm: Connected to SSH!"),
@@ -194,7 +203,7 @@ def failure_tail(error: str, run_id: str = "") -> list[str]:
         *_cleanup(run_id),
         err(f"Build 'azure-arm' errored after 3 minutes 11 seconds: {error}", run_id),
         o("==> Some builds didn't complete successfully and had errors:"),
-        err(f"{_ts()} machine readable: azure-arm,error []string{{\"{error}\"}}", run_id),
+        err(f'{_ts()} machine readable: azure-arm,error []string{{"{error}"}}', run_id),
         o(f"--> azure-arm: {error}"),
         err("==> Builds finished but no artifacts were created.", run_id),
         err(f"{_ts()} [INFO] (telemetry) Finalizing.", run_id),

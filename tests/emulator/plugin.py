@@ -88,8 +88,11 @@ def arm_emulator(request: pytest.FixtureRequest, arm_server: ArmServer):
     if arm.internal_errors:
         pytest.fail("ARM emulator internal errors:\n" + "\n".join(arm.internal_errors), pytrace=False)
     if arm.swagger_violations:
-        pytest.fail("image template requests or answers the REST API spec rejects (tests/emulator/swaggercheck.py):\n"
-                    + "\n".join(arm.swagger_violations[:20]), pytrace=False)
+        pytest.fail(
+            "image template requests or answers the REST API spec rejects (tests/emulator/swaggercheck.py):\n"
+            + "\n".join(arm.swagger_violations[:20]),
+            pytrace=False,
+        )
 
 
 @dataclass

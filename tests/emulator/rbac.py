@@ -20,9 +20,7 @@ ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions"
 ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments"
 
 
-def _perm(
-    actions: list[str], not_actions: list[str] = (), data: list[str] = (), not_data: list[str] = ()
-) -> dict:
+def _perm(actions: list[str], not_actions: list[str] = (), data: list[str] = (), not_data: list[str] = ()) -> dict:
     return {
         "actions": list(actions),
         "notActions": list(not_actions),
@@ -229,9 +227,7 @@ class Rbac:
             if self.pending[key] <= 0:
                 del self.pending[key]
 
-    def role_definition(
-        self, role_definition_id: str, subscription: str | None = None
-    ) -> dict[str, Any] | None:
+    def role_definition(self, role_definition_id: str, subscription: str | None = None) -> dict[str, Any] | None:
         """Resolve a role definition by its ID (any scope prefix) or bare GUID."""
         guid = ids.name_of(role_definition_id).lower()
         for res in self.store.of_type(ROLE_DEFINITIONS):

@@ -30,9 +30,7 @@ class ResourceGroupHandler(TypeHandler):
     def delete(self, arm, rid, req):
         res = arm.store.get(rid)
         if res is None:
-            raise ArmError(
-                404, "ResourceGroupNotFound", f"Resource group '{ids.name_of(rid)}' could not be found."
-            )
+            raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{ids.name_of(rid)}' could not be found.")
         self.before_delete(arm, res)
         res.properties["provisioningState"] = "Deleting"
 
@@ -243,8 +241,15 @@ class GalleryImageVersionHandler(ComputeHandler):
             state = given.get(str(r.get("name", "")).replace(" ", "").lower(), "Completed")
             summary.append({"region": r.get("name"), "state": state, "progress": 100 if state == "Completed" else 40})
         states = {s["state"] for s in summary}
-        aggregated = ("Failed" if "Failed" in states else "InProgress" if "Replicating" in states
-                      else "Completed" if states <= {"Completed"} else "Unknown")
+        aggregated = (
+            "Failed"
+            if "Failed" in states
+            else "InProgress"
+            if "Replicating" in states
+            else "Completed"
+            if states <= {"Completed"}
+            else "Unknown"
+        )
         return {"aggregatedState": aggregated, "summary": summary}
 
 
@@ -274,9 +279,7 @@ class StorageAccountHandler(TypeHandler):
             )
         for key in ("sku", "kind"):
             if key not in body:
-                raise ArmError(
-                    400, "MissingRequiredProperty", f"The request is missing the required property '{key}'."
-                )
+                raise ArmError(400, "MissingRequiredProperty", f"The request is missing the required property '{key}'.")
 
     def fill(self, arm, rid, props, existing):
         name = ids.name_of(rid)

@@ -62,9 +62,7 @@ def _is_expression_branch(error: jsonschema.ValidationError) -> bool:
     return error.validator == "type" and str(schema.get("pattern", "")).startswith("^\\[")
 
 
-def validate(
-    rtype: str, version: str, resource: dict[str, Any], root: Path = arm_schema.SCHEMA_ROOT
-) -> list[str]:
+def validate(rtype: str, version: str, resource: dict[str, Any], root: Path = arm_schema.SCHEMA_ROOT) -> list[str]:
     file = _schema_files(rtype, root)[version]
     key = "_".join(rtype.split("/")[1:])
     ref = f"{arm_schema.BASE}{version}/{file}#/resourceDefinitions/{key}"

@@ -37,9 +37,7 @@ class _Handler(BaseHTTPRequestHandler):
             resp = (
                 app.handle(req)
                 if app is not None
-                else Response(
-                    503, {"error": {"code": "ServiceUnavailable", "message": "No emulator is mounted."}}
-                )
+                else Response(503, {"error": {"code": "ServiceUnavailable", "message": "No emulator is mounted."}})
             )
         except DropConnection:
             hang_up(self)

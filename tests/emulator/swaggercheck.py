@@ -15,7 +15,14 @@ from pathlib import Path
 from . import ids
 from .wire import Request, Response
 
-SPEC = Path(__file__).resolve().parents[1] / "data" / "rest-api-specs" / "imagebuilder" / "2025-10-01" / "imagebuilder.json"
+SPEC = (
+    Path(__file__).resolve().parents[1]
+    / "data"
+    / "rest-api-specs"
+    / "imagebuilder"
+    / "2025-10-01"
+    / "imagebuilder.json"
+)
 TEMPLATES = "microsoft.virtualmachineimages/imagetemplates"
 
 
@@ -37,8 +44,11 @@ def _schemas(req: Request) -> tuple[str | None, str | None]:
         return None, None
     types = "/".join((p.namespace, *p.types)).lower()
     if types == TEMPLATES and not p.tail:
-        return {"PUT": ("ImageTemplate", "ImageTemplate"), "PATCH": ("ImageTemplateUpdateParameters", "ImageTemplate"),
-                "GET": (None, "ImageTemplate")}.get(req.method, (None, None))
+        return {
+            "PUT": ("ImageTemplate", "ImageTemplate"),
+            "PATCH": ("ImageTemplateUpdateParameters", "ImageTemplate"),
+            "GET": (None, "ImageTemplate"),
+        }.get(req.method, (None, None))
     if types == TEMPLATES and p.tail and req.method == "GET":
         return None, "RunOutputCollection" if p.tail.lower() == "runoutputs" else None
     if p.full_type.lower() == f"{TEMPLATES}/runoutputs" and not p.tail and req.method == "GET":

@@ -135,9 +135,7 @@ def setup_world(c: Clients, *, network_role: bool = True, image_role: bool = Tru
     return World(ident.id, ident.principal_id, net, image_id, roles["net"], roles["img"])
 
 
-def template_body(
-    w: World, *, inline=("echo hello",), customize=None, validate=None, distribute=None
-) -> dict:
+def template_body(w: World, *, inline=("echo hello",), customize=None, validate=None, distribute=None) -> dict:
     props = {
         "source": {
             "type": "PlatformImage",
@@ -178,9 +176,7 @@ def template_body(
 
 
 def create_template(c: Clients, w: World, name: str = "jb-1", **kw):
-    return c.ib.virtual_machine_image_templates.begin_create_or_update(
-        "rg-img", name, template_body(w, **kw)
-    ).result()
+    return c.ib.virtual_machine_image_templates.begin_create_or_update("rg-img", name, template_body(w, **kw)).result()
 
 
 def watch(c: Clients, name: str = "jb-1") -> list[tuple[str, str]]:
@@ -229,9 +225,7 @@ def test_build_succeeds_and_logs_are_readable_in_azurite_with_a_token(azure_env)
     def read_log(credential) -> str:
         svc = BlobServiceClient(blob_url, credential=credential, connection_verify=str(azure_env.ca.ca_file))
         (name,) = [
-            b.name
-            for b in svc.get_container_client("packerlogs").list_blobs()
-            if b.name.endswith("/customization.log")
+            b.name for b in svc.get_container_client("packerlogs").list_blobs() if b.name.endswith("/customization.log")
         ]
         return svc.get_blob_client("packerlogs", name).download_blob().readall().decode()
 
@@ -309,7 +303,9 @@ def test_missing_image_role_fails_at_distribute(clients):
     assert (status.run_state, status.run_sub_state) == ("Failed", "Distributing")
     assert "Microsoft.Compute/images/write" in status.message
     # The documented shape of a distribution failure (image-builder-troubleshoot, issues/20 upstream).
-    assert "Failed in distributing 1 images out of total 1: {[Error 0] [Distribute 0] Error publishing" in status.message
+    assert (
+        "Failed in distributing 1 images out of total 1: {[Error 0] [Distribute 0] Error publishing" in status.message
+    )
     with pytest.raises(ResourceNotFoundError):
         clients.compute.images.get("rg-img", "jumpbox")
 
@@ -327,9 +323,16 @@ def test_missing_image_role_fails_the_submission_and_leaves_a_failed_template(cl
     assert tpl.properties.exact_staging_resource_group is None  # nothing was made for it
     # The failed template must be deleted first: submitting it again conflicts, even unchanged.
     clients.auth.role_assignments.create(
-        f"/subscriptions/{clients.sub}/resourceGroups/rg-img", str(uuid.uuid4()),
-        {"properties": {"roleDefinitionId": w.image_role_id, "principalId": w.principal_id,
-                        "principalType": "ServicePrincipal"}})
+        f"/subscriptions/{clients.sub}/resourceGroups/rg-img",
+        str(uuid.uuid4()),
+        {
+            "properties": {
+                "roleDefinitionId": w.image_role_id,
+                "principalId": w.principal_id,
+                "principalType": "ServicePrincipal",
+            }
+        },
+    )
     with pytest.raises(HttpResponseError) as again:
         create_template(clients, w)
     assert again.value.status_code == 409 and "Update/Upgrade of image templates" in again.value.error.message
@@ -480,8 +483,7 @@ def test_gallery_distribution_creates_versions(clients):
     for _ in range(2):
         clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1").result()
     versions = sorted(
-        v.name
-        for v in clients.compute.gallery_image_versions.list_by_gallery_image("rg-img", "gal", "jumpbox")
+        v.name for v in clients.compute.gallery_image_versions.list_by_gallery_image("rg-img", "gal", "jumpbox")
     )
     assert versions == ["1.0.0", "1.0.1"]
 
@@ -511,9 +513,7 @@ def test_transient_errors_and_dropped_connections_are_retried(clients):
     assert [r.status for r in clients.arm.requests if r.method == "GET"] == [0, 200]
 
 
-def test_lro_polling_uses_the_emulators_short_delay_not_the_30s_default(
-    arm_emulator, emulator_ca, monkeypatch
-):
+def test_lro_polling_uses_the_emulators_short_delay_not_the_30s_default(arm_emulator, emulator_ca, monkeypatch):
     sleeps: list[float] = []
     from azure.core.pipeline.transport import RequestsTransport
 
@@ -595,9 +595,7 @@ def test_caller_permissions_come_from_its_role_assignments(clients):
     assert block.actions == ["*"]
     arm, caller = clients.arm, clients.arm.config.caller_principal_id
     arm.remove_assignments(caller)
-    arm.assign_role(
-        caller, f"/subscriptions/{clients.sub}", "b24988ac-6180-42a0-ab88-20f7382dd24c"
-    )  # Contributor
+    arm.assign_role(caller, f"/subscriptions/{clients.sub}", "b24988ac-6180-42a0-ab88-20f7382dd24c")  # Contributor
     (block,) = list(clients.auth.permissions.list_for_resource_group("rg"))
     assert "Microsoft.Authorization/*/Write" in block.not_actions
     # ARM enforces it: a Contributor may create identities but not role assignments.
@@ -674,9 +672,7 @@ def test_resource_providers_and_isolated_builds_need_container_instance(clients)
     with pytest.raises(HttpResponseError) as err:
         clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1").result()
     assert "Azure Container Instances provider not registered for your subscription." in str(err.value)
-    assert (
-        clients.resource.providers.register("Microsoft.ContainerInstance").registration_state == "Registering"
-    )
+    assert clients.resource.providers.register("Microsoft.ContainerInstance").registration_state == "Registering"
     assert clients.resource.providers.get("Microsoft.ContainerInstance").registration_state == "Registered"
     assert clients.ib.virtual_machine_image_templates.begin_run("rg-img", "jb-1").result() is None
 
@@ -729,14 +725,18 @@ def test_live_output_is_in_the_build_container_and_the_log_reaches_packerlogs_at
             break
         if run.account:  # looked at before anything else observes the run
             in_blob.append(azure_env.arm.blobs.get(run.account, "packerlogs", f"{run.id}/customization.log"))
-        groups = [r for r in c.resource.resources.list_by_resource_group(staging.split("/")[-1])
-                  if r.type == "Microsoft.ContainerInstance/containerGroups"]
+        groups = [
+            r
+            for r in c.resource.resources.list_by_resource_group(staging.split("/")[-1])
+            if r.type == "Microsoft.ContainerInstance/containerGroups"
+        ]
         if groups:
             (group,) = groups
             assert group.name.startswith("vmimagebuilder-build-container-")
             path = f"{group.id}/containers/packer/logs"
             resp = c.resource.send_request(
-                HttpRequest("GET", path, params={"api-version": "2023-05-01", "tail": "1000"}))
+                HttpRequest("GET", path, params={"api-version": "2023-05-01", "tail": "1000"})
+            )
             assert resp.status_code == 200, resp.text()
             content = resp.json()["content"]
             if not sizes or sizes[-1] != len(content):
@@ -745,8 +745,11 @@ def test_live_output_is_in_the_build_container_and_the_log_reaches_packerlogs_at
     assert set(in_blob) == {None}  # nothing in packerlogs while it ran
     text = azure_env.arm.blobs.get(run.account, "packerlogs", f"{run.id}/customization.log").decode()
     assert "line 29" in text and "PACKER ERR" in text  # Packer's debug output, on standard error
-    assert not [r for r in c.resource.resources.list_by_resource_group(staging.split("/")[-1])
-                if r.type == "Microsoft.ContainerInstance/containerGroups"]  # the container went with the run
+    assert not [
+        r
+        for r in c.resource.resources.list_by_resource_group(staging.split("/")[-1])
+        if r.type == "Microsoft.ContainerInstance/containerGroups"
+    ]  # the container went with the run
 
 
 # ---------------------------------------------------------------- credentials and the product's environment
@@ -780,9 +783,7 @@ def test_product_style_subprocess_reaches_the_emulator_through_env_only(azure_en
         "c.resource_groups.create_or_update('rg-probe', {'location': 'westeurope'})\n"
         "print(c.resource_groups.get('rg-probe').id)\n"
     )
-    done = subprocess.run(
-        [sys.executable, str(script)], env=azure_env.env, capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, str(script)], env=azure_env.env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("/resourceGroups/rg-probe")
     assert azure_env.arm.token_audiences == {ARM_AUDIENCE.rstrip("/")}  # what the fake az put in the token
@@ -791,9 +792,7 @@ def test_product_style_subprocess_reaches_the_emulator_through_env_only(azure_en
 
 def test_fake_az_reports_logged_out(tmp_path):
     env = dict(os.environ, FAKE_AZ_LOGGED_OUT="1")
-    done = subprocess.run(
-        [str(FAKEBIN / "az"), "account", "get-access-token"], env=env, capture_output=True, text=True
-    )
+    done = subprocess.run([str(FAKEBIN / "az"), "account", "get-access-token"], env=env, capture_output=True, text=True)
     assert done.returncode == 1 and "az login" in done.stderr
     done = subprocess.run([str(FAKEBIN / "az"), "account", "show"], capture_output=True, text=True)
     assert json.loads(done.stdout)["state"] == "Enabled"
@@ -803,7 +802,9 @@ def test_fake_az_reports_logged_out(tmp_path):
 
 
 def _template_id(c: Clients, name: str = "jb-1") -> str:
-    return f"/subscriptions/{c.sub}/resourceGroups/rg-img/providers/Microsoft.VirtualMachineImages/imageTemplates/{name}"
+    return (
+        f"/subscriptions/{c.sub}/resourceGroups/rg-img/providers/Microsoft.VirtualMachineImages/imageTemplates/{name}"
+    )
 
 
 def _staging_vms(c: Clients, tpl) -> list[str]:
@@ -904,8 +905,12 @@ def test_every_image_template_answer_is_checked_against_the_swagger(clients, mon
     clients.ib.virtual_machine_image_templates.get("rg-img", "jb-1")
     assert any("runState: 'Finished' is not one of" in v for v in clients.arm.swagger_violations)
     clients.arm.swagger_violations.clear()
-    path = f"/subscriptions/{clients.sub}/resourceGroups/rg-img/providers/Microsoft.VirtualMachineImages/imageTemplates/x"
-    req = Request("PUT", path, {}, {}, b'{"location": "westeurope", "properties": {"vmProfile": {"osDiskSizeGB": "9"}}}')
+    path = (
+        f"/subscriptions/{clients.sub}/resourceGroups/rg-img/providers/Microsoft.VirtualMachineImages/imageTemplates/x"
+    )
+    req = Request(
+        "PUT", path, {}, {}, b'{"location": "westeurope", "properties": {"vmProfile": {"osDiskSizeGB": "9"}}}'
+    )
     assert any("osDiskSizeGB" in v for v in swaggercheck.check(req, Response(201, {})))
 
 

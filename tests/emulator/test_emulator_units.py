@@ -11,9 +11,7 @@ from tests.emulator import ids, packerlog, rbac
 from tests.emulator.faults import StepFailure
 from tests.emulator.lro import Operations
 
-segment = st.text(
-    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", min_size=1, max_size=12
-)
+segment = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", min_size=1, max_size=12)
 name = segment.filter(lambda s: s.lower() != "providers")
 namespace = st.builds(lambda a, b: f"{a}.{b}", st.sampled_from(["Microsoft", "Contoso"]), name)
 
@@ -55,9 +53,7 @@ def test_contains_is_segment_wise_and_case_insensitive(parts, child):
     assert ids.contains("", rid)
 
 
-action_text = st.text(
-    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ./", min_size=1, max_size=40
-)
+action_text = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ./", min_size=1, max_size=40)
 
 
 @given(action_text)
@@ -89,14 +85,10 @@ def test_countdown_reports_in_progress_exactly_n_times(n):
     assert states == ["InProgress"] * n + ["Succeeded"] and done == [1]
 
 
-@given(
-    st.lists(st.lists(st.text(alphabet="abc xyz", max_size=8), max_size=6), min_size=1, max_size=4), st.data()
-)
+@given(st.lists(st.lists(st.text(alphabet="abc xyz", max_size=8), max_size=6), min_size=1, max_size=4), st.data())
 def test_a_failing_step_stops_the_log_at_its_marker(outputs, data):
     steps = [{"type": "Shell", "name": f"s{i}", "inline": ["true"]} for i in range(len(outputs))]
-    marked = [
-        [f"line {i}.{k} {t}" for k, t in enumerate(out)] + [f"MARK {i}"] for i, out in enumerate(outputs)
-    ]
+    marked = [[f"line {i}.{k} {t}" for k, t in enumerate(out)] + [f"MARK {i}"] for i, out in enumerate(outputs)]
     target = data.draw(st.integers(0, len(steps) - 1))
     log = packerlog.steps({}, steps, lambda tpl, step, i: marked[i], StepFailure(at=rf"MARK {target}$"))
     text = "\n".join(log.lines)

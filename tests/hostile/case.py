@@ -53,9 +53,7 @@ class Case:
     spec_text: str | bytes | None = None  # replaces jumpbox.yaml
     lock: dict[Any, Any] = field(default_factory=dict)
     lock_text: str | bytes | None = None  # replaces jumpbox.lock.json
-    fs: tuple[
-        tuple[Any, ...], ...
-    ] = ()  # ("fifo"|"dir"|"file"|"symlink"|"socket"|"immutable"|"rm", rel, ...)
+    fs: tuple[tuple[Any, ...], ...] = ()  # ("fifo"|"dir"|"file"|"symlink"|"socket"|"immutable"|"rm", rel, ...)
     env: dict[str, str] = field(default_factory=dict)
     prepare: Callable[[Any], None] | None = None  # hook(workspace) for setups data cannot express
     writes: tuple[str, ...] = ("{work}/out",)  # where an accepted run may write
@@ -77,6 +75,4 @@ class Case:
     def __post_init__(self) -> None:
         assert self.cls in CLASSES, self.cls
         assert self.expect in ("reject", "inert", "either"), self.expect
-        assert self.expect == "inert" or self.mentions or self.expect == "either", (
-            f"{self.id}: name what to mention"
-        )
+        assert self.expect == "inert" or self.mentions or self.expect == "either", f"{self.id}: name what to mention"

@@ -93,9 +93,7 @@ def parse_block(block: str, script: str) -> list[tuple[str, str]]:
         pairs.append((name, "".join(value)))
     words = shlex.split(block, posix=True)
     if words != [f"{n}={v}" for n, v in pairs]:
-        raise NotInert(
-            f"{script}: the variable block does not read back as {len(pairs)} assignments with shlex"
-        )
+        raise NotInert(f"{script}: the variable block does not read back as {len(pairs)} assignments with shlex")
     return pairs
 
 
@@ -234,9 +232,7 @@ class Baseline:
         )
 
 
-def check_scripts(
-    files: dict[str, str], base: Baseline, expect_vars: dict[str, str] | None = None
-) -> list[str]:
+def check_scripts(files: dict[str, str], base: Baseline, expect_vars: dict[str, str] | None = None) -> list[str]:
     problems = []
     for script, names in (("provision.sh", base.provision_vars), ("validate.sh", base.validate_vars)):
         if script not in files:
@@ -252,9 +248,7 @@ def check_scripts(
             problems.append(str(exc))
             continue
         if tuple(values) != names:
-            problems.append(
-                f"{script}: variables {list(values)} differ from the default plan's {list(names)}"
-            )
+            problems.append(f"{script}: variables {list(values)} differ from the default plan's {list(names)}")
         for name, want in (expect_vars or {}).items():
             if name in values and values[name] != want:
                 problems.append(f"{script}: {name} reads back as {values[name]!r}, not {want!r}")
@@ -262,9 +256,7 @@ def check_scripts(
         for row in filter(None, values.get(table, "").split("\n")):
             cells = row.split("\t")
             if len(cells) != len(columns):
-                problems.append(
-                    f"{script}: {table} row {row[:60]!r} has {len(cells)} columns, not {len(columns)}"
-                )
+                problems.append(f"{script}: {table} row {row[:60]!r} has {len(cells)} columns, not {len(columns)}")
             elif script == "provision.sh":
                 cell = dict(zip(columns, cells, strict=True))
                 file_name, url = cell["file"], cell["url"]
@@ -275,9 +267,7 @@ def check_scripts(
     return problems
 
 
-def check_deb822(
-    files: dict[str, str], base: Baseline, expect_uris: dict[int, str] | None = None
-) -> list[str]:
+def check_deb822(files: dict[str, str], base: Baseline, expect_uris: dict[int, str] | None = None) -> list[str]:
     try:
         texts = deb822_outputs(files)
         outputs = {name: deb822_paragraphs(texts[name]) for name in SOURCES if name in texts}
@@ -312,9 +302,7 @@ def check_arm(files: dict[str, str], base: Baseline, expect_values: tuple[str, .
         for s in arm_strings(doc):
             if is_expression(s):
                 if not s.startswith(TOOL_FUNCTIONS) or arm_skeleton(s) not in base.skeletons:
-                    problems.append(
-                        f"{rel}: {s[:100]!r} would be evaluated by ARM (not an expression the tool writes)"
-                    )
+                    problems.append(f"{rel}: {s[:100]!r} would be evaluated by ARM (not an expression the tool writes)")
             else:
                 literals.add(arm_unescape(s))
         for customizer in _shell_customizers(doc):
@@ -326,9 +314,7 @@ def check_arm(files: dict[str, str], base: Baseline, expect_values: tuple[str, .
 
 
 def _check_inline(rel: str, lines: list[str], files: dict[str, str]) -> list[str]:
-    problems = [f"{rel}: an inline line holds '{{{{' (template interpolation)" for s in lines if "{{" in s][
-        :1
-    ]
+    problems = [f"{rel}: an inline line holds '{{{{' (template interpolation)" for s in lines if "{{" in s][:1]
     if err := bash_syntax("\n".join(lines) + "\n", "sh"):
         problems.append(f"{rel}: the inline customizer fails sh -n: {err}")
     for i, line in enumerate(lines):
@@ -361,8 +347,10 @@ def check_manifest(files: dict[str, str]) -> list[str]:
     tool's download URL exactly as the tool table does."""
     try:
         script = _sourceable(files)
-        rows = [dict(zip(scripts.PROVISION_COLUMNS, row.split("\t"), strict=True))
-                for row in filter(None, script_vars(files, "provision.sh").get("ARTIFACTS", "").split("\n"))]
+        rows = [
+            dict(zip(scripts.PROVISION_COLUMNS, row.split("\t"), strict=True))
+            for row in filter(None, script_vars(files, "provision.sh").get("ARTIFACTS", "").split("\n"))
+        ]
     except (NotInert, ValueError) as exc:
         return [f"manifest: {exc}"]
     # Tools the lock could not pin get the digest the build verified; names are the catalog's own.

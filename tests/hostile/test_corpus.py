@@ -65,8 +65,10 @@ def baseline(init_dir) -> Baseline:
         {**data, "mirror": {"apt": APT, "artifacts": "https://mirror.contoso.example/tools"}},
     ]
     return Baseline.of(
-        [render_files(build_plan(parse_spec(load_yaml(yaml.safe_dump(v), "t.yaml"), catalog), lock, catalog=catalog))
-         for v in variants]
+        [
+            render_files(build_plan(parse_spec(load_yaml(yaml.safe_dump(v), "t.yaml"), catalog), lock, catalog=catalog))
+            for v in variants
+        ]
     )
 
 
@@ -105,11 +107,7 @@ def judge(
         problems.append(f"{connections} connection(s) to the tripwire: a request tried to leave the machine")
     diff = changed(before, after)
     for text in case.forbid:
-        leaks = [
-            p
-            for p in diff
-            if after.get(p, ("",))[0] == "file" and text.encode() in (ws.root / p).read_bytes()
-        ]
+        leaks = [p for p in diff if after.get(p, ("",))[0] == "file" and text.encode() in (ws.root / p).read_bytes()]
         if text in r.stdout + r.stderr or leaks:
             problems.append(f"{text!r} leaked into the output or {leaks[:3]}")
     accepted = r.code in case.ok_codes

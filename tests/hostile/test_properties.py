@@ -144,8 +144,10 @@ def _baseline() -> Baseline:
         {**data, "mirror": {"apt": APT, "artifacts": "https://mirror.contoso.example/tools"}},
     ]
     return Baseline.of(
-        [render_files(build_plan(parse_spec(LocatedDocument(v, "t.yaml"), CATALOG), _lock(), catalog=CATALOG))
-         for v in variants]
+        [
+            render_files(build_plan(parse_spec(LocatedDocument(v, "t.yaml"), CATALOG), _lock(), catalog=CATALOG))
+            for v in variants
+        ]
     )
 
 
@@ -189,11 +191,7 @@ HELM = "tools.helm.0.artifacts.amd64"
 
 @pytest.mark.parametrize("field,pinned", [("url", True), ("url", False), ("checksumUrl", False)])
 @PROPERTY
-@given(
-    value=st.one_of(
-        text, st.builds(lambda s: "https://get.helm.sh/" + s, st.one_of(st.text(max_size=40), hostile))
-    )
-)
+@given(value=st.one_of(text, st.builds(lambda s: "https://get.helm.sh/" + s, st.one_of(st.text(max_size=40), hostile))))
 def test_any_text_in_a_lock_url_is_rejected_or_inert(field, pinned, value):
     doc = json.loads(default_lock_text())
     set_path(doc, f"{HELM}.{field}", value)

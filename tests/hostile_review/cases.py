@@ -356,9 +356,7 @@ class _ReasonHttps:
                         return
                 super().do_GET()
 
-        self.server = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", 0), functools.partial(Handler, directory=str(root))
-        )
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
         self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.url = f"https://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -461,9 +459,7 @@ def _diff_cases() -> list[Case]:
             lambda d: d["tools"][1].__setitem__("name", "evil\nNo differences in tools"),
             "a forged line in the diff a release note is made from",
         ),
-        diff(
-            "r2-diff-tools-string", ("tools",), lambda d: d.__setitem__("tools", "x"), "was an internal error"
-        ),
+        diff("r2-diff-tools-string", ("tools",), lambda d: d.__setitem__("tools", "x"), "was an internal error"),
         diff("r2-diff-no-azure-cli", ("azureCli",), lambda d: d.pop("azureCli"), "was an internal error"),
         diff(
             "r2-diff-packages-object",

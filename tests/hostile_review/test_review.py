@@ -36,9 +36,7 @@ def test_live_view_shows_log_lines_and_notes_escaped():
         f"lost contact with Azure ({OSC_TITLE}); still trying",
     )
     out = io.StringIO()
-    con = Console(
-        file=out, force_terminal=True, color_system=None, width=160
-    )  # no styles: any ESC is injected
+    con = Console(file=out, force_terminal=True, color_system=None, width=160)  # no styles: any ESC is injected
     con.print(Presenter("text")._render(snap))
     assert ESC not in out.getvalue()
     assert "\\x1b]0;PWNED" in out.getvalue()  # shown, escaped

@@ -22,12 +22,25 @@ def _publish_index(root):
     """Microsoft's extension index as the mirror holds it (azure-cli-extensions/index.json): aks-preview at the
     embedded lock's 18.0.0b7 (its digest), a newer one for a newer Azure CLI, and one too new to fit."""
     locked = json.loads(default_lock_text())["azureCli"]["extensions"]["aks-preview"][0]
-    entries = [(locked["version"], locked["sha256"], "2.60.0"), ("18.0.0b8", "8" * 64, "2.80.0"),
-               ("19.0.0b1", "9" * 64, "2.99.0")]
-    index = {"formatVersion": "1", "extensions": {"aks-preview": [
-        {"downloadUrl": WHEEL.format(v=v), "sha256Digest": sha, "filename": WHEEL.format(v=v).rsplit("/", 1)[1],
-         "metadata": {"name": "aks-preview", "version": v, "azext.minCliCoreVersion": cli}}
-        for v, sha, cli in entries]}}
+    entries = [
+        (locked["version"], locked["sha256"], "2.60.0"),
+        ("18.0.0b8", "8" * 64, "2.80.0"),
+        ("19.0.0b1", "9" * 64, "2.99.0"),
+    ]
+    index = {
+        "formatVersion": "1",
+        "extensions": {
+            "aks-preview": [
+                {
+                    "downloadUrl": WHEEL.format(v=v),
+                    "sha256Digest": sha,
+                    "filename": WHEEL.format(v=v).rsplit("/", 1)[1],
+                    "metadata": {"name": "aks-preview", "version": v, "azext.minCliCoreVersion": cli},
+                }
+                for v, sha, cli in entries
+            ]
+        },
+    }
     (root / "azure-cli-extensions").mkdir(parents=True, exist_ok=True)
     (root / "azure-cli-extensions" / "index.json").write_text(json.dumps(index))
 
@@ -78,8 +91,12 @@ def test_lock_resolves_every_digest_from_the_mirror(tmp_path, default_data):
                 assert art["url"].startswith("https://") and srv.url not in art["url"], "the lock keeps upstream URLs"
         # A fresh lock: the newest aks-preview the mirror's index says fits azure-cli 2.90.0.
         (ext,) = lock["azureCli"]["extensions"]["aks-preview"]
-        assert ext == {"version": "18.0.0b8", "url": WHEEL.format(v="18.0.0b8"), "sha256": "8" * 64,
-                       "source": f"extension index {srv.url}/m/azure-cli-extensions/index.json (sha256Digest)"}
+        assert ext == {
+            "version": "18.0.0b8",
+            "url": WHEEL.format(v="18.0.0b8"),
+            "sha256": "8" * 64,
+            "source": f"extension index {srv.url}/m/azure-cli-extensions/index.json (sha256Digest)",
+        }
         planned = run_cli("plan", "-f", str(spec), "--no-write", "--output", "json")
         assert planned.returncode == 0, planned.stderr
         assert all(a["verification"] == "pinned" for a in json.loads(planned.stdout)["artifacts"])

@@ -24,11 +24,22 @@ SHA = hashlib.sha256(BODY).hexdigest()
 NAME = "tool-linux-amd64.tar.gz"
 
 
-def item(path=f"tool/1.0.0/amd64/{NAME}", checksum_path="tool/1.0.0/amd64/sha256sums.txt", sha256=None, order_path=None):
-    return MirrorItem(tool="tool", version="1.0.0", arch="amd64", upstream_url=f"https://example.invalid/{NAME}",
-                      path=path, sha256=sha256, checksum_upstream_url="https://example.invalid/sha256sums.txt",
-                      checksum_path=checksum_path, checksum_format="sha256sum",
-                      order_upstream_url="https://example.invalid/order" if order_path else None, order_path=order_path)
+def item(
+    path=f"tool/1.0.0/amd64/{NAME}", checksum_path="tool/1.0.0/amd64/sha256sums.txt", sha256=None, order_path=None
+):
+    return MirrorItem(
+        tool="tool",
+        version="1.0.0",
+        arch="amd64",
+        upstream_url=f"https://example.invalid/{NAME}",
+        path=path,
+        sha256=sha256,
+        checksum_upstream_url="https://example.invalid/sha256sums.txt",
+        checksum_path=checksum_path,
+        checksum_format="sha256sum",
+        order_upstream_url="https://example.invalid/order" if order_path else None,
+        order_path=order_path,
+    )
 
 
 class Upstream:
@@ -61,11 +72,19 @@ def _outside(box):
     return tree(box / "outside")
 
 
-@pytest.mark.parametrize("field,value", [
-    ("path", "../../outside/victim"), ("path", "tool/../../outside/victim"), ("path", "/etc/cron.d/x"),
-    ("checksum_path", "../outside/victim"), ("checksum_path", "/tmp/x"), ("order_path", "tool/1.0.0/../../../x"),
-    ("path", "tool/1.0.0/amd64/"), ("path", "tool//x"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("path", "../../outside/victim"),
+        ("path", "tool/../../outside/victim"),
+        ("path", "/etc/cron.d/x"),
+        ("checksum_path", "../outside/victim"),
+        ("checksum_path", "/tmp/x"),
+        ("order_path", "tool/1.0.0/../../../x"),
+        ("path", "tool/1.0.0/amd64/"),
+        ("path", "tool//x"),
+    ],
+)
 def test_a_hostile_mirror_path_is_refused_before_anything_is_read_or_written(box, field, value):
     up = Upstream()
     hostile = item(**{field: value})
@@ -81,8 +100,13 @@ def test_a_good_item_is_written_and_its_checksum_file_beside_it(box):
     up = Upstream()
     synced = sync_item(item(), Source(), box / "mirror", up.text, up.file)
     assert synced.action == "fetched" and synced.sha256 == SHA
-    assert sorted(tree(box / "mirror")) == ["tool", "tool/1.0.0", "tool/1.0.0/amd64", "tool/1.0.0/amd64/sha256sums.txt",
-                                            f"tool/1.0.0/amd64/{NAME}"]
+    assert sorted(tree(box / "mirror")) == [
+        "tool",
+        "tool/1.0.0",
+        "tool/1.0.0/amd64",
+        "tool/1.0.0/amd64/sha256sums.txt",
+        f"tool/1.0.0/amd64/{NAME}",
+    ]
     assert sync_item(item(), Source(), box / "mirror", up.text, up.file).action == "up to date"
 
 
@@ -177,8 +201,12 @@ def test_the_cli_refuses_a_from_folder_with_a_link_to_etc_passwd(tmp_path, defau
     with StaticHttps(tmp_path / "www", tmp_path) as srv:
         spec = _inputs(tmp_path, default_data, srv)
         first = tmp_path / "first"
-        assert run_cli("mirror", "sync", "-f", str(spec), "--to", str(first),
-                       env={"SSL_CERT_FILE": str(srv.ca_file)}).returncode == 0
+        assert (
+            run_cli(
+                "mirror", "sync", "-f", str(spec), "--to", str(first), env={"SSL_CERT_FILE": str(srv.ca_file)}
+            ).returncode
+            == 0
+        )
     # azwi is locked without a digest: only its checksum file vouches for it, and that file can be edited.
     folder = first / "azwi" / "1.6.0" / "amd64"
     (folder / "azwi-v1.6.0-linux-amd64.tar.gz").unlink()

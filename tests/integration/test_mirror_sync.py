@@ -33,10 +33,20 @@ def _upstream(www, url):
             (folder / sums_name).write_text(f"{art_name}  abcd {sha}\n")
         else:
             (folder / sums_name).write_text(f"{sha}  {art_name}\n")
-        tools[name] = [{"version": version, "artifacts": {arch: {
-            "url": f"{url}/{name}/{art_name}", "sha256": None if name == "azwi" else sha,
-            "checksumUrl": f"{url}/{name}/{sums_name}", "source": "test",
-            "override": "the test's loopback stands in for upstream"}}}]
+        tools[name] = [
+            {
+                "version": version,
+                "artifacts": {
+                    arch: {
+                        "url": f"{url}/{name}/{art_name}",
+                        "sha256": None if name == "azwi" else sha,
+                        "checksumUrl": f"{url}/{name}/{sums_name}",
+                        "source": "test",
+                        "override": "the test's loopback stands in for upstream",
+                    }
+                },
+            }
+        ]
     return {"schema": "aks-jumpbox/lock/v1", "tools": tools, "azureCli": {"versions": ["2.90.0"]}}
 
 
@@ -56,9 +66,14 @@ def test_sync_fills_the_mirror_layout_and_verifies(tmp_path, default_data):
         out = tmp_path / "mirror"
         result = run_cli("mirror", "sync", "-f", str(spec), "--to", str(out), env=env)
         assert result.returncode == 0, result.stderr
-        for rel in ("helm/4.3.0/amd64/helm-v4.3.0-linux-amd64.tar.gz", "helm/4.3.0/amd64/helm-v4.3.0-linux-amd64.tar.gz.sha256sum",
-                    "yq/4.54.1/amd64/yq_linux_amd64", "yq/4.54.1/amd64/checksums_hashes_order",
-                    "azwi/1.6.0/amd64/azwi-v1.6.0-linux-amd64.tar.gz", "azwi/1.6.0/amd64/sha256sums.txt"):
+        for rel in (
+            "helm/4.3.0/amd64/helm-v4.3.0-linux-amd64.tar.gz",
+            "helm/4.3.0/amd64/helm-v4.3.0-linux-amd64.tar.gz.sha256sum",
+            "yq/4.54.1/amd64/yq_linux_amd64",
+            "yq/4.54.1/amd64/checksums_hashes_order",
+            "azwi/1.6.0/amd64/azwi-v1.6.0-linux-amd64.tar.gz",
+            "azwi/1.6.0/amd64/sha256sums.txt",
+        ):
             assert (out / rel).is_file(), rel
         index = json.loads((out / "aks-jumpbox-mirror.json").read_text())
         assert {a["tool"] for a in index["artifacts"]} == set(TOOLS)
@@ -97,14 +112,20 @@ def test_sync_from_a_folder_works_offline(tmp_path, default_data):
     with StaticHttps(tmp_path / "www", tmp_path) as srv:
         spec = _inputs(tmp_path, default_data, srv)
         first = tmp_path / "first"
-        assert run_cli("mirror", "sync", "-f", str(spec), "--to", str(first), env={"SSL_CERT_FILE": str(srv.ca_file)}).returncode == 0
+        assert (
+            run_cli(
+                "mirror", "sync", "-f", str(spec), "--to", str(first), env={"SSL_CERT_FILE": str(srv.ca_file)}
+            ).returncode
+            == 0
+        )
     # The server is gone: the second mirror is filled from the first folder only.
     second = tmp_path / "second"
     result = run_cli("mirror", "sync", "-f", str(spec), "--to", str(second), "--from", str(first))
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("copied") == len(TOOLS)
-    assert sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file()) == \
-        sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    assert sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file()) == sorted(
+        p.relative_to(second) for p in second.rglob("*") if p.is_file()
+    )
     bad = run_cli("mirror", "sync", "-f", str(spec), "--to", str(tmp_path / "x"), "--from", "http://insecure.example/m")
     assert bad.returncode == 2 and "https://" in bad.stderr
 
@@ -119,12 +140,28 @@ def test_an_extension_wheel_is_mirrored_from_a_folder_checked_against_the_lock_a
     src = tmp_path / "from"
     (src / rel).parent.mkdir(parents=True)
     (src / rel).write_bytes(wheel)
-    index = {"formatVersion": "1", "extensions": {"aks-preview": [
-        {"downloadUrl": url, "sha256Digest": sha, "filename": url.rsplit("/", 1)[1],
-         "metadata": {"name": "aks-preview", "version": "18.0.0b7"}}]}}
+    index = {
+        "formatVersion": "1",
+        "extensions": {
+            "aks-preview": [
+                {
+                    "downloadUrl": url,
+                    "sha256Digest": sha,
+                    "filename": url.rsplit("/", 1)[1],
+                    "metadata": {"name": "aks-preview", "version": "18.0.0b7"},
+                }
+            ]
+        },
+    }
     (src / "azure-cli-extensions" / "index.json").write_text(json.dumps(index))
-    lock = {"schema": "aks-jumpbox/lock/v1", "tools": {}, "azureCli": {"versions": ["2.90.0"], "extensions": {
-        "aks-preview": [{"version": "18.0.0b7", "url": url, "sha256": sha, "source": "test"}]}}}
+    lock = {
+        "schema": "aks-jumpbox/lock/v1",
+        "tools": {},
+        "azureCli": {
+            "versions": ["2.90.0"],
+            "extensions": {"aks-preview": [{"version": "18.0.0b7", "url": url, "sha256": sha, "source": "test"}]},
+        },
+    }
     spec = tmp_path / "jumpbox.yaml"
     spec.write_text(yaml.safe_dump(variant(default_data, tools={})))
     (tmp_path / "jumpbox.lock.json").write_text(json.dumps(lock))

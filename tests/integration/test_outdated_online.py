@@ -25,7 +25,7 @@ def world(tmp_path):
     _publish(www / "m", {n: NEWEST[n] for n in PINS if NEWEST[n] != PINS[n]})
     with StaticHttps(www, tmp_path) as srv:
         text = default_spec_text()
-        tools_block = text[text.index("tools:\n"):text.index("\n\n", text.index("tools:\n"))]
+        tools_block = text[text.index("tools:\n") : text.index("\n\n", text.index("tools:\n"))]
         pins = "tools:\n" + "".join(f"  {n}: {v}   # keep this comment ({n})\n" for n, v in PINS.items())
         text = text.replace(tools_block + "\n", pins)
         text += f"mirror:\n  artifacts: {srv.url}/m\n"
@@ -39,8 +39,16 @@ def world(tmp_path):
 
 def test_outdated_reads_the_feed_from_the_environment(world):
     srv, spec, env = world
-    r = run_cli("outdated", "-f", str(spec), "-o", "json", "--as-of", "2027-01-20",
-                env={**env, "AKS_JUMPBOX_RELEASE_FEED": f"{srv.url}/feed"})
+    r = run_cli(
+        "outdated",
+        "-f",
+        str(spec),
+        "-o",
+        "json",
+        "--as-of",
+        "2027-01-20",
+        env={**env, "AKS_JUMPBOX_RELEASE_FEED": f"{srv.url}/feed"},
+    )
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     pins = {p["name"]: p for p in doc["pins"]}
@@ -71,15 +79,23 @@ def test_lock_upgrade_moves_pins_keeps_comments_and_pins_new_digests(world):
     assert changed == [
         ("  kubectl: 1.37.1   # keep this comment (kubectl)", "  kubectl: 1.38.2   # keep this comment (kubectl)"),
         ("  helm: 4.3.0   # keep this comment (helm)", "  helm: 4.3.1   # keep this comment (helm)"),
-        ("  terraform: 1.16.5   # keep this comment (terraform)", "  terraform: 1.16.6   # keep this comment (terraform)"),
+        (
+            "  terraform: 1.16.5   # keep this comment (terraform)",
+            "  terraform: 1.16.6   # keep this comment (terraform)",
+        ),
         ("  flux: 2.9.6   # keep this comment (flux)", "  flux: 2.10.0   # keep this comment (flux)"),
         ("  version: 2.90.0", "  version: 2.91.0"),
     ]
     lock = json.loads((spec.parent / "jumpbox.lock.json").read_text())
-    assert {n: [e["version"] for e in entries] for n, entries in lock["tools"].items()} == \
-        {n: [NEWEST[n]] for n in PINS}
-    assert all(a["sha256"] and "checksum-file" in a["source"]
-               for entries in lock["tools"].values() for e in entries for a in e["artifacts"].values())
+    assert {n: [e["version"] for e in entries] for n, entries in lock["tools"].items()} == {
+        n: [NEWEST[n]] for n in PINS
+    }
+    assert all(
+        a["sha256"] and "checksum-file" in a["source"]
+        for entries in lock["tools"].values()
+        for e in entries
+        for a in e["artifacts"].values()
+    )
     assert lock["azureCli"]["versions"] == ["2.91.0"]
     planned = run_cli("plan", "-f", str(spec), "--no-write", "-o", "json")
     assert planned.returncode == 0, planned.stderr

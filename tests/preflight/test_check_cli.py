@@ -31,8 +31,7 @@ def test_a_failing_check_exits_one_and_the_table_shows_evidence_and_fix(tmp_path
     w = World.isolated()
     w.subnet("snet-imagebuilder-aci")["properties"]["delegations"] = []
     snap = w.write(tmp_path / "snap")
-    r = run_cli("check", "-f", _spec(tmp_path, spec_data("isolated")), "--snapshot", str(snap),
-                env={"COLUMNS": "250"})
+    r = run_cli("check", "-f", _spec(tmp_path, spec_data("isolated")), "--snapshot", str(snap), env={"COLUMNS": "250"})
     assert r.returncode == 1, r.stdout + r.stderr
     out = r.stdout
     assert "subnet.container.delegation" in out and "delegations: (none)" in out
@@ -54,8 +53,10 @@ def test_a_bad_snapshot_document_is_one_message_naming_the_file_and_exit_two(tmp
     r = run_cli("check", "-f", _spec(tmp_path, spec_data("proxy")), "--snapshot", str(snap))
     assert r.returncode == 2
     assert r.stderr.count("error:") == 1
-    assert ("snap/routes.json: route table route-to-eastus2-hub-fw: routes[0] 'r-nexthop-to-fw': nextHopType: "
-            "expected one of VirtualAppliance") in r.stderr
+    assert (
+        "snap/routes.json: route table route-to-eastus2-hub-fw: routes[0] 'r-nexthop-to-fw': nextHopType: "
+        "expected one of VirtualAppliance"
+    ) in r.stderr
     assert not r.stdout
 
 

@@ -27,8 +27,14 @@ def env(arm_emulator, emulator_ca, tmp_path) -> dict[str, str]:
 
 
 def cli(env: dict, cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aks_jumpbox.cli.main", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "aks_jumpbox.cli.main", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def spec_file(tmp_path: Path, w: World) -> str:
@@ -51,7 +57,8 @@ def test_live_check_passes_and_a_snapshot_reads_back_identically(arm_emulator, e
     found = checks(live)
     assert {c["status"] for c in found} == {"pass"}, [c for c in found if c["status"] != "pass"]
     assert {f"egress.build.{e.fqdn}:{e.port}" for e in w.plan.network.egress if "build" in e.subnets} <= {
-        c["id"] for c in found}
+        c["id"] for c in found
+    }
     assert arm_emulator.count("PUT") == 0 and arm_emulator.count("POST") == 0  # a check writes nothing
 
     snap = tmp_path / "snap"
@@ -76,9 +83,16 @@ def test_broken_prerequisites_fail_live_and_through_a_snapshot_alike(arm_emulato
     live = cli(env, tmp_path, "check", "-f", spec, "-o", "json")
     assert live.returncode == 1, live.stderr
     failed = {c["id"]: c for c in checks(live) if c["status"] == "fail"}
-    assert set(failed) == {"provider.Microsoft.ContainerInstance", "identity.role.image", "caller.assign.image",
-                           "source-image"}
-    assert failed["source-image"]["evidence"] == "marketplace versions of Canonical:ubuntu-24_04-lts:server in eastus2: none"
+    assert set(failed) == {
+        "provider.Microsoft.ContainerInstance",
+        "identity.role.image",
+        "caller.assign.image",
+        "source-image",
+    }
+    assert (
+        failed["source-image"]["evidence"]
+        == "marketplace versions of Canonical:ubuntu-24_04-lts:server in eastus2: none"
+    )
     snap = tmp_path / "snap"
     assert cli(env, tmp_path, "snapshot", "-f", spec, "--out", str(snap)).returncode == 0
     offline = cli(env, tmp_path, "check", "-f", spec, "--snapshot", str(snap), "-o", "json")
@@ -93,8 +107,9 @@ def test_what_azure_refuses_to_show_is_skipped_with_its_error(arm_emulator, env,
     # The caller may only read the network resource group and the subscription's providers.
     arm.remove_assignments(arm.config.caller_principal_id)
     sub = f"/subscriptions/{arm.subscription_id}"
-    arm.assign_role(arm.config.caller_principal_id, f"{sub}/resourceGroups/rg-enterprise-networking-spokes-eastus2",
-                    OWNER, "User")
+    arm.assign_role(
+        arm.config.caller_principal_id, f"{sub}/resourceGroups/rg-enterprise-networking-spokes-eastus2", OWNER, "User"
+    )
     spec = spec_file(tmp_path, w)
     live = cli(env, tmp_path, "check", "-f", spec, "-o", "json")
     found = {c["id"]: c for c in checks(live)}

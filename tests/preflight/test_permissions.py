@@ -41,24 +41,36 @@ def test_roles_add_up_and_not_actions_only_take_from_their_own_role(action, a1, 
 
 
 def test_known_role_shapes():
-    contributor = Grant(("*",), ("Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
-                                 "Microsoft.Authorization/elevateAccess/Action"))
+    contributor = Grant(
+        ("*",),
+        (
+            "Microsoft.Authorization/*/Delete",
+            "Microsoft.Authorization/*/Write",
+            "Microsoft.Authorization/elevateAccess/Action",
+        ),
+    )
     assert contributor.allows("Microsoft.Compute/images/write")
     assert not contributor.allows("Microsoft.Authorization/roleAssignments/write")
     reader = Grant(("*/read",), ())
     assert reader.allows("Microsoft.Network/virtualNetworks/read")
     assert not reader.allows("Microsoft.Network/virtualNetworks/subnets/join/action")
     network = Grant(("Microsoft.Network/*",), ())
-    assert missing([network, reader], ["Microsoft.Network/virtualNetworks/subnets/join/action",
-                                       "Microsoft.Compute/images/write"]) == ["Microsoft.Compute/images/write"]
+    assert missing(
+        [network, reader], ["Microsoft.Network/virtualNetworks/subnets/join/action", "Microsoft.Compute/images/write"]
+    ) == ["Microsoft.Compute/images/write"]
     assert contributor.matching("Microsoft.Compute/images/write") == "*"
 
 
 def test_role_definitions_in_rest_and_cli_shapes():
-    rest = {"id": "/providers/Microsoft.Authorization/roleDefinitions/x",
-            "properties": {"roleName": "R", "permissions": [{"actions": ["a/b"], "notActions": []}]}}
-    flat = {"id": "/providers/Microsoft.Authorization/roleDefinitions/x", "roleName": "R",
-            "permissions": [{"actions": ["a/b"], "notActions": []}]}
+    rest = {
+        "id": "/providers/Microsoft.Authorization/roleDefinitions/x",
+        "properties": {"roleName": "R", "permissions": [{"actions": ["a/b"], "notActions": []}]},
+    }
+    flat = {
+        "id": "/providers/Microsoft.Authorization/roleDefinitions/x",
+        "roleName": "R",
+        "permissions": [{"actions": ["a/b"], "notActions": []}],
+    }
     assert blocks_of_role(rest) == blocks_of_role(flat)
     assert blocks_of_role(rest)[0].origin == "role 'R'"
     with pytest.raises(ResourceFormatError, match="role definition R: permissions"):

@@ -50,7 +50,8 @@ def test_the_upstream_locked_down_network_passes_every_check(tmp_path):
     assert {f"nsg.{f.id}" for f in w.plan.network.flows} <= ids
     assert {f"egress.build.{e.fqdn}:{e.port}" for e in w.plan.network.egress} <= ids
     assert finding(report, "nsg.build-in-lb-probe").evidence == (
-        "allowed by rule 'AllowAzureLoadBalancer60001InBound' (priority 100) of nsg-imagebuilder")
+        "allowed by rule 'AllowAzureLoadBalancer60001InBound' (priority 100) of nsg-imagebuilder"
+    )
 
 
 def test_the_isolated_locked_down_network_passes_every_check(tmp_path):
@@ -69,11 +70,14 @@ def test_the_isolated_locked_down_network_passes_every_check(tmp_path):
 # ---- one broken prerequisite at a time -----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("topology", "file", "rule", "fid", "source"), [
-    ("proxy", "nsg.json", "AllowVNet22InBound", "nsg.build-in-ssh-from-proxy", "VirtualNetwork"),
-    ("isolated", "nsg.json", "AllowAci22InBound", "nsg.build-in-ssh-from-container", "10.241.0.16/28"),
-    ("isolated", "nsg-aci.json", "AllowBuildVm22OutBound", "nsg.container-out-ssh-to-build", "10.241.0.16/28"),
-])
+@pytest.mark.parametrize(
+    ("topology", "file", "rule", "fid", "source"),
+    [
+        ("proxy", "nsg.json", "AllowVNet22InBound", "nsg.build-in-ssh-from-proxy", "VirtualNetwork"),
+        ("isolated", "nsg.json", "AllowAci22InBound", "nsg.build-in-ssh-from-container", "10.241.0.16/28"),
+        ("isolated", "nsg-aci.json", "AllowBuildVm22OutBound", "nsg.container-out-ssh-to-build", "10.241.0.16/28"),
+    ],
+)
 def test_deny_all_nsg_blocking_ssh_between_subnets_fails_naming_the_rule(tmp_path, topology, file, rule, fid, source):
     w = World.upstream() if topology == "proxy" else World.isolated()
     w.docs[file]["properties"]["securityRules"] = [r for r in w.nsg_rules(file) if r["name"] != rule]
@@ -83,7 +87,8 @@ def test_deny_all_nsg_blocking_ssh_between_subnets_fails_naming_the_rule(tmp_pat
     f = finding(report, fid)
     nsg_name = w.docs[file]["name"]
     assert f.evidence == f"denied by rule 'DenyAllInBound' (priority 1000) of {nsg_name}".replace(
-        "InBound", "OutBound" if "-out-" in fid else "InBound")
+        "InBound", "OutBound" if "-out-" in fid else "InBound"
+    )
     assert f"--nsg-name {nsg_name} " in f.fix and "--priority 999 " in f.fix and "--destination-port-ranges 22" in f.fix
     assert f"--source-address-prefixes {source} " in f.fix and "--access Allow" in f.fix
 
@@ -91,9 +96,22 @@ def test_deny_all_nsg_blocking_ssh_between_subnets_fails_naming_the_rule(tmp_pat
 def test_a_higher_priority_deny_between_subnets_is_named_and_the_fix_goes_above_it(tmp_path):
     w = World.isolated()
     w.nsg_rules()[0]["properties"]["priority"] = 120
-    w.nsg_rules().insert(0, {"name": "DenyVnetInBound", "properties": {
-        "priority": 110, "direction": "Inbound", "access": "Deny", "protocol": "*", "sourceAddressPrefix": "VirtualNetwork",
-        "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "*"}})
+    w.nsg_rules().insert(
+        0,
+        {
+            "name": "DenyVnetInBound",
+            "properties": {
+                "priority": 110,
+                "direction": "Inbound",
+                "access": "Deny",
+                "protocol": "*",
+                "sourceAddressPrefix": "VirtualNetwork",
+                "sourcePortRange": "*",
+                "destinationAddressPrefix": "*",
+                "destinationPortRange": "*",
+            },
+        },
+    )
     report = check(w, tmp_path)
     f = finding(report, "nsg.build-in-ssh-from-container")
     assert f.status is Status.FAIL
@@ -108,7 +126,9 @@ def test_private_link_policies_left_enabled_fail_the_proxy_topology_only(tmp_pat
     assert set(only(report, Status.FAIL)) == {"subnet.build.private-link-policies"}
     f = finding(report, "subnet.build.private-link-policies")
     assert f.evidence == "privateLinkServiceNetworkPolicies: Enabled"
-    assert f.fix.endswith("--vnet-name vnet-imagebuilder -n snet-imagebuilder --private-link-service-network-policies Disabled")
+    assert f.fix.endswith(
+        "--vnet-name vnet-imagebuilder -n snet-imagebuilder --private-link-service-network-policies Disabled"
+    )
     # The isolated world has them Enabled on purpose, and passes.
     assert World.isolated().subnet()["properties"]["privateLinkServiceNetworkPolicies"] == "Enabled"
 
@@ -124,14 +144,20 @@ def test_missing_delegation_fails_the_isolated_topology(tmp_path):
 
 
 def test_an_unregistered_container_instance_provider_fails_every_topology(tmp_path, world):
-    world.docs["providers.json"]["value"] = [world.provider(p["namespace"], "NotRegistered" if
-                                             p["namespace"] == "Microsoft.ContainerInstance" else "Registered")
-                                             for p in world.docs["providers.json"]["value"]]
+    world.docs["providers.json"]["value"] = [
+        world.provider(
+            p["namespace"], "NotRegistered" if p["namespace"] == "Microsoft.ContainerInstance" else "Registered"
+        )
+        for p in world.docs["providers.json"]["value"]
+    ]
     report = check(world, tmp_path)
     assert set(only(report, Status.FAIL)) == {"provider.Microsoft.ContainerInstance"}
     f = finding(report, "provider.Microsoft.ContainerInstance")
     assert f.evidence == "registrationState: NotRegistered"
-    assert f.fix == f"az provider register --subscription {world.plan.subscription} --namespace Microsoft.ContainerInstance --wait"
+    assert (
+        f.fix
+        == f"az provider register --subscription {world.plan.subscription} --namespace Microsoft.ContainerInstance --wait"
+    )
 
 
 def test_a_registering_provider_fails_until_registration_completes(tmp_path):
@@ -149,8 +175,9 @@ def test_a_registering_provider_fails_until_registration_completes(tmp_path):
 def test_key_vault_is_a_provider_microsoft_says_to_register(tmp_path):
     # https://learn.microsoft.com/azure/virtual-machines/linux/image-builder#register-the-providers
     w = World.upstream()
-    w.docs["providers.json"]["value"] = [p for p in w.docs["providers.json"]["value"]
-                                         if p["namespace"] != "Microsoft.KeyVault"]
+    w.docs["providers.json"]["value"] = [
+        p for p in w.docs["providers.json"]["value"] if p["namespace"] != "Microsoft.KeyVault"
+    ]
     w.docs["providers.json"]["value"].append(w.provider("Microsoft.KeyVault", "NotRegistered"))
     report = check(w, tmp_path)
     assert set(only(report, Status.FAIL)) == {"provider.Microsoft.KeyVault"}
@@ -167,13 +194,19 @@ def test_missing_image_role_assignment_fails_when_you_cannot_create_it(tmp_path,
     report = check(world, tmp_path)
     assert set(only(report, Status.FAIL)) == {"identity.role.image", "caller.assign.image"}
     f = finding(report, "identity.role.image")
-    assert "lacks Microsoft.Compute/images/read, Microsoft.Compute/images/write, Microsoft.Compute/images/delete" in f.message
+    assert (
+        "lacks Microsoft.Compute/images/read, Microsoft.Compute/images/write, Microsoft.Compute/images/delete"
+        in f.message
+    )
     assert "fails at its very end" in f.message
     image = world.plan.resource("assignment.image")
     assert f.fix.endswith(f"--role {image.body['properties']['roleDefinitionId']} --scope {image.scope}")
     assert "--assignee-object-id 3f1e5c2a-7b6d-4e8f-9a0b-1c2d3e4f5a6b" in f.fix
     c = finding(report, "caller.assign.image")
-    assert c.evidence == f"none of your permission blocks at {image.scope} grants Microsoft.Authorization/roleAssignments/write"
+    assert (
+        c.evidence
+        == f"none of your permission blocks at {image.scope} grants Microsoft.Authorization/roleAssignments/write"
+    )
 
 
 def test_missing_image_role_assignment_is_a_warning_when_deploy_will_create_it(tmp_path):
@@ -205,15 +238,27 @@ def test_wildcards_and_not_actions_of_broader_roles_are_applied(tmp_path):
     w.set_caller("image", CALLER_CONTRIBUTOR)
     sub = f"/subscriptions/{w.plan.subscription}"
     contributor = f"{sub}/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
-    w.docs["role-assignments.json"]["value"].append({
-        "id": f"{sub}/providers/Microsoft.Authorization/roleAssignments/0b6a3b2c-1d4e-4f5a-8b7c-9d0e1f2a3b4c",
-        "type": "Microsoft.Authorization/roleAssignments", "name": "0b6a3b2c-1d4e-4f5a-8b7c-9d0e1f2a3b4c",
-        "properties": {"principalId": "3f1e5c2a-7b6d-4e8f-9a0b-1c2d3e4f5a6b", "roleDefinitionId": contributor,
-                       "scope": sub}})
-    w.docs["contributor.json"] = {"id": contributor, "type": "Microsoft.Authorization/roleDefinitions",
-                                  "name": "b24988ac-6180-42a0-ab88-20f7382dd24c",
-                                  "properties": {"roleName": "Almost Contributor", "permissions": [
-                                      {"actions": ["*"], "notActions": ["Microsoft.Compute/images/*"]}]}}
+    w.docs["role-assignments.json"]["value"].append(
+        {
+            "id": f"{sub}/providers/Microsoft.Authorization/roleAssignments/0b6a3b2c-1d4e-4f5a-8b7c-9d0e1f2a3b4c",
+            "type": "Microsoft.Authorization/roleAssignments",
+            "name": "0b6a3b2c-1d4e-4f5a-8b7c-9d0e1f2a3b4c",
+            "properties": {
+                "principalId": "3f1e5c2a-7b6d-4e8f-9a0b-1c2d3e4f5a6b",
+                "roleDefinitionId": contributor,
+                "scope": sub,
+            },
+        }
+    )
+    w.docs["contributor.json"] = {
+        "id": contributor,
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "name": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+        "properties": {
+            "roleName": "Almost Contributor",
+            "permissions": [{"actions": ["*"], "notActions": ["Microsoft.Compute/images/*"]}],
+        },
+    }
     report = check(w, tmp_path)
     assert finding(report, "identity.role.image").status is Status.FAIL  # notActions take images/* back
     w.docs["contributor.json"]["properties"]["permissions"][0]["notActions"] = ["Microsoft.Authorization/*/Write"]
@@ -225,15 +270,18 @@ def test_wildcards_and_not_actions_of_broader_roles_are_applied(tmp_path):
 
 def test_a_firewall_missing_one_fqdn_fails_that_fqdn_with_a_rule_to_add(tmp_path, world):
     world.docs["firewall-policy.json"][1]["properties"]["ruleCollections"][0]["rules"] = [
-        r for r in world.app_rules() if r["targetFqdns"] != ["get.helm.sh"]]
+        r for r in world.app_rules() if r["targetFqdns"] != ["get.helm.sh"]
+    ]
     report = check(world, tmp_path)
     assert set(only(report, Status.FAIL)) == {"egress.build.get.helm.sh:443"}
     f = finding(report, "egress.build.get.helm.sh:443")
     assert f.evidence == "no rule of policy fw-policies-eastus2 matches, so Azure Firewall denies it by default"
     assert "download of helm" in f.message
-    assert ("--policy-name fw-policies-eastus2 --rule-collection-group-name DefaultApplicationRuleCollectionGroup "
-            "--collection-name AzureImageBuilder -n aks-jumpbox-get.helm.sh-443 --rule-type ApplicationRule "
-            "--source-addresses 10.241.0.0/28 --protocols Https=443 --target-fqdns get.helm.sh") in f.fix
+    assert (
+        "--policy-name fw-policies-eastus2 --rule-collection-group-name DefaultApplicationRuleCollectionGroup "
+        "--collection-name AzureImageBuilder -n aks-jumpbox-get.helm.sh-443 --rule-type ApplicationRule "
+        "--source-addresses 10.241.0.0/28 --protocols Https=443 --target-fqdns get.helm.sh"
+    ) in f.fix
 
 
 def test_a_firewall_missing_the_container_smb_rule_fails_the_container_subnet(tmp_path):
@@ -253,8 +301,11 @@ def test_a_firewall_missing_the_container_smb_rule_fails_the_container_subnet(tm
 def test_a_wildcard_fqdn_network_rule_for_smb_fails_as_azure_firewall_would_not_match_it(tmp_path):
     # The rule the plan used to render: TCP 445 to *.file.core.windows.net in a network rule.
     w = World.isolated()
-    net = next(c for c in w.docs["firewall-policy.json"][1]["properties"]["ruleCollections"]
-               if c["name"] == "AzureImageBuilderNetwork")
+    net = next(
+        c
+        for c in w.docs["firewall-policy.json"][1]["properties"]["ruleCollections"]
+        if c["name"] == "AzureImageBuilderNetwork"
+    )
     for r in net["rules"]:
         r.pop("destinationAddresses", None)
         r["destinationFqdns"] = ["*.file.core.windows.net"]
@@ -276,10 +327,13 @@ def test_the_rendered_network_template_names_smb_by_service_tag_only(tmp_path):
     assert smb["destinationAddresses"] == ["Storage.EastUS2"] and "destinationFqdns" not in smb
 
 
-@pytest.mark.parametrize(("prefix", "configs", "fid"), [
-    ("10.241.0.0/29", 0, "subnet.build.size"),
-    ("10.241.0.0/28", 8, "subnet.build.free-addresses"),
-])
+@pytest.mark.parametrize(
+    ("prefix", "configs", "fid"),
+    [
+        ("10.241.0.0/29", 0, "subnet.build.size"),
+        ("10.241.0.0/28", 8, "subnet.build.free-addresses"),
+    ],
+)
 def test_a_too_small_or_full_proxy_subnet_fails(tmp_path, prefix, configs, fid):
     w = World.upstream()
     p = w.subnet()["properties"]
@@ -305,7 +359,9 @@ def test_a_vnet_in_another_region_fails(tmp_path, world):
     world.vnet["location"] = "westeurope"
     report = check(world, tmp_path)
     assert set(only(report, Status.FAIL)) == {"vnet.region"}
-    assert finding(report, "vnet.region").evidence == "VNet vnet-imagebuilder location westeurope; template region eastus2"
+    assert (
+        finding(report, "vnet.region").evidence == "VNet vnet-imagebuilder location westeurope; template region eastus2"
+    )
 
 
 def test_a_region_image_builder_does_not_offer_fails_on_the_providers_word(tmp_path):
@@ -329,18 +385,25 @@ def test_a_base_image_not_offered_in_the_region_fails(tmp_path):
 def test_a_missing_destination_resource_group_fails(tmp_path):
     w = World.upstream()
     w.docs["resource-groups.json"] = [g for g in w.docs["resource-groups.json"] if g["name"] != "rg-mycluster"]
-    w.docs["rg-missing.json"] = {"id": f"/subscriptions/{w.plan.subscription}/resourceGroups/rg-mycluster",
-                                 "status": 404, "error": {"code": "ResourceGroupNotFound", "message": "not found"}}
+    w.docs["rg-missing.json"] = {
+        "id": f"/subscriptions/{w.plan.subscription}/resourceGroups/rg-mycluster",
+        "status": 404,
+        "error": {"code": "ResourceGroupNotFound", "message": "not found"},
+    }
     report = check(w, tmp_path)
     assert set(only(report, Status.FAIL)) == {"resource-group.image"}
     assert finding(report, "resource-group.image").fix == (
-        f"az group create --subscription {w.plan.subscription} -n rg-mycluster -l eastus2")
+        f"az group create --subscription {w.plan.subscription} -n rg-mycluster -l eastus2"
+    )
 
 
 def test_a_running_template_of_this_plan_is_a_warning(tmp_path):
     w = World.upstream()
-    w.docs["template.json"] = {"id": w.plan.template.id, "type": "Microsoft.VirtualMachineImages/imageTemplates",
-                               "properties": {"lastRunStatus": {"runState": "Running", "runSubState": "Customizing"}}}
+    w.docs["template.json"] = {
+        "id": w.plan.template.id,
+        "type": "Microsoft.VirtualMachineImages/imageTemplates",
+        "properties": {"lastRunStatus": {"runState": "Running", "runSubState": "Customizing"}},
+    }
     report = check(w, tmp_path)
     assert report.ok and set(only(report, Status.WARN)) == {"template.not-running"}
     assert finding(report, "template.not-running").evidence == "lastRunStatus: Running, Customizing"
@@ -361,7 +424,8 @@ def test_without_a_route_table_egress_goes_out_directly_and_no_fqdn_is_checked(t
     report = check(w, tmp_path)
     assert report.ok
     assert finding(report, "egress.build.path").message == (
-        "egress from subnet snet-imagebuilder goes out directly, no firewall to check")
+        "egress from subnet snet-imagebuilder goes out directly, no firewall to check"
+    )
     assert not [f for f in report.checks if f.id.startswith("egress.build.") and f.id != "egress.build.path"]
 
 
@@ -388,16 +452,21 @@ def test_a_private_subnet_going_out_through_a_nat_gateway_passes(tmp_path):
     report = check(w, tmp_path)
     assert report.ok
     assert finding(report, "subnet.build.outbound").status is Status.PASS
-    assert finding(report, "egress.build.path").message.endswith("goes out through its NAT gateway, no firewall to check")
+    assert finding(report, "egress.build.path").message.endswith(
+        "goes out through its NAT gateway, no firewall to check"
+    )
 
 
 def test_a_private_subnet_whose_downloads_all_come_from_a_mirror_only_warns(tmp_path):
     data = spec_data("isolated")
-    data["mirror"] = {"artifacts": "https://mirror.contoso.internal/tools", "apt": "https://apt.contoso.internal/ubuntu",
-                      "apt_security": "https://apt.contoso.internal/ubuntu",
-                      "azure_cli_repo": "https://apt.contoso.internal/azure-cli",
-                      "azure_cli_key_url": "https://mirror.contoso.internal/keys/microsoft.asc",
-                      "azure_cli_key_fingerprints": ["BC528686B50D79E339D3721CEB3E94ADBE1229CF"]}
+    data["mirror"] = {
+        "artifacts": "https://mirror.contoso.internal/tools",
+        "apt": "https://apt.contoso.internal/ubuntu",
+        "apt_security": "https://apt.contoso.internal/ubuntu",
+        "azure_cli_repo": "https://apt.contoso.internal/azure-cli",
+        "azure_cli_key_url": "https://mirror.contoso.internal/keys/microsoft.asc",
+        "azure_cli_key_fingerprints": ["BC528686B50D79E339D3721CEB3E94ADBE1229CF"],
+    }
     w = World.isolated(data)
     w.subnet()["properties"]["defaultOutboundAccess"] = False
     del w.subnet()["properties"]["routeTable"]
@@ -428,8 +497,11 @@ def test_the_upstream_network_with_its_published_table_fails_only_on_documented_
     mgmt = finding(report, "egress.build.management.azure.com:443")
     assert mgmt.status is Status.PASS and "[required; documented]" in mgmt.message
     warned = {fid for fid in only(report, Status.WARN) if fid.startswith("egress.build.")}
-    assert warned == {fid for fid, e in rows.items() if not e.basis.required and fid in
-                      {f.id for f in report.checks if f.status is not Status.PASS}}
+    assert warned == {
+        fid
+        for fid, e in rows.items()
+        if not e.basis.required and fid in {f.id for f in report.checks if f.status is not Status.PASS}
+    }
 
 
 def test_a_next_hop_that_is_no_known_firewall_is_a_warning_listing_what_to_allow(tmp_path):
@@ -447,10 +519,14 @@ def test_classic_firewall_rules_are_evaluated_too(tmp_path):
     group = w.docs["firewall-policy.json"][1]
     fw = w.docs["firewall.json"]
     del fw["properties"]["firewallPolicy"]
-    rules = [{k: v for k, v in r.items() if k != "ruleType"} for r in group["properties"]["ruleCollections"][0]["rules"]
-             if r["targetFqdns"] != ["github.com"]]
+    rules = [
+        {k: v for k, v in r.items() if k != "ruleType"}
+        for r in group["properties"]["ruleCollections"][0]["rules"]
+        if r["targetFqdns"] != ["github.com"]
+    ]
     fw["properties"]["applicationRuleCollections"] = [
-        {"name": "aib", "properties": {"priority": 100, "action": {"type": "Allow"}, "rules": rules}}]
+        {"name": "aib", "properties": {"priority": 100, "action": {"type": "Allow"}, "rules": rules}}
+    ]
     del w.docs["firewall-policy.json"]
     report = check(w, tmp_path)
     assert set(only(report, Status.FAIL)) == {"egress.build.github.com:443"}
@@ -464,9 +540,17 @@ def test_what_the_snapshot_lacks_is_skipped_with_the_reason_not_guessed(tmp_path
     report = check(w, tmp_path)
     assert report.ok
     skipped = only(report, Status.SKIP)
-    assert set(skipped) == {"nsg.container-out-ssh-to-build", "nsg.container-out-https", "nsg.container-out-smb",
-                            "caller.role-definitions", "identity.role.network", "identity.role.image"}
-    assert skipped["nsg.container-out-smb"].message.endswith("networkSecurityGroups/nsg-imagebuilder-aci is not in the snapshot")
+    assert set(skipped) == {
+        "nsg.container-out-ssh-to-build",
+        "nsg.container-out-https",
+        "nsg.container-out-smb",
+        "caller.role-definitions",
+        "identity.role.network",
+        "identity.role.image",
+    }
+    assert skipped["nsg.container-out-smb"].message.endswith(
+        "networkSecurityGroups/nsg-imagebuilder-aci is not in the snapshot"
+    )
     assert "roleDefinitions/" in skipped["identity.role.image"].message
 
 
@@ -474,8 +558,11 @@ def test_an_identity_not_yet_created_leaves_its_roles_to_deploy(tmp_path):
     w = World.upstream()
     del w.docs["identity.json"]
     w.docs["role-assignments.json"]["value"] = []
-    w.docs["identity-missing.json"] = {"id": w.plan.resource("identity").id, "status": 404,
-                                       "error": {"code": "ResourceNotFound", "message": "not found"}}
+    w.docs["identity-missing.json"] = {
+        "id": w.plan.resource("identity").id,
+        "status": 404,
+        "error": {"code": "ResourceNotFound", "message": "not found"},
+    }
     report = check(w, tmp_path)
     assert report.ok
     assert finding(report, "identity.exists").status is Status.SKIP
@@ -498,8 +585,11 @@ def test_report_text_and_json_carry_status_evidence_and_fix(tmp_path):
 
 def test_gallery_distribution_needs_the_image_writer_role_on_the_gallery(tmp_path):
     data = spec_data("isolated")
-    data["distribute"]["gallery"] = {"resource_group": "rg-images", "name": "gal_aksjb",
-                                     "image": {"name": "aks-jumpbox", "publisher": "Contoso", "offer": "aks-jumpbox"}}
+    data["distribute"]["gallery"] = {
+        "resource_group": "rg-images",
+        "name": "gal_aksjb",
+        "image": {"name": "aks-jumpbox", "publisher": "Contoso", "offer": "aks-jumpbox"},
+    }
     w = World.isolated(data)
     assert {f.status for f in check(w, tmp_path).checks} == {Status.PASS}
     _drop_assignment(w, "assignment.gallery")
@@ -517,17 +607,44 @@ def test_builtin_roles_are_judged_by_what_they_grant(tmp_path):
     w = World.upstream(data)
     sub = f"/subscriptions/{w.plan.subscription}/providers/Microsoft.Authorization/roleDefinitions"
     w.docs["builtin-roles.json"] = [
-        {"id": f"{sub}/4d97b98b-1d4f-4787-a291-c67834d212e7", "type": "Microsoft.Authorization/roleDefinitions",
-         "properties": {"roleName": "Network Contributor", "permissions": [
-             {"actions": ["Microsoft.Authorization/*/read", "Microsoft.Network/*", "Microsoft.Resources/deployments/*"],
-              "notActions": []}]}},
-        {"id": f"{sub}/b24988ac-6180-42a0-ab88-20f7382dd24c", "type": "Microsoft.Authorization/roleDefinitions",
-         "properties": {"roleName": "Contributor", "permissions": [
-             {"actions": ["*"], "notActions": ["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
-                                               "Microsoft.Authorization/elevateAccess/Action"]}]}},
+        {
+            "id": f"{sub}/4d97b98b-1d4f-4787-a291-c67834d212e7",
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {
+                "roleName": "Network Contributor",
+                "permissions": [
+                    {
+                        "actions": [
+                            "Microsoft.Authorization/*/read",
+                            "Microsoft.Network/*",
+                            "Microsoft.Resources/deployments/*",
+                        ],
+                        "notActions": [],
+                    }
+                ],
+            },
+        },
+        {
+            "id": f"{sub}/b24988ac-6180-42a0-ab88-20f7382dd24c",
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {
+                "roleName": "Contributor",
+                "permissions": [
+                    {
+                        "actions": ["*"],
+                        "notActions": [
+                            "Microsoft.Authorization/*/Delete",
+                            "Microsoft.Authorization/*/Write",
+                            "Microsoft.Authorization/elevateAccess/Action",
+                        ],
+                    }
+                ],
+            },
+        },
     ]
     report = check(w, tmp_path)
     assert {f.status for f in report.checks} == {Status.PASS}, str(report)
     assert "caller.role-definitions" not in {f.id for f in report.checks}  # no custom roles to write
-    assert ("Microsoft.Network/virtualNetworks/subnets/join/action via 'Microsoft.Network/*' of role "
-            "'Network Contributor'") in finding(report, "identity.role.network").evidence
+    assert (
+        "Microsoft.Network/virtualNetworks/subnets/join/action via 'Microsoft.Network/*' of role 'Network Contributor'"
+    ) in finding(report, "identity.role.network").evidence

@@ -20,14 +20,21 @@ def folder(tmp_path, **files):
 
 
 def test_bad_json_names_the_file_and_position(tmp_path):
-    d = folder(tmp_path, **{"vnet.json": "{\n  \"id\": \"/x\",\n  oops\n}"})
+    d = folder(tmp_path, **{"vnet.json": '{\n  "id": "/x",\n  oops\n}'})
     with pytest.raises(SnapshotError, match=r"snap/vnet\.json:3:3: not valid JSON"):
         load_snapshot(d)
 
 
 def test_an_object_of_no_known_shape_names_the_file_and_item(tmp_path):
-    d = folder(tmp_path, **{"a.json": [{"id": VNET_ID, "type": "Microsoft.Network/virtualNetworks", "location": "x",
-                                        "properties": {}}, {"name": "what"}]})
+    d = folder(
+        tmp_path,
+        **{
+            "a.json": [
+                {"id": VNET_ID, "type": "Microsoft.Network/virtualNetworks", "location": "x", "properties": {}},
+                {"name": "what"},
+            ]
+        },
+    )
     with pytest.raises(SnapshotError) as e:
         load_snapshot(d)
     assert "snap/a.json: [1]: expected an ARM resource" in str(e.value)
@@ -42,8 +49,11 @@ def _check(w: World, tmp_path):
 def test_a_malformed_nsg_rule_is_reported_with_its_file(tmp_path):
     w = World.upstream()
     del w.nsg_rules()[0]["properties"]["priority"]
-    with pytest.raises(SnapshotError, match=r"snap/nsg\.json: .*'AllowAzureLoadBalancer60001InBound': priority: "
-                                            r"expected an integer, got None"):
+    with pytest.raises(
+        SnapshotError,
+        match=r"snap/nsg\.json: .*'AllowAzureLoadBalancer60001InBound': priority: "
+        r"expected an integer, got None",
+    ):
         _check(w, tmp_path)
 
 
@@ -53,7 +63,9 @@ def test_a_vnet_without_location_and_a_bad_prefix_are_refused_naming_the_file(tm
     with pytest.raises(SnapshotError, match=r"snap/vnet\.json: virtual network vnet-imagebuilder: location: missing"):
         _check(w, tmp_path)
     w = World.isolated()
-    w.docs["firewall-policy.json"][1]["properties"]["ruleCollections"][0]["rules"][3]["sourceAddresses"] = ["10.0.0.0/33"]
+    w.docs["firewall-policy.json"][1]["properties"]["ruleCollections"][0]["rules"][3]["sourceAddresses"] = [
+        "10.0.0.0/33"
+    ]
     with pytest.raises(SnapshotError) as e:
         _check(w, tmp_path / "2")
     assert "snap/firewall-policy.json: [1]: " in str(e.value) and "10.0.0.0/33" in str(e.value)
@@ -74,14 +86,31 @@ def test_an_empty_folder_or_a_file_is_bad_input(tmp_path):
 
 
 def test_cli_flattened_shapes_and_embedded_subnets_are_read(tmp_path):
-    vnet = {"id": VNET_ID, "name": "vnet-imagebuilder", "location": "eastus2",
-            "addressSpace": {"addressPrefixes": ["10.1.0.0/24"]},
-            "subnets": [{"name": "s1", "addressPrefix": "10.1.0.0/28"}]}  # `az network vnet show`: flattened
-    assignment = {"id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments/g1",
-                  "principalId": "P1", "roleDefinitionId": "/x/roleDefinitions/r", "scope": f"/subscriptions/{SUB}"}
-    d = folder(tmp_path, **{"vnet.json": vnet, "ra.json": [assignment], "reader.json": {
-        "id": "/subscriptions/other/providers/Microsoft.Authorization/roleDefinitions/acdd72a7",
-        "roleName": "Reader", "permissions": [{"actions": ["*/read"]}]}})
+    vnet = {
+        "id": VNET_ID,
+        "name": "vnet-imagebuilder",
+        "location": "eastus2",
+        "addressSpace": {"addressPrefixes": ["10.1.0.0/24"]},
+        "subnets": [{"name": "s1", "addressPrefix": "10.1.0.0/28"}],
+    }  # `az network vnet show`: flattened
+    assignment = {
+        "id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments/g1",
+        "principalId": "P1",
+        "roleDefinitionId": "/x/roleDefinitions/r",
+        "scope": f"/subscriptions/{SUB}",
+    }
+    d = folder(
+        tmp_path,
+        **{
+            "vnet.json": vnet,
+            "ra.json": [assignment],
+            "reader.json": {
+                "id": "/subscriptions/other/providers/Microsoft.Authorization/roleDefinitions/acdd72a7",
+                "roleName": "Reader",
+                "permissions": [{"actions": ["*/read"]}],
+            },
+        },
+    )
     src = load_snapshot(d)
     assert src.resource(VNET_ID + "/subnets/s1")["addressPrefix"] == "10.1.0.0/28"
     assert src.role_assignments(SUB, "p1") == [assignment]
@@ -96,13 +125,22 @@ def test_cli_flattened_shapes_and_embedded_subnets_are_read(tmp_path):
 def test_error_documents_say_absent_or_refused(tmp_path):
     rg = f"/subscriptions/{SUB}/resourceGroups/rg-x"
     scope = f"/subscriptions/{SUB}/resourceGroups/rg-y"
-    d = folder(tmp_path, **{
-        "a.json": {"id": rg, "error": {"code": "ResourceGroupNotFound", "message": "gone"}},
-        "b.json": {"id": permissions_path(scope), "status": 403,
-                   "error": {"code": "AuthorizationFailed", "message": "no"}},
-        "c.json": {"id": image_versions_path(SUB, "eastus2", "P", "O", "S"), "status": 404,
-                   "error": {"code": "NotFound", "message": "Artifact: VMImage was not found."}},
-    })
+    d = folder(
+        tmp_path,
+        **{
+            "a.json": {"id": rg, "error": {"code": "ResourceGroupNotFound", "message": "gone"}},
+            "b.json": {
+                "id": permissions_path(scope),
+                "status": 403,
+                "error": {"code": "AuthorizationFailed", "message": "no"},
+            },
+            "c.json": {
+                "id": image_versions_path(SUB, "eastus2", "P", "O", "S"),
+                "status": 404,
+                "error": {"code": "NotFound", "message": "Artifact: VMImage was not found."},
+            },
+        },
+    )
     src = load_snapshot(d)
     assert src.resource(rg) is None
     with pytest.raises(Unavailable) as e:
@@ -119,7 +157,9 @@ def test_what_snapshot_writes_reads_back_as_the_same_answers(tmp_path):
     from aks_jumpbox.preflight.checks import run_checks
 
     run_checks(w.plan, original)
-    original.answers[("resource", "/refused")] = Answer("resource", "/refused", Unavailable("denied", "AuthorizationFailed", 403))
+    original.answers[("resource", "/refused")] = Answer(
+        "resource", "/refused", Unavailable("denied", "AuthorizationFailed", 403)
+    )
     written = write_snapshot(original.answers.values(), tmp_path / "b")
     assert len(written) == len(original.answers)
     again = load_snapshot(tmp_path / "b")

@@ -36,21 +36,42 @@ HUB_RG = "rg-enterprise-networking-hubs"
 VNET_ID = f"/subscriptions/{SUB}/resourceGroups/{NET_RG}/providers/Microsoft.Network/virtualNetworks/vnet-imagebuilder"
 BUILD_SUBNET = f"{VNET_ID}/subnets/snet-imagebuilder"
 ACI_SUBNET = f"{VNET_ID}/subnets/snet-imagebuilder-aci"
-NSG_ID = f"/subscriptions/{SUB}/resourceGroups/{NET_RG}/providers/Microsoft.Network/networkSecurityGroups/nsg-imagebuilder"
+NSG_ID = (
+    f"/subscriptions/{SUB}/resourceGroups/{NET_RG}/providers/Microsoft.Network/networkSecurityGroups/nsg-imagebuilder"
+)
 ACI_NSG_ID = NSG_ID + "-aci"
-ROUTES_ID = f"/subscriptions/{SUB}/resourceGroups/{NET_RG}/providers/Microsoft.Network/routeTables/route-to-eastus2-hub-fw"
-POLICY_ID = f"/subscriptions/{SUB}/resourceGroups/{HUB_RG}/providers/Microsoft.Network/firewallPolicies/fw-policies-eastus2"
+ROUTES_ID = (
+    f"/subscriptions/{SUB}/resourceGroups/{NET_RG}/providers/Microsoft.Network/routeTables/route-to-eastus2-hub-fw"
+)
+POLICY_ID = (
+    f"/subscriptions/{SUB}/resourceGroups/{HUB_RG}/providers/Microsoft.Network/firewallPolicies/fw-policies-eastus2"
+)
 FIREWALL_ID = f"/subscriptions/{SUB}/resourceGroups/{HUB_RG}/providers/Microsoft.Network/azureFirewalls/fw-eastus2"
 FIREWALL_IP = "10.200.0.4"
 PRINCIPAL = "3f1e5c2a-7b6d-4e8f-9a0b-1c2d3e4f5a6b"
 CALLER_ALL = [{"actions": ["*"], "notActions": [], "dataActions": [], "notDataActions": []}]
 # A Contributor: everything but role assignments and role definitions.
-CALLER_CONTRIBUTOR = [{"actions": ["*"], "notActions": ["Microsoft.Authorization/*/Delete",
-                                                        "Microsoft.Authorization/*/Write",
-                                                        "Microsoft.Authorization/elevateAccess/Action"],
-                       "dataActions": [], "notDataActions": []}]
-PROVIDERS = ["Microsoft.VirtualMachineImages", "Microsoft.ContainerInstance", "Microsoft.Compute",
-             "Microsoft.KeyVault", "Microsoft.Network", "Microsoft.Storage", "Microsoft.ManagedIdentity"]
+CALLER_CONTRIBUTOR = [
+    {
+        "actions": ["*"],
+        "notActions": [
+            "Microsoft.Authorization/*/Delete",
+            "Microsoft.Authorization/*/Write",
+            "Microsoft.Authorization/elevateAccess/Action",
+        ],
+        "dataActions": [],
+        "notDataActions": [],
+    }
+]
+PROVIDERS = [
+    "Microsoft.VirtualMachineImages",
+    "Microsoft.ContainerInstance",
+    "Microsoft.Compute",
+    "Microsoft.KeyVault",
+    "Microsoft.Network",
+    "Microsoft.Storage",
+    "Microsoft.ManagedIdentity",
+]
 AIB_REGIONS = ["East US", "East US 2", "West Europe", "North Europe"]
 
 
@@ -79,17 +100,35 @@ def make_plan(data: dict) -> Plan:
     return build_plan(spec, load_lock(None, catalog)[0], catalog=catalog)
 
 
-def _nsg_rule(name: str, priority: int, direction: str, access: str, protocol: str, src: str, dst: str,
-              ports: str) -> dict:
-    return {"name": name, "properties": {
-        "priority": priority, "direction": direction, "access": access, "protocol": protocol,
-        "sourceAddressPrefix": src, "sourcePortRange": "*", "destinationAddressPrefix": dst,
-        "destinationPortRange": ports}}
+def _nsg_rule(
+    name: str, priority: int, direction: str, access: str, protocol: str, src: str, dst: str, ports: str
+) -> dict:
+    return {
+        "name": name,
+        "properties": {
+            "priority": priority,
+            "direction": direction,
+            "access": access,
+            "protocol": protocol,
+            "sourceAddressPrefix": src,
+            "sourcePortRange": "*",
+            "destinationAddressPrefix": dst,
+            "destinationPortRange": ports,
+        },
+    }
 
 
 def _app_rule(name: str, fqdn: str, protocol: str, port: int, sources: list[str]) -> dict:
-    return {"ruleType": "ApplicationRule", "name": name, "protocols": [{"protocolType": protocol, "port": port}],
-            "targetFqdns": [fqdn], "sourceAddresses": sources, "fqdnTags": [], "webCategories": [], "targetUrls": []}
+    return {
+        "ruleType": "ApplicationRule",
+        "name": name,
+        "protocols": [{"protocolType": protocol, "port": port}],
+        "targetFqdns": [fqdn],
+        "sourceAddresses": sources,
+        "fqdnTags": [],
+        "webCategories": [],
+        "targetUrls": [],
+    }
 
 
 @dataclass
@@ -125,11 +164,15 @@ class World:
         aci = copy.deepcopy(build)
         aci["name"] = "snet-imagebuilder-aci"
         aci["id"] = ACI_SUBNET
-        aci["properties"].update({
-            "addressPrefix": "10.241.0.16/28",
-            "networkSecurityGroup": {"id": ACI_NSG_ID},
-            "delegations": [{"name": "aci", "properties": {"serviceName": "Microsoft.ContainerInstance/containerGroups"}}],
-        })
+        aci["properties"].update(
+            {
+                "addressPrefix": "10.241.0.16/28",
+                "networkSecurityGroup": {"id": ACI_NSG_ID},
+                "delegations": [
+                    {"name": "aci", "properties": {"serviceName": "Microsoft.ContainerInstance/containerGroups"}}
+                ],
+            }
+        )
         vnet["properties"]["subnets"].append(aci)
         w.docs["vnet.json"] = vnet
         build_nsg = load("nsg-imagebuilder.json")
@@ -144,7 +187,9 @@ class World:
         aci_nsg["id"], aci_nsg["name"] = ACI_NSG_ID, "nsg-imagebuilder-aci"
         aci_nsg["properties"]["securityRules"] = [
             _nsg_rule("DenyAllInBound", 1000, "Inbound", "Deny", "*", "*", "*", "*"),
-            _nsg_rule("AllowBuildVm22OutBound", 100, "Outbound", "Allow", "Tcp", "10.241.0.16/28", "10.241.0.0/28", "22"),
+            _nsg_rule(
+                "AllowBuildVm22OutBound", 100, "Outbound", "Allow", "Tcp", "10.241.0.16/28", "10.241.0.0/28", "22"
+            ),
             _nsg_rule("AllowInternet443OutBound", 110, "Outbound", "Allow", "Tcp", "10.241.0.16/28", "Internet", "443"),
             _nsg_rule("AllowInternet445OutBound", 120, "Outbound", "Allow", "Tcp", "10.241.0.16/28", "Internet", "445"),
             _nsg_rule("DenyAllOutBound", 1000, "Outbound", "Deny", "*", "*", "*", "*"),
@@ -165,9 +210,13 @@ class World:
     def _complete_policy(self, group: dict, sources: list[str], subnets: set[str]) -> None:
         """Add, in the guide's style, one application (or network) rule per planned FQDN the group lacks."""
         coll = group["properties"]["ruleCollections"][0]
-        have = {(f, p["protocolType"], p["port"], tuple(r["sourceAddresses"]))
-                for r in coll["rules"] if r["ruleType"] == "ApplicationRule"
-                for f in r["targetFqdns"] for p in r["protocols"]}
+        have = {
+            (f, p["protocolType"], p["port"], tuple(r["sourceAddresses"]))
+            for r in coll["rules"]
+            if r["ruleType"] == "ApplicationRule"
+            for f in r["targetFqdns"]
+            for p in r["protocols"]
+        }
         net = None
         for i, e in enumerate(self.plan.network.egress):
             if not subnets & set(e.subnets) or (e.fqdn, e.protocol, e.port, tuple(sources)) in have:
@@ -175,21 +224,41 @@ class World:
             name = f"plan-{i:02d}-{e.fqdn.replace('*', 'any')}-{e.port}"
             if e.protocol == "Tcp":
                 if net is None:
-                    net = {"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": "AzureImageBuilderNetwork",
-                           "priority": 900, "action": {"type": "Allow"}, "rules": []}
+                    net = {
+                        "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+                        "name": "AzureImageBuilderNetwork",
+                        "priority": 900,
+                        "action": {"type": "Allow"},
+                        "rules": [],
+                    }
                     group["properties"]["ruleCollections"].append(net)
                 # As Azure supports it: a service tag (network rules match no wildcard FQDN).
                 dest = {"destinationAddresses": [e.service_tag]} if e.service_tag else {"destinationFqdns": [e.fqdn]}
-                net["rules"].append({"ruleType": "NetworkRule", "name": name, "ipProtocols": ["TCP"],
-                                     "sourceAddresses": sources, **dest, "destinationPorts": [str(e.port)]})
+                net["rules"].append(
+                    {
+                        "ruleType": "NetworkRule",
+                        "name": name,
+                        "ipProtocols": ["TCP"],
+                        "sourceAddresses": sources,
+                        **dest,
+                        "destinationPorts": [str(e.port)],
+                    }
+                )
             else:
                 coll["rules"].append(_app_rule(name, e.fqdn, e.protocol, e.port, sources))
 
     def firewall_doc(self) -> dict:
-        return {"id": FIREWALL_ID, "name": "fw-eastus2", "type": "Microsoft.Network/azureFirewalls", "location": "eastus2",
-                "properties": {"sku": {"name": "AZFW_VNet", "tier": "Standard"},
-                               "firewallPolicy": {"id": POLICY_ID},
-                               "ipConfigurations": [{"name": "ipconfig", "properties": {"privateIPAddress": FIREWALL_IP}}]}}
+        return {
+            "id": FIREWALL_ID,
+            "name": "fw-eastus2",
+            "type": "Microsoft.Network/azureFirewalls",
+            "location": "eastus2",
+            "properties": {
+                "sku": {"name": "AZFW_VNet", "tier": "Standard"},
+                "firewallPolicy": {"id": POLICY_ID},
+                "ipConfigurations": [{"name": "ipconfig", "properties": {"privateIPAddress": FIREWALL_IP}}],
+            },
+        }
 
     def _everything_else(self) -> None:
         plan = self.plan
@@ -200,30 +269,66 @@ class World:
         if plan.spec.distribute.gallery is not None:
             rgs.add(plan.spec.distribute.gallery.resource_group)
         self.docs["resource-groups.json"] = [
-            {"id": f"/subscriptions/{sub}/resourceGroups/{rg}", "name": rg, "type": "Microsoft.Resources/resourceGroups",
-             "location": loc, "properties": {"provisioningState": "Succeeded"}} for rg in sorted(rgs)]
+            {
+                "id": f"/subscriptions/{sub}/resourceGroups/{rg}",
+                "name": rg,
+                "type": "Microsoft.Resources/resourceGroups",
+                "location": loc,
+                "properties": {"provisioningState": "Succeeded"},
+            }
+            for rg in sorted(rgs)
+        ]
         identity = plan.resource("identity")
-        self.docs["identity.json"] = {"id": identity.id, "name": identity.name, "type": identity.type, "location": loc,
-                                      "properties": {"principalId": PRINCIPAL, "clientId": PRINCIPAL,
-                                                     "tenantId": "a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d"}}
+        self.docs["identity.json"] = {
+            "id": identity.id,
+            "name": identity.name,
+            "type": identity.type,
+            "location": loc,
+            "properties": {
+                "principalId": PRINCIPAL,
+                "clientId": PRINCIPAL,
+                "tenantId": "a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+            },
+        }
         self.docs["role-definitions.json"] = [
             {"id": r.id, "name": r.name, "type": r.type, **copy.deepcopy(r.body)}
-            for r in plan.resources if r.type == "Microsoft.Authorization/roleDefinitions"]
-        self.docs["role-assignments.json"] = {"id": role_assignments_path(sub), "value": [self.assignment(r.key) for r in plan.resources
-                                                        if r.type == "Microsoft.Authorization/roleAssignments"]}
+            for r in plan.resources
+            if r.type == "Microsoft.Authorization/roleDefinitions"
+        ]
+        self.docs["role-assignments.json"] = {
+            "id": role_assignments_path(sub),
+            "value": [
+                self.assignment(r.key) for r in plan.resources if r.type == "Microsoft.Authorization/roleAssignments"
+            ],
+        }
         for name, scope in self.caller_scopes().items():
             self.docs[f"permissions-{name}.json"] = {"id": permissions_path(scope), "value": copy.deepcopy(CALLER_ALL)}
         source = plan.template.body["properties"]["source"]
         path = image_versions_path(sub, loc, source["publisher"], source["offer"], source["sku"])
-        self.docs["image-versions.json"] = {"id": path, "value": [
-            {"location": loc, "name": v, "id": f"{path}/{v}"} for v in ("24.04.202604010", "24.04.202605010")]}
-        self.docs["template.json"] = {"id": plan.template.id, "status": 404,
-                                      "error": {"code": "ResourceNotFound", "message": "not found"}}
+        self.docs["image-versions.json"] = {
+            "id": path,
+            "value": [
+                {"location": loc, "name": v, "id": f"{path}/{v}"} for v in ("24.04.202604010", "24.04.202605010")
+            ],
+        }
+        self.docs["template.json"] = {
+            "id": plan.template.id,
+            "status": 404,
+            "error": {"code": "ResourceNotFound", "message": "not found"},
+        }
 
     def provider(self, ns: str, state: str = "Registered") -> dict:
-        types = [{"resourceType": "imageTemplates", "locations": AIB_REGIONS}] if ns == "Microsoft.VirtualMachineImages" else []
-        return {"id": provider_path(self.plan.subscription, ns), "namespace": ns, "registrationState": state,
-                "resourceTypes": types}
+        types = (
+            [{"resourceType": "imageTemplates", "locations": AIB_REGIONS}]
+            if ns == "Microsoft.VirtualMachineImages"
+            else []
+        )
+        return {
+            "id": provider_path(self.plan.subscription, ns),
+            "namespace": ns,
+            "registrationState": state,
+            "resourceTypes": types,
+        }
 
     def assignment(self, key: str) -> dict:
         r = self.plan.resource(key)
@@ -278,8 +383,12 @@ def seed_emulator(arm, topology: str) -> World:
     docs = json.loads(json.dumps(w.docs).replace(SUB, sub))
     w.docs = docs
     plan = w.plan
-    rgs = {"rg-enterprise-networking-spokes-eastus2", "rg-enterprise-networking-hubs", plan.spec.build.resource_group,
-           plan.spec.distribute.managed_image.resource_group}
+    rgs = {
+        "rg-enterprise-networking-spokes-eastus2",
+        "rg-enterprise-networking-hubs",
+        plan.spec.build.resource_group,
+        plan.spec.distribute.managed_image.resource_group,
+    }
     for rg in sorted(rgs):
         arm.seed_resource_group(rg, "eastus2")
 
@@ -300,5 +409,7 @@ def seed_emulator(arm, topology: str) -> World:
             arm.seed(r.id, r.body)
     for r in plan.resources:
         if r.type == "Microsoft.Authorization/roleAssignments":
-            arm.assign_role(principal, r.scope, r.body["properties"]["roleDefinitionId"], "ServicePrincipal", name=r.name)
+            arm.assign_role(
+                principal, r.scope, r.body["properties"]["roleDefinitionId"], "ServicePrincipal", name=r.name
+            )
     return w

@@ -50,7 +50,8 @@ def marker_time(result: RunResult, step: str, what: str) -> dt.datetime:
 
 
 def test_tampered_artifact_fails_at_its_step_naming_both_digests_and_installs_nothing(
-        world: World, vm: Chroot, mirror: Mirror, tmp_path: Path) -> None:
+    world: World, vm: Chroot, mirror: Mirror, tmp_path: Path
+) -> None:
     url, folder = world.artifacts_variant("tampered-helm")
     target = world.variant_artifact_file(folder, "helm")
     data = bytearray(target.read_bytes())
@@ -73,7 +74,9 @@ def test_tampered_artifact_fails_at_its_step_naming_both_digests_and_installs_no
     assert not vm.path("/etc/aks-jumpbox/manifest.json").exists()
 
 
-def test_mirror_answering_500_twice_then_ok_is_retried(world: World, vm: Chroot, mirror: Mirror, tmp_path: Path) -> None:
+def test_mirror_answering_500_twice_then_ok_is_retried(
+    world: World, vm: Chroot, mirror: Mirror, tmp_path: Path
+) -> None:
     path = world.artifact_path("kubelogin")
     mirror.fail(path, times=2, status=500)
     result = provision(world, vm, tmp_path)
@@ -83,7 +86,8 @@ def test_mirror_answering_500_twice_then_ok_is_retried(world: World, vm: Chroot,
 
 
 def test_mirror_that_never_answers_fails_within_the_bounded_time(
-        world: World, vm: Chroot, mirror: Mirror, tmp_path: Path) -> None:
+    world: World, vm: Chroot, mirror: Mirror, tmp_path: Path
+) -> None:
     attempts, seconds = 2, 5
     path = world.artifact_path("flux")
     mirror.hang(path)
@@ -125,7 +129,9 @@ def test_held_dpkg_lock_is_waited_for(world: World, vm: Chroot, mirror: Mirror, 
     assert marker_time(result, "apt-upgrade", "end") >= released[0].replace(microsecond=0)
 
 
-def test_signing_key_with_another_fingerprint_is_refused(world: World, vm: Chroot, mirror: Mirror, tmp_path: Path) -> None:
+def test_signing_key_with_another_fingerprint_is_refused(
+    world: World, vm: Chroot, mirror: Mirror, tmp_path: Path
+) -> None:
     pinned = "0123456789ABCDEF0123456789ABCDEF01234567"
     result = provision(world, vm, tmp_path, spec=world.spec(mirror={"azure_cli_key_fingerprints": [pinned]}))
     assert result.returncode == 1, result.output[-4000:]

@@ -141,8 +141,14 @@ def test_mirror_honours_ranges(tmp_path: Path) -> None:
 def test_chroot_has_vm_mounts_and_cleans_up_processes_and_mounts(rootfs_image, tmp_path: Path) -> None:
     work = tmp_path / "vm"
     with Chroot(rootfs_image, work) as root:
-        res = root.run(["/bin/bash", "-c", "cat /etc/debian_version; test -c /dev/null; echo x > /dev/null;"
-                        " ls /proc/self/fd >/dev/null; mountpoint -q /dev/pts; id -u; echo HOME=$HOME"])
+        res = root.run(
+            [
+                "/bin/bash",
+                "-c",
+                "cat /etc/debian_version; test -c /dev/null; echo x > /dev/null;"
+                " ls /proc/self/fd >/dev/null; mountpoint -q /dev/pts; id -u; echo HOME=$HOME",
+            ]
+        )
         assert res.returncode == 0, res.output
         assert res.output.splitlines()[0].startswith("12.")
         assert "HOME=/root" in res.output and "\n0\n" in res.output
@@ -173,8 +179,14 @@ def test_run_times_out_and_kills(rootfs_image, tmp_path: Path) -> None:
 
 def test_rootfs_has_what_an_azure_debian_image_has(rootfs_image, tmp_path: Path) -> None:
     with Chroot(rootfs_image, tmp_path / "vm") as root:
-        res = root.run(["/bin/bash", "-c", "for c in curl gpg sshd unzip tar gzip ps mount update-ca-certificates;"
-                        " do command -v $c >/dev/null || { echo missing $c; exit 1; }; done; sshd -t && echo sshd-ok"])
+        res = root.run(
+            [
+                "/bin/bash",
+                "-c",
+                "for c in curl gpg sshd unzip tar gzip ps mount update-ca-certificates;"
+                " do command -v $c >/dev/null || { echo missing $c; exit 1; }; done; sshd -t && echo sshd-ok",
+            ]
+        )
         assert res.returncode == 0 and "sshd-ok" in res.output, res.output
 
 
@@ -218,9 +230,16 @@ apt-get update -q -o APT::Update::Error-Mode=any
 def _prepare_mirror_trust(vm: Chroot, world) -> None:
     s = world.mirror_settings()
     vm.write("/tmp/mirror-ca.crt", s["ca_certificate"])
-    vm.write("/tmp/trust.sh", TRUST_AND_SOURCES.format(
-        apt=s["apt"], apt_security=s["apt_security"], key_url=s["azure_cli_key_url"],
-        fingerprint=s["azure_cli_key_fingerprints"][0], cli_repo=s["azure_cli_repo"]))
+    vm.write(
+        "/tmp/trust.sh",
+        TRUST_AND_SOURCES.format(
+            apt=s["apt"],
+            apt_security=s["apt_security"],
+            key_url=s["azure_cli_key_url"],
+            fingerprint=s["azure_cli_key_fingerprints"][0],
+            cli_repo=s["azure_cli_repo"],
+        ),
+    )
     res = vm.run(["/bin/bash", "/tmp/trust.sh"], timeout=120)
     assert res.returncode == 0, res.output
 
@@ -228,11 +247,17 @@ def _prepare_mirror_trust(vm: Chroot, world) -> None:
 def test_apt_repo_installs_pinned_stand_in_azure_cli_with_signed_by(vm: Chroot, world, mirror) -> None:
     _prepare_mirror_trust(vm, world)
     version = world.spec_doc["azure_cli"]["version"]
-    res = vm.run(["/bin/bash", "-c", "set -e; apt-cache policy azure-cli; "
-                  f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q azure-cli={version}-1~bookworm; az version -o json;"
-                  f" AZURE_EXTENSION_INDEX_URL={world.mirror.url(world.repos.extension_index)}"
-                  " az extension add -n aks-preview --system --yes; az extension show -n aks-preview --query version -o tsv"],
-                 timeout=180)
+    res = vm.run(
+        [
+            "/bin/bash",
+            "-c",
+            "set -e; apt-cache policy azure-cli; "
+            f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q azure-cli={version}-1~bookworm; az version -o json;"
+            f" AZURE_EXTENSION_INDEX_URL={world.mirror.url(world.repos.extension_index)}"
+            " az extension add -n aks-preview --system --yes; az extension show -n aks-preview --query version -o tsv",
+        ],
+        timeout=180,
+    )
     assert res.returncode == 0, res.output
     assert "9.99.0-1~bookworm" in res.output, "the repository offers a newer version than the pin"
     assert CATALOG.azure_cli.version.parse(res.output) == version
@@ -254,9 +279,16 @@ def test_full_upgrade_applies_the_security_canary_only_non_interactively(vm: Chr
     res = vm.run(["/bin/bash", "-c", "DEBIAN_FRONTEND=noninteractive apt-get full-upgrade -y -q"], timeout=180)
     assert res.returncode != 0 and "harness-canary" in res.output, res.output
     vm.run(["/bin/bash", "-c", "dpkg --configure -a --force-confdef --force-confold"], timeout=60)
-    res = vm.run(["/bin/bash", "-c", "DEBIAN_FRONTEND=noninteractive apt-get full-upgrade -y -q"
-                  " -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold;"
-                  " dpkg-query -W -f '${Version}\\n' harness-canary"], timeout=180)
+    res = vm.run(
+        [
+            "/bin/bash",
+            "-c",
+            "DEBIAN_FRONTEND=noninteractive apt-get full-upgrade -y -q"
+            " -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold;"
+            " dpkg-query -W -f '${Version}\\n' harness-canary",
+        ],
+        timeout=180,
+    )
     assert res.returncode == 0, res.output
     assert res.output.strip().splitlines()[-1] == "1.1"
     assert "edited on the image" in vm.path(aptrepo.CANARY_CONFFILE).read_text()

@@ -33,12 +33,19 @@ def step_output(template: dict, step: dict, index: int) -> list[str]:
     names = re.findall(r"^[a-z_]+\(\) \{\n  step ([A-Za-z0-9_.-]+)\s*$", script, re.MULTILINE)
     out = []
     if "validate.sh" in script and not names:
-        out += ["==> aks-jumpbox step validate begin", "    ok: kubectl 1.37.1", "    ok: helm 4.3.0",
-                "==> aks-jumpbox step validate end: 2 checks passed"]
+        out += [
+            "==> aks-jumpbox step validate begin",
+            "    ok: kubectl 1.37.1",
+            "    ok: helm 4.3.0",
+            "==> aks-jumpbox step validate end: 2 checks passed",
+        ]
         return out
     for n in names:
-        out += [f"==> aks-jumpbox step {n} begin 2026-12-01T10:00:00Z", f"    working on {n}",
-                f"==> aks-jumpbox step {n} end 2026-12-01T10:00:05Z"]
+        out += [
+            f"==> aks-jumpbox step {n} begin 2026-12-01T10:00:00Z",
+            f"    working on {n}",
+            f"==> aks-jumpbox step {n} end 2026-12-01T10:00:05Z",
+        ]
     return out
 
 
@@ -62,25 +69,40 @@ class World:
         return [sys.executable, "-m", "aks_jumpbox.cli.main", *args]
 
     def cli(self, *args: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
-        result = subprocess.run(self.cmd(*args, "-f", str(self.spec_path)) if "-f" not in args else self.cmd(*args),
-                                cwd=self.dir, env={**self.env, **(env or {})}, capture_output=True, text=True,
-                                timeout=timeout)
+        result = subprocess.run(
+            self.cmd(*args, "-f", str(self.spec_path)) if "-f" not in args else self.cmd(*args),
+            cwd=self.dir,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         self.runs.append(result)
         return result
 
     def popen(self, *args: str, env: dict | None = None) -> subprocess.Popen:
-        return subprocess.Popen(self.cmd(*args, "-f", str(self.spec_path)), cwd=self.dir,
-                                env={**self.env, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        return subprocess.Popen(
+            self.cmd(*args, "-f", str(self.spec_path)),
+            cwd=self.dir,
+            env={**self.env, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
 
 def spec_data(sub: str, net: dict[str, str]) -> dict:
     data = yaml.safe_load(default_spec_text())
-    data["build"].update({
-        "resource_group": BUILD_RG, "location": LOCATION,
-        "subnet_id": net["build_subnet"], "subnet_address_prefix": "10.40.1.0/24",
-        "container_instance_subnet_id": net["aci_subnet"], "container_instance_subnet_address_prefix": "10.40.2.0/24",
-    })
+    data["build"].update(
+        {
+            "resource_group": BUILD_RG,
+            "location": LOCATION,
+            "subnet_id": net["build_subnet"],
+            "subnet_address_prefix": "10.40.1.0/24",
+            "container_instance_subnet_id": net["aci_subnet"],
+            "container_instance_subnet_address_prefix": "10.40.2.0/24",
+        }
+    )
     data["distribute"]["managed_image"]["resource_group"] = IMAGE_RG
     data["subscription_id"] = sub
     return data
@@ -94,11 +116,15 @@ def world(azure_env, tmp_path: Path) -> World:
     arm.seed_resource_group(IMAGE_RG, LOCATION)
     arm.imagebuilder.customizer_output = step_output
     arm.imagebuilder.validator_output = step_output
-    env = {**azure_env.env, "AKS_JUMPBOX_WATCH_SECONDS": "0.02", "AKS_JUMPBOX_RETRY_BACKOFF": "0.05",
-           "AKS_JUMPBOX_POLL_SECONDS": "0.05", "COLUMNS": "160"}
+    env = {
+        **azure_env.env,
+        "AKS_JUMPBOX_WATCH_SECONDS": "0.02",
+        "AKS_JUMPBOX_RETRY_BACKOFF": "0.05",
+        "AKS_JUMPBOX_POLL_SECONDS": "0.05",
+        "COLUMNS": "160",
+    }
     env.pop("CI", None)
-    w = World(env, arm, azure_env.azurite, tmp_path, tmp_path / "jumpbox.yaml",
-              spec_data(arm.subscription_id, net))
+    w = World(env, arm, azure_env.azurite, tmp_path, tmp_path / "jumpbox.yaml", spec_data(arm.subscription_id, net))
     w.write_spec()
     return w
 

@@ -23,7 +23,13 @@ def test_first_build_end_to_end(world):
     doc = json.loads(result.stdout)
     assert doc["action"] == "run" and doc["ok"] and doc["run"]["runState"] == "Succeeded"
     assert [c["key"] for c in doc["deployed"]] == [
-        "role.network", "role.image", "identity", "assignment.network", "assignment.image", "template"]
+        "role.network",
+        "role.image",
+        "identity",
+        "assignment.network",
+        "assignment.image",
+        "template",
+    ]
     assert world.arm.get(doc["imageId"]) is not None
     assert templates(world.arm) == [doc["template"]]
     # The product went through the custom cloud's endpoint with the custom audience, nothing else.
@@ -68,8 +74,14 @@ def test_changed_spec_gets_a_new_template_and_the_old_one_is_left_alone(world):
     what_if = world.cli("deploy", "--what-if", "--output", "json")
     assert_ok(what_if)
     actions = {c["key"]: c["action"] for c in json.loads(what_if.stdout)["changes"]}
-    assert actions == {"role.network": "unchanged", "role.image": "unchanged", "identity": "unchanged",
-                       "assignment.network": "unchanged", "assignment.image": "unchanged", "template": "create"}
+    assert actions == {
+        "role.network": "unchanged",
+        "role.image": "unchanged",
+        "identity": "unchanged",
+        "assignment.network": "unchanged",
+        "assignment.image": "unchanged",
+        "template": "create",
+    }
     second = json.loads(world.cli("build", "--output", "json").stdout)
     assert second["ok"] and second["template"] != first["template"]
     assert [c["key"] for c in second["deployed"]] == ["template"]
@@ -80,8 +92,11 @@ def test_changed_spec_gets_a_new_template_and_the_old_one_is_left_alone(world):
 
 def test_what_if_shows_drift_and_deploy_repairs_it(world):
     assert_ok(world.cli("deploy"))
-    role = next(r for r in world.arm.store.of_type("Microsoft.Authorization/roleDefinitions")
-                if "Image Writer" in r.body["properties"]["roleName"])
+    role = next(
+        r
+        for r in world.arm.store.of_type("Microsoft.Authorization/roleDefinitions")
+        if "Image Writer" in r.body["properties"]["roleName"]
+    )
     role.body["properties"]["permissions"][0]["actions"] = ["Microsoft.Compute/images/read"]
     world.arm.reset_counts()
     result = world.cli("deploy", "--what-if")
@@ -108,8 +123,9 @@ def test_keep_on_error_is_a_different_template_with_abort(world):
 
 
 def test_proxy_topology_with_builtin_roles_builds(world):
-    net = world.arm.seed_build_network("rg-network-proxy", vnet="vnet-proxy", location="westeurope", isolated=False,
-                                       address_space="10.50.0.0/16")
+    net = world.arm.seed_build_network(
+        "rg-network-proxy", vnet="vnet-proxy", location="westeurope", isolated=False, address_space="10.50.0.0/16"
+    )
     build = world.data["build"]
     build.update({"subnet_id": net["build_subnet"], "subnet_address_prefix": "10.50.1.0/24"})
     build.pop("container_instance_subnet_id")
@@ -120,7 +136,11 @@ def test_proxy_topology_with_builtin_roles_builds(world):
     assert_ok(result)
     doc = json.loads(result.stdout)
     assert doc["ok"] and [c["key"] for c in doc["deployed"]] == [
-        "identity", "assignment.network", "assignment.image", "template"]
+        "identity",
+        "assignment.network",
+        "assignment.image",
+        "template",
+    ]
     assert world.arm.store.of_type("Microsoft.Authorization/roleDefinitions") == []
 
 

@@ -48,7 +48,9 @@ def test_cleanup_leaves_only_the_images(world):
     images = sorted(after.pop("Microsoft.Compute/images"))
     assert images == sorted(x.rsplit("/", 1)[-1] for x in (first["imageId"], second["imageId"]))
     before_groups = sorted(before["Microsoft.Resources/resourceGroups"])
-    assert sorted(after.pop("Microsoft.Resources/resourceGroups")) == before_groups == sorted([BUILD_RG, IMAGE_RG, NET_RG])
+    assert (
+        sorted(after.pop("Microsoft.Resources/resourceGroups")) == before_groups == sorted([BUILD_RG, IMAGE_RG, NET_RG])
+    )
     # What remains is what the test seeded (network, the caller's own Owner assignment): nothing of ours.
     before.pop("Microsoft.Resources/resourceGroups")
     assert after == before

@@ -22,8 +22,9 @@ def test_a_failed_submission_shows_azures_error_and_is_recreated_by_the_next_run
     world.data["build"]["staging_resource_group"] = STAGING
     world.write_spec()
     staging_id = arm.seed_resource_group(STAGING, LOCATION)["id"]
-    squatter = arm.seed(f"{staging_id}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/squatter",
-                        {"location": LOCATION})
+    squatter = arm.seed(
+        f"{staging_id}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/squatter", {"location": LOCATION}
+    )
     first = world.cli("build", "--skip-check")
     assert_ok(first, 1)
     assert "BadStagingResourceGroup" in first.stderr and "not empty" in first.stderr

@@ -15,8 +15,13 @@ WHY = "sha256 mismatch for helm-v4.3.0-linux-amd64.tar.gz"
 
 
 def fail_download(world) -> None:
-    world.arm.faults.fail_customizer(at=r"step download begin", stderr=[
-        "sha256sum: WARNING: 1 computed checksum did NOT match", f"==> aks-jumpbox step download FAILED: {WHY}"])
+    world.arm.faults.fail_customizer(
+        at=r"step download begin",
+        stderr=[
+            "sha256sum: WARNING: 1 computed checksum did NOT match",
+            f"==> aks-jumpbox step download FAILED: {WHY}",
+        ],
+    )
 
 
 BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
@@ -24,8 +29,9 @@ BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 
 def test_failed_customizer_fetches_logs_and_names_the_failing_step(world):
     # The operator holds Storage Blob Data Reader (as the docs advise), so logs are read with Azure AD.
-    world.arm.assign_role(world.arm.config.caller_principal_id, f"/subscriptions/{world.arm.subscription_id}",
-                          BLOB_DATA_READER, "User")
+    world.arm.assign_role(
+        world.arm.config.caller_principal_id, f"/subscriptions/{world.arm.subscription_id}", BLOB_DATA_READER, "User"
+    )
     fail_download(world)
     result = world.cli("build")
     assert_ok(result, 1)
@@ -75,9 +81,13 @@ def test_a_failed_build_is_run_again_by_the_next_build(world):
 
 
 def test_failed_validation_names_the_failed_checks(world):
-    world.arm.faults.fail_validation(at=r"step validate begin", stderr=[
-        "==> aks-jumpbox validate FAILED: kubectl: expected 1.37.1, got 1.36.0",
-        "==> aks-jumpbox step validate FAILED: 1 of 30 checks failed"])
+    world.arm.faults.fail_validation(
+        at=r"step validate begin",
+        stderr=[
+            "==> aks-jumpbox validate FAILED: kubectl: expected 1.37.1, got 1.36.0",
+            "==> aks-jumpbox step validate FAILED: 1 of 30 checks failed",
+        ],
+    )
     result = world.cli("build", "--output", "json")
     assert_ok(result, 1)
     doc = json.loads(result.stdout)
@@ -159,8 +169,14 @@ def test_not_signed_in_is_an_azure_failure_with_the_fix(world):
 
 
 def test_new_identity_principal_not_yet_replicated_is_retried(world):
-    world.arm.faults.error(400, "PrincipalNotFound", "Principal 1234 does not exist in the directory a1b2.",
-                           count=3, method="PUT", path="roleAssignments")
+    world.arm.faults.error(
+        400,
+        "PrincipalNotFound",
+        "Principal 1234 does not exist in the directory a1b2.",
+        count=3,
+        method="PUT",
+        path="roleAssignments",
+    )
     result = world.cli("deploy")
     assert_ok(result)
     assert world.arm.count("PUT", kind=ASSIGNMENTS) == 5  # 3 refused while replicating, then 2 made

@@ -28,8 +28,15 @@ def test_gallery_build_creates_gallery_definition_and_version_and_cleanup_keeps_
     doc = json.loads(result.stdout)
     assert doc["ok"] and "/galleries/gal_jumpbox/images/aks-jumpbox/versions/" in doc["imageId"]
     assert [c["key"] for c in doc["deployed"]] == [
-        "role.network", "role.image", "identity", "gallery", "gallery.image", "assignment.network",
-        "assignment.gallery", "template"]
+        "role.network",
+        "role.image",
+        "identity",
+        "gallery",
+        "gallery.image",
+        "assignment.network",
+        "assignment.gallery",
+        "template",
+    ]
     version = w.arm.get(doc["imageId"])
     assert version is not None and version["properties"]["publishingProfile"]["excludeFromLatest"] is True
     assert doc["imageRoleRemoved"] is True

@@ -14,14 +14,23 @@ from tests.scenarios.conftest import IMAGE_RG, assert_ok
 
 pytestmark = pytest.mark.emulator
 
-REGIONS = [{"name": "westeurope", "replicas": 1}, {"name": "northeurope", "replicas": 2,
-                                                    "storage_account_type": "Standard_ZRS"}]
+REGIONS = [
+    {"name": "westeurope", "replicas": 1},
+    {"name": "northeurope", "replicas": 2, "storage_account_type": "Standard_ZRS"},
+]
 OLD, NEW = "1.37.1", "1.37.2"
 
 
 def gallery_spec(version: str) -> dict:
-    return {"gallery": {"resource_group": IMAGE_RG, "name": "gal_jumpbox", "image": {"publisher": "contoso"},
-                        "version": version, "target_regions": [dict(r) for r in REGIONS]}}
+    return {
+        "gallery": {
+            "resource_group": IMAGE_RG,
+            "name": "gal_jumpbox",
+            "image": {"publisher": "contoso"},
+            "version": version,
+            "target_regions": [dict(r) for r in REGIONS],
+        }
+    }
 
 
 def write_lock_with_bumped_kubectl(w) -> None:
@@ -59,7 +68,9 @@ def test_canary_promote_and_a_bumped_tool_shows_in_the_diff(canary_world):
     assert v1["channel"] == "canary" and v1["excludeFromLatest"] is True and doc["latest"] is None
     assert v1["provisioningState"] == "Succeeded" and v1["replication"] == "Completed"
     assert [(r["name"], r["replicas"], r["storageAccountType"]) for r in v1["regions"]] == [
-        ("westeurope", 1, "Standard_LRS"), ("northeurope", 2, "Standard_ZRS")]
+        ("westeurope", 1, "Standard_LRS"),
+        ("northeurope", 2, "Standard_ZRS"),
+    ]
     assert re.fullmatch(r"[0-9a-f]{64}", v1["planHash"]) and v1["currentPlan"] is True
     assert v1["publishedDate"]
     template = json.loads(w.cli("status", "-o", "json").stdout)["template"]
@@ -97,12 +108,24 @@ def test_canary_promote_and_a_bumped_tool_shows_in_the_diff(canary_world):
     assert rows["1.1.0"]["currentPlan"] and not rows["1.0.0"]["currentPlan"]
 
     assert_ok(w.cli("report", "--out", str(w.dir / "report-b")))
-    diff = subprocess.run(w.cmd("diff", str(w.dir / "report-a"), str(w.dir / "report-b"), "-o", "json",
-                                "--exit-code"), check=False, cwd=w.dir, env=w.env, capture_output=True, text=True, timeout=60)
+    diff = subprocess.run(
+        w.cmd("diff", str(w.dir / "report-a"), str(w.dir / "report-b"), "-o", "json", "--exit-code"),
+        check=False,
+        cwd=w.dir,
+        env=w.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert diff.returncode == 1, diff.stderr
     changes = json.loads(diff.stdout)
-    everything = [(section, kind, item) for section, body in changes.items() if isinstance(body, dict)
-                  for kind in ("added", "removed", "changed") for item in body.get(kind, [])]
+    everything = [
+        (section, kind, item)
+        for section, body in changes.items()
+        if isinstance(body, dict)
+        for kind in ("added", "removed", "changed")
+        for item in body.get(kind, [])
+    ]
     assert everything == [("tools", "changed", {"name": "kubectl", "from": OLD, "to": NEW})]
 
     assert_ok(w.cli("promote", "1.1.0", "--yes"))

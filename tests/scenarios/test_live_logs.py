@@ -28,13 +28,21 @@ def test_the_live_view_streams_the_build_containers_output_while_it_runs(world):
 
 def test_without_leave_to_read_the_container_logs_the_view_says_what_it_waits_for(world):
     world.arm.imagebuilder.ticks_per_phase = 3
-    world.arm.faults.error(403, "AuthorizationFailed", "The client does not have authorization to perform action "
-                           "'Microsoft.ContainerInstance/containerGroups/containers/logs/read'.",
-                           count=1000, method="GET", path="/containers/[^/]+/logs$")
+    world.arm.faults.error(
+        403,
+        "AuthorizationFailed",
+        "The client does not have authorization to perform action "
+        "'Microsoft.ContainerInstance/containerGroups/containers/logs/read'.",
+        count=1000,
+        method="GET",
+        path="/containers/[^/]+/logs$",
+    )
     result = world.cli("build")
     assert_ok(result)
-    assert "waiting for the build VM's output: reading the build container's logs needs " \
-           "Microsoft.ContainerInstance/containerGroups/containers/logs/read" in result.stdout
+    assert (
+        "waiting for the build VM's output: reading the build container's logs needs "
+        "Microsoft.ContainerInstance/containerGroups/containers/logs/read" in result.stdout
+    )
     assert "build succeeded" in result.stdout
 
 

@@ -15,10 +15,13 @@ BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 
 def _account(world) -> tuple[str, str, str]:
     name = world.arm.blobs.allocate_account()
-    rid = (f"/subscriptions/{world.arm.subscription_id}/resourceGroups/{IMAGE_RG}"
-           f"/providers/Microsoft.Storage/storageAccounts/{name}")
-    world.arm.seed(rid, {"location": "westeurope", "sku": {"name": "Standard_LRS"}, "kind": "StorageV2",
-                         "properties": {}})
+    rid = (
+        f"/subscriptions/{world.arm.subscription_id}/resourceGroups/{IMAGE_RG}"
+        f"/providers/Microsoft.Storage/storageAccounts/{name}"
+    )
+    world.arm.seed(
+        rid, {"location": "westeurope", "sku": {"name": "Standard_LRS"}, "kind": "StorageV2", "properties": {}}
+    )
     world.arm.blobs.put(name, "reports", "README", b"reports of jump box images\n")  # the container exists
     endpoint = world.arm.get(rid)["properties"]["primaryEndpoints"]["blob"]
     return name, rid, endpoint

@@ -127,8 +127,13 @@ def test_build_survives_throttling_storms_server_errors_and_dropped_connections(
 
 
 def test_interrupted_deploy_resumes_where_it_stopped(world):
-    world.arm.faults.error(400, "InvalidTemplate", "Deployment template validation failed: 'simulated'.",
-                           method="PUT", path="imageTemplates")
+    world.arm.faults.error(
+        400,
+        "InvalidTemplate",
+        "Deployment template validation failed: 'simulated'.",
+        method="PUT",
+        path="imageTemplates",
+    )
     first = world.cli("build")
     assert_ok(first, 1)
     assert "InvalidTemplate" in first.stderr and "resource: /subscriptions/" in first.stderr

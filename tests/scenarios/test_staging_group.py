@@ -18,8 +18,12 @@ CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 
 
 def _assignments_at(arm, scope: str) -> list:
-    return [r for r in arm.store if r.type == "Microsoft.Authorization/roleAssignments"
-            and r.id.lower().startswith(scope.lower() + "/providers/")]
+    return [
+        r
+        for r in arm.store
+        if r.type == "Microsoft.Authorization/roleAssignments"
+        and r.id.lower().startswith(scope.lower() + "/providers/")
+    ]
 
 
 def test_a_custom_staging_group_is_granted_contributor_built_in_checked_and_cleaned_up(world):
@@ -88,7 +92,10 @@ def test_an_absent_staging_group_is_left_to_image_builder_which_creates_it_and_g
     staging_id = _use_staging(world)
     checked = world.cli("check", "--output", "json")
     findings = {f["id"]: f for f in json.loads(checked.stdout)["checks"]}
-    assert findings["staging.group"]["status"] == "pass" and "Image Builder creates it" in findings["staging.group"]["message"]
+    assert (
+        findings["staging.group"]["status"] == "pass"
+        and "Image Builder creates it" in findings["staging.group"]["message"]
+    )
     assert findings["caller.assign.staging"]["status"] == "pass"  # no assignment on a group not yet there
 
     built = world.cli("build")
@@ -104,16 +111,20 @@ def test_an_absent_staging_group_is_left_to_image_builder_which_creates_it_and_g
     assert json.loads(again.stdout)["written"] == []
 
 
-@pytest.mark.parametrize(("setup", "finding", "words"), [
-    ("other-region", "staging.region", "northeurope"),
-    ("not-empty", "staging.empty", "not empty"),
-])
+@pytest.mark.parametrize(
+    ("setup", "finding", "words"),
+    [
+        ("other-region", "staging.region", "northeurope"),
+        ("not-empty", "staging.empty", "not empty"),
+    ],
+)
 def test_an_existing_staging_group_must_be_empty_and_in_the_templates_region(world, setup, finding, words):
     staging_id = _use_staging(world)
     world.arm.seed_resource_group(STAGING, "northeurope" if setup == "other-region" else LOCATION)
     if setup == "not-empty":
-        world.arm.seed(f"{staging_id}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/squatter",
-                       {"location": LOCATION})
+        world.arm.seed(
+            f"{staging_id}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/squatter", {"location": LOCATION}
+        )
     checked = world.cli("check", "--output", "json")
     assert_ok(checked, 1)
     found = {f["id"]: f for f in json.loads(checked.stdout)["checks"]}[finding]

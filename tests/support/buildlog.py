@@ -9,8 +9,9 @@ from __future__ import annotations
 PREFIX = "[2027-01-05T10:0{n}:00.000Z] PACKER OUT     azure-arm: "
 
 
-def build_log(plan, packages: list[tuple[str, str, str]], *, finished: str = "2027-01-05T10:31:07Z",
-              plan_hash: str | None = None) -> str:
+def build_log(
+    plan, packages: list[tuple[str, str, str]], *, finished: str = "2027-01-05T10:31:07Z", plan_hash: str | None = None
+) -> str:
     lines = ["==> aks-jumpbox step apt-upgrade begin 2027-01-05T10:02:00Z", "Reading package lists..."]
     for a in plan.artifacts:
         sha = a.sha256 or "ab" * 32
@@ -22,7 +23,12 @@ def build_log(plan, packages: list[tuple[str, str, str]], *, finished: str = "20
     return "".join(PREFIX.format(n=i % 10) + line + "\n" for i, line in enumerate(lines))
 
 
-PACKAGES = [("openssh-server", "1:9.6p1-3ubuntu13.5", "amd64"), ("libssl3t64", "3.0.13-0ubuntu3.4", "amd64"),
-            ("azure-cli", "2.90.0-1~noble", "amd64"), ("curl", "8.5.0-2ubuntu10.6", "amd64"),
-            ("tzdata", "2025b-0ubuntu0.24.04", "all"), ("libc6", "2.39-0ubuntu8.4", "amd64"),
-            ("libc6", "2.39-0ubuntu8.4", "i386")]
+PACKAGES = [
+    ("openssh-server", "1:9.6p1-3ubuntu13.5", "amd64"),
+    ("libssl3t64", "3.0.13-0ubuntu3.4", "amd64"),
+    ("azure-cli", "2.90.0-1~noble", "amd64"),
+    ("curl", "8.5.0-2ubuntu10.6", "amd64"),
+    ("tzdata", "2025b-0ubuntu0.24.04", "all"),
+    ("libc6", "2.39-0ubuntu8.4", "amd64"),
+    ("libc6", "2.39-0ubuntu8.4", "i386"),
+]

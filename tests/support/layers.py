@@ -101,8 +101,11 @@ def imports(root: Path) -> Iterator[Import]:
                 for alias in node.names:
                     yield Import(file, node.lineno, importer, alias.name)
             elif isinstance(node, ast.ImportFrom):
-                base = (_resolve(importer, file.name == "__init__.py", node.level, node.module) if node.level
-                        else node.module or "")
+                base = (
+                    _resolve(importer, file.name == "__init__.py", node.level, node.module)
+                    if node.level
+                    else node.module or ""
+                )
                 for alias in node.names:
                     # `from aks_jumpbox import core` imports the package core, not a name of the top.
                     sub = f"{base}.{alias.name}"
@@ -111,8 +114,11 @@ def imports(root: Path) -> Iterator[Import]:
                 yield Import(file, node.lineno, importer, name)
 
 
-def violations(root: Path, allowed: Mapping[str, frozenset[str]] = ALLOWED,
-               narrow: Mapping[tuple[str, str], frozenset[str]] = NARROW) -> list[str]:
+def violations(
+    root: Path,
+    allowed: Mapping[str, frozenset[str]] = ALLOWED,
+    narrow: Mapping[tuple[str, str], frozenset[str]] = NARROW,
+) -> list[str]:
     """One message per import against the contract, naming the file, line, rule and fix."""
     out: list[str] = []
     edges: dict[str, set[str]] = {}
@@ -122,8 +128,10 @@ def violations(root: Path, allowed: Mapping[str, frozenset[str]] = ALLOWED,
         top = imp.target.split(".")[0]
         if top == SDK:
             if src != SDK_HOME:
-                out.append(f"{where}: imports the Azure SDK ({imp.target}); only {PACKAGE}/{SDK_HOME}/ may. "
-                           f"Put the SDK call in an {PACKAGE}.{SDK_HOME} module and pass its result in.")
+                out.append(
+                    f"{where}: imports the Azure SDK ({imp.target}); only {PACKAGE}/{SDK_HOME}/ may. "
+                    f"Put the SDK call in an {PACKAGE}.{SDK_HOME} module and pass its result in."
+                )
             continue
         if top != PACKAGE:
             continue
@@ -133,15 +141,21 @@ def violations(root: Path, allowed: Mapping[str, frozenset[str]] = ALLOWED,
         edges.setdefault(src, set()).add(dst)
         if src not in allowed or dst not in allowed:
             unknown = src if src not in allowed else dst
-            out.append(f"{where}: {unknown!r} is not a layer of the contract; add it to ALLOWED in "
-                       f"tests/support/layers.py with the layers it may import.")
+            out.append(
+                f"{where}: {unknown!r} is not a layer of the contract; add it to ALLOWED in "
+                f"tests/support/layers.py with the layers it may import."
+            )
         elif dst not in allowed[src]:
-            out.append(f"{where}: {src} imports {imp.target} ({dst}); {src} may import only "
-                       f"{', '.join(sorted(allowed[src])) or 'nothing of the project'}. Move the code down a "
-                       f"layer or pass what it needs in from the caller (cli composes).")
+            out.append(
+                f"{where}: {src} imports {imp.target} ({dst}); {src} may import only "
+                f"{', '.join(sorted(allowed[src])) or 'nothing of the project'}. Move the code down a "
+                f"layer or pass what it needs in from the caller (cli composes)."
+            )
         elif (src, dst) in narrow and imp.target not in narrow[src, dst]:
-            out.append(f"{where}: {src} imports {imp.target}; of {dst} it may import only "
-                       f"{', '.join(sorted(narrow[src, dst]))}.")
+            out.append(
+                f"{where}: {src} imports {imp.target}; of {dst} it may import only "
+                f"{', '.join(sorted(narrow[src, dst]))}."
+            )
     out += [f"import cycle between packages: {' -> '.join(c)}" for c in cycles(edges)]
     return list(dict.fromkeys(out))  # one message per line, however many names it imports
 
@@ -154,7 +168,7 @@ def cycles(edges: Mapping[str, set[str]]) -> list[list[str]]:
     def walk(node: str, path: list[str]) -> None:
         for nxt in sorted(edges.get(node, ())):
             if nxt in path:
-                cycle = path[path.index(nxt):] + [nxt]
+                cycle = path[path.index(nxt) :] + [nxt]
                 if not seen & set(cycle):
                     found.append(cycle)
                     seen.update(cycle)

@@ -14,8 +14,13 @@ from aks_jumpbox.core.catalog import load_catalog, url_basename
 
 # tool -> releases as (version, kind): kind is "release", "prerelease", "draft" or "no-assets"
 GITHUB = {
-    "helm": [("4.3.0", "release"), ("4.3.1", "release"), ("4.4.0-rc.1", "prerelease"), ("4.5.0", "draft"),
-             ("4.2.9", "release")],
+    "helm": [
+        ("4.3.0", "release"),
+        ("4.3.1", "release"),
+        ("4.4.0-rc.1", "prerelease"),
+        ("4.5.0", "draft"),
+        ("4.2.9", "release"),
+    ],
     "kubelogin": [("0.2.19", "release"), ("0.2.20", "no-assets"), ("0.3.0", "prerelease")],
     "flux": [("2.9.6", "release"), ("2.10.0", "release"), ("2.11.0-rc.1", "prerelease")],
     "azwi": [("1.6.0", "release")],
@@ -23,21 +28,47 @@ GITHUB = {
     "azure-cli": [("2.90.0", "release"), ("2.91.0", "release"), ("2.92.0", "prerelease")],
 }
 KUBECTL_STABLE = "v1.38.2"
-TERRAFORM = [("1.16.5", ["linux_amd64", "linux_arm64", "darwin_arm64"]), ("1.16.6", ["linux_amd64", "linux_arm64"]),
-             ("1.16.7", ["darwin_arm64"]), ("1.17.0-rc1", ["linux_amd64"]), ("1.18.0-alpha20270101", ["linux_amd64"])]
-NEWEST = {"helm": "4.3.1", "kubelogin": "0.2.19", "flux": "2.10.0", "azwi": "1.6.0", "osm": "1.2.4",
-          "azure-cli": "2.91.0", "kubectl": "1.38.2", "terraform": "1.16.6"}
+TERRAFORM = [
+    ("1.16.5", ["linux_amd64", "linux_arm64", "darwin_arm64"]),
+    ("1.16.6", ["linux_amd64", "linux_arm64"]),
+    ("1.16.7", ["darwin_arm64"]),
+    ("1.17.0-rc1", ["linux_amd64"]),
+    ("1.18.0-alpha20270101", ["linux_amd64"]),
+]
+NEWEST = {
+    "helm": "4.3.1",
+    "kubelogin": "0.2.19",
+    "flux": "2.10.0",
+    "azwi": "1.6.0",
+    "osm": "1.2.4",
+    "azure-cli": "2.91.0",
+    "kubectl": "1.38.2",
+    "terraform": "1.16.6",
+}
 
 
 def _github_release(repo: str, tag: str, kind: str, assets: list[str], n: int) -> dict:
     return {
-        "url": f"https://api.github.com/repos/{repo}/releases/{1000 + n}", "id": 1000 + n,
-        "html_url": f"https://github.com/{repo}/releases/tag/{tag}", "tag_name": tag, "name": tag,
-        "draft": kind == "draft", "prerelease": kind == "prerelease",
-        "created_at": f"2027-01-{n + 1:02d}T10:00:00Z", "published_at": None if kind == "draft" else f"2027-01-{n + 1:02d}T11:00:00Z",
-        "assets": [] if kind == "no-assets" else [
-            {"name": a, "size": 1000, "content_type": "application/octet-stream",
-             "browser_download_url": f"https://github.com/{repo}/releases/download/{tag}/{a}"} for a in assets],
+        "url": f"https://api.github.com/repos/{repo}/releases/{1000 + n}",
+        "id": 1000 + n,
+        "html_url": f"https://github.com/{repo}/releases/tag/{tag}",
+        "tag_name": tag,
+        "name": tag,
+        "draft": kind == "draft",
+        "prerelease": kind == "prerelease",
+        "created_at": f"2027-01-{n + 1:02d}T10:00:00Z",
+        "published_at": None if kind == "draft" else f"2027-01-{n + 1:02d}T11:00:00Z",
+        "assets": []
+        if kind == "no-assets"
+        else [
+            {
+                "name": a,
+                "size": 1000,
+                "content_type": "application/octet-stream",
+                "browser_download_url": f"https://github.com/{repo}/releases/download/{tag}/{a}",
+            }
+            for a in assets
+        ],
     }
 
 
@@ -51,8 +82,10 @@ def write_feed(root: Path) -> Path:
             assets = []
             if name != "azure-cli":
                 tool = catalog.tool(name)
-                assets = sorted({url_basename(tool.artifact_url(version, a)) for a in tool.arch_names}
-                                | {url_basename(tool.checksum_file_url(version, "amd64"))})
+                assets = sorted(
+                    {url_basename(tool.artifact_url(version, a)) for a in tool.arch_names}
+                    | {url_basename(tool.checksum_file_url(version, "amd64"))}
+                )
             answer.append(_github_release(src.repo, tag, kind, assets, n))
         path = root / "api.github.com" / "repos" / src.repo / "releases"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,12 +95,24 @@ def write_feed(root: Path) -> Path:
     stable.write_text(KUBECTL_STABLE)  # the real file has no trailing newline
     versions = {}
     for version, platforms in TERRAFORM:
-        builds = [{"name": "terraform", "version": version, "os": p.split("_")[0], "arch": p.split("_")[1],
-                   "filename": f"terraform_{version}_{p}.zip",
-                   "url": f"https://releases.hashicorp.com/terraform/{version}/terraform_{version}_{p}.zip"}
-                  for p in platforms]
-        versions[version] = {"name": "terraform", "version": version, "shasums": f"terraform_{version}_SHA256SUMS",
-                             "shasums_signature": f"terraform_{version}_SHA256SUMS.sig", "builds": builds}
+        builds = [
+            {
+                "name": "terraform",
+                "version": version,
+                "os": p.split("_")[0],
+                "arch": p.split("_")[1],
+                "filename": f"terraform_{version}_{p}.zip",
+                "url": f"https://releases.hashicorp.com/terraform/{version}/terraform_{version}_{p}.zip",
+            }
+            for p in platforms
+        ]
+        versions[version] = {
+            "name": "terraform",
+            "version": version,
+            "shasums": f"terraform_{version}_SHA256SUMS",
+            "shasums_signature": f"terraform_{version}_SHA256SUMS.sig",
+            "builds": builds,
+        }
     index = root / "releases.hashicorp.com" / "terraform" / "index.json"
     index.parent.mkdir(parents=True, exist_ok=True)
     index.write_text(json.dumps({"name": "terraform", "versions": versions}))

@@ -43,21 +43,29 @@ def parse_deb822(text: str) -> list[dict[str, str]]:
     return paragraphs
 
 
-def sourced(script: str, code: str, env: dict[str, str] | None = None, *, check: bool = True,
-            timeout: float = 60) -> subprocess.CompletedProcess:
+def sourced(
+    script: str, code: str, env: dict[str, str] | None = None, *, check: bool = True, timeout: float = 60
+) -> subprocess.CompletedProcess:
     """Run bash code with a rendered script sourced (its main guard keeps main from running)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "script.sh"
         path.write_text(script)
-        return subprocess.run(["bash", "-c", f'source "$1"\n{code}', "sourced", str(path)], check=check,
-                              env={"PATH": "/usr/bin:/bin", **(env or {})}, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            ["bash", "-c", f'source "$1"\n{code}', "sourced", str(path)],
+            check=check,
+            env={"PATH": "/usr/bin:/bin", **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
 
 def apt_sources(provision: str, workdir: Path) -> dict[str, str]:
     """Run provision.sh's own functions that print the .sources files; return {file name: text}."""
-    code = ('if [ -n "$APT_ARCHIVE" ]; then os_sources > "$OUT/aks-jumpbox-os.sources"; fi\n'
-            'azure_cli_sources > "$OUT/aks-jumpbox-azure-cli.sources"')
+    code = (
+        'if [ -n "$APT_ARCHIVE" ]; then os_sources > "$OUT/aks-jumpbox-os.sources"; fi\n'
+        'azure_cli_sources > "$OUT/aks-jumpbox-azure-cli.sources"'
+    )
     sourced(provision, code, {"OUT": str(workdir)})
     return {p.name: p.read_text() for p in sorted(workdir.glob("*.sources"))}
 

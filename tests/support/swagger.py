@@ -35,12 +35,14 @@ TRACKED_RESOURCE = {
 # ProxyResource (run outputs, triggers): the same envelope without location and tags.
 PROXY_RESOURCE = {
     "type": "object",
-    "properties": {k: v for k, v in TRACKED_RESOURCE["properties"].items() if k in ("id", "name", "type", "systemData")},
+    "properties": {
+        k: v for k, v in TRACKED_RESOURCE["properties"].items() if k in ("id", "name", "type", "systemData")
+    },
 }
-EXTERNAL = {"../../../../../../common-types/resource-management/v3/types.json#/definitions/TrackedResource":
-            TRACKED_RESOURCE,
-            "../../../../../../common-types/resource-management/v3/types.json#/definitions/ProxyResource":
-            PROXY_RESOURCE}
+EXTERNAL = {
+    "../../../../../../common-types/resource-management/v3/types.json#/definitions/TrackedResource": TRACKED_RESOURCE,
+    "../../../../../../common-types/resource-management/v3/types.json#/definitions/ProxyResource": PROXY_RESOURCE,
+}
 PYTHON_TYPES = {"string": str, "boolean": bool, "array": list, "object": dict, "number": (int, float)}
 
 
@@ -62,14 +64,14 @@ class Swagger:
         if ref is None:
             return schema
         if ref.startswith(LOCAL):
-            return self.definitions[ref[len(LOCAL):]]
+            return self.definitions[ref[len(LOCAL) :]]
         if ref in EXTERNAL:
             return EXTERNAL[ref]
         raise KeyError(f"unresolvable $ref {ref}")
 
     def ref_name(self, schema: dict[str, Any]) -> str | None:
         ref = schema.get("$ref", "")
-        return ref[len(LOCAL):] if ref.startswith(LOCAL) else None
+        return ref[len(LOCAL) :] if ref.startswith(LOCAL) else None
 
     def _chain(self, schema: dict[str, Any]) -> list[dict[str, Any]]:
         """schema and every schema it inherits from through allOf, nearest first."""

@@ -15,8 +15,12 @@ def test_waits_for_role_propagation_are_bounded_and_scale_with_the_backoff_setti
 
 
 def test_a_failed_template_is_told_by_its_provisioning_state_and_error():
-    failed = {"properties": {"provisioningState": "Failed", "provisioningError": {
-        "provisioningErrorCode": "BadStagingResourceGroup", "message": "not empty"}}}
+    failed = {
+        "properties": {
+            "provisioningState": "Failed",
+            "provisioningError": {"provisioningErrorCode": "BadStagingResourceGroup", "message": "not empty"},
+        }
+    }
     assert provisioning_failure(failed) == "BadStagingResourceGroup: not empty"
     assert provisioning_failure({"properties": {"provisioningState": "Succeeded"}}) is None
     assert provisioning_failure(None) is None

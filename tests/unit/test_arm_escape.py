@@ -19,18 +19,21 @@ PAYLOAD = "[subscription().id]"
 OWN = ("[reference(", "[resourceId(", "[format('{0}/rcg-")
 
 
-@pytest.mark.parametrize("literal, written", [
-    ("[subscription().id]", "[[subscription().id]"),
-    ("[[x]", "[[[x]"),
-    ("[]", "[[]"),
-    ("[x] y", "[x] y"),  # not an expression: must not be escaped
-    ("[aks-jumpbox] Image Writer (aksjb, 00000000)", "[aks-jumpbox] Image Writer (aksjb, 00000000)"),
-    ("x [y]", "x [y]"),
-    ("[", "["),
-    ("]", "]"),
-    ("", ""),
-    (" [x]", " [x]"),
-])
+@pytest.mark.parametrize(
+    "literal, written",
+    [
+        ("[subscription().id]", "[[subscription().id]"),
+        ("[[x]", "[[[x]"),
+        ("[]", "[[]"),
+        ("[x] y", "[x] y"),  # not an expression: must not be escaped
+        ("[aks-jumpbox] Image Writer (aksjb, 00000000)", "[aks-jumpbox] Image Writer (aksjb, 00000000)"),
+        ("x [y]", "x [y]"),
+        ("[", "["),
+        ("]", "]"),
+        ("", ""),
+        (" [x]", " [x]"),
+    ],
+)
 def test_arm_literal(literal, written):
     assert arm_literal(literal) == written
     assert arm_value(written) == literal
@@ -39,8 +42,12 @@ def test_arm_literal(literal, written):
 
 def test_escape_template_walks_keys_and_values_and_keeps_own_expressions():
     doc = {"tags": {PAYLOAD: PAYLOAD}, "list": [PAYLOAD, ("[a]",)], "n": 1, "e": Expression("[reference('x')]")}
-    assert escape_template(doc) == {"tags": {"[[subscription().id]": "[[subscription().id]"},
-                                    "list": ["[[subscription().id]", ["[[a]"]], "n": 1, "e": "[reference('x')]"}
+    assert escape_template(doc) == {
+        "tags": {"[[subscription().id]": "[[subscription().id]"},
+        "list": ["[[subscription().id]", ["[[a]"]],
+        "n": 1,
+        "e": "[reference('x')]",
+    }
 
 
 def test_quote_arg_doubles_quotes():
@@ -80,14 +87,16 @@ def test_the_default_plans_templates_hold_only_the_renderers_expressions(default
     assert assert_no_foreign_expression(default_plan) > 0
 
 
-GALLERY = {"resource_group": "rg-images", "name": "gal_aksjumpbox",
-           "image": {"name": "aks-jumpbox", "publisher": "Contoso", "description": "[listKeys('x', '2020-01-01')]"}}
+GALLERY = {
+    "resource_group": "rg-images",
+    "name": "gal_aksjumpbox",
+    "image": {"name": "aks-jumpbox", "publisher": "Contoso", "description": "[listKeys('x', '2020-01-01')]"},
+}
 
 
 @pytest.fixture(scope="module")
 def hostile_plan(default_data, default_lock):
-    data = variant(default_data, tags={PAYLOAD: PAYLOAD, "team": "[concat('a', 'b')]"},
-                   distribute__gallery=GALLERY)
+    data = variant(default_data, tags={PAYLOAD: PAYLOAD, "team": "[concat('a', 'b')]"}, distribute__gallery=GALLERY)
     return make_plan(data, default_lock)
 
 
@@ -140,17 +149,31 @@ def test_managed_image_names_follow_azures_rule(default_data, default_lock, name
         make_plan(data, default_lock)
 
 
-SUBNET = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/"
-          "Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}")
+SUBNET = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/"
+    "Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}"
+)
 
 
-@pytest.mark.parametrize("vnet, subnet, what", [
-    ("..", "snet", "virtual network"), ("vnet", "..", "subnet"), ("vnet", ".", "subnet"),
-    ("v", "snet", "virtual network"), ("vnet", "a b", "subnet"), ("vnet", "a'b", "subnet"),
-    ("vnet", "x" * 81, "subnet"), ("vnet-", "snet", "virtual network"),
-])
+@pytest.mark.parametrize(
+    "vnet, subnet, what",
+    [
+        ("..", "snet", "virtual network"),
+        ("vnet", "..", "subnet"),
+        ("vnet", ".", "subnet"),
+        ("v", "snet", "virtual network"),
+        ("vnet", "a b", "subnet"),
+        ("vnet", "a'b", "subnet"),
+        ("vnet", "x" * 81, "subnet"),
+        ("vnet-", "snet", "virtual network"),
+    ],
+)
 def test_subnet_ids_are_parsed_strictly(default_data, default_lock, vnet, subnet, what):
-    data = variant(default_data, build__subnet_id=SUBNET.format(vnet=vnet, subnet=subnet),
-                   build__container_instance_subnet_id=None, build__container_instance_subnet_address_prefix=None)
+    data = variant(
+        default_data,
+        build__subnet_id=SUBNET.format(vnet=vnet, subnet=subnet),
+        build__container_instance_subnet_id=None,
+        build__container_instance_subnet_address_prefix=None,
+    )
     with pytest.raises(SpecError, match=f"build.subnet_id: names an invalid {what}"):
         make_plan(data, default_lock)

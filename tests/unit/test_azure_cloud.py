@@ -10,16 +10,32 @@ from aks_jumpbox.core.errors import UserError
 SUB = "6f2b4a7e-3c1d-4e5f-9a8b-0c1d2e3f4a5b"
 
 
-@pytest.mark.parametrize("name, arm, authority, suffix", [
-    ("AzureCloud", "https://management.azure.com", "https://login.microsoftonline.com", "core.windows.net"),
-    ("AzureUSGovernment", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us",
-     "core.usgovcloudapi.net"),
-    ("AzureChinaCloud", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn",
-     "core.chinacloudapi.cn"),
-])
+@pytest.mark.parametrize(
+    "name, arm, authority, suffix",
+    [
+        ("AzureCloud", "https://management.azure.com", "https://login.microsoftonline.com", "core.windows.net"),
+        (
+            "AzureUSGovernment",
+            "https://management.usgovcloudapi.net",
+            "https://login.microsoftonline.us",
+            "core.usgovcloudapi.net",
+        ),
+        (
+            "AzureChinaCloud",
+            "https://management.chinacloudapi.cn",
+            "https://login.chinacloudapi.cn",
+            "core.chinacloudapi.cn",
+        ),
+    ],
+)
 def test_named_clouds_come_from_the_data_file(name, arm, authority, suffix):
     cloud = select_cloud(name, env={})
-    assert (cloud.name, cloud.arm_endpoint, cloud.authority_host, cloud.storage_suffix) == (name, arm, authority, suffix)
+    assert (cloud.name, cloud.arm_endpoint, cloud.authority_host, cloud.storage_suffix) == (
+        name,
+        arm,
+        authority,
+        suffix,
+    )
     assert cloud.arm_scope == f"{arm}/.default" and not cloud.custom
     assert cloud.storage_scope == "https://storage.azure.com/.default"
     assert cloud.blob_endpoint("acct") == f"https://acct.blob.{suffix}/"
@@ -27,16 +43,24 @@ def test_named_clouds_come_from_the_data_file(name, arm, authority, suffix):
 
 def test_a_custom_cloud_from_flags_wins_over_the_environment_and_the_spec():
     env = {"AZURE_ARM_ENDPOINT": "https://env.example", "AZURE_STORAGE_SUFFIX": "core.env.example"}
-    cloud = select_cloud("AzureCloud", arm_endpoint="https://management.contoso.local/", storage_suffix="core.contoso.local",
-                         authority_host="https://login.contoso.local", env=env)
+    cloud = select_cloud(
+        "AzureCloud",
+        arm_endpoint="https://management.contoso.local/",
+        storage_suffix="core.contoso.local",
+        authority_host="https://login.contoso.local",
+        env=env,
+    )
     assert cloud.custom and cloud.arm_endpoint == "https://management.contoso.local"
     assert cloud.arm_scope == "https://management.contoso.local/.default"
     assert cloud.storage_suffix == "core.contoso.local" and cloud.authority_host == "https://login.contoso.local"
 
 
 def test_a_custom_cloud_from_the_environment_with_its_own_audience():
-    env = {"AZURE_ARM_ENDPOINT": "https://127.0.0.1:8443", "AZURE_ARM_AUDIENCE": "https://management.core.windows.net/",
-           "AZURE_STORAGE_SUFFIX": "storage.local"}
+    env = {
+        "AZURE_ARM_ENDPOINT": "https://127.0.0.1:8443",
+        "AZURE_ARM_AUDIENCE": "https://management.core.windows.net/",
+        "AZURE_STORAGE_SUFFIX": "storage.local",
+    }
     cloud = select_cloud("AzureUSGovernment", env=env)
     assert cloud.custom and cloud.arm_endpoint == "https://127.0.0.1:8443"
     # An audience ending in "/" keeps it: the scope is audience + "/.default", as Azure AD expects.
@@ -49,12 +73,15 @@ def test_an_endpoint_of_a_named_cloud_selects_that_cloud():
     assert cloud.name == "AzureUSGovernment" and cloud.authority_host == "https://login.microsoftonline.us"
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    ({"arm_endpoint": "http://127.0.0.1:8080"}, "https://"),
-    ({"arm_endpoint": "management.contoso.local"}, "https://"),
-    ({"arm_audience": "https://aud.example"}, "--arm-endpoint"),
-    ({"authority_host": "login.example"}, "authority"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"arm_endpoint": "http://127.0.0.1:8080"}, "https://"),
+        ({"arm_endpoint": "management.contoso.local"}, "https://"),
+        ({"arm_audience": "https://aud.example"}, "--arm-endpoint"),
+        ({"authority_host": "login.example"}, "authority"),
+    ],
+)
 def test_bad_cloud_settings_are_input_errors(kwargs, needle):
     with pytest.raises(UserError) as err:
         select_cloud("AzureCloud", env={}, **kwargs)

@@ -16,14 +16,20 @@ def marker(name: str, event: str) -> str:
 
 
 def test_the_failed_marker_names_the_step_and_why():
-    log = "\n".join([
-        "[2026/12/01 10:00:00] Build ID: 1", marker("apt-upgrade", "begin"), f"{OUT}    upgraded 3 packages",
-        marker("apt-upgrade", "end"), marker("download", "begin"), f"{OUT}    fetching helm",
-        f"{ERR}sha256sum: WARNING: 1 computed checksum did NOT match",
-        f"{ERR}==> aks-jumpbox step download FAILED: sha256 mismatch for helm.tar.gz",
-        "[2026/12/01 10:00:00] PACKER ERR ==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
-        "[2026/12/01 10:00:00] PACKER OUT ==> azure-arm: Deleting individual resources ...",
-    ])
+    log = "\n".join(
+        [
+            "[2026/12/01 10:00:00] Build ID: 1",
+            marker("apt-upgrade", "begin"),
+            f"{OUT}    upgraded 3 packages",
+            marker("apt-upgrade", "end"),
+            marker("download", "begin"),
+            f"{OUT}    fetching helm",
+            f"{ERR}sha256sum: WARNING: 1 computed checksum did NOT match",
+            f"{ERR}==> aks-jumpbox step download FAILED: sha256 mismatch for helm.tar.gz",
+            "[2026/12/01 10:00:00] PACKER ERR ==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
+            "[2026/12/01 10:00:00] PACKER OUT ==> azure-arm: Deleting individual resources ...",
+        ]
+    )
     r = parse_log(log)
     assert [s.name for s in r.steps] == ["apt-upgrade", "download"]
     assert r.failed_step == "download" and r.reason == "sha256 mismatch for helm.tar.gz"
@@ -34,12 +40,15 @@ def test_the_failed_marker_names_the_step_and_why():
 
 
 def test_echoed_script_text_is_not_a_marker():
-    log = "\n".join([
-        f"{OUT}+ printf '==> aks-jumpbox step %s begin %s\\n' \"$STEP\"",
-        f"{OUT}+ printf '==> aks-jumpbox step %s FAILED: %s\\n' x",
-        f"{OUT}+ echo '==> aks-jumpbox step fake FAILED: no'",
-        marker("wait-for-boot", "begin"), marker("wait-for-boot", "end"),
-    ])
+    log = "\n".join(
+        [
+            f"{OUT}+ printf '==> aks-jumpbox step %s begin %s\\n' \"$STEP\"",
+            f"{OUT}+ printf '==> aks-jumpbox step %s FAILED: %s\\n' x",
+            f"{OUT}+ echo '==> aks-jumpbox step fake FAILED: no'",
+            marker("wait-for-boot", "begin"),
+            marker("wait-for-boot", "end"),
+        ]
+    )
     r = parse_log(log)
     assert [s.name for s in r.steps] == ["wait-for-boot"] and r.failed_step is None
 
@@ -47,18 +56,22 @@ def test_echoed_script_text_is_not_a_marker():
 def test_a_step_that_never_ended_fails_only_when_packer_failed():
     running = "\n".join([marker("azure-cli", "begin"), f"{OUT}    Setting up azure-cli"])
     assert parse_log(running).failed_step is None  # still running
-    died = running + "\n" + f"{ERR}Build 'azure-arm' errored after 1 minute: Script exited with non-zero exit status: 137"
+    died = (
+        running + "\n" + f"{ERR}Build 'azure-arm' errored after 1 minute: Script exited with non-zero exit status: 137"
+    )
     r = parse_log(died)
     assert r.failed_step == "azure-cli" and "137" in (r.reason or "")
 
 
 def test_validation_failures_list_the_checks():
-    log = "\n".join([
-        f"{OUT}==> aks-jumpbox step validate begin",
-        f"{ERR}==> aks-jumpbox validate FAILED: kubectl: expected 1.37.1, got 1.36.0",
-        f"{ERR}==> aks-jumpbox validate FAILED: sshd: X11Forwarding is yes",
-        f"{ERR}==> aks-jumpbox step validate FAILED: 2 of 30 checks failed",
-    ])
+    log = "\n".join(
+        [
+            f"{OUT}==> aks-jumpbox step validate begin",
+            f"{ERR}==> aks-jumpbox validate FAILED: kubectl: expected 1.37.1, got 1.36.0",
+            f"{ERR}==> aks-jumpbox validate FAILED: sshd: X11Forwarding is yes",
+            f"{ERR}==> aks-jumpbox step validate FAILED: 2 of 30 checks failed",
+        ]
+    )
     r = parse_log(log)
     assert r.failed_step == "validate" and r.reason == "2 of 30 checks failed"
     assert r.failed_checks == ["kubectl: expected 1.37.1, got 1.36.0", "sshd: X11Forwarding is yes"]
@@ -72,7 +85,9 @@ def test_long_steps_are_cut_to_their_end():
 
 
 def test_no_markers_but_packer_errors():
-    r = parse_log("[2026/12/01 10:00:00] PACKER ERR ==> azure-arm: Script exited with non-zero exit status: 2. Allowed exit codes are: [0]")
+    r = parse_log(
+        "[2026/12/01 10:00:00] PACKER ERR ==> azure-arm: Script exited with non-zero exit status: 2. Allowed exit codes are: [0]"
+    )
     assert r.failed_step is None and r.reason.startswith("Script exited") and r.relevant
 
 

@@ -49,28 +49,43 @@ def test_a_failed_script_is_read_from_its_marker_and_its_lines_without_debug_out
     assert any("Script exited with non-zero exit status: 1" in x for x in report.relevant)
 
 
-@pytest.mark.parametrize(("line", "debug", "error"), [
-    ('[id] PACKER ERR 2020/04/30 23:28:50 packer: 2020/04/30 23:28:50 Azure request method="GET" request="x"', True, False),
-    ("[id] PACKER ERR 2020/03/04 23:05:04 [INFO] (telemetry) Starting provisioner powershell", True, False),
-    ("[id] PACKER ERR ==> azure-arm: Deleting individual resources ...", False, False),
-    ("[id] PACKER ERR     azure-arm: sha256sum: WARNING: 1 computed checksum did NOT match", False, False),
-    ("[id] PACKER OUT --> azure-arm: Timeout waiting for machine to restart.", False, True),
-    ('[id] PACKER ERR 2023/06/13 08:46:26 machine readable: azure-arm,error []string{"x"}', False, True),
-    ("[id] PACKER OUT Build 'azure-arm' errored: unexpected EOF", False, True),
-    ("[id] PACKER ERR ==> azure-arm: Script exited with non-zero exit status: 2. Allowed exit codes are: [0]", False, True),
-])
+@pytest.mark.parametrize(
+    ("line", "debug", "error"),
+    [
+        (
+            '[id] PACKER ERR 2020/04/30 23:28:50 packer: 2020/04/30 23:28:50 Azure request method="GET" request="x"',
+            True,
+            False,
+        ),
+        ("[id] PACKER ERR 2020/03/04 23:05:04 [INFO] (telemetry) Starting provisioner powershell", True, False),
+        ("[id] PACKER ERR ==> azure-arm: Deleting individual resources ...", False, False),
+        ("[id] PACKER ERR     azure-arm: sha256sum: WARNING: 1 computed checksum did NOT match", False, False),
+        ("[id] PACKER OUT --> azure-arm: Timeout waiting for machine to restart.", False, True),
+        ('[id] PACKER ERR 2023/06/13 08:46:26 machine readable: azure-arm,error []string{"x"}', False, True),
+        ("[id] PACKER OUT Build 'azure-arm' errored: unexpected EOF", False, True),
+        (
+            "[id] PACKER ERR ==> azure-arm: Script exited with non-zero exit status: 2. Allowed exit codes are: [0]",
+            False,
+            True,
+        ),
+    ],
+)
 def test_debug_and_error_lines_are_told_apart_by_content_not_stream(line, debug, error):
     assert (is_debug(line), is_packer_error(line)) == (debug, error)
 
 
 def test_the_live_tail_shows_what_the_build_printed_not_packers_debug_log():
     shown = tail(log("running.log"), 3)
-    assert shown == ["==> aks-jumpbox step apt-upgrade begin 2026-01-05T10:02:01Z", "Reading package lists...",
-                     "Unpacking libssl3t64 (3.0.13-0ubuntu3.4) ..."]
+    assert shown == [
+        "==> aks-jumpbox step apt-upgrade begin 2026-01-05T10:02:01Z",
+        "Reading package lists...",
+        "Unpacking libssl3t64 (3.0.13-0ubuntu3.4) ...",
+    ]
 
 
 def test_the_software_report_ignores_markers_quoted_in_debug_lines():
     text = log("success-with-debug.log") + (
         "[id] PACKER ERR 2026/01/05 10:02:00 packer-plugin-azure plugin: [INFO] starting remote command: "
-        "printf '==> aks-jumpbox package bogus 1.0 amd64'\n")
+        "printf '==> aks-jumpbox package bogus 1.0 amd64'\n"
+    )
     assert parse_build_log(text).package("bogus") is None

@@ -48,16 +48,17 @@ def test_only_the_cli_loads_the_catalog():
 
 def test_the_ast_check_finds_a_load(tmp_path):
     sample = tmp_path / "m.py"
-    sample.write_text("from aks_jumpbox.core import catalog\n\n\n"
-                      "def f():\n    return catalog.load_catalog().tools\n")
+    sample.write_text("from aks_jumpbox.core import catalog\n\n\ndef f():\n    return catalog.load_catalog().tools\n")
     assert _uses_of_load_catalog(sample) == [5]
 
 
 @pytest.fixture
 def no_global_catalog(monkeypatch):
     """Every load_catalog the package's modules hold now fails the test."""
+
     def refuse():
         raise AssertionError("the core loaded the catalog itself")
+
     for name, module in list(sys.modules.items()):
         if name.startswith("aks_jumpbox") and hasattr(module, "load_catalog"):
             monkeypatch.setattr(module, "load_catalog", refuse)

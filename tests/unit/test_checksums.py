@@ -46,7 +46,11 @@ def test_yq_multi_hash_table_uses_the_order_file():
     sha256 = hashlib.sha256(b"yq").hexdigest()
     sha3 = hashlib.sha3_256(b"yq").hexdigest()  # same length: only the order file tells them apart
     order = "CRC32\nMD5\nSHA-1\nSHA-256\nSHA-512\nSHA3-256\n"
-    md5, sha1, sha512 = hashlib.md5(b"yq").hexdigest(), hashlib.sha1(b"yq").hexdigest(), hashlib.sha512(b"yq").hexdigest()
+    md5, sha1, sha512 = (
+        hashlib.md5(b"yq").hexdigest(),
+        hashlib.sha1(b"yq").hexdigest(),
+        hashlib.sha512(b"yq").hexdigest(),
+    )
     text = f"yq_linux_amd64  1a2b3c4d {md5} {sha1} {sha256} {sha512} {sha3}\nyq_linux_arm64  0 {md5} {sha1} {sha3} {sha512} {sha256}\n"
     assert find_sha256(text, "yq-multi", "yq_linux_amd64", order) == sha256
     assert find_sha256(text, "yq-multi", "yq_linux_arm64", order) == sha3

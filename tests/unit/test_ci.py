@@ -85,10 +85,14 @@ def test_github_workflow_structure(gallery):
             continue
         assert job["permissions"]["id-token"] == "write"
         (login,) = [s for s in job["steps"] if s.get("uses", "").startswith("azure/login@")]
-        assert login["with"] == {"client-id": "${{ vars.AZURE_CLIENT_ID }}", "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
-                                 "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}"}
-        assert uses.index(login["uses"]) < min(i for i, s in enumerate(job["steps"]) if "aks-jumpbox " in s.get("run", "")
-                                               and " plan " not in s["run"])
+        assert login["with"] == {
+            "client-id": "${{ vars.AZURE_CLIENT_ID }}",
+            "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+            "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
+        }
+        assert uses.index(login["uses"]) < min(
+            i for i, s in enumerate(job["steps"]) if "aks-jumpbox " in s.get("run", "") and " plan " not in s["run"]
+        )
         for args in _commands(job["steps"]):
             assert "-f" in args and args[args.index("-f") + 1] == "images/jumpbox.yaml"
             _parses(args)
@@ -125,8 +129,15 @@ def test_azure_devops_pipeline_structure():
     _no_secrets(text, doc)
 
 
-@pytest.mark.parametrize("cron,problem", [("0 3 * *", "5 fields"), ("61 3 * * 1", "outside 0-59"),
-                                         ("0 3 * * mon", "not a number"), ("*/15 0-5 1,15 * 1-5", None)])
+@pytest.mark.parametrize(
+    "cron,problem",
+    [
+        ("0 3 * *", "5 fields"),
+        ("61 3 * * 1", "outside 0-59"),
+        ("0 3 * * mon", "not a number"),
+        ("*/15 0-5 1,15 * 1-5", None),
+    ],
+)
 def test_cron_problems(cron, problem):
     got = cron_problem(cron)
     assert (got is None) if problem is None else (problem in got)
@@ -156,8 +167,12 @@ def test_a_gallery_spec_gets_canary_and_promote_and_a_version_the_plan_names(tmp
     assert run_cli("init", "--dir", str(tmp_path)).returncode == 0
     spec = tmp_path / "jumpbox.yaml"
     data = yaml.safe_load(spec.read_text())
-    data["distribute"]["gallery"] = {"resource_group": "rg-images", "name": "gal_jb", "image": {"publisher": "Contoso"},
-                                     "version": "2.3.4"}
+    data["distribute"]["gallery"] = {
+        "resource_group": "rg-images",
+        "name": "gal_jb",
+        "image": {"publisher": "Contoso"},
+        "version": "2.3.4",
+    }
     spec.write_text(yaml.safe_dump(data))
     assert run_cli("ci", "github", cwd=tmp_path).returncode == 0
     workflow = yaml.safe_load((tmp_path / ".github" / "workflows" / "aks-jumpbox.yml").read_text())

@@ -11,8 +11,13 @@ from aks_jumpbox.core.drift import MISSING, differences, dig, has_refs, resolve_
 from aks_jumpbox.core.plan import Ref
 
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8))
-json_values = st.recursive(json_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.text(min_size=1, max_size=5), inner, max_size=3)), max_leaves=12)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(min_size=1, max_size=5), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
 bodies = st.dictionaries(st.text(min_size=1, max_size=5), json_values, max_size=4)
 
 
@@ -40,10 +45,16 @@ def test_a_changed_planned_field_is_reported_at_its_path(planned, key, old, new)
 
 def test_ids_and_locations_compare_without_case_and_map_keys_too():
     rid = "/subscriptions/S/resourceGroups/RG/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID"
-    planned = {"location": "westeurope", "identity": {"userAssignedIdentities": {rid: {}}},
-               "properties": {"roleDefinitionId": rid}}
-    live = {"location": "WestEurope", "identity": {"userAssignedIdentities": {rid.lower(): {"principalId": "p"}}},
-            "properties": {"roleDefinitionId": rid.lower(), "createdOn": "now"}}
+    planned = {
+        "location": "westeurope",
+        "identity": {"userAssignedIdentities": {rid: {}}},
+        "properties": {"roleDefinitionId": rid},
+    }
+    live = {
+        "location": "WestEurope",
+        "identity": {"userAssignedIdentities": {rid.lower(): {"principalId": "p"}}},
+        "properties": {"roleDefinitionId": rid.lower(), "createdOn": "now"},
+    }
     assert differences(planned, live) == []
     assert [d.path for d in differences({"name": "Abc"}, {"name": "abc"})] == ["name"]  # other strings keep case
 
@@ -72,8 +83,9 @@ def test_refs_resolve_and_unresolved_refs_always_differ():
     assert "(known after apply)" in differences(body, live)[0].describe()
     resolved = resolve_refs(body, {("identity", "properties.principalId"): "p-1"})
     assert not has_refs(resolved) and differences(resolved, live) == []
-    assert [d.path for d in differences(resolve_refs(body, {("identity", "properties.principalId"): "p-2"}), live)] \
-        == ["properties.principalId"]
+    assert [d.path for d in differences(resolve_refs(body, {("identity", "properties.principalId"): "p-2"}), live)] == [
+        "properties.principalId"
+    ]
 
 
 def test_dig():

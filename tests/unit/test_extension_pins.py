@@ -27,15 +27,25 @@ def _entry(version, min_cli=None, max_cli=None, digest=None, url=None):
         meta["azext.minCliCoreVersion"] = min_cli
     if max_cli:
         meta["azext.maxCliCoreVersion"] = max_cli
-    return {"downloadUrl": url or f"{WHEELS}/aks_preview-{version}-py2.py3-none-any.whl",
-            "filename": f"aks_preview-{version}-py2.py3-none-any.whl",
-            "sha256Digest": digest or hashlib.sha256(version.encode()).hexdigest(), "metadata": meta}
+    return {
+        "downloadUrl": url or f"{WHEELS}/aks_preview-{version}-py2.py3-none-any.whl",
+        "filename": f"aks_preview-{version}-py2.py3-none-any.whl",
+        "sha256Digest": digest or hashlib.sha256(version.encode()).hexdigest(),
+        "metadata": meta,
+    }
 
 
-INDEX = {"aks-preview": [_entry("19.0.0b9", "2.70.0"), _entry("19.0.0b10", "2.70.0"), _entry("19.0.0b11", "2.95.0"),
-                         _entry("18.0.0b7", "2.60.0", "2.80.0"), {"metadata": "broken"},
-                         _entry("20.0.0b1", digest="not-a-digest"),
-                         _entry("20.0.0b2", url=f"{WHEELS}/other_ext-20.0.0b2-py3-none-any.whl")]}
+INDEX = {
+    "aks-preview": [
+        _entry("19.0.0b9", "2.70.0"),
+        _entry("19.0.0b10", "2.70.0"),
+        _entry("19.0.0b11", "2.95.0"),
+        _entry("18.0.0b7", "2.60.0", "2.80.0"),
+        {"metadata": "broken"},
+        _entry("20.0.0b1", digest="not-a-digest"),
+        _entry("20.0.0b2", url=f"{WHEELS}/other_ext-20.0.0b2-py3-none-any.whl"),
+    ]
+}
 
 
 def test_versions_order_as_pep440_pre_releases():
@@ -54,11 +64,14 @@ def test_unnamed_it_is_the_newest_the_index_says_fits_the_cli():
     assert choose(INDEX, "aks-preview", None, "2.96.0").version == "19.0.0b11"
 
 
-@pytest.mark.parametrize(("name", "version", "cli", "says"), [
-    ("aks-preview", "1.2.3", "2.90.0", "has no aks-preview 1.2.3 (newest: "),
-    ("aks-preview", None, "2.50.0", "no version of aks-preview in the extension index supports Azure CLI 2.50.0"),
-    ("nope", None, "2.90.0", "lists no usable version of nope"),
-])
+@pytest.mark.parametrize(
+    ("name", "version", "cli", "says"),
+    [
+        ("aks-preview", "1.2.3", "2.90.0", "has no aks-preview 1.2.3 (newest: "),
+        ("aks-preview", None, "2.50.0", "no version of aks-preview in the extension index supports Azure CLI 2.50.0"),
+        ("nope", None, "2.90.0", "lists no usable version of nope"),
+    ],
+)
 def test_what_the_index_cannot_give_is_said(name, version, cli, says):
     with pytest.raises(ExtensionIndexError, match=says.replace("(", r"\(")):
         choose(INDEX, name, version, cli)
@@ -102,19 +115,23 @@ def test_an_old_lock_without_extension_pins_is_read_and_the_plan_asks_for_lock(d
 
 
 def test_a_spec_version_the_lock_does_not_pin_is_located(default_data, default_lock):
-    data = variant(default_data, azure_cli={"version": "2.90.0", "extensions": [{"name": "aks-preview",
-                                                                                  "version": "19.0.0b10"}]})
+    data = variant(
+        default_data, azure_cli={"version": "2.90.0", "extensions": [{"name": "aks-preview", "version": "19.0.0b10"}]}
+    )
     with pytest.raises(SpecError, match=r"aks-preview 19\.0\.0b10 is not pinned .*\(locked: 18\.0\.0b7\)"):
         make_plan(data, default_lock)
 
 
-@pytest.mark.parametrize(("change", "field", "says"), [
-    ({"url": f"{WHEELS}/other_ext-18.0.0b7-py3-none-any.whl"}, "url", "not a wheel of aks-preview 18.0.0b7"),
-    ({"url": "http://example.invalid/aks_preview-18.0.0b7-py3-none-any.whl"}, "url", ""),
-    ({"sha256": None}, "sha256", "64 lowercase hex digits"),
-    ({"version": "latest"}, "version", "exact extension version"),
-    ({"extra": 1}, "extra", "not a lock field"),
-])
+@pytest.mark.parametrize(
+    ("change", "field", "says"),
+    [
+        ({"url": f"{WHEELS}/other_ext-18.0.0b7-py3-none-any.whl"}, "url", "not a wheel of aks-preview 18.0.0b7"),
+        ({"url": "http://example.invalid/aks_preview-18.0.0b7-py3-none-any.whl"}, "url", ""),
+        ({"sha256": None}, "sha256", "64 lowercase hex digits"),
+        ({"version": "latest"}, "version", "exact extension version"),
+        ({"extra": 1}, "extra", "not a lock field"),
+    ],
+)
 def test_a_bad_extension_entry_is_a_located_error(change, field, says):
     doc = _lock_doc()
     doc["azureCli"]["extensions"]["aks-preview"][0].update(change)
@@ -136,8 +153,9 @@ def test_resolve_refuses_a_digest_that_changed_for_the_same_wheel(default_data, 
     assert newest.source == "extension index https://aka.ms/azure-cli-extension-index-v1 (sha256Digest)"
     assert notes == [f"azure-cli extension aks-preview 19.0.0b10: sha256 {newest.sha256}"]
     feed = []
-    resolve_extensions(spec, default_lock, lambda url: feed.append(url) or index, upgrade=True,
-                       feed="https://feed.invalid/f")
+    resolve_extensions(
+        spec, default_lock, lambda url: feed.append(url) or index, upgrade=True, feed="https://feed.invalid/f"
+    )
     assert feed == ["https://feed.invalid/f/aka.ms/azure-cli-extension-index-v1"]
 
 

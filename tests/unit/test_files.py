@@ -174,7 +174,9 @@ def test_a_file_where_a_folder_is_needed_and_a_folder_where_a_file_goes(tmp_path
     out = tmp_path / "out"
     out.mkdir()
     (out / "arm").write_text("not a folder")
-    with pytest.raises(UserError, match=r"cannot write .*out/arm: it \(or a folder above it\) exists and is not a folder"):
+    with pytest.raises(
+        UserError, match=r"cannot write .*out/arm: it \(or a folder above it\) exists and is not a folder"
+    ):
         write_atomic(out, "arm/network.json", "{}")
     (out / "plan.json").mkdir()
     with pytest.raises(UserError, match=r"out/plan\.json: it is a folder"):
@@ -220,7 +222,9 @@ def test_a_read_only_folder(tmp_path, monkeypatch):
     out.mkdir()
     _read_only(monkeypatch, out)
     for rel in ("plan.json", "arm/network.json"):
-        with pytest.raises(UserError, match=r"cannot write .*out/(plan\.json|arm): permission denied\. Choose a folder"):
+        with pytest.raises(
+            UserError, match=r"cannot write .*out/(plan\.json|arm): permission denied\. Choose a folder"
+        ):
             write_atomic(out, rel, "{}")
     monkeypatch.undo()
     out.chmod(0o755)

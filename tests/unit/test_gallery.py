@@ -14,15 +14,24 @@ from aks_jumpbox.render.output import render_files
 from tests.conftest import CATALOG, make_plan, variant
 from tests.support.arm_schema import validate_resource
 
-GALLERY = {"resource_group": "rg-images", "name": "gal_aksjb", "image": {"publisher": "Contoso"},
-           "target_regions": [{"name": "eastus2", "replicas": 1},
-                              {"name": "West Europe", "replicas": 2, "storage_account_type": "Standard_ZRS"}]}
+GALLERY = {
+    "resource_group": "rg-images",
+    "name": "gal_aksjb",
+    "image": {"publisher": "Contoso"},
+    "target_regions": [
+        {"name": "eastus2", "replicas": 1},
+        {"name": "West Europe", "replicas": 2, "storage_account_type": "Standard_ZRS"},
+    ],
+}
 VARIANTS = {
     "beside-managed": {"distribute__gallery": GALLERY},
     "gallery-only-semver": {"distribute": {"gallery": {**GALLERY, "version": "1.4.0"}}},
-    "arm64-no-create": {"architecture": "arm64", "base_image": "ubuntu-22.04",
-                        "tools": {"kubectl": "1.37.1", "helm": "4.3.0"},
-                        "distribute": {"gallery": {**GALLERY, "create": False, "exclude_from_latest": False}}},
+    "arm64-no-create": {
+        "architecture": "arm64",
+        "base_image": "ubuntu-22.04",
+        "tools": {"kubectl": "1.37.1", "helm": "4.3.0"},
+        "distribute": {"gallery": {**GALLERY, "create": False, "exclude_from_latest": False}},
+    },
     "builtin-roles": {"identity__roles": "builtin", "distribute__gallery": GALLERY},
 }
 
@@ -61,11 +70,17 @@ def test_shared_image_distribution(default_data, default_lock):
     assert shared["type"] == "SharedImage" and shared["excludeFromLatest"] is True
     assert shared["galleryImageId"] == plan.gallery.version_id
     assert shared["galleryImageId"].endswith(f"/galleries/gal_aksjb/images/aks-jumpbox/versions/{plan.gallery.version}")
-    assert shared["targetRegions"] == [{"name": "eastus2", "replicaCount": 1, "storageAccountType": "Standard_LRS"},
-                                       {"name": "westeurope", "replicaCount": 2, "storageAccountType": "Standard_ZRS"}]
+    assert shared["targetRegions"] == [
+        {"name": "eastus2", "replicaCount": 1, "storageAccountType": "Standard_LRS"},
+        {"name": "westeurope", "replicaCount": 2, "storageAccountType": "Standard_ZRS"},
+    ]
     definition = plan.resource("gallery.image").body["properties"]
-    assert (definition["osType"], definition["osState"], definition["hyperVGeneration"], definition["architecture"]) == \
-        ("Linux", "Generalized", "V2", "x64")
+    assert (
+        definition["osType"],
+        definition["osState"],
+        definition["hyperVGeneration"],
+        definition["architecture"],
+    ) == ("Linux", "Generalized", "V2", "x64")
     assert definition["identifier"] == {"publisher": "Contoso", "offer": "aks-jumpbox", "sku": "ubuntu-24.04"}
     assert definition["features"] == [{"name": "SecurityType", "value": "TrustedLaunchSupported"}]
     assert plan.image_id == managed["imageId"]
@@ -77,8 +92,9 @@ def test_arm64_definitions_and_existing_galleries(default_data, default_lock):
     assert plan.resource("assignment.gallery").depends_on == ("identity", "role.image")
     assert plan.template.body["properties"]["distribute"][0]["excludeFromLatest"] is False
     # Not created here, but the same definition a created one would be:
-    created = make_plan(variant(default_data, **{**VARIANTS["arm64-no-create"], "distribute": {"gallery": GALLERY}}),
-                        default_lock)
+    created = make_plan(
+        variant(default_data, **{**VARIANTS["arm64-no-create"], "distribute": {"gallery": GALLERY}}), default_lock
+    )
     props = created.resource("gallery.image").body["properties"]
     assert props["architecture"] == "Arm64" and "features" not in props
 
@@ -88,9 +104,12 @@ def test_image_writer_gains_exactly_the_gallery_actions(default_plan, default_da
     plan = make_plan(variant(default_data, **VARIANTS["beside-managed"]), default_lock)
     after = plan.resource("role.image").body["properties"]["permissions"][0]["actions"]
     assert after == before + GALLERY_ACTIONS
-    assert set(GALLERY_ACTIONS) == {"Microsoft.Compute/galleries/read", "Microsoft.Compute/galleries/images/read",
-                                    "Microsoft.Compute/galleries/images/versions/read",
-                                    "Microsoft.Compute/galleries/images/versions/write"}
+    assert set(GALLERY_ACTIONS) == {
+        "Microsoft.Compute/galleries/read",
+        "Microsoft.Compute/galleries/images/read",
+        "Microsoft.Compute/galleries/images/versions/read",
+        "Microsoft.Compute/galleries/images/versions/write",
+    }
     gallery_assignment = plan.resource("assignment.gallery")
     assert gallery_assignment.scope == plan.gallery.gallery_id
     assert gallery_assignment.body["properties"]["roleDefinitionId"] == plan.resource("role.image").id
@@ -117,7 +136,9 @@ def test_versions_come_from_the_spec_or_the_content(default_data, default_lock):
     assert all(int(p) < 2**31 for p in derived.gallery.version.split("."))
     again = make_plan(variant(default_data, **VARIANTS["beside-managed"]), default_lock)
     assert again.gallery.version == derived.gallery.version
-    bumped = make_plan(variant(default_data, **VARIANTS["beside-managed"], build__vm_size="Standard_D4ds_v5"), default_lock)
+    bumped = make_plan(
+        variant(default_data, **VARIANTS["beside-managed"], build__vm_size="Standard_D4ds_v5"), default_lock
+    )
     assert bumped.gallery.version != derived.gallery.version
     v1 = make_plan(variant(default_data, distribute={"gallery": {**GALLERY, "version": "1.0.0"}}), default_lock)
     v2 = make_plan(variant(default_data, distribute={"gallery": {**GALLERY, "version": "1.0.1"}}), default_lock)
@@ -131,15 +152,18 @@ def test_default_plan_is_unchanged_by_gallery_support(default_plan):
     assert json.loads(render_files(default_plan)["plan.json"])["gallery"] is None
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"name": "gal-x"}, "no hyphens"),
-    ({"image": {"publisher": "Contoso", "name": "-bad"}}, "image definition name"),
-    ({"version": "1.0.2147483648"}, "below 2147483648"),
-    ({"target_regions": [{"name": "eastus2"}, {"name": "eastus2", "replicas": 3}]}, "lists a region twice"),
-    ({"target_regions": [{"name": "eastus2", "replicas": 0}]}, "greater than or equal to 1"),
-    ({"location": "UK South"}, "include the gallery's region uksouth"),
-    ({"location": "uk-south"}, "not an Azure region name"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"name": "gal-x"}, "no hyphens"),
+        ({"image": {"publisher": "Contoso", "name": "-bad"}}, "image definition name"),
+        ({"version": "1.0.2147483648"}, "below 2147483648"),
+        ({"target_regions": [{"name": "eastus2"}, {"name": "eastus2", "replicas": 3}]}, "lists a region twice"),
+        ({"target_regions": [{"name": "eastus2", "replicas": 0}]}, "greater than or equal to 1"),
+        ({"location": "UK South"}, "include the gallery's region uksouth"),
+        ({"location": "uk-south"}, "not an Azure region name"),
+    ],
+)
 def test_bad_gallery_specs_are_located(default_data, default_lock, change, message):
     with pytest.raises(SpecError) as err:
         make_plan(variant(default_data, distribute__gallery={**GALLERY, **change}), default_lock)

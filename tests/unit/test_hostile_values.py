@@ -23,33 +23,78 @@ from aks_jumpbox.render.output import render_files
 from tests.conftest import spec_from, variant
 from tests.support.rendered import apt_sources, bash_syntax_ok, foreign_expressions, parse_deb822
 
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 # Pieces that have broken out of a field before, mixed into arbitrary text.
-PAYLOADS = ["\n", "\r", "\t", " ", '"', "'", "\\", "{{", "}}", "AKS_JUMPBOX_SCRIPT_EOF", "\nAKS_JUMPBOX_SCRIPT_EOF\n",
-            "[", "]", "[subscription().id]", "%2F", "%2e%2e", "..", "/", "$(id)", "`id`", ";", "|", "#", "?", "@",
-            "\nTrusted: yes", "\x00", "\u2028", "%0A", ":", "Signed-By: /tmp/k"]
+PAYLOADS = [
+    "\n",
+    "\r",
+    "\t",
+    " ",
+    '"',
+    "'",
+    "\\",
+    "{{",
+    "}}",
+    "AKS_JUMPBOX_SCRIPT_EOF",
+    "\nAKS_JUMPBOX_SCRIPT_EOF\n",
+    "[",
+    "]",
+    "[subscription().id]",
+    "%2F",
+    "%2e%2e",
+    "..",
+    "/",
+    "$(id)",
+    "`id`",
+    ";",
+    "|",
+    "#",
+    "?",
+    "@",
+    "\nTrusted: yes",
+    "\x00",
+    "\u2028",
+    "%0A",
+    ":",
+    "Signed-By: /tmp/k",
+]
 hostile = st.lists(st.one_of(st.sampled_from(PAYLOADS), st.text(max_size=8)), max_size=6).map("".join)
 # Text that often passes validation, so that rendering is exercised too (not only refusals).
 nearly_valid = st.text(alphabet="aZ09-._~%2Ff:/@!$&()*+,;=[]", min_size=1, max_size=16)
 name_like = st.text(alphabet="aZ09-._[]() ", min_size=1, max_size=16)
-text_values = st.one_of(name_like, st.builds(lambda a: f"[{a}]", name_like), st.sampled_from(PAYLOADS),
-                        st.builds(lambda a, b: a + b, name_like, st.sampled_from(PAYLOADS)), hostile)
-path_like = st.lists(st.sampled_from(["a", "Z", "0", "-", ".", "_", "~", "+", "/", "%2F", "%2e", "%0A", "..", "x.tgz"]),
-                     min_size=1, max_size=10).map("".join)
+text_values = st.one_of(
+    name_like,
+    st.builds(lambda a: f"[{a}]", name_like),
+    st.sampled_from(PAYLOADS),
+    st.builds(lambda a, b: a + b, name_like, st.sampled_from(PAYLOADS)),
+    hostile,
+)
+path_like = st.lists(
+    st.sampled_from(["a", "Z", "0", "-", ".", "_", "~", "+", "/", "%2F", "%2e", "%0A", "..", "x.tgz"]),
+    min_size=1,
+    max_size=10,
+).map("".join)
 # Hypothesis favours (and shrinks towards) the first branches: the ones that often pass validation.
 url_like = st.one_of(
     st.builds(lambda tail: "https://mirror.contoso.internal/" + tail, st.one_of(path_like, nearly_valid, hostile)),
-    st.builds(lambda tail, payload: f"https://mirror.contoso.internal/{tail}{payload}", path_like,
-              st.sampled_from(PAYLOADS)),
+    st.builds(
+        lambda tail, payload: f"https://mirror.contoso.internal/{tail}{payload}", path_like, st.sampled_from(PAYLOADS)
+    ),
     st.builds(lambda host, tail: f"https://{host}/{tail}", st.one_of(nearly_valid, hostile), path_like),
     hostile,
 )
 
 MIRROR_URL_FIELDS = ["artifacts", "apt", "apt_security", "azure_cli_repo", "azure_cli_key_url"]
-SUBNET = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/"
-          "Microsoft.Network/virtualNetworks/vnet/subnets/{}")
+SUBNET = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/"
+    "Microsoft.Network/virtualNetworks/vnet/subnets/{}"
+)
 
 
 def assert_inert(data: dict, lock) -> None:
@@ -94,21 +139,40 @@ def test_mirror_urls(default_data, default_lock, field, value):
     assert_inert(variant(default_data, mirror=mirror), default_lock)
 
 
-@pytest.mark.parametrize("field", ["tag-key", "tag-value", "description", "image-name", "identity-name", "subnet",
-                                   "image-location", "ca-certificate"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "tag-key",
+        "tag-value",
+        "description",
+        "image-name",
+        "identity-name",
+        "subnet",
+        "image-location",
+        "ca-certificate",
+    ],
+)
 @SETTINGS
 @given(value=text_values)
 def test_names_tags_and_text(default_data, default_lock, field, value):
     changes = {
         "tag-key": {"tags": {value: "v"}},
         "tag-value": {"tags": {"k": value}},
-        "description": {"distribute__gallery": {"resource_group": "rg-images", "name": "gal",
-                                                "image": {"publisher": "Contoso", "description": value}}},
+        "description": {
+            "distribute__gallery": {
+                "resource_group": "rg-images",
+                "name": "gal",
+                "image": {"publisher": "Contoso", "description": value},
+            }
+        },
         "image-name": {"distribute__managed_image": {"resource_group": "rg-x", "name": value}},
         "image-location": {"distribute__managed_image": {"resource_group": "rg-x", "location": value}},
         "identity-name": {"identity__name": value},
-        "subnet": {"build__subnet_id": SUBNET.format(value), "build__container_instance_subnet_id": None,
-                   "build__container_instance_subnet_address_prefix": None},
+        "subnet": {
+            "build__subnet_id": SUBNET.format(value),
+            "build__container_instance_subnet_id": None,
+            "build__container_instance_subnet_address_prefix": None,
+        },
         "ca-certificate": {"mirror": {"ca_certificate": value}},
     }[field]
     assert_inert(variant(default_data, **changes), default_lock)

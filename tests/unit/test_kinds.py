@@ -20,15 +20,21 @@ GALLERY = {"resource_group": "rg-images", "name": "gal_aksjb", "image": {"publis
 VARIANTS = {
     "default": {},
     "builtin-roles": {"identity__roles": "builtin"},
-    "proxy": {"build__container_instance_subnet_id": None,
-              "build__container_instance_subnet_address_prefix": None,
-              "build__proxy_vm_size": "Standard_A1_v2", "build__subnet_address_prefix": None},
+    "proxy": {
+        "build__container_instance_subnet_id": None,
+        "build__container_instance_subnet_address_prefix": None,
+        "build__proxy_vm_size": "Standard_A1_v2",
+        "build__subnet_address_prefix": None,
+    },
     "gallery-beside-managed": {"distribute__gallery": GALLERY},
     "gallery-only": {"distribute": {"gallery": GALLERY}},
     "gallery-not-created": {"distribute": {"gallery": {**GALLERY, "create": False}}},
     "staging": {"build__staging_resource_group": "rg-aib-staging"},
-    "staging-builtin-gallery": {"build__staging_resource_group": "rg-aib-staging",
-                                "identity__roles": "builtin", "distribute__gallery": GALLERY},
+    "staging-builtin-gallery": {
+        "build__staging_resource_group": "rg-aib-staging",
+        "identity__roles": "builtin",
+        "distribute__gallery": GALLERY,
+    },
 }
 
 
@@ -102,8 +108,10 @@ def test_declarations_are_complete_where_they_are_placed():
 
 def test_each_resource_is_rendered_where_its_kind_says(plan):
     files = render_files(plan)
-    placed = {path: {(r["type"], r["name"]) for r in inner_resources(json.loads(files[path]))}
-              for path in (kinds.SUBSCRIPTION_JSON, kinds.RESOURCE_GROUP_JSON)}
+    placed = {
+        path: {(r["type"], r["name"]) for r in inner_resources(json.loads(files[path]))}
+        for path in (kinds.SUBSCRIPTION_JSON, kinds.RESOURCE_GROUP_JSON)
+    }
     for r in plan.resources:
         where = kinds.of(r.type).template
         assert where is not None
@@ -112,7 +120,8 @@ def test_each_resource_is_rendered_where_its_kind_says(plan):
         assert all((r.type, r.name) not in placed[p] for p in others), r.key
     network = json.loads(files[kinds.NETWORK_JSON])
     assert {(r["type"], r["apiVersion"]) for r in network["resources"]} == {
-        (k.arm_type, k.api_version) for k in kinds.KINDS.values() if k.template == kinds.NETWORK_JSON}
+        (k.arm_type, k.api_version) for k in kinds.KINDS.values() if k.template == kinds.NETWORK_JSON
+    }
 
 
 def test_nested_deployments_use_the_declared_deployment_api_version(plan):

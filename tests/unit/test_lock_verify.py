@@ -45,25 +45,28 @@ def test_the_embedded_lock_is_exactly_the_catalogs_urls():
                 assert art.override is None and art.mirror_base is None
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("url", "https://evil.example/helm-v4.3.0-linux-amd64.tar.gz", "not the catalog's URL of helm 4.3.0 (amd64)"),
-    ("url", "https://get.helm.sh/helm-v4.2.0-linux-amd64.tar.gz", "not the catalog's URL"),
-    ("url", "https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubectl", "not the catalog's URL"),
-    ("url", "https://get.helm.sh/helm-v4.3.0-linux-arm64.tar.gz", "not the catalog's URL"),
-    ("url", "http://get.helm.sh/helm-v4.3.0-linux-amd64.tar.gz", "must be an https:// URL"),
-    ("url", "https://get.helm.sh/x/..%2F..%2Fusr%2Flocal%2Fbin%2Fhelm", "is not safe"),
-    ("url", "https://get.helm.sh/helm-v4.3.0-linux-amd64.tar.gz\nTrusted: yes", "newline"),
-    ("url", 42, "must be a URL string"),
-    ("checksumUrl", "http://get.helm.sh/helm-v4.3.0-linux-amd64.tar.gz.sha256sum", "must be an https:// URL"),
-    ("checksumUrl", "https://evil.example/sums", "not the catalog's checksum file"),
-    ("checksumUrl", "https://get.helm.sh/..%2F..%2F..%2Fetc%2Fcron.d%2Fx", "is not safe"),
-    ("sha256", "A" * 64, "64 lowercase hex digits"),
-    ("sha256", "a" * 64 + "\n", "64 lowercase hex digits"),
-    ("sha256", 7, "64 lowercase hex digits"),
-    ("source", "line\nbreak", "printable"),
-    ("source", ["x"], "must be a string"),
-    ("extra", "x", "is not a lock field"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("url", "https://evil.example/helm-v4.3.0-linux-amd64.tar.gz", "not the catalog's URL of helm 4.3.0 (amd64)"),
+        ("url", "https://get.helm.sh/helm-v4.2.0-linux-amd64.tar.gz", "not the catalog's URL"),
+        ("url", "https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubectl", "not the catalog's URL"),
+        ("url", "https://get.helm.sh/helm-v4.3.0-linux-arm64.tar.gz", "not the catalog's URL"),
+        ("url", "http://get.helm.sh/helm-v4.3.0-linux-amd64.tar.gz", "must be an https:// URL"),
+        ("url", "https://get.helm.sh/x/..%2F..%2Fusr%2Flocal%2Fbin%2Fhelm", "is not safe"),
+        ("url", "https://get.helm.sh/helm-v4.3.0-linux-amd64.tar.gz\nTrusted: yes", "newline"),
+        ("url", 42, "must be a URL string"),
+        ("checksumUrl", "http://get.helm.sh/helm-v4.3.0-linux-amd64.tar.gz.sha256sum", "must be an https:// URL"),
+        ("checksumUrl", "https://evil.example/sums", "not the catalog's checksum file"),
+        ("checksumUrl", "https://get.helm.sh/..%2F..%2F..%2Fetc%2Fcron.d%2Fx", "is not safe"),
+        ("sha256", "A" * 64, "64 lowercase hex digits"),
+        ("sha256", "a" * 64 + "\n", "64 lowercase hex digits"),
+        ("sha256", 7, "64 lowercase hex digits"),
+        ("source", "line\nbreak", "printable"),
+        ("source", ["x"], "must be a string"),
+        ("extra", "x", "is not a lock field"),
+    ],
+)
 def test_a_changed_entry_is_refused_at_its_field(field, value, message):
     doc = _doc()
     _helm(doc)[field] = value
@@ -79,29 +82,38 @@ def test_a_foreign_url_says_how_to_fix_it():
     assert "aks-jumpbox lock" in problems and '"override"' in problems
 
 
-@pytest.mark.parametrize("change, where, message", [
-    (lambda d: d.update(tools=[]), "tools", "must be a mapping"),
-    (lambda d: d.update(tools="x"), "tools", "must be a mapping"),
-    (lambda d: d["tools"].update(helm={"version": "4.3.0"}), "tools.helm", "must be a list"),
-    (lambda d: d["tools"]["helm"].__setitem__(0, "4.3.0"), "tools.helm[0]", "must be a mapping"),
-    (lambda d: d["tools"]["helm"][0].update(artifacts=[]), "tools.helm[0].artifacts", "must be a mapping"),
-    (lambda d: d["tools"]["helm"][0].update(artifacts={}), "tools.helm[0].artifacts", "must be a mapping"),
-    (lambda d: d["tools"]["helm"][0]["artifacts"].update(amd64="x"), HELM, "must be a mapping"),
-    (lambda d: d["tools"]["helm"][0]["artifacts"].update(riscv=_helm(d)), "tools.helm[0].artifacts.riscv",
-     "unknown architecture"),
-    (lambda d: d["tools"]["helm"][0].update(version=4.3), "tools.helm[0].version", "exact version"),
-    (lambda d: d["tools"]["helm"][0].update(version="v4.3.0"), "tools.helm[0].version", "exact version"),
-    (lambda d: d["tools"]["helm"][0].update(version="4.3.0\n"), "tools.helm[0].version", "exact version"),
-    (lambda d: d["tools"]["helm"][0].update(version="４.3.0"), "tools.helm[0].version", "exact version"),
-    (lambda d: d["tools"]["helm"][0].pop("artifacts"), "tools.helm[0].artifacts", "must be a mapping"),
-    (lambda d: _helm(d).pop("url"), f"{HELM}.url", "is missing"),
-    (lambda d: d["tools"]["helm"].append(copy.deepcopy(d["tools"]["helm"][0])), "tools.helm[1].version",
-     "locked twice"),
-    (lambda d: d["tools"].update(nope=[]), "tools.nope", "not a tool in the catalog"),
-    (lambda d: d.update(azureCli={"versions": "2.90.0"}), "azureCli.versions", "exact version strings"),
-    (lambda d: d.update(azureCli=[]), "azureCli.versions", "exact version strings"),
-    (lambda d: d.update(azureCli={"versions": [2.9]}), "azureCli.versions", "exact version strings"),
-])
+@pytest.mark.parametrize(
+    "change, where, message",
+    [
+        (lambda d: d.update(tools=[]), "tools", "must be a mapping"),
+        (lambda d: d.update(tools="x"), "tools", "must be a mapping"),
+        (lambda d: d["tools"].update(helm={"version": "4.3.0"}), "tools.helm", "must be a list"),
+        (lambda d: d["tools"]["helm"].__setitem__(0, "4.3.0"), "tools.helm[0]", "must be a mapping"),
+        (lambda d: d["tools"]["helm"][0].update(artifacts=[]), "tools.helm[0].artifacts", "must be a mapping"),
+        (lambda d: d["tools"]["helm"][0].update(artifacts={}), "tools.helm[0].artifacts", "must be a mapping"),
+        (lambda d: d["tools"]["helm"][0]["artifacts"].update(amd64="x"), HELM, "must be a mapping"),
+        (
+            lambda d: d["tools"]["helm"][0]["artifacts"].update(riscv=_helm(d)),
+            "tools.helm[0].artifacts.riscv",
+            "unknown architecture",
+        ),
+        (lambda d: d["tools"]["helm"][0].update(version=4.3), "tools.helm[0].version", "exact version"),
+        (lambda d: d["tools"]["helm"][0].update(version="v4.3.0"), "tools.helm[0].version", "exact version"),
+        (lambda d: d["tools"]["helm"][0].update(version="4.3.0\n"), "tools.helm[0].version", "exact version"),
+        (lambda d: d["tools"]["helm"][0].update(version="４.3.0"), "tools.helm[0].version", "exact version"),
+        (lambda d: d["tools"]["helm"][0].pop("artifacts"), "tools.helm[0].artifacts", "must be a mapping"),
+        (lambda d: _helm(d).pop("url"), f"{HELM}.url", "is missing"),
+        (
+            lambda d: d["tools"]["helm"].append(copy.deepcopy(d["tools"]["helm"][0])),
+            "tools.helm[1].version",
+            "locked twice",
+        ),
+        (lambda d: d["tools"].update(nope=[]), "tools.nope", "not a tool in the catalog"),
+        (lambda d: d.update(azureCli={"versions": "2.90.0"}), "azureCli.versions", "exact version strings"),
+        (lambda d: d.update(azureCli=[]), "azureCli.versions", "exact version strings"),
+        (lambda d: d.update(azureCli={"versions": [2.9]}), "azureCli.versions", "exact version strings"),
+    ],
+)
 def test_malformed_shapes_are_located_errors_not_tracebacks(change, where, message):
     doc = _doc()
     change(doc)
@@ -112,9 +124,11 @@ def test_malformed_shapes_are_located_errors_not_tracebacks(change, where, messa
 def test_an_override_is_explicit_per_entry_and_shows_everywhere(default_data):
     doc = _doc()
     helm = _helm(doc)
-    helm.update(url="https://artifacts.contoso.internal/helm/helm-v4.3.0-linux-amd64.tar.gz",
-                checksumUrl="https://artifacts.contoso.internal/helm/sums.txt",
-                override="internal rebuild of helm, ticket SEC-42")
+    helm.update(
+        url="https://artifacts.contoso.internal/helm/helm-v4.3.0-linux-amd64.tar.gz",
+        checksumUrl="https://artifacts.contoso.internal/helm/sums.txt",
+        override="internal rebuild of helm, ticket SEC-42",
+    )
     lock = parse_lock(doc, "jumpbox.lock.json", CATALOG)
     assert json.loads(json.dumps(lock.to_json()))["tools"]["helm"][0]["artifacts"]["amd64"]["override"]
     plan = build_plan(spec_from(default_data), lock, catalog=CATALOG)
@@ -176,8 +190,9 @@ def test_a_lock_built_in_code_cannot_bypass_the_file_name_rule(default_data, def
 
     from aks_jumpbox.core.lock import LockedArtifact, LockedTool
 
-    fields = dict(url="https://h/..%2F..%2Fusr%2Flocal%2Fbin%2Fhelm", sha256="a" * 64, checksum_url="https://h/s",
-                  source="test")
+    fields = dict(
+        url="https://h/..%2F..%2Fusr%2Flocal%2Fbin%2Fhelm", sha256="a" * 64, checksum_url="https://h/s", source="test"
+    )
     with pytest.raises(ValidationError, match="is not safe"):
         LockedArtifact(**fields)
     # Even one built without validation is refused where it is used.
@@ -203,12 +218,34 @@ def test_a_lock_for_another_architecture_says_so(default_data):
 
 def test_dumps_writes_the_lock_byte_for_byte_as_before():
     url = "https://artifacts.contoso.internal/jq"
-    lock = parse_lock({"schema": "aks-jumpbox/lock/v1", "azureCli": {"versions": ["2.90.0"]}, "tools": {"jq": [
-        {"artifacts": {"arm64": {"url": url, "checksumUrl": url + ".sha", "sha256": None, "override": "ours"},
-                       "amd64": {"source": "s", "sha256": "a" * 64, "url": url, "checksumUrl": url + ".sha",
-                                 "override": "ours"}},
-         "version": "1.8.1"}]}}, "x", CATALOG)
-    assert lock.dumps() == """{
+    lock = parse_lock(
+        {
+            "schema": "aks-jumpbox/lock/v1",
+            "azureCli": {"versions": ["2.90.0"]},
+            "tools": {
+                "jq": [
+                    {
+                        "artifacts": {
+                            "arm64": {"url": url, "checksumUrl": url + ".sha", "sha256": None, "override": "ours"},
+                            "amd64": {
+                                "source": "s",
+                                "sha256": "a" * 64,
+                                "url": url,
+                                "checksumUrl": url + ".sha",
+                                "override": "ours",
+                            },
+                        },
+                        "version": "1.8.1",
+                    }
+                ]
+            },
+        },
+        "x",
+        CATALOG,
+    )
+    assert (
+        lock.dumps()
+        == """{
   "schema": "aks-jumpbox/lock/v1",
   "tools": {
     "jq": [
@@ -239,7 +276,9 @@ def test_dumps_writes_the_lock_byte_for_byte_as_before():
     ]
   }
 }
-""" % ("a" * 64)
+"""
+        % ("a" * 64)
+    )
     again = parse_lock(json.loads(lock.dumps()), "x", CATALOG)
     assert again == lock and again.dumps() == lock.dumps()
 
@@ -266,12 +305,17 @@ def test_every_problem_of_a_lock_is_reported():
     assert "extra: is not a lock field (allowed: schema, tools, azureCli)" in problems
 
 
-@pytest.mark.parametrize("text, where", [
-    ('{"a": [1, {"b": 2}],\n "c":\n  {"d": "}"}}', {(): 1, ("a",): 1, ("a", 0): 1, ("a", 1): 1, ("a", 1, "b"): 1,
-                                                    ("c",): 2, ("c", "d"): 3}),
-    ('[\n  "x",\n\n  [ ]\n]', {(): 1, (0,): 2, (1,): 4}),
-    ('{"k\\"ey": {}, "e": []}', {(): 1, ('k"ey',): 1, ("e",): 1}),
-])
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        (
+            '{"a": [1, {"b": 2}],\n "c":\n  {"d": "}"}}',
+            {(): 1, ("a",): 1, ("a", 0): 1, ("a", 1): 1, ("a", 1, "b"): 1, ("c",): 2, ("c", "d"): 3},
+        ),
+        ('[\n  "x",\n\n  [ ]\n]', {(): 1, (0,): 2, (1,): 4}),
+        ('{"k\\"ey": {}, "e": []}', {(): 1, ('k"ey',): 1, ("e",): 1}),
+    ],
+)
 def test_json_lines_maps_every_path_to_its_line(text, where):
     json.loads(text)
     assert json_lines(text) == where

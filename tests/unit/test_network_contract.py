@@ -14,18 +14,22 @@ from aks_jumpbox.render.network import contract_markdown
 from aks_jumpbox.render.output import render_files
 from tests.conftest import make_plan, variant
 
-MIRROR = {"artifacts": "https://mirror.contoso.internal/tools", "apt": "https://apt.contoso.internal/ubuntu",
-          "azure_cli_repo": "https://apt.contoso.internal/azure-cli",
-          "azure_cli_key_url": "https://mirror.contoso.internal/keys/microsoft.asc",
-          "azure_cli_key_fingerprints": ["BC528686B50D79E339D3721CEB3E94ADBE1229CF"]}
+MIRROR = {
+    "artifacts": "https://mirror.contoso.internal/tools",
+    "apt": "https://apt.contoso.internal/ubuntu",
+    "azure_cli_repo": "https://apt.contoso.internal/azure-cli",
+    "azure_cli_key_url": "https://mirror.contoso.internal/keys/microsoft.asc",
+    "azure_cli_key_fingerprints": ["BC528686B50D79E339D3721CEB3E94ADBE1229CF"],
+}
 
 
 @pytest.fixture(scope="module", params=["isolated", "proxy"])
 def plan(request, default_data, default_lock):
     if request.param == "isolated":
         return make_plan(default_data, default_lock)
-    data = variant(default_data, build__container_instance_subnet_id=None,
-                   build__container_instance_subnet_address_prefix=None)
+    data = variant(
+        default_data, build__container_instance_subnet_id=None, build__container_instance_subnet_address_prefix=None
+    )
     return make_plan(data, default_lock)
 
 
@@ -48,8 +52,13 @@ def test_only_what_no_source_lists_is_advisory(plan):
     assert "login.microsoftonline.com" in advisory
     if plan.spec.topology == "isolated":
         # No proxy VM: nothing documents Azure endpoints for the build VM; MCR is the inferred registry.
-        assert advisory == {"login.microsoftonline.com", "management.azure.com", "*.blob.core.windows.net",
-                            "mcr.microsoft.com", "*.data.mcr.microsoft.com"}
+        assert advisory == {
+            "login.microsoftonline.com",
+            "management.azure.com",
+            "*.blob.core.windows.net",
+            "mcr.microsoft.com",
+            "*.data.mcr.microsoft.com",
+        }
     else:
         # The upstream reference lists storage and management for the proxy VM.
         assert advisory == {"login.microsoftonline.com"}
@@ -77,8 +86,7 @@ def test_only_the_locked_wheels_host_is_allowed_for_extensions(plan):
 def test_with_a_mirror_no_public_extension_host_is_allowed(default_data, default_lock):
     plan = make_plan(variant(default_data, mirror=MIRROR), default_lock)
     (wheel,) = plan.azure_cli.wheels
-    assert wheel.url == (f"{MIRROR['artifacts']}/azure-cli-extensions/aks-preview/{wheel.version}/"
-                         f"{wheel.file_name}")
+    assert wheel.url == (f"{MIRROR['artifacts']}/azure-cli-extensions/aks-preview/{wheel.version}/{wheel.file_name}")
     assert not (INDEX_HOSTS | {"azcliprod.blob.core.windows.net"}) & set(plan.network.fqdns)
     assert "mirror.contoso.internal" in plan.network.fqdns
 

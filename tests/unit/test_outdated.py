@@ -47,8 +47,10 @@ def fetch(tmp_path_factory):
 
 
 def test_feed_urls_mirror_host_and_path():
-    assert via_feed("https://api.github.com/repos/helm/helm/releases?per_page=100", FEED + "/") == \
-        f"{FEED}/api.github.com/repos/helm/helm/releases"
+    assert (
+        via_feed("https://api.github.com/repos/helm/helm/releases?per_page=100", FEED + "/")
+        == f"{FEED}/api.github.com/repos/helm/helm/releases"
+    )
     assert via_feed("https://dl.k8s.io/release/stable.txt", None) == "https://dl.k8s.io/release/stable.txt"
 
 
@@ -73,9 +75,13 @@ def test_a_missing_or_garbled_source_is_an_error_not_a_version(fetch):
 
 
 def test_hashicorp_needs_a_linux_build_for_the_arch():
-    index = {"versions": {"1.0.0": {"version": "1.0.0", "builds": [{"os": "linux", "arch": "arm64"}]},
-                          "1.0.1": {"version": "1.0.1", "builds": [{"os": "linux", "arch": "amd64"}]},
-                          "1.1.0-beta1": {"version": "1.1.0-beta1", "builds": [{"os": "linux", "arch": "amd64"}]}}}
+    index = {
+        "versions": {
+            "1.0.0": {"version": "1.0.0", "builds": [{"os": "linux", "arch": "arm64"}]},
+            "1.0.1": {"version": "1.0.1", "builds": [{"os": "linux", "arch": "amd64"}]},
+            "1.1.0-beta1": {"version": "1.1.0-beta1", "builds": [{"os": "linux", "arch": "amd64"}]},
+        }
+    }
     assert hashicorp_versions(json.dumps(index), "arm64") == ["1.0.0"]
     assert hashicorp_versions(json.dumps(index), "amd64") == ["1.0.1"]
 
@@ -83,11 +89,15 @@ def test_hashicorp_needs_a_linux_build_for_the_arch():
 VERSION = st.tuples(*[st.integers(0, 300)] * 3).map(lambda t: ".".join(map(str, t)))
 
 
-@given(st.lists(st.tuples(VERSION, st.booleans(), st.booleans(), st.sampled_from(["", "-rc.1", "-beta2"])), max_size=15),
-       st.sampled_from(["v{version}", "{version}", "jq-{version}", "kustomize/v{version}", "azure-cli-{version}"]))
+@given(
+    st.lists(st.tuples(VERSION, st.booleans(), st.booleans(), st.sampled_from(["", "-rc.1", "-beta2"])), max_size=15),
+    st.sampled_from(["v{version}", "{version}", "jq-{version}", "kustomize/v{version}", "azure-cli-{version}"]),
+)
 def test_github_keeps_exactly_the_published_plain_releases(releases, template):
-    answer = [{"tag_name": template.format(version=v + suffix), "draft": draft, "prerelease": pre, "assets": []}
-              for v, draft, pre, suffix in releases]
+    answer = [
+        {"tag_name": template.format(version=v + suffix), "draft": draft, "prerelease": pre, "assets": []}
+        for v, draft, pre, suffix in releases
+    ]
     answer.append({"tag_name": "api/v9.9.9", "draft": False, "prerelease": False})  # another module's tag
     expected = [v for v, draft, pre, suffix in releases if not (draft or pre or suffix)]
     assert github_versions(json.dumps(answer), template) == expected
@@ -100,13 +110,24 @@ def _spec(**changes):
 
 
 def test_outdated_rows_and_flags(fetch, default_lock):
-    spec = _spec(tools__helm={"version": "4.3.0", "reason": "chart X needs 4.3", "review_by": "2027-01-01"},
-                 tools__k9s="0.51.0", base_image="ubuntu-22.04")
+    spec = _spec(
+        tools__helm={"version": "4.3.0", "reason": "chart X needs 4.3", "review_by": "2027-01-01"},
+        tools__k9s="0.51.0",
+        base_image="ubuntu-22.04",
+    )
     names = [*spec.tools, AZURE_CLI]
     newest = {n: newest_release(n, CATALOG, "amd64", fetch, FEED) for n in names}
-    facts = {**azure_facts(), "api_version_retirements": [
-        {"type": "Microsoft.VirtualMachineImages/imageTemplates", "versions": ["2025-10-01"], "retires": "2026-12-31",
-         "note": "test entry"}]}
+    facts = {
+        **azure_facts(),
+        "api_version_retirements": [
+            {
+                "type": "Microsoft.VirtualMachineImages/imageTemplates",
+                "versions": ["2025-10-01"],
+                "retires": "2026-12-31",
+                "note": "test entry",
+            }
+        ],
+    }
     rows = {r.name: r for r in outdated(spec, default_lock, CATALOG, facts, newest, TODAY)}
     assert (rows["helm"].status, rows["helm"].newest) == ("outdated", "4.3.1")
     assert [f.kind for f in rows["helm"].flags] == ["review"] and "chart X needs 4.3" in rows["helm"].flags[0].message
@@ -119,13 +140,18 @@ def test_outdated_rows_and_flags(fetch, default_lock):
     api = rows["Microsoft.VirtualMachineImages/imageTemplates"]
     assert api.status == "retiring" and "was retired on 2026-12-31" in api.flags[0].message
     # The shipped retirement list does not cover what this release speaks.
-    assert not [r for r in outdated(spec, default_lock, CATALOG, azure_facts(), newest, TODAY) if r.kind == "api-version"]
+    assert not [
+        r for r in outdated(spec, default_lock, CATALOG, azure_facts(), newest, TODAY) if r.kind == "api-version"
+    ]
 
 
 def test_support_end_flags_by_date():
     spec = _spec(base_image="debian-12")
-    for today, expected in ((dt.date(2025, 1, 1), None), (dt.date(2026, 3, 1), "ends on 2026-06-10 (in 101 days)"),
-                            (dt.date(2026, 6, 11), "ended on 2026-06-10")):
+    for today, expected in (
+        (dt.date(2025, 1, 1), None),
+        (dt.date(2026, 3, 1), "ends on 2026-06-10 (in 101 days)"),
+        (dt.date(2026, 6, 11), "ended on 2026-06-10"),
+    ):
         rows = outdated(spec, Lock(), CATALOG, {}, {}, today)
         (base,) = [r for r in rows if r.kind == "base-image"]
         assert (expected in base.flags[0].message) if expected else not base.flags
@@ -139,8 +165,12 @@ def test_review_flags_only_once_the_date_passed():
 
 def test_choose_upgrades_holds_pins_with_a_reason_until_review():
     spec = _spec(tools__helm={"version": "4.3.0", "reason": "chart X", "review_by": "2027-06-01"}, tools__flux="2.10.0")
-    newest = {"helm": Newest("helm", "4.3.1", ""), "flux": Newest("flux", "2.10.0", ""),
-              "kubectl": Newest("kubectl", "1.38.2", ""), "osm": Newest("osm", None, "", "HTTP 404")}
+    newest = {
+        "helm": Newest("helm", "4.3.1", ""),
+        "flux": Newest("flux", "2.10.0", ""),
+        "kubectl": Newest("kubectl", "1.38.2", ""),
+        "osm": Newest("osm", None, "", "HTTP 404"),
+    }
     all_ = choose_upgrades(spec, newest, (), TODAY)
     assert all_.changes == {"kubectl": ("1.37.1", "1.38.2")}
     assert "chart X" in all_.held["helm"] and all_.held["osm"] == "HTTP 404"
@@ -151,14 +181,28 @@ def test_choose_upgrades_holds_pins_with_a_reason_until_review():
 def test_bump_pins_edits_lines_and_keeps_comments():
     text = default_spec_text().replace("  helm: 4.3.0", '  helm: {version: "v4.3.0", reason: "4.3.0 only"}  # note')
     text = text.replace("  flux: 2.9.6", "  flux:\n    version: 2.9.6   # flux pin\n    reason: r")
-    out, spec = bump_pins(text, "j.yaml", {"helm": ("4.3.0", "4.3.1"), "flux": ("2.9.6", "2.10.0"),
-                                           "osm": ("1.2.4", "1.2.5"), "azure-cli": ("2.90.0", "2.91.0")}, CATALOG)
+    out, spec = bump_pins(
+        text,
+        "j.yaml",
+        {
+            "helm": ("4.3.0", "4.3.1"),
+            "flux": ("2.9.6", "2.10.0"),
+            "osm": ("1.2.4", "1.2.5"),
+            "azure-cli": ("2.90.0", "2.91.0"),
+        },
+        CATALOG,
+    )
     changed = [(a, b) for a, b in zip(text.splitlines(), out.splitlines(), strict=True) if a != b]
     assert changed == [
-        ('  helm: {version: "v4.3.0", reason: "4.3.0 only"}  # note', '  helm: {version: "v4.3.1", reason: "4.3.0 only"}  # note'),
+        (
+            '  helm: {version: "v4.3.0", reason: "4.3.0 only"}  # note',
+            '  helm: {version: "v4.3.1", reason: "4.3.0 only"}  # note',
+        ),
         ("    version: 2.9.6   # flux pin", "    version: 2.10.0   # flux pin"),
-        ("  osm: 1.2.4                       # deprecated upstream (archived); kept for parity, warns",
-         "  osm: 1.2.5                       # deprecated upstream (archived); kept for parity, warns"),
+        (
+            "  osm: 1.2.4                       # deprecated upstream (archived); kept for parity, warns",
+            "  osm: 1.2.5                       # deprecated upstream (archived); kept for parity, warns",
+        ),
         ("  version: 2.90.0", "  version: 2.91.0"),
     ]
     assert spec.tools["flux"].version == "2.10.0" and spec.azure_cli.version == "2.91.0"

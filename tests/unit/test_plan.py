@@ -45,8 +45,10 @@ def test_names_derive_from_content(default_data, default_lock, default_plan):
 
 
 def test_role_assignments_reference_the_identity(default_plan):
-    for key, scope in (("assignment.network", default_plan.spec.build.subnet.vnet_id),
-                       ("assignment.image", "/resourceGroups/rg-mycluster")):
+    for key, scope in (
+        ("assignment.network", default_plan.spec.build.subnet.vnet_id),
+        ("assignment.image", "/resourceGroups/rg-mycluster"),
+    ):
         r = default_plan.resource(key)
         assert r.scope.endswith(scope) and r.id.startswith(r.scope)
         assert r.body["properties"]["principalId"] == Ref("identity", "properties.principalId")
@@ -56,15 +58,25 @@ def test_role_assignments_reference_the_identity(default_plan):
 def test_custom_roles_are_least_privilege(default_plan):
     network = default_plan.resource("role.network").body["properties"]["permissions"][0]["actions"]
     image = default_plan.resource("role.image").body["properties"]["permissions"][0]["actions"]
-    assert network == ["Microsoft.Network/virtualNetworks/read", "Microsoft.Network/virtualNetworks/subnets/join/action"]
-    assert sorted(image) == ["Microsoft.Compute/images/delete", "Microsoft.Compute/images/read", "Microsoft.Compute/images/write"]
+    assert network == [
+        "Microsoft.Network/virtualNetworks/read",
+        "Microsoft.Network/virtualNetworks/subnets/join/action",
+    ]
+    assert sorted(image) == [
+        "Microsoft.Compute/images/delete",
+        "Microsoft.Compute/images/read",
+        "Microsoft.Compute/images/write",
+    ]
     assert not any("*" in a for a in network + image)
 
 
 def test_builtin_roles_fall_back_as_upstream(default_data, default_lock):
     plan = make_plan(variant(default_data, identity__roles="builtin"), default_lock)
     assert not [r for r in plan.resources if r.type.endswith("roleDefinitions")]
-    ids = {plan.resource(k).body["properties"]["roleDefinitionId"].rsplit("/", 1)[1] for k in ("assignment.network", "assignment.image")}
+    ids = {
+        plan.resource(k).body["properties"]["roleDefinitionId"].rsplit("/", 1)[1]
+        for k in ("assignment.network", "assignment.image")
+    }
     assert ids == {"4d97b98b-1d4f-4787-a291-c67834d212e7", "b24988ac-6180-42a0-ab88-20f7382dd24c"}
     assert any("builtin" in w for w in plan.warnings)
 
@@ -72,11 +84,19 @@ def test_builtin_roles_fall_back_as_upstream(default_data, default_lock):
 def test_isolated_and_proxy_topologies(default_plan, default_data, default_lock):
     vnet = default_plan.template.body["properties"]["vmProfile"]["vnetConfig"]
     assert set(vnet) == {"subnetId", "containerInstanceSubnetId"}
-    proxy = make_plan(variant(default_data, build__container_instance_subnet_id=None,
-                              build__container_instance_subnet_address_prefix=None,
-                              build__proxy_vm_size="Standard_A2_v2"), default_lock)
+    proxy = make_plan(
+        variant(
+            default_data,
+            build__container_instance_subnet_id=None,
+            build__container_instance_subnet_address_prefix=None,
+            build__proxy_vm_size="Standard_A2_v2",
+        ),
+        default_lock,
+    )
     assert proxy.template.body["properties"]["vmProfile"]["vnetConfig"] == {
-        "subnetId": str(proxy.spec.build.subnet), "proxyVmSize": "Standard_A2_v2"}
+        "subnetId": str(proxy.spec.build.subnet),
+        "proxyVmSize": "Standard_A2_v2",
+    }
     flows = {f.id: f for f in proxy.network.flows}
     assert flows["build-in-lb-probe"].source == "AzureLoadBalancer" and flows["build-in-lb-probe"].ports == "60001"
     assert "build-in-ssh-from-proxy" in flows and "container-out-smb" not in flows
@@ -103,10 +123,13 @@ def test_egress_covers_every_locked_url_and_redirect_target(default_plan, defaul
 
 
 def test_mirror_mode_shrinks_egress_to_the_mirror(default_data, default_lock):
-    mirror = {"artifacts": "https://mirror.contoso.internal/tools", "apt": "https://apt.contoso.internal/ubuntu",
-              "azure_cli_repo": "https://apt.contoso.internal/azure-cli",
-              "azure_cli_key_url": "https://mirror.contoso.internal/keys/microsoft.asc",
-              "azure_cli_key_fingerprints": ["BC528686B50D79E339D3721CEB3E94ADBE1229CF"]}
+    mirror = {
+        "artifacts": "https://mirror.contoso.internal/tools",
+        "apt": "https://apt.contoso.internal/ubuntu",
+        "azure_cli_repo": "https://apt.contoso.internal/azure-cli",
+        "azure_cli_key_url": "https://mirror.contoso.internal/keys/microsoft.asc",
+        "azure_cli_key_fingerprints": ["BC528686B50D79E339D3721CEB3E94ADBE1229CF"],
+    }
     plan = make_plan(variant(default_data, mirror=mirror), default_lock)
     tool_hosts = {e.fqdn for e in plan.network.egress if set(e.required_by) - {"image-builder"}}
     assert tool_hosts == {"mirror.contoso.internal", "apt.contoso.internal"}
@@ -137,14 +160,30 @@ tool_sets = st.sets(st.sampled_from(sorted(load_catalog().tools)), min_size=1)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=names, tools=tool_sets, timeout=st.integers(6, 960), disk=st.sampled_from([0, 30, 64, 128]),
-       base=st.sampled_from(sorted(load_catalog().base_images)), isolated=st.booleans())
-def test_plans_are_deterministic_and_self_consistent(default_data, default_lock, name, tools, timeout, disk, base, isolated):
+@given(
+    name=names,
+    tools=tool_sets,
+    timeout=st.integers(6, 960),
+    disk=st.sampled_from([0, 30, 64, 128]),
+    base=st.sampled_from(sorted(load_catalog().base_images)),
+    isolated=st.booleans(),
+)
+def test_plans_are_deterministic_and_self_consistent(
+    default_data, default_lock, name, tools, timeout, disk, base, isolated
+):
     versions = {t: next(iter(default_lock.tools[t])) for t in tools}
-    data = variant(default_data, name=name, tools=versions, base_image=base, build__timeout_minutes=timeout,
-                   build__os_disk_size_gb=disk)
+    data = variant(
+        default_data,
+        name=name,
+        tools=versions,
+        base_image=base,
+        build__timeout_minutes=timeout,
+        build__os_disk_size_gb=disk,
+    )
     if not isolated:
-        data = variant(data, build__container_instance_subnet_id=None, build__container_instance_subnet_address_prefix=None)
+        data = variant(
+            data, build__container_instance_subnet_id=None, build__container_instance_subnet_address_prefix=None
+        )
     first, second = make_plan(data, default_lock), make_plan(data, default_lock)
     files = render_files(first)
     assert files == render_files(second)

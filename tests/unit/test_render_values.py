@@ -19,11 +19,14 @@ from tests.support.rendered import (
     parse_deb822,
 )
 
-MIRROR = {"artifacts": "https://mirror.contoso.internal/tools", "apt": "http://apt.contoso.internal:8080/ubuntu",
-          "apt_security": "https://apt.contoso.internal/ubuntu-security/",
-          "azure_cli_repo": "https://apt.contoso.internal/azure-cli",
-          "azure_cli_key_url": "https://apt.contoso.internal/keys/microsoft.asc",
-          "azure_cli_key_fingerprints": ["BC528686B50D79E339D3721CEB3E94ADBE1229CF"]}
+MIRROR = {
+    "artifacts": "https://mirror.contoso.internal/tools",
+    "apt": "http://apt.contoso.internal:8080/ubuntu",
+    "apt_security": "https://apt.contoso.internal/ubuntu-security/",
+    "azure_cli_repo": "https://apt.contoso.internal/azure-cli",
+    "azure_cli_key_url": "https://apt.contoso.internal/keys/microsoft.asc",
+    "azure_cli_key_fingerprints": ["BC528686B50D79E339D3721CEB3E94ADBE1229CF"],
+}
 OS_FIELDS = ["Types", "URIs", "Suites", "Components"]
 AZ_FIELDS = ["Types", "URIs", "Suites", "Components", "Architectures", "Signed-By"]
 
@@ -40,8 +43,10 @@ def test_rendered_sources_parse_as_deb822_with_exactly_the_expected_fields(defau
     files = apt_sources(plan.scripts["provision.sh"], tmp_path)
     os_paragraphs = parse_deb822(files["aks-jumpbox-os.sources"])
     assert [list(p) for p in os_paragraphs] == [OS_FIELDS, OS_FIELDS]
-    assert [p["URIs"] for p in os_paragraphs] == ["http://apt.contoso.internal:8080/ubuntu/",
-                                                  "https://apt.contoso.internal/ubuntu-security/"]
+    assert [p["URIs"] for p in os_paragraphs] == [
+        "http://apt.contoso.internal:8080/ubuntu/",
+        "https://apt.contoso.internal/ubuntu-security/",
+    ]
     (az,) = parse_deb822(files["aks-jumpbox-azure-cli.sources"])
     assert list(az) == AZ_FIELDS
     assert az["URIs"] == "https://apt.contoso.internal/azure-cli/"
@@ -49,24 +54,36 @@ def test_rendered_sources_parse_as_deb822_with_exactly_the_expected_fields(defau
 
 
 @pytest.mark.parametrize("field", ["apt", "apt_security", "azure_cli_repo"])
-@pytest.mark.parametrize("tail, why", [
-    ("\nTrusted: yes", "newline"), ("\r\nTrusted: yes", "carriage return"), (" https://evil.example/", "space"),
-    ("\tx", "tab"), ("\x0bTrusted: yes", "control character"), ("\u2028Trusted: yes", "control character"),
-    ("\x85Trusted: yes", "control character"),
-])
+@pytest.mark.parametrize(
+    "tail, why",
+    [
+        ("\nTrusted: yes", "newline"),
+        ("\r\nTrusted: yes", "carriage return"),
+        (" https://evil.example/", "space"),
+        ("\tx", "tab"),
+        ("\x0bTrusted: yes", "control character"),
+        ("\u2028Trusted: yes", "control character"),
+        ("\x85Trusted: yes", "control character"),
+    ],
+)
 def test_a_value_that_would_add_a_deb822_field_is_refused(default_data, default_lock, field, tail, why):
-    data = variant(default_data, mirror={"apt": "https://apt.contoso.internal/ubuntu/",
-                                         field: "https://apt.contoso.internal/x" + tail})
+    data = variant(
+        default_data,
+        mirror={"apt": "https://apt.contoso.internal/ubuntu/", field: "https://apt.contoso.internal/x" + tail},
+    )
     with pytest.raises(SpecError) as err:
         make_plan(data, default_lock)
     assert f"mirror.{field}: " in str(err.value) and why in str(err.value)
 
 
-@pytest.mark.parametrize("url", [
-    "https://mirror.contoso.internal/a;b=c,d(e)!f*g+h$i&j@k",
-    "https://mirror.contoso.internal/%22%5C%0A",
-    "https://[::1]:8443/t",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://mirror.contoso.internal/a;b=c,d(e)!f*g+h$i&j@k",
+        "https://mirror.contoso.internal/%22%5C%0A",
+        "https://[::1]:8443/t",
+    ],
+)
 def test_the_image_manifest_stays_json_for_any_accepted_url(default_data, default_lock, url):
     plan = make_plan(variant(default_data, mirror={"artifacts": url}), default_lock)
     verified = {a.name: "0" * 64 for a in plan.artifacts}
@@ -83,9 +100,12 @@ def test_a_url_that_would_break_the_manifest_is_refused(default_data, default_lo
 
 
 def test_a_hostile_but_valid_spec_renders_inert(default_data, default_lock):
-    data = variant(default_data, mirror={**MIRROR, "artifacts": "https://m.contoso.internal/a$(id);b&c=d"},
-                   tags={"[x]": "[subscription().id]", "note": "$(reboot) `id` ; | & < > \" \\"},
-                   distribute__managed_image={"resource_group": "rg-x", "name": "img_x.1", "location": "West Europe"})
+    data = variant(
+        default_data,
+        mirror={**MIRROR, "artifacts": "https://m.contoso.internal/a$(id);b&c=d"},
+        tags={"[x]": "[subscription().id]", "note": '$(reboot) `id` ; | & < > " \\'},
+        distribute__managed_image={"resource_group": "rg-x", "name": "img_x.1", "location": "West Europe"},
+    )
     plan = make_plan(data, default_lock)
     files = render_files(plan)
     for name in ("provision.sh", "validate.sh"):
@@ -113,17 +133,20 @@ def test_a_pem_certificate_is_accepted_and_rendered_as_is(default_data, default_
     assert bash_syntax_ok(plan.scripts["provision.sh"]).returncode == 0
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda p: "junk -----BEGIN CERTIFICATE----- junk",
-    lambda p: "x\n" + p,
-    lambda p: p + "\nrm -rf /",
-    lambda p: p + "\nAKS_JUMPBOX_SCRIPT_EOF\n",
-    lambda p: p.replace("-----END CERTIFICATE-----", ""),
-    lambda p: p.replace("\n", "\n{{ .Vars }}\n", 2),
-    lambda p: "-----BEGIN CERTIFICATE-----\nbm90IERFUg==\n-----END CERTIFICATE-----",
-    lambda p: p.replace("BEGIN CERTIFICATE", "BEGIN PRIVATE KEY").replace("END CERTIFICATE", "END PRIVATE KEY"),
-    lambda p: "",
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda p: "junk -----BEGIN CERTIFICATE----- junk",
+        lambda p: "x\n" + p,
+        lambda p: p + "\nrm -rf /",
+        lambda p: p + "\nAKS_JUMPBOX_SCRIPT_EOF\n",
+        lambda p: p.replace("-----END CERTIFICATE-----", ""),
+        lambda p: p.replace("\n", "\n{{ .Vars }}\n", 2),
+        lambda p: "-----BEGIN CERTIFICATE-----\nbm90IERFUg==\n-----END CERTIFICATE-----",
+        lambda p: p.replace("BEGIN CERTIFICATE", "BEGIN PRIVATE KEY").replace("END CERTIFICATE", "END PRIVATE KEY"),
+        lambda p: "",
+    ],
+)
 def test_anything_but_pem_certificates_is_refused(mangle, default_data):
     bad = mangle(_pem())
     with pytest.raises(SpecError, match="mirror.ca_certificate"):

@@ -28,20 +28,27 @@ def logged(default_plan):
 
 
 def test_packages_are_read_from_prefixed_markers_and_the_last_listing_wins():
-    text = ("noise ==> aks-jumpbox package  broken\n"
-            "[t] PACKER OUT azure-arm: ==> aks-jumpbox package curl 8.5.0-1 amd64\n"
-            "==> aks-jumpbox package zlib1g 1:1.3.dfsg-3.1ubuntu2.1 amd64\r\n"
-            "[t] PACKER ERR ==> aks-jumpbox package curl 8.5.0-2 amd64\n"
-            "==> aks-jumpbox step manifest end 2027-01-05T10:31:07Z\n")
-    assert parse_packages(text) == (Package("curl", "8.5.0-2", "amd64"), Package("zlib1g", "1:1.3.dfsg-3.1ubuntu2.1", "amd64"))
+    text = (
+        "noise ==> aks-jumpbox package  broken\n"
+        "[t] PACKER OUT azure-arm: ==> aks-jumpbox package curl 8.5.0-1 amd64\n"
+        "==> aks-jumpbox package zlib1g 1:1.3.dfsg-3.1ubuntu2.1 amd64\r\n"
+        "[t] PACKER ERR ==> aks-jumpbox package curl 8.5.0-2 amd64\n"
+        "==> aks-jumpbox step manifest end 2027-01-05T10:31:07Z\n"
+    )
+    assert parse_packages(text) == (
+        Package("curl", "8.5.0-2", "amd64"),
+        Package("zlib1g", "1:1.3.dfsg-3.1ubuntu2.1", "amd64"),
+    )
 
 
 NAMES = st.from_regex(r"[a-z0-9][a-z0-9+.-]{0,20}", fullmatch=True)
 VERSIONS = st.from_regex(r"[0-9][A-Za-z0-9.+~:-]{0,15}", fullmatch=True)
 
 
-@given(st.dictionaries(st.tuples(NAMES, st.sampled_from(["amd64", "arm64", "all"])), VERSIONS, max_size=20),
-       st.text(alphabet="[]:TZ0123456789 abcXYZ-", max_size=30))
+@given(
+    st.dictionaries(st.tuples(NAMES, st.sampled_from(["amd64", "arm64", "all"])), VERSIONS, max_size=20),
+    st.text(alphabet="[]:TZ0123456789 abcXYZ-", max_size=30),
+)
 def test_every_package_marker_round_trips(packages, prefix):
     text = "".join(f"{prefix}==> aks-jumpbox package {n} {v} {a}\nother output\n" for (n, a), v in packages.items())
     assert parse_packages(text) == tuple(Package(n, packages[(n, a)], a) for n, a in sorted(packages))
@@ -98,7 +105,9 @@ def test_sbom_names_every_component(default_plan, logged):
     assert kubelogin["hashes"][0]["alg"] == "SHA-256"
     assert by_ref["tool:terraform"]["licenses"] == [{"license": {"id": "BUSL-1.1"}}]
     assert by_ref["tool:kubectl"]["purl"].startswith("pkg:generic/kubectl@1.37.1?download_url=https://dl.k8s.io/")
-    assert {"type": "distribution", "url": "https://get.helm.sh/helm-v4.3.0-linux-amd64.tar.gz"} in by_ref["tool:helm"]["externalReferences"]
+    assert {"type": "distribution", "url": "https://get.helm.sh/helm-v4.3.0-linux-amd64.tar.gz"} in by_ref["tool:helm"][
+        "externalReferences"
+    ]
     assert by_ref["azure-cli"]["version"] == "2.90.0" and by_ref["azure-cli-extension:aks-preview"]
     assert by_ref["apt:libc6:i386"]["purl"] == "pkg:deb/ubuntu/libc6@2.39-0ubuntu8.4?arch=i386&distro=noble"
     assert not [r for r in by_ref if r.startswith("apt:azure-cli:")], "the CLI is listed once"
@@ -114,16 +123,25 @@ def test_kustomize_tags_decode_in_the_purl():
 
 def test_sbom_is_deterministic(default_data, default_lock, default_plan):
     again = make_plan(default_data, default_lock)
-    assert sbom_json(software_report(again, catalog=CATALOG)) == sbom_json(software_report(default_plan, catalog=CATALOG))
+    assert sbom_json(software_report(again, catalog=CATALOG)) == sbom_json(
+        software_report(default_plan, catalog=CATALOG)
+    )
     other = make_plan(variant(default_data, tools__helm=None), default_lock)
-    assert json.loads(sbom_json(software_report(other, catalog=CATALOG)))["serialNumber"] != \
-        json.loads(sbom_json(software_report(default_plan, catalog=CATALOG)))["serialNumber"]
+    assert (
+        json.loads(sbom_json(software_report(other, catalog=CATALOG)))["serialNumber"]
+        != json.loads(sbom_json(software_report(default_plan, catalog=CATALOG)))["serialNumber"]
+    )
 
 
 def _bumped(default_data, default_lock, tool="helm", version="4.3.1"):
-    arts = {"amd64": LockedArtifact(url=f"https://get.helm.sh/helm-v{version}-linux-amd64.tar.gz", sha256="c" * 64,
-                                    checksum_url=f"https://get.helm.sh/helm-v{version}-linux-amd64.tar.gz.sha256sum",
-                                    source="test")}
+    arts = {
+        "amd64": LockedArtifact(
+            url=f"https://get.helm.sh/helm-v{version}-linux-amd64.tar.gz",
+            sha256="c" * 64,
+            checksum_url=f"https://get.helm.sh/helm-v{version}-linux-amd64.tar.gz.sha256sum",
+            source="test",
+        )
+    }
     lock = default_lock.with_tool(tool, LockedTool(version=version, artifacts=arts))
     tools = {**default_data["tools"], tool: version}
     return make_plan(variant(default_data, tools=tools), lock)
@@ -147,9 +165,12 @@ def test_diff_sees_added_removed_changed_packages_and_digests(default_plan, logg
     b = software_report(default_plan, parse_build_log(build_log(default_plan, pkgs)), catalog=CATALOG)
     b["tools"][0] = {**b["tools"][0], "sha256": "d" * 64}
     d = diff_reports(logged, b).to_json()
-    assert d["packages"] == {"compared": True, "added": [{"name": "jq", "version": "1.7.1-3build1"}],
-                             "removed": [{"name": "curl", "version": "8.5.0-2ubuntu10.6"}],
-                             "changed": [{"name": "libssl3t64", "from": "3.0.13-0ubuntu3.4", "to": "3.0.13-0ubuntu3.5"}]}
+    assert d["packages"] == {
+        "compared": True,
+        "added": [{"name": "jq", "version": "1.7.1-3build1"}],
+        "removed": [{"name": "curl", "version": "8.5.0-2ubuntu10.6"}],
+        "changed": [{"name": "libssl3t64", "from": "3.0.13-0ubuntu3.4", "to": "3.0.13-0ubuntu3.5"}],
+    }
     (tool,) = d["tools"]["changed"]
     assert tool["to"] == f"{b['tools'][0]['version']} (sha256 dddddddddddd)"
     assert diff_reports(logged, software_report(default_plan, catalog=CATALOG)).sections["packages"].compared is False

@@ -39,8 +39,9 @@ def test_sourcing_runs_nothing_and_running_runs_main(provision, validate, tmp_pa
         # Run as Image Builder runs it (`bash file`), main runs; stubbed here, never for real.
         path = tmp_path / name
         path.write_text(script.replace("main() {\n", 'main() {\n  echo "main ran: $*"; return 0\n', 1))
-        run = subprocess.run(["bash", str(path), "a", "b"], capture_output=True, text=True,
-                             env={"PATH": "/usr/bin:/bin"})
+        run = subprocess.run(
+            ["bash", str(path), "a", "b"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}
+        )
         assert (run.returncode, run.stdout) == (0, "main ran: a b\n"), run.stderr
 
 
@@ -53,8 +54,10 @@ def test_the_read_lists_are_the_column_definition(provision, validate, default_p
     assert validate.count("read -r " + " ".join(VALIDATE_COLUMNS) + "; do") == 2
     # Each cell lands in the variable of its column's name.
     names = " ".join(f'"${c}"' for c in PROVISION_COLUMNS)
-    code = f'while IFS=$\'\\t\' read -r {" ".join(PROVISION_COLUMNS)}; do printf "%s\\t" {names}; echo; ' \
-           'done <<< "$ARTIFACTS"'
+    code = (
+        f"while IFS=$'\\t' read -r {' '.join(PROVISION_COLUMNS)}; do printf \"%s\\t\" {names}; echo; "
+        'done <<< "$ARTIFACTS"'
+    )
     rows = [line.rstrip("\t").split("\t") for line in sourced(provision, code).stdout.splitlines()]
     assert rows == [[ARTIFACT_COLUMNS[c](a) for c in PROVISION_COLUMNS] for a in default_plan.artifacts]
 
@@ -74,14 +77,17 @@ def version_of(script: str, regex: str, output: str) -> str:
     return sourced(script, code, {"OUT": output, "REGEX": regex}).stdout
 
 
-@pytest.mark.parametrize(("regex", "output", "want"), [
-    ("^v([0-9.]+)", "v1.2.3+g1\nv9.9.9\n", "1.2.3"),  # anchored: the first matching line only
-    ("^v([0-9.]+)", "helm v1.2.3\n", ""),  # anchored: not in the middle of a line
-    ("^v([0-9.]+)", "banner\nv4.5.6\n", "4.5.6"),  # anchored: at the start of any line
-    ("Version: v([0-9.]+)", "Client Version: v1.30.2 (x)\n", "1.30.2"),  # unanchored: anywhere
-    ('"azure-cli": *"([^"]+)"', '{\n  "azure-cli": "2.90.0",\n  "azure-cli-core": "2.90.0"\n}', "2.90.0"),
-    ("Version: v([0-9.]+)", "nothing here\n", ""),
-])
+@pytest.mark.parametrize(
+    ("regex", "output", "want"),
+    [
+        ("^v([0-9.]+)", "v1.2.3+g1\nv9.9.9\n", "1.2.3"),  # anchored: the first matching line only
+        ("^v([0-9.]+)", "helm v1.2.3\n", ""),  # anchored: not in the middle of a line
+        ("^v([0-9.]+)", "banner\nv4.5.6\n", "4.5.6"),  # anchored: at the start of any line
+        ("Version: v([0-9.]+)", "Client Version: v1.30.2 (x)\n", "1.30.2"),  # unanchored: anywhere
+        ('"azure-cli": *"([^"]+)"', '{\n  "azure-cli": "2.90.0",\n  "azure-cli-core": "2.90.0"\n}', "2.90.0"),
+        ("Version: v([0-9.]+)", "nothing here\n", ""),
+    ],
+)
 def test_version_of_reads_the_first_capture_group(provision, validate, regex, output, want):
     assert version_of(provision, regex, output) == want
     assert version_of(validate, regex, output) == want
@@ -100,8 +106,9 @@ A = "A" * 64
 B = "b" * 64
 
 
-def expected_digest(provision: str, tmp_path: Path, fmt: str, sums: str, order: str | None = None,
-                    file: str = "tool-linux-amd64.tar.gz"):
+def expected_digest(
+    provision: str, tmp_path: Path, fmt: str, sums: str, order: str | None = None, file: str = "tool-linux-amd64.tar.gz"
+):
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
     (tmp_path / "sums").write_text(sums)
@@ -109,31 +116,40 @@ def expected_digest(provision: str, tmp_path: Path, fmt: str, sums: str, order: 
     if order is not None:
         (tmp_path / "order").write_text(order)
         order_url = str(tmp_path / "order")
-    code = ('fetch() { cp "$1" "$2"; }\n'
-            f'WORK={work}\nexpected_digest tool "$SUMS" "$FORMAT" "$ORDER" "$FILE"')
+    code = f'fetch() {{ cp "$1" "$2"; }}\nWORK={work}\nexpected_digest tool "$SUMS" "$FORMAT" "$ORDER" "$FILE"'
     env = {"SUMS": str(tmp_path / "sums"), "FORMAT": fmt, "ORDER": order_url, "FILE": file}
     return sourced(provision, code, env, check=False)
 
 
-@pytest.mark.parametrize(("fmt", "sums", "order", "want"), [
-    ("bare", f"{A}\n", None, A.lower()),
-    ("bare", f"{A}  tool-linux-amd64.tar.gz\n{B}  other\n", None, A.lower()),
-    ("sha256sum", f"{B}  tool-linux-arm64.tar.gz\n{A}  tool-linux-amd64.tar.gz\n", None, A.lower()),
-    ("sha256sum", f"{A} *tool-linux-amd64.tar.gz\n", None, A.lower()),  # binary-mode marker
-    ("sha256sum", f"{A}  tool-linux-amd64.tar.gz.sig\n", None, ""),  # another file only: nothing
-    ("yq-multi", f"tool-linux-arm64.tar.gz x y {B}\ntool-linux-amd64.tar.gz 1 2 {A}\n",
-     "MD5\nSHA-1\nSHA-256\nSHA-384\n", A.lower()),
-])
+@pytest.mark.parametrize(
+    ("fmt", "sums", "order", "want"),
+    [
+        ("bare", f"{A}\n", None, A.lower()),
+        ("bare", f"{A}  tool-linux-amd64.tar.gz\n{B}  other\n", None, A.lower()),
+        ("sha256sum", f"{B}  tool-linux-arm64.tar.gz\n{A}  tool-linux-amd64.tar.gz\n", None, A.lower()),
+        ("sha256sum", f"{A} *tool-linux-amd64.tar.gz\n", None, A.lower()),  # binary-mode marker
+        ("sha256sum", f"{A}  tool-linux-amd64.tar.gz.sig\n", None, ""),  # another file only: nothing
+        (
+            "yq-multi",
+            f"tool-linux-arm64.tar.gz x y {B}\ntool-linux-amd64.tar.gz 1 2 {A}\n",
+            "MD5\nSHA-1\nSHA-256\nSHA-384\n",
+            A.lower(),
+        ),
+    ],
+)
 def test_expected_digest_reads_each_checksum_format(provision, tmp_path, fmt, sums, order, want):
     result = expected_digest(provision, tmp_path, fmt, sums, order)
     assert result.returncode == 0, result.stderr
     assert result.stdout == (f"{want}\n" if want else "")
 
 
-@pytest.mark.parametrize(("fmt", "order", "says"), [
-    ("yq-multi", "MD5\nSHA-1\n", "names no SHA-256 column"),
-    ("md5", None, "tool: unknown checksum format md5"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "order", "says"),
+    [
+        ("yq-multi", "MD5\nSHA-1\n", "names no SHA-256 column"),
+        ("md5", None, "tool: unknown checksum format md5"),
+    ],
+)
 def test_expected_digest_fails_naming_the_tool_and_why(provision, tmp_path, fmt, order, says):
     result = expected_digest(provision, tmp_path, fmt, f"{A}\n", order)
     assert result.returncode == 1
@@ -141,7 +157,7 @@ def test_expected_digest_fails_naming_the_tool_and_why(provision, tmp_path, fmt,
 
 
 def test_expected_digest_fails_when_the_checksum_file_cannot_be_fetched(provision, tmp_path):
-    code = f'fetch() {{ return 1; }}\nWORK={tmp_path}\nexpected_digest tool https://x/sums sha256sum - f'
+    code = f"fetch() {{ return 1; }}\nWORK={tmp_path}\nexpected_digest tool https://x/sums sha256sum - f"
     result = sourced(provision, code, check=False)
     assert result.returncode == 1
     assert "tool: could not fetch its checksum file https://x/sums" in result.stderr
@@ -197,8 +213,13 @@ def server(tmp_path) -> Iterator[_Server]:
 
 def fetch(provision: str, server: _Server, url: str, dest: Path, attempts: int = 2):
     code = f'DOWNLOAD_ATTEMPTS={attempts}\nDOWNLOAD_TIMEOUT=60\nfetch "$URL" "$DEST"'
-    return sourced(provision, code, {"URL": url, "DEST": str(dest), "CURL_CA_BUNDLE": str(server.ca_file)},
-                   check=False, timeout=120)
+    return sourced(
+        provision,
+        code,
+        {"URL": url, "DEST": str(dest), "CURL_CA_BUNDLE": str(server.ca_file)},
+        check=False,
+        timeout=120,
+    )
 
 
 def test_fetch_downloads_over_https(provision, server, tmp_path):
@@ -210,8 +231,9 @@ def test_fetch_downloads_over_https(provision, server, tmp_path):
     assert list(dest.parent.iterdir()) == [dest]  # no .part left
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9/tool.tar.gz", "file:///etc/hostname", "ftp://127.0.0.1/x",
-                                 "HTTPS://127.0.0.1/x"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/tool.tar.gz", "file:///etc/hostname", "ftp://127.0.0.1/x", "HTTPS://127.0.0.1/x"]
+)
 def test_fetch_refuses_what_is_not_https(provision, server, tmp_path, url):
     dest = tmp_path / "tool.tar.gz"
     result = fetch(provision, server, url, dest)
@@ -254,24 +276,29 @@ def test_the_manifest_is_the_plans_with_only_what_the_vm_learns_added(provision,
     assert doc["azureCli"]["package"].startswith(f"azure-cli={doc['azureCli']['version']}")
     for tool, a in zip(doc["tools"], default_plan.artifacts, strict=True):
         assert (tool["name"], tool["version"], tool["path"], tool["source"]) == (
-            a.name, a.version, a.install_path, a.url)
+            a.name,
+            a.version,
+            a.install_path,
+            a.url,
+        )
         assert tool["sha256"] == (a.sha256 or verified[a.name])
 
 
 def test_a_manifest_value_left_uncompleted_fails_the_step(provision, default_plan):
     unpinned = next(a.name for a in default_plan.artifacts if a.sha256 is None)
-    result = sourced(provision, 'STEP=manifest\nmanifest_json', check=False)
+    result = sourced(provision, "STEP=manifest\nmanifest_json", check=False)
     assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr == ("==> aks-jumpbox step manifest FAILED: manifest: a value was left uncompleted: "
-                             f"<aks-jumpbox:sha256:{unpinned}>\n")
+    assert result.stderr == (
+        "==> aks-jumpbox step manifest FAILED: manifest: a value was left uncompleted: "
+        f"<aks-jumpbox:sha256:{unpinned}>\n"
+    )
 
 
 def _check_manifest(validate: str, path: Path):
     return sourced(validate, f'MANIFEST_FILE={path}\ncheck_manifest\necho "failures=$failures"', check=False)
 
 
-def test_validate_says_ok_manifest_only_when_the_manifest_check_passed(provision, validate, default_plan,
-                                                                       tmp_path):
+def test_validate_says_ok_manifest_only_when_the_manifest_check_passed(provision, validate, default_plan, tmp_path):
     good = image_manifest(provision, {a.name: "0" * 64 for a in default_plan.artifacts})
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(good, indent=2))
@@ -295,15 +322,26 @@ def test_validate_says_ok_manifest_only_when_the_manifest_check_passed(provision
 # ---- nothing phones home, nothing of the build's own tools stays in the image --------------------
 
 
-_PROVISION_STEPS = ("wait_for_boot", "trust_mirror_ca", "use_apt_mirror", "apt_upgrade", "start_downloads",
-                    "install_azure_cli", "harden_sshd", "write_manifest", "clean_up")
+_PROVISION_STEPS = (
+    "wait_for_boot",
+    "trust_mirror_ca",
+    "use_apt_mirror",
+    "apt_upgrade",
+    "start_downloads",
+    "install_azure_cli",
+    "harden_sshd",
+    "write_manifest",
+    "clean_up",
+)
 
 
 def test_provision_runs_the_tools_with_terraforms_version_check_off(provision, tmp_path):
     # `terraform version` calls checkpoint-api.hashicorp.com unless CHECKPOINT_DISABLE is set (issue 10).
     stubs = "\n".join(f"{f}() {{ :; }}" for f in _PROVISION_STEPS)
-    code = (f"WORK={tmp_path}/work\nSTATE={tmp_path}/state\nid() {{ echo 0; }}\n{stubs}\n"
-            'install_tools() { echo "CHECKPOINT_DISABLE=${CHECKPOINT_DISABLE-unset}"; }\nmain')
+    code = (
+        f"WORK={tmp_path}/work\nSTATE={tmp_path}/state\nid() {{ echo 0; }}\n{stubs}\n"
+        'install_tools() { echo "CHECKPOINT_DISABLE=${CHECKPOINT_DISABLE-unset}"; }\nmain'
+    )
     result = sourced(provision, code, check=False)
     assert result.returncode == 0, result.stderr
     assert "CHECKPOINT_DISABLE=1\n" in result.stdout
@@ -323,9 +361,11 @@ def test_the_cleanup_step_removes_the_build_runs_azure_cli_state(provision, tmp_
 
 def test_validate_runs_with_the_version_check_off_and_leaves_no_azure_cli_state(validate, tmp_path):
     stubs = "\n".join(f"{f}() {{ :; }}" for f in ("check_azure_cli", "check_sshd", "check_manifest"))
-    code = (f"{stubs}\n"
-            'check_tools() { echo "CHECKPOINT_DISABLE=${CHECKPOINT_DISABLE-unset}"; echo "dir=$AZURE_CONFIG_DIR"; '
-            'touch "$AZURE_CONFIG_DIR/config"; }\n(main)')
+    code = (
+        f"{stubs}\n"
+        'check_tools() { echo "CHECKPOINT_DISABLE=${CHECKPOINT_DISABLE-unset}"; echo "dir=$AZURE_CONFIG_DIR"; '
+        'touch "$AZURE_CONFIG_DIR/config"; }\n(main)'
+    )
     result = sourced(validate, code, {"TMPDIR": str(tmp_path)})
     assert "CHECKPOINT_DISABLE=1\n" in result.stdout
     az_dir = result.stdout.split("dir=", 1)[1].splitlines()[0]
@@ -334,7 +374,7 @@ def test_validate_runs_with_the_version_check_off_and_leaves_no_azure_cli_state(
 
 # ---- Azure CLI extensions: the locked wheel, verified, installed from the file (issue 10, item 5) ----------
 
-_AZ_STUB = '''
+_AZ_STUB = """
 az() {
   echo "az $*" >> "$CALLS"
   case "$1 $2" in
@@ -342,20 +382,30 @@ az() {
     "version -o") printf '{"azure-cli": "%s"}\\n' "$AZ_VERSION" ;;
   esac
 }
-'''
+"""
 
 
 def _install_extensions(provision: str, tmp_path: Path, wheel: bytes, sha: str, reported: str):
     """install_extensions with fetch copying `wheel` and a recording `az` that reports `reported`."""
     src = tmp_path / "served.whl"
     src.write_bytes(wheel)
-    row = "\t".join(["aks-preview", "18.0.0b7", "https://mirror.invalid/x/aks_preview-18.0.0b7-py3-none-any.whl",
-                     sha, "aks_preview-18.0.0b7-py3-none-any.whl"])
-    code = (f"WORK={tmp_path}/work\nAZ_EXTENSIONS=$ROW\n{_AZ_STUB}\n"
-            'fetch() { echo "fetch $1" >> "$CALLS"; cp "$SRC" "$2"; }\ninstall_extensions')
+    row = "\t".join(
+        [
+            "aks-preview",
+            "18.0.0b7",
+            "https://mirror.invalid/x/aks_preview-18.0.0b7-py3-none-any.whl",
+            sha,
+            "aks_preview-18.0.0b7-py3-none-any.whl",
+        ]
+    )
+    code = (
+        f"WORK={tmp_path}/work\nAZ_EXTENSIONS=$ROW\n{_AZ_STUB}\n"
+        'fetch() { echo "fetch $1" >> "$CALLS"; cp "$SRC" "$2"; }\ninstall_extensions'
+    )
     calls = tmp_path / "calls"
-    result = sourced(provision, code, {"ROW": row, "SRC": str(src), "CALLS": str(calls), "AZ_EXT_VERSION": reported},
-                     check=False)
+    result = sourced(
+        provision, code, {"ROW": row, "SRC": str(src), "CALLS": str(calls), "AZ_EXT_VERSION": reported}, check=False
+    )
     return result, calls.read_text().splitlines() if calls.exists() else []
 
 
@@ -364,9 +414,11 @@ def test_an_extension_is_installed_from_its_verified_wheel(provision, tmp_path):
     result, calls = _install_extensions(provision, tmp_path, wheel, hashlib.sha256(wheel).hexdigest(), "18.0.0b7")
     assert result.returncode == 0, result.stderr
     path = f"{tmp_path}/work/extensions/aks_preview-18.0.0b7-py3-none-any.whl"
-    assert calls == ["fetch https://mirror.invalid/x/aks_preview-18.0.0b7-py3-none-any.whl",
-                     f"az extension add --source {path} --system --yes --upgrade --only-show-errors",
-                     "az extension show --name aks-preview --query version -o tsv"]
+    assert calls == [
+        "fetch https://mirror.invalid/x/aks_preview-18.0.0b7-py3-none-any.whl",
+        f"az extension add --source {path} --system --yes --upgrade --only-show-errors",
+        "az extension show --name aks-preview --query version -o tsv",
+    ]
     assert "Azure CLI extension aks-preview 18.0.0b7 installed from aks_preview-18.0.0b7" in result.stdout
 
 
@@ -390,16 +442,19 @@ def test_the_default_plan_pins_the_extension_table(provision, validate, default_
     row = "\t".join([wheel.name, wheel.version, wheel.url, wheel.sha256, wheel.file_name])
     assert sourced(provision, 'printf "%s" "$AZ_EXTENSIONS"').stdout == row
     assert sourced(validate, 'printf "%s" "$AZ_EXTENSIONS"').stdout == f"{wheel.name}\t{wheel.version}"
-    assert "extension.index_url" not in provision and "--name \"$ext\" --version" not in provision
+    assert "extension.index_url" not in provision and '--name "$ext" --version' not in provision
 
 
-@pytest.mark.parametrize(("reported", "says"), [("18.0.0b7", "ok: azure-cli extension aks-preview 18.0.0b7"),
-                                                ("19.0.0b1", "azure-cli extension aks-preview is 19.0.0b1, expected "
-                                                             "18.0.0b7"),
-                                                ("", "azure-cli extension aks-preview is not installed")])
+@pytest.mark.parametrize(
+    ("reported", "says"),
+    [
+        ("18.0.0b7", "ok: azure-cli extension aks-preview 18.0.0b7"),
+        ("19.0.0b1", "azure-cli extension aks-preview is 19.0.0b1, expected 18.0.0b7"),
+        ("", "azure-cli extension aks-preview is not installed"),
+    ],
+)
 def test_validate_checks_each_extensions_installed_version(validate, tmp_path, reported, says):
-    code = (f"AZ_EXTENSIONS=$'aks-preview\\t18.0.0b7'\n{_AZ_STUB}\n"
-            'check_azure_cli\necho "failures=$failures"')
+    code = f"AZ_EXTENSIONS=$'aks-preview\\t18.0.0b7'\n{_AZ_STUB}\ncheck_azure_cli\necho \"failures=$failures\""
     result = sourced(validate, code, {"CALLS": str(tmp_path / "calls"), "AZ_EXT_VERSION": reported})
     assert says in result.stdout + result.stderr
     assert f"failures={0 if reported == '18.0.0b7' else 1}" in result.stdout

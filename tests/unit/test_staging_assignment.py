@@ -23,8 +23,9 @@ STAGING = "rg-aib-staging"
 
 @pytest.fixture(scope="module", params=["custom", "builtin"])
 def staged(request, default_data, default_lock):
-    return make_plan(variant(default_data, build__staging_resource_group=STAGING,
-                             identity__roles=request.param), default_lock)
+    return make_plan(
+        variant(default_data, build__staging_resource_group=STAGING, identity__roles=request.param), default_lock
+    )
 
 
 def test_without_a_staging_group_there_is_no_staging_assignment(default_plan):
@@ -36,8 +37,7 @@ def test_a_staging_group_gets_contributor_for_the_identity(staged):
     a = staged.resource("assignment.staging")
     identity = staged.resource("identity")
     scope = resource_group_id(staged.subscription, STAGING)
-    role_id = (f"/subscriptions/{staged.subscription}/providers/Microsoft.Authorization/roleDefinitions/"
-               f"{CONTRIBUTOR}")
+    role_id = f"/subscriptions/{staged.subscription}/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}"
     assert a.scope == scope == staged.template.body["properties"]["stagingResourceGroup"]
     assert a.body["properties"]["roleDefinitionId"] == role_id  # whatever identity.roles says
     assert a.name == stable_guid(scope, identity.id, role_id)  # a UUIDv5, like the other assignments
@@ -71,8 +71,11 @@ def test_it_is_cleaned_up_after_the_template_and_labelled_as_a_role_assignment(s
 def test_preflight_checks_actions_contributor_grants_and_lesser_roles_lack(staged):
     actions = kinds.assignment("assignment.staging").actions(staged.spec)
     assert actions and "Microsoft.Resources/subscriptions/resourceGroups/read" in actions
-    for guid, lacking in ((CONTRIBUTOR, False), ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", False),  # Owner
-                          ("acdd72a7-3385-48ef-bd42-f606fba81ae7", True),  # Reader
-                          ("17d1049b-9a84-46fb-8f53-869881c3d3ab", True)):  # Storage Account Contributor
+    for guid, lacking in (
+        (CONTRIBUTOR, False),
+        ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", False),  # Owner
+        ("acdd72a7-3385-48ef-bd42-f606fba81ae7", True),  # Reader
+        ("17d1049b-9a84-46fb-8f53-869881c3d3ab", True),
+    ):  # Storage Account Contributor
         grants = blocks_of_role(builtin_definition(guid, staged.subscription))
         assert bool(missing(grants, actions)) is lacking, guid

@@ -14,18 +14,37 @@ DEF = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/
 HASH = "ab" * 32
 
 
-def arm_version(name: str, *, exclude: bool = True, state: str = "Succeeded", replication: dict | None = None,
-                plan_hash: str | None = HASH) -> dict:
-    regions = [{"name": "West Europe", "regionalReplicaCount": 1, "storageAccountType": "Standard_LRS"},
-               {"name": "northeurope", "regionalReplicaCount": 2, "storageAccountType": "Standard_ZRS"}]
+def arm_version(
+    name: str,
+    *,
+    exclude: bool = True,
+    state: str = "Succeeded",
+    replication: dict | None = None,
+    plan_hash: str | None = HASH,
+) -> dict:
+    regions = [
+        {"name": "West Europe", "regionalReplicaCount": 1, "storageAccountType": "Standard_LRS"},
+        {"name": "northeurope", "regionalReplicaCount": 2, "storageAccountType": "Standard_ZRS"},
+    ]
     states = {"westeurope": "Completed", "northeurope": "Completed", **(replication or {})}
     aggregated = "Completed" if set(states.values()) == {"Completed"} else "InProgress"
-    return {"id": f"{DEF}/versions/{name}", "name": name, "tags": {HASH_TAG: plan_hash} if plan_hash else {},
-            "properties": {"provisioningState": state,
-                           "publishingProfile": {"excludeFromLatest": exclude, "targetRegions": regions,
-                                                 "publishedDate": "2026-06-01T10:00:00Z"},
-                           "replicationStatus": {"aggregatedState": aggregated,
-                                                 "summary": [{"region": k, "state": v} for k, v in states.items()]}}}
+    return {
+        "id": f"{DEF}/versions/{name}",
+        "name": name,
+        "tags": {HASH_TAG: plan_hash} if plan_hash else {},
+        "properties": {
+            "provisioningState": state,
+            "publishingProfile": {
+                "excludeFromLatest": exclude,
+                "targetRegions": regions,
+                "publishedDate": "2026-06-01T10:00:00Z",
+            },
+            "replicationStatus": {
+                "aggregatedState": aggregated,
+                "summary": [{"region": k, "state": v} for k, v in states.items()],
+            },
+        },
+    }
 
 
 def good_evidence(version: GalleryVersion) -> BuildEvidence:
@@ -35,21 +54,31 @@ def good_evidence(version: GalleryVersion) -> BuildEvidence:
 def test_from_arm_reads_regions_replication_date_and_hash():
     v = GalleryVersion.from_arm(arm_version("1.2.3"))
     assert [(r.name, r.replicas, r.storage_account_type, r.replication) for r in v.regions] == [
-        ("westeurope", 1, "Standard_LRS", "Completed"), ("northeurope", 2, "Standard_ZRS", "Completed")]
+        ("westeurope", 1, "Standard_LRS", "Completed"),
+        ("northeurope", 2, "Standard_ZRS", "Completed"),
+    ]
     assert (v.replication, v.published, v.plan_hash, v.exclude_from_latest) == (
-        "Completed", "2026-06-01T10:00:00Z", HASH, True)
+        "Completed",
+        "2026-06-01T10:00:00Z",
+        HASH,
+        True,
+    )
 
 
-@given(st.lists(st.tuples(st.integers(0, 2**31 - 1), st.integers(0, 99), st.integers(0, 2**31 - 1),
-                          st.booleans()), max_size=8, unique_by=lambda t: t[:3]))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2**31 - 1), st.integers(0, 99), st.integers(0, 2**31 - 1), st.booleans()),
+        max_size=8,
+        unique_by=lambda t: t[:3],
+    )
+)
 def test_latest_is_the_highest_number_not_excluded(rows):
     versions = [GalleryVersion.from_arm(arm_version(f"{a}.{b}.{c}", exclude=x)) for a, b, c, x in rows]
     eligible = [(a, b, c) for a, b, c, x in rows if not x]
     top = latest(versions)
     assert (top.name if top else None) == (".".join(map(str, max(eligible))) if eligible else None)
     for v in versions:
-        assert channel(v, versions) == ("canary" if v.exclude_from_latest else
-                                        "latest" if v is top else "superseded")
+        assert channel(v, versions) == ("canary" if v.exclude_from_latest else "latest" if v is top else "superseded")
 
 
 def test_numbers_compare_as_integers_not_text():
@@ -94,8 +123,10 @@ def test_a_higher_eligible_version_blocks_and_says_how_to_fix_it():
 
 
 def test_gallery_artifact_tags_carry_the_plan_hash_without_changing_it(default_data, default_lock):
-    data = variant(default_data, distribute={"gallery": {"resource_group": "rg-images", "name": "gal",
-                                                         "image": {"publisher": "Contoso"}}})
+    data = variant(
+        default_data,
+        distribute={"gallery": {"resource_group": "rg-images", "name": "gal", "image": {"publisher": "Contoso"}}},
+    )
     plan = make_plan(data, default_lock)
     (target,) = plan.template.body["properties"]["distribute"]
     assert target["artifactTags"][HASH_TAG] == plan.hash

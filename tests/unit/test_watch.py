@@ -44,8 +44,16 @@ def lost():
 
 def test_watch_ends_with_the_new_runs_result_not_the_previous_one():
     before = RunStatus("Failed", "Customizing", start_time="t0")
-    t = Scripted([run("Failed", "Customizing", "t0"), run("Running", "Building"), lost(), lost(),
-                  run("Running", "Distributing"), run("Succeeded", "Distributing")])
+    t = Scripted(
+        [
+            run("Failed", "Customizing", "t0"),
+            run("Running", "Building"),
+            lost(),
+            lost(),
+            run("Running", "Distributing"),
+            run("Succeeded", "Distributing"),
+        ]
+    )
     clock, seen = Clock(), []
     final = t.watch(before=before, interval=15, on_update=seen.append, clock=clock, sleep=clock.sleep)
     assert final.state == "Succeeded"

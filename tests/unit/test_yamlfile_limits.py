@@ -10,9 +10,11 @@ from aks_jumpbox.core.yamlfile import MAX_DEPTH, MAX_NODES, load_yaml
 from tests.conftest import run_cli
 
 LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9))
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9)
+)
 MERGES = "m0: &m0 {x: 1, y: 2}\n" + "".join(
-    f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}], k{i}: 1}}\n" for i in range(1, 60))
+    f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}], k{i}: 1}}\n" for i in range(1, 60)
+)
 
 
 def _error(text: str) -> str:
@@ -32,12 +34,16 @@ def test_a_merge_key_bomb_is_refused():
     assert f"expands to more than {MAX_NODES} values" in _error(MERGES)
 
 
-@pytest.mark.parametrize("text", [
-    "x: " + "[" * 10_000 + "]" * 10_000,
-    "x: " + "{a: " * 10_000 + "1" + "}" * 10_000,
-    "".join(f"{'  ' * i}k:\n" for i in range(10_000)) + "  " * 10_000 + "v\n",
-    "".join(f"{'  ' * i}- \n" for i in range(2_000)),
-], ids=["flow-list", "flow-map", "block-map", "block-list"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x: " + "[" * 10_000 + "]" * 10_000,
+        "x: " + "{a: " * 10_000 + "1" + "}" * 10_000,
+        "".join(f"{'  ' * i}k:\n" for i in range(10_000)) + "  " * 10_000 + "v\n",
+        "".join(f"{'  ' * i}- \n" for i in range(2_000)),
+    ],
+    ids=["flow-list", "flow-map", "block-map", "block-list"],
+)
 def test_deep_nesting_is_refused_with_its_line(text):
     assert f"nested deeper than {MAX_DEPTH} levels" in _error(text)
 
@@ -60,7 +66,10 @@ def test_a_list_or_mapping_as_key_is_a_located_error(text):
 
 
 def test_a_control_character_names_its_line():
-    assert _error("a: 1\nb: \x01\n") == "jumpbox.yaml:2: not valid YAML: the control character #x0001 is not allowed; remove it"
+    assert (
+        _error("a: 1\nb: \x01\n")
+        == "jumpbox.yaml:2: not valid YAML: the control character #x0001 is not allowed; remove it"
+    )
 
 
 def test_ordinary_aliases_and_sizes_still_load():

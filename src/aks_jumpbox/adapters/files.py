@@ -43,8 +43,9 @@ _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 class InputError(SpecError):
     """An input file that cannot be read as what it should be: one located problem and the fix."""
 
-    def __init__(self, label: str, problem: str, fix: str | None = None, *, line: int | None = None,
-                 column: int | None = None) -> None:
+    def __init__(
+        self, label: str, problem: str, fix: str | None = None, *, line: int | None = None, column: int | None = None
+    ) -> None:
         self.label, self.problem, self.line, self.column = label, problem, line, column
         self.hint = fix
         super().__init__([Problem(label, line, "", f"{problem}; {fix[0].lower()}{fix[1:]}" if fix else problem)])
@@ -71,7 +72,9 @@ def _read_problem(label: str, what: str, exc: OSError) -> InputError:
     if exc.errno == errno.ELOOP:
         return InputError(label, "is a symbolic link loop", f"Point it at the {what} itself.")
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return InputError(label, "cannot be read (permission denied)", "Fix its permissions, or pass a copy you can read.")
+        return InputError(
+            label, "cannot be read (permission denied)", "Fix its permissions, or pass a copy you can read."
+        )
     if exc.errno == errno.ENOTDIR:
         return InputError(label, "a part of the path is not a folder", f"Pass the path of the {what}.")
     if exc.errno == errno.ENAMETOOLONG:
@@ -106,12 +109,16 @@ def open_regular(path: str | Path, *, what: str, missing_fix: str | None = None,
     return os.fdopen(fd, "rb")
 
 
-def read_bytes(path: str | Path, *, what: str, limit: int, missing_fix: str | None = None,
-               label: str | None = None) -> bytes:
+def read_bytes(
+    path: str | Path, *, what: str, limit: int, missing_fix: str | None = None, label: str | None = None
+) -> bytes:
     """The bytes of a regular file no larger than limit (see open_regular)."""
     label = label or str(path)
-    too_big = InputError(label, f"is larger than {limit // 1024} KiB, far more than a {what} holds",
-                         f"Check that this is the {what} you meant.")
+    too_big = InputError(
+        label,
+        f"is larger than {limit // 1024} KiB, far more than a {what} holds",
+        f"Check that this is the {what} you meant.",
+    )
     with open_regular(path, what=what, missing_fix=missing_fix, label=label) as fh:
         if os.fstat(fh.fileno()).st_size > limit:
             raise too_big
@@ -129,12 +136,21 @@ def decode_text(data: bytes, label: str, *, encoding: str = "utf-8", errors: str
         return data.decode(encoding, errors)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(label, f"is not UTF-8 text (byte 0x{data[exc.start]:02x})",
-                         "Save it as UTF-8.", line=line) from None
+        raise InputError(
+            label, f"is not UTF-8 text (byte 0x{data[exc.start]:02x})", "Save it as UTF-8.", line=line
+        ) from None
 
 
-def read_input(path: str | Path, *, what: str, limit: int = SPEC_LIMIT, missing_fix: str | None = None,
-               encoding: str = "utf-8", errors: str = "strict", label: str | None = None) -> str:
+def read_input(
+    path: str | Path,
+    *,
+    what: str,
+    limit: int = SPEC_LIMIT,
+    missing_fix: str | None = None,
+    encoding: str = "utf-8",
+    errors: str = "strict",
+    label: str | None = None,
+) -> str:
     """The text of a user's input file: a regular file, at most limit bytes, UTF-8 (InputError otherwise).
     label names it in messages (default: the path), e.g. "--log out/build.log"."""
     label = label or str(path)
@@ -176,7 +192,8 @@ def _locate_duplicate(text: str) -> int | None:
         # JSONObject, parse_object, scan_once and py_make_scanner: the pure-Python parser's undocumented
         # internals, the one way to learn where an object starts; typeshed leaves them out (hence the ignores).
         return json.decoder.JSONObject(  # type: ignore[attr-defined]
-            s_and_end, strict, scan_once, object_hook, hook, memo)
+            s_and_end, strict, scan_once, object_hook, hook, memo
+        )
 
     decoder.parse_object = parse_object  # type: ignore[attr-defined]
     decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
@@ -208,11 +225,16 @@ def load_json(text: str, label: str, *, fix: str | None = None, max_depth: int =
         offset = _locate_duplicate(text)
         line = text.count("\n", 0, offset) + 1 if offset is not None else None
         where = f" in the object that starts on line {line}" if line else ""
-        raise InputError(label, f"duplicate key {dup.key!r}{where} (a JSON reader would silently keep only one)",
-                         fix or "Remove one of them.", line=line) from None
+        raise InputError(
+            label,
+            f"duplicate key {dup.key!r}{where} (a JSON reader would silently keep only one)",
+            fix or "Remove one of them.",
+            line=line,
+        ) from None
     except json.JSONDecodeError as exc:
-        raise InputError(label, f"not valid JSON: {exc.msg} (column {exc.colno})", fix, line=exc.lineno,
-                         column=exc.colno) from None
+        raise InputError(
+            label, f"not valid JSON: {exc.msg} (column {exc.colno})", fix, line=exc.lineno, column=exc.colno
+        ) from None
     except ValueError as exc:
         raise InputError(label, f"not valid JSON: {exc}", fix) from None
     except RecursionError:
@@ -232,19 +254,29 @@ def _write_problem(path: Path | str, exc: OSError) -> UserError:
     p = str(path)
     code = exc.errno
     if code in (errno.EACCES, errno.EPERM):
-        return UserError(f"cannot write {p}: permission denied.", fix="Choose a folder you can write to, or fix its permissions.")
+        return UserError(
+            f"cannot write {p}: permission denied.", fix="Choose a folder you can write to, or fix its permissions."
+        )
     if code == errno.EROFS:
-        return UserError(f"cannot write {p}: the file system is read-only.", fix="Choose a folder on a writable file system.")
+        return UserError(
+            f"cannot write {p}: the file system is read-only.", fix="Choose a folder on a writable file system."
+        )
     if code == errno.ELOOP:
-        return UserError(f"cannot write {p}: it is a symbolic link (or a link loop); aks-jumpbox never writes through links.",
-                         fix="Remove the link, or choose another folder.")
+        return UserError(
+            f"cannot write {p}: it is a symbolic link (or a link loop); aks-jumpbox never writes through links.",
+            fix="Remove the link, or choose another folder.",
+        )
     if code in (errno.ENOTDIR, errno.EEXIST):
-        return UserError(f"cannot write {p}: it (or a folder above it) exists and is not a folder.",
-                         fix="Remove or rename it, or choose another folder.")
+        return UserError(
+            f"cannot write {p}: it (or a folder above it) exists and is not a folder.",
+            fix="Remove or rename it, or choose another folder.",
+        )
     if code == errno.EISDIR:
         return UserError(f"cannot write {p}: it is a folder.", fix="Remove or rename it, or choose another folder.")
     if code in (errno.ENOSPC, errno.EDQUOT):
-        return UserError(f"cannot write {p}: no space left on the device.", fix="Free some space, or choose another folder.")
+        return UserError(
+            f"cannot write {p}: no space left on the device.", fix="Free some space, or choose another folder."
+        )
     if code == errno.ENAMETOOLONG:
         return UserError(f"cannot write {p}: the path is too long.", fix="Choose a shorter folder path.")
     return UserError(f"cannot write {p}: {exc.strerror or exc}.", fix="Choose another folder.")
@@ -253,11 +285,12 @@ def _write_problem(path: Path | str, exc: OSError) -> UserError:
 def safe_parts(rel: str, *, base: str | Path = ".") -> tuple[str, ...]:
     """The segments of a relative '/'-separated path that stays inside base; UserError otherwise."""
     parts = tuple(rel.split("/"))
-    bad = (not rel or rel.startswith("/") or "\\" in rel or "\0" in rel
-           or any(p in ("", ".", "..") for p in parts))
+    bad = not rel or rel.startswith("/") or "\\" in rel or "\0" in rel or any(p in ("", ".", "..") for p in parts)
     if bad:
-        raise UserError(f"refusing the path {rel!r}: it is not a plain relative path inside {base}.",
-                        fix="This name came from an input file (lock or mirror item); correct that entry.")
+        raise UserError(
+            f"refusing the path {rel!r}: it is not a plain relative path inside {base}.",
+            fix="This name came from an input file (lock or mirror item); correct that entry.",
+        )
     return parts
 
 
@@ -267,8 +300,10 @@ def ensure_dir(out_dir: str | Path) -> Path:
     try:
         os.makedirs(out, exist_ok=True)
     except FileExistsError:
-        raise UserError(f"cannot write into {out}: it exists and is not a folder (or is a link that does not "
-                        "lead to one).", fix="Remove or rename it, or choose another folder.") from None
+        raise UserError(
+            f"cannot write into {out}: it exists and is not a folder (or is a link that does not lead to one).",
+            fix="Remove or rename it, or choose another folder.",
+        ) from None
     except OSError as exc:
         raise _write_problem(out, exc) from None
     return out
@@ -342,8 +377,9 @@ class AtomicFile:
                 # The name is random and O_EXCL: a planted file or link at a guessable name changes nothing.
                 tmp = f".{self.name[:200]}.{secrets.token_hex(6)}.tmp"
                 try:
-                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600,
-                                 dir_fd=self._dir)
+                    fd = os.open(
+                        tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600, dir_fd=self._dir
+                    )
                     break
                 except FileExistsError:
                     continue
@@ -364,11 +400,15 @@ class AtomicFile:
         except FileNotFoundError:
             return
         if stat.S_ISLNK(st.st_mode):
-            raise UserError(f"refusing to write {self.path}: it is a symbolic link, and aks-jumpbox never writes "
-                            "through links.", fix="Remove the link (or choose another folder) and run again.")
+            raise UserError(
+                f"refusing to write {self.path}: it is a symbolic link, and aks-jumpbox never writes through links.",
+                fix="Remove the link (or choose another folder) and run again.",
+            )
         if not stat.S_ISREG(st.st_mode):
-            raise UserError(f"cannot write {self.path}: it is {_kind(st.st_mode)}.",
-                            fix="Remove or rename it, or choose another folder.")
+            raise UserError(
+                f"cannot write {self.path}: it is {_kind(st.st_mode)}.",
+                fix="Remove or rename it, or choose another folder.",
+            )
 
     def commit(self) -> Path:
         if self._tmp is None or self._dir is None:
@@ -445,7 +485,9 @@ def write_file(path: str | Path, data: str | bytes, mode: int = 0o644) -> Path:
     return write_atomic(p.parent, p.name, data, mode)
 
 
-def write_all(out_dir: str | Path, files: Mapping[str, str | bytes], modes: Mapping[str, int] | None = None) -> list[Path]:
+def write_all(
+    out_dir: str | Path, files: Mapping[str, str | bytes], modes: Mapping[str, int] | None = None
+) -> list[Path]:
     """Write every file, or none: all are staged as temporary files first, then renamed in turn."""
     staged: list[AtomicFile] = []
     try:
@@ -465,7 +507,7 @@ def write_all(out_dir: str | Path, files: Mapping[str, str | bytes], modes: Mapp
         try:
             written.append(f.commit())
         except BaseException:
-            for rest in staged[i + 1:]:
+            for rest in staged[i + 1 :]:
                 rest.abort()
             raise
     return written
@@ -481,17 +523,36 @@ def confined(folder: str | Path, rel: str) -> Path:
     try:
         target = root.joinpath(*parts).resolve()
     except (OSError, RuntimeError) as exc:  # a link loop
-        raise UserError(f"{Path(folder).joinpath(*parts)}: cannot be resolved ({exc}).",
-                        fix="Remove the link loop from the source folder.") from None
+        raise UserError(
+            f"{Path(folder).joinpath(*parts)}: cannot be resolved ({exc}).",
+            fix="Remove the link loop from the source folder.",
+        ) from None
     if not target.is_relative_to(root):
-        raise UserError(f"refusing to read {Path(folder).joinpath(*parts)}: it is a link that leads out of {folder} "
-                        f"(to {target}).", fix="Copy the file itself into the source folder.")
+        raise UserError(
+            f"refusing to read {Path(folder).joinpath(*parts)}: it is a link that leads out of {folder} (to {target}).",
+            fix="Copy the file itself into the source folder.",
+        )
     return target
 
 
 __all__ = [
-    "AtomicFile", "InputError", "confined", "decode_text", "ensure_dir", "load_json", "open_existing", "open_regular",
+    "AtomicFile",
+    "InputError",
+    "confined",
+    "decode_text",
+    "ensure_dir",
+    "load_json",
+    "open_existing",
+    "open_regular",
     "read_bytes",
-    "read_input", "safe_parts", "write_all", "write_atomic", "write_file",
-    "SPEC_LIMIT", "CHECKSUM_LIMIT", "REPORT_LIMIT", "DOCUMENT_LIMIT", "LOG_LIMIT",
+    "read_input",
+    "safe_parts",
+    "write_all",
+    "write_atomic",
+    "write_file",
+    "SPEC_LIMIT",
+    "CHECKSUM_LIMIT",
+    "REPORT_LIMIT",
+    "DOCUMENT_LIMIT",
+    "LOG_LIMIT",
 ]

@@ -75,6 +75,7 @@ def fetch_text(url: str, *, attempts: int = 4, timeout: float = 30.0, limit: int
 def fetch_file(url: str, out: BinaryIO, *, attempts: int = 4, timeout: float = 300.0) -> str:
     """Stream url into out (an open file the caller made, e.g. an exclusive temporary file it renames only
     once the digest is verified); returns the SHA-256 of what was written. A retry starts over."""
+
     def get() -> str:
         digest = hashlib.sha256()
         out.seek(0)

@@ -41,7 +41,7 @@ PRINCIPAL_RETRIES = 8
 
 
 def principal_waits(backoff_factor: float) -> list[float]:
-    return [min(30.0, max(backoff_factor, 0.01) * 2.5 * 2 ** i) for i in range(PRINCIPAL_RETRIES)]
+    return [min(30.0, max(backoff_factor, 0.01) * 2.5 * 2**i) for i in range(PRINCIPAL_RETRIES)]
 
 
 # Role assignment changes "can take up to 10 minutes" to be detected, longer where a managed identity's
@@ -49,16 +49,20 @@ def principal_waits(backoff_factor: float) -> list[float]:
 # A template submission right after new assignments is retried over about 4.5 minutes (10 s, 20 s, 40 s,
 # 80 s, 120 s at the default backoff factor of 0.8 s); then the user is told to re-run later.
 PROPAGATION_RETRIES = 5
-PROPAGATION_DOC = ("https://learn.microsoft.com/azure/role-based-access-control/troubleshooting"
-                   "#symptom---role-assignment-changes-are-not-being-detected")
+PROPAGATION_DOC = (
+    "https://learn.microsoft.com/azure/role-based-access-control/troubleshooting"
+    "#symptom---role-assignment-changes-are-not-being-detected"
+)
 # A failed submission leaves a failed template that must be deleted:
 # https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-troubleshoot#update-or-upgrade-of-image-templates-is-currently-not-supported
-FAILED_TEMPLATE_DOC = ("https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-troubleshoot"
-                       "#update-or-upgrade-of-image-templates-is-currently-not-supported")
+FAILED_TEMPLATE_DOC = (
+    "https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-troubleshoot"
+    "#update-or-upgrade-of-image-templates-is-currently-not-supported"
+)
 
 
 def propagation_waits(backoff_factor: float) -> list[float]:
-    return [min(120.0, max(backoff_factor, 0.01) * 12.5 * 2 ** i) for i in range(PROPAGATION_RETRIES)]
+    return [min(120.0, max(backoff_factor, 0.01) * 12.5 * 2**i) for i in range(PROPAGATION_RETRIES)]
 
 
 def provisioning_failure(live: dict[str, Any] | None) -> str | None:
@@ -91,11 +95,22 @@ class Change:
 
     def to_json(self) -> dict[str, Any]:
         r = self.resource
-        return {"key": r.key, "type": r.type, "name": r.name, "id": r.id, "action": self.action,
-                "note": self.note,
-                "differences": [{"path": d.path, "live": None if d.live is MISSING else d.live,
-                                 "planned": d.planned if not isinstance(d.planned, Ref) else "(known after apply)"}
-                                for d in self.differences]}
+        return {
+            "key": r.key,
+            "type": r.type,
+            "name": r.name,
+            "id": r.id,
+            "action": self.action,
+            "note": self.note,
+            "differences": [
+                {
+                    "path": d.path,
+                    "live": None if d.live is MISSING else d.live,
+                    "planned": d.planned if not isinstance(d.planned, Ref) else "(known after apply)",
+                }
+                for d in self.differences
+            ],
+        }
 
 
 def _ref_paths(plan: Plan) -> dict[str, set[str]]:
@@ -117,8 +132,9 @@ def _ref_paths(plan: Plan) -> dict[str, set[str]]:
     return out
 
 
-def _remember(values: dict[tuple[str, str], Any], paths: dict[str, set[str]], r: Resource,
-              live: dict[str, Any] | None) -> None:
+def _remember(
+    values: dict[tuple[str, str], Any], paths: dict[str, set[str]], r: Resource, live: dict[str, Any] | None
+) -> None:
     for path in paths.get(r.key, ()):
         value = dig(live, path) if live else MISSING
         if value is not MISSING and value is not None:
@@ -146,18 +162,25 @@ def classify(r: Resource, body: dict[str, Any], live: dict[str, Any] | None) -> 
         note = "exists; created only when absent, so left as it is" if diffs else None
         return Change(r, "unchanged", diffs, live, note=note)
     if write == "immutable":
-        live_hash = ((live.get("tags") or {}).get(HASH_TAG))
+        live_hash = (live.get("tags") or {}).get(HASH_TAG)
         failed = provisioning_failure(live)
         if failed and live_hash == body.get("tags", {}).get(HASH_TAG):
-            why = (f"its submission failed ({failed}); Image Builder keeps a failed template, which must "
-                   f"be deleted before it is submitted again ({FAILED_TEMPLATE_DOC}): deleted, then "
-                   "created again")
+            why = (
+                f"its submission failed ({failed}); Image Builder keeps a failed template, which must "
+                f"be deleted before it is submitted again ({FAILED_TEMPLATE_DOC}): deleted, then "
+                "created again"
+            )
             return Change(r, "replace", [], live, note=why)
         if live_hash != body.get("tags", {}).get(HASH_TAG):
             diffs = differences({"properties": body["properties"]}, live)
-            return Change(r, "conflict", diffs, live,
-                          note="an image template of this name exists with other content; templates are "
-                               "immutable, so delete it (`aks-jumpbox cleanup`) and deploy again")
+            return Change(
+                r,
+                "conflict",
+                diffs,
+                live,
+                note="an image template of this name exists with other content; templates are "
+                "immutable, so delete it (`aks-jumpbox cleanup`) and deploy again",
+            )
         tag_diffs = differences({"tags": body.get("tags", {})}, live)
         if tag_diffs:
             return Change(r, "update-tags", tag_diffs, live)
@@ -188,11 +211,12 @@ def left_to_image_builder(az: Azure, r: Resource) -> str | None:
         group = rs.resource_group(az, r.scope)
     name = r.scope.rsplit("/", 1)[-1]
     if group is None:
-        return (f"the staging resource group {name} does not exist: Image Builder creates it with the "
-                "template and gives the identity Contributor there")
+        return (
+            f"the staging resource group {name} does not exist: Image Builder creates it with the "
+            "template and gives the identity Contributor there"
+        )
     if (group.get("tags") or {}).get("createdBy") == "AzureVMImageBuilder":
-        return (f"Image Builder created the staging resource group {name} and gave the identity Contributor "
-                "there")
+        return f"Image Builder created the staging resource group {name} and gave the identity Contributor there"
     return None
 
 
@@ -232,8 +256,14 @@ class _Retry(Exception):
     pass
 
 
-def _submit(az: Azure, r: Resource, body: dict[str, Any], sleep: Callable[[float], None],
-            note: Callable[[str], None], fresh_roles: bool) -> dict[str, Any] | None:
+def _submit(
+    az: Azure,
+    r: Resource,
+    body: dict[str, Any],
+    sleep: Callable[[float], None],
+    note: Callable[[str], None],
+    fresh_roles: bool,
+) -> dict[str, Any] | None:
     """PUT an image template; after new role assignments, give them time to reach Image Builder."""
     waits = propagation_waits(az.tuning.backoff_factor) if fresh_roles else []
     while True:
@@ -250,27 +280,39 @@ def _submit(az: Azure, r: Resource, body: dict[str, Any], sleep: Callable[[float
                     with arm(f"deleting failed image template {r.name}", r.id):
                         rs.ops(r.type).delete(az, r)
                 first = exc.message.splitlines()[0][:200] if exc.message else ""
-                note(f"Image Builder refused the template for want of a permission ({exc.code}: {first}); "
-                     "role assignments made just now can take minutes to reach it: "
-                     f"trying again in {wait:.0f} s")
+                note(
+                    f"Image Builder refused the template for want of a permission ({exc.code}: {first}); "
+                    "role assignments made just now can take minutes to reach it: "
+                    f"trying again in {wait:.0f} s"
+                )
                 sleep(wait)
                 continue
             hints = []
             if failed:
-                hints.append("Image Builder keeps the failed template; the next `aks-jumpbox deploy` "
-                             "(or `build`) deletes it and submits it again.")
+                hints.append(
+                    "Image Builder keeps the failed template; the next `aks-jumpbox deploy` "
+                    "(or `build`) deletes it and submits it again."
+                )
             if wanting and fresh_roles:
-                hints.append(f"Role assignments made just now may still be on their way ({PROPAGATION_DOC}): "
-                             "re-run in a few minutes.")
+                hints.append(
+                    f"Role assignments made just now may still be on their way ({PROPAGATION_DOC}): "
+                    "re-run in a few minutes."
+                )
             if hints:
                 exc.hint = " ".join(hints)
             raise
 
 
-def apply(az: Azure, plan: Plan, changes: list[Change], *, skip: Iterable[str] = (),
-          on_change: Callable[[Change], None] | None = None,
-          on_note: Callable[[str], None] | None = None,
-          sleep: Callable[[float], None] = time.sleep) -> list[Change]:
+def apply(
+    az: Azure,
+    plan: Plan,
+    changes: list[Change],
+    *,
+    skip: Iterable[str] = (),
+    on_change: Callable[[Change], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Change]:
     """Write every change that is not `unchanged` (or `skip`), in plan order. Returns what was written.
 
     `sleep` waits between retries (tests pass one that does not sleep); `on_note` hears why.
@@ -288,24 +330,33 @@ def apply(az: Azure, plan: Plan, changes: list[Change], *, skip: Iterable[str] =
             change = classify(r, resolve_refs(r.body, values), change.live)
         live = change.live
         if change.action == "conflict":
-            raise AzureFailure(f"deploying {r.type} {r.name}", "ImageTemplateChanged", change.note or "",
-                               resource=r.id,
-                               hint="differences: " + "; ".join(d.describe() for d in change.differences[:5]))
+            raise AzureFailure(
+                f"deploying {r.type} {r.name}",
+                "ImageTemplateChanged",
+                change.note or "",
+                resource=r.id,
+                hint="differences: " + "; ".join(d.describe() for d in change.differences[:5]),
+            )
         if change.action == "skip" and change.note:
             note(f"left {kinds.of(r.type).label} {r.name} to Image Builder: {change.note}")
         if change.writes and r.key not in skip:
             body = resolve_refs(r.body, values)
             if has_refs(body):
-                raise AzureFailure(f"deploying {r.type} {r.name}", "DependencyMissing",
-                                   "a value it needs from another resource is not known", resource=r.id)
+                raise AzureFailure(
+                    f"deploying {r.type} {r.name}",
+                    "DependencyMissing",
+                    "a value it needs from another resource is not known",
+                    resource=r.id,
+                )
             if change.action == "replace":
                 with arm(f"deleting stale {r.type} {r.name}", r.id):
                     rs.ops(r.type).delete(az, r)
             if change.action == "update-tags":
                 patch_tags = rs.ops(r.type).patch_tags
                 if patch_tags is None:
-                    raise ValueError(f"core/kinds.py: {r.type} is immutable, but azure/resources.py has no "
-                                     "PATCH of its tags")
+                    raise ValueError(
+                        f"core/kinds.py: {r.type} is immutable, but azure/resources.py has no PATCH of its tags"
+                    )
                 with arm(f"updating the tags of {r.type} {r.name}", r.id):
                     live = rs.to_json(patch_tags(az, r, body.get("tags", {})))
             elif kinds.of(r.type).write == "immutable":

@@ -59,9 +59,13 @@ class Template:
     def require(self) -> dict[str, Any]:
         live = self.read()
         if live is None:
-            raise AzureFailure(f"reading image template {self.name}", "ResourceNotFound",
-                               "the image template does not exist", resource=self.id,
-                               hint="Deploy it first: `aks-jumpbox deploy` or `aks-jumpbox build`.")
+            raise AzureFailure(
+                f"reading image template {self.name}",
+                "ResourceNotFound",
+                "the image template does not exist",
+                resource=self.id,
+                hint="Deploy it first: `aks-jumpbox deploy` or `aks-jumpbox build`.",
+            )
         return live
 
     def status(self) -> RunStatus:
@@ -87,8 +91,9 @@ class Template:
                 if now.active or (now.start_time and now.start_time != before.start_time):
                     return
                 if attempt == 2:
-                    raise AzureFailure(action, "ConnectionFailed", f"no answer from Azure: {exc.message}",
-                                       resource=self.id) from None
+                    raise AzureFailure(
+                        action, "ConnectionFailed", f"no answer from Azure: {exc.message}", resource=self.id
+                    ) from None
             except HttpResponseError as exc:
                 raise from_http(action, exc, self.id) from None
 
@@ -100,7 +105,7 @@ class Template:
             except AzureFailure as exc:
                 if not _transient(exc) or attempt == attempts - 1:
                     raise
-                sleep(max(self.az.tuning.backoff_factor, 0.01) * 2 ** attempt)
+                sleep(max(self.az.tuning.backoff_factor, 0.01) * 2**attempt)
         raise AssertionError("unreachable")
 
     def cancel(self) -> None:
@@ -111,11 +116,16 @@ class Template:
         with arm(f"deleting image template {self.name}", self.id):
             self._ops.begin_delete(self.resource_group, self.name).result()
 
-    def watch(self, *, before: RunStatus | None = None, interval: float = 15.0,
-              on_update: Callable[[Snapshot], None] | None = None,
-              log_tail: Callable[[dict[str, Any]], list[str] | None] | None = None,
-              clock: Callable[[], float] = time.monotonic,
-              sleep: Callable[[float], None] = time.sleep) -> RunStatus:
+    def watch(
+        self,
+        *,
+        before: RunStatus | None = None,
+        interval: float = 15.0,
+        on_update: Callable[[Snapshot], None] | None = None,
+        log_tail: Callable[[dict[str, Any]], list[str] | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> RunStatus:
         """Look until the run ends; returns its final status.
 
         `before` is the status from before we started a run: until the template shows a new run, its
@@ -136,10 +146,14 @@ class Template:
                     raise
                 lost_since = lost_since or clock()
                 if clock() - lost_since > LOST_CONTACT_LIMIT_SECONDS:
-                    raise AzureFailure(f"watching image template {self.name}", exc.code,
-                                       f"no answer from Azure for {LOST_CONTACT_LIMIT_SECONDS // 60} minutes; "
-                                       "the build goes on in Azure", resource=self.id,
-                                       hint="Re-attach later with `aks-jumpbox watch`.") from None
+                    raise AzureFailure(
+                        f"watching image template {self.name}",
+                        exc.code,
+                        f"no answer from Azure for {LOST_CONTACT_LIMIT_SECONDS // 60} minutes; "
+                        "the build goes on in Azure",
+                        resource=self.id,
+                        hint="Re-attach later with `aks-jumpbox watch`.",
+                    ) from None
                 live, note = None, f"lost contact with Azure ({exc.code}); still trying"
             if live is not None:
                 run = RunStatus.from_template(live)
@@ -149,10 +163,14 @@ class Template:
                     tail = got if got is not None else tail
                     source = getattr(log_tail, "status", None) or source
                 if not fresh and clock() - started > RUN_START_LIMIT_SECONDS:
-                    raise AzureFailure(f"watching image template {self.name}", "RunNotStarted",
-                                       f"Image Builder accepted the run but the template still shows its previous "
-                                       f"run ({run.label()}) after {RUN_START_LIMIT_SECONDS // 60} minutes",
-                                       resource=self.id, hint="Look with `aks-jumpbox status`; build again to retry.")
+                    raise AzureFailure(
+                        f"watching image template {self.name}",
+                        "RunNotStarted",
+                        f"Image Builder accepted the run but the template still shows its previous "
+                        f"run ({run.label()}) after {RUN_START_LIMIT_SECONDS // 60} minutes",
+                        resource=self.id,
+                        hint="Look with `aks-jumpbox status`; build again to retry.",
+                    )
                 last = run if fresh else RunStatus("Running", "Queued", start_time=None)
                 if on_update:
                     on_update(Snapshot(self.name, last, clock() - started, tail, note, source))

@@ -44,10 +44,12 @@ def _templates_of_spec(az: Azure, plan: Plan) -> list[dict[str, Any]]:
     rg = plan.spec.build.resource_group
     prefix = f"imgt-{plan.spec.name}-"
     with arm(f"listing the image templates in resource group {rg}", plan.template.scope):
-        items = [rs.to_json(t) or {} for t in az.imagebuilder.virtual_machine_image_templates.list_by_resource_group(rg)]
+        items = [
+            rs.to_json(t) or {} for t in az.imagebuilder.virtual_machine_image_templates.list_by_resource_group(rg)
+        ]
     ours = []
     for t in items:
-        generator = ((t.get("tags") or {}).get("aks-jumpbox.generator") or "")
+        generator = (t.get("tags") or {}).get("aks-jumpbox.generator") or ""
         if t.get("name", "").startswith(prefix) and generator.split(" ")[0] == GENERATOR.split(" ")[0]:
             ours.append(t)
     return sorted(ours, key=lambda t: t["name"])
@@ -64,8 +66,16 @@ def _templates(az: Azure, plan: Plan, planned_exists: bool) -> list[Deletion]:
     for name in sorted(names) or [plan.template.name]:
         tid = plan.template.id.rsplit("/", 1)[0] + "/" + name
         exists = name in names
-        out.append(Deletion(label, name, tid, exists, template=Template(az, rg, name, tid),
-                            note="Image Builder deletes its staging resource group with it" if exists else None))
+        out.append(
+            Deletion(
+                label,
+                name,
+                tid,
+                exists,
+                template=Template(az, rg, name, tid),
+                note="Image Builder deletes its staging resource group with it" if exists else None,
+            )
+        )
     return out
 
 
@@ -94,9 +104,13 @@ def execute(az: Azure, deletions: list[Deletion], on_done: Callable[[Deletion], 
         if d.exists and d.template is not None:
             run = RunStatus.from_template(d.template.read())
             if run.active and run.state is not None:  # active: the state is Running or Canceling
-                raise AzureFailure(f"deleting image template {d.name}", "BuildRunning",
-                                   f"a build is {run.state.lower()}", resource=d.id,
-                                   hint="Cancel it first (`aks-jumpbox cancel`), then run cleanup again.")
+                raise AzureFailure(
+                    f"deleting image template {d.name}",
+                    "BuildRunning",
+                    f"a build is {run.state.lower()}",
+                    resource=d.id,
+                    hint="Cancel it first (`aks-jumpbox cancel`), then run cleanup again.",
+                )
     for d in deletions:
         if not d.exists:
             continue

@@ -46,9 +46,12 @@ class Tuning:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Tuning:
         env = os.environ if env is None else env
         names = {
-            "retry_total": "AKS_JUMPBOX_RETRY_TOTAL", "retry_status": "AKS_JUMPBOX_RETRY_STATUS",
-            "backoff_factor": "AKS_JUMPBOX_RETRY_BACKOFF", "backoff_max": "AKS_JUMPBOX_RETRY_BACKOFF_MAX",
-            "lro_poll_seconds": "AKS_JUMPBOX_POLL_SECONDS", "watch_seconds": "AKS_JUMPBOX_WATCH_SECONDS",
+            "retry_total": "AKS_JUMPBOX_RETRY_TOTAL",
+            "retry_status": "AKS_JUMPBOX_RETRY_STATUS",
+            "backoff_factor": "AKS_JUMPBOX_RETRY_BACKOFF",
+            "backoff_max": "AKS_JUMPBOX_RETRY_BACKOFF_MAX",
+            "lro_poll_seconds": "AKS_JUMPBOX_POLL_SECONDS",
+            "watch_seconds": "AKS_JUMPBOX_WATCH_SECONDS",
             "read_timeout": "AKS_JUMPBOX_READ_TIMEOUT",
         }
         values: dict[str, Any] = {}
@@ -61,21 +64,33 @@ class Tuning:
             try:
                 value = kind(raw.strip())
             except ValueError:
-                raise UserError(f"{var}={raw!r} is not a {noun}.",
-                                fix=f"Set {var} to a {noun}, or unset it.") from None
+                raise UserError(f"{var}={raw!r} is not a {noun}.", fix=f"Set {var} to a {noun}, or unset it.") from None
             # nan and inf parse as floats; inf would make a wait endless, nan any comparison false.
-            why = ("is not a finite number" if not math.isfinite(value) else "is negative" if value < 0
-                   else f"is more than {TUNING_MAX}" if value > TUNING_MAX else None)
+            why = (
+                "is not a finite number"
+                if not math.isfinite(value)
+                else "is negative"
+                if value < 0
+                else f"is more than {TUNING_MAX}"
+                if value > TUNING_MAX
+                else None
+            )
             if why:
-                raise UserError(f"{var}={raw!r} {why}.",
-                                fix=f"Set {var} to a {noun} from 0 to {TUNING_MAX}, or unset it.")
+                raise UserError(
+                    f"{var}={raw!r} {why}.", fix=f"Set {var} to a {noun} from 0 to {TUNING_MAX}, or unset it."
+                )
             values[attr] = value
         return cls(**values)
 
     def retry_kwargs(self) -> dict[str, Any]:
-        return {"retry_total": self.retry_total, "retry_status": self.retry_status,
-                "retry_connect": self.retry_connect, "retry_read": self.retry_read,
-                "retry_backoff_factor": self.backoff_factor, "retry_backoff_max": self.backoff_max}
+        return {
+            "retry_total": self.retry_total,
+            "retry_status": self.retry_status,
+            "retry_connect": self.retry_connect,
+            "retry_read": self.retry_read,
+            "retry_backoff_factor": self.backoff_factor,
+            "retry_backoff_max": self.backoff_max,
+        }
 
 
 def choose_subscription(planned: str, flag: str | None, env: Mapping[str, str] | None = None) -> str:
@@ -89,8 +104,10 @@ def choose_subscription(planned: str, flag: str | None, env: Mapping[str, str] |
         if not value:
             continue
         if not GUID_RE.match(value.strip()):
-            raise UserError(f"{source} {value!r} is not a subscription ID (a GUID).",
-                            fix="Give the subscription's ID, e.g. from `az account show --query id`.")
+            raise UserError(
+                f"{source} {value!r} is not a subscription ID (a GUID).",
+                fix="Give the subscription's ID, e.g. from `az account show --query id`.",
+            )
         if value.strip().lower() != planned.lower():
             raise UserError(
                 f"{source} names subscription {value.strip()}, but the spec's resources live in {planned} "
@@ -104,8 +121,14 @@ def choose_subscription(planned: str, flag: str | None, env: Mapping[str, str] |
 # The sign-in settings azure-identity reads from the environment (EnvironmentCredential,
 # WorkloadIdentityCredential, ManagedIdentityCredential):
 # https://learn.microsoft.com/python/api/azure-identity/azure.identity.environmentcredential
-IDENTITY_VARS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_CERTIFICATE_PATH",
-                 "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "AZURE_TOKEN_CREDENTIALS")
+IDENTITY_VARS = (
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+    "AZURE_TOKEN_CREDENTIALS",
+)
 _UNSET = "or unset it to sign in with `az login`"
 
 
@@ -117,16 +140,19 @@ def check_identity_env(env: Mapping[str, str] | None = None) -> None:
     # A tenant is its ID (a GUID) or one of its domain names, e.g. contoso.onmicrosoft.com:
     # https://learn.microsoft.com/partner-center/find-ids-and-domain-names
     if tenant and not GUID_RE.match(tenant) and dns_name_problem(tenant):
-        raise UserError(f"AZURE_TENANT_ID={tenant!r} is not a tenant ID (a GUID) or a tenant domain name "
-                        "(e.g. contoso.onmicrosoft.com).",
-                        fix=f"Set it to your tenant's ID (`az account show --query tenantId -o tsv`), "
-                            f"{_UNSET}.")
+        raise UserError(
+            f"AZURE_TENANT_ID={tenant!r} is not a tenant ID (a GUID) or a tenant domain name "
+            "(e.g. contoso.onmicrosoft.com).",
+            fix=f"Set it to your tenant's ID (`az account show --query tenantId -o tsv`), {_UNSET}.",
+        )
     client = env.get("AZURE_CLIENT_ID")
     # An application (client) ID, and a managed identity's client ID, is a GUID:
     # https://learn.microsoft.com/entra/identity-platform/application-model
     if client and not GUID_RE.match(client):
-        raise UserError(f"AZURE_CLIENT_ID={client!r} is not an application (client) ID (a GUID).",
-                        fix=f"Set it to the client ID of the app registration or managed identity, {_UNSET}.")
+        raise UserError(
+            f"AZURE_CLIENT_ID={client!r} is not an application (client) ID (a GUID).",
+            fix=f"Set it to the client ID of the app registration or managed identity, {_UNSET}.",
+        )
     for var in ("AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE"):
         path = env.get(var)
         if not path:
@@ -134,18 +160,21 @@ def check_identity_env(env: Mapping[str, str] | None = None) -> None:
         try:
             mode = os.stat(path).st_mode
         except OSError as exc:
-            raise UserError(f"{var}={path!r}: {exc.strerror.lower() if exc.strerror else exc}.",
-                            fix=f"Point {var} at the file, {_UNSET}.") from None
+            raise UserError(
+                f"{var}={path!r}: {exc.strerror.lower() if exc.strerror else exc}.",
+                fix=f"Point {var} at the file, {_UNSET}.",
+            ) from None
         if not stat.S_ISREG(mode):
-            raise UserError(f"{var}={path!r} is not a regular file.",
-                            fix=f"Point {var} at the file, {_UNSET}.")
+            raise UserError(f"{var}={path!r} is not a regular file.", fix=f"Point {var} at the file, {_UNSET}.")
 
 
 # What the resolver says when a host name does not resolve (glibc, musl, macOS, Windows, urllib3).
 _NAME_RESOLUTION = re.compile(
     r"name or service not known|temporary failure in name resolution|nodename nor servname|getaddrinfo failed"
     r"|no address associated with hostname|nameresolutionerror|failed to resolve|could not resolve host"
-    r"|\[errno -[235]\]|\[errno 1100[14]\]", re.IGNORECASE)
+    r"|\[errno -[235]\]|\[errno 1100[14]\]",
+    re.IGNORECASE,
+)
 _HOST_IN_MESSAGE = re.compile(r"(?:Failed to resolve '|host='|Could not resolve host: )([A-Za-z0-9.-]+)")
 
 
@@ -158,10 +187,12 @@ def name_resolution_failure(exc: Exception) -> Exception | None:
 
     host = m.group(1) if (m := _HOST_IN_MESSAGE.search(text)) else "the sign-in endpoint"
     return AzureFailure(
-        "sign-in", "NameResolutionFailed",
+        "sign-in",
+        "NameResolutionFailed",
         f"{host} could not be resolved (DNS), so no token could be requested",
         hint=f"This is a name resolution problem, not a missing sign-in: check this machine's DNS servers "
-             f"and proxy settings (HTTPS_PROXY) so {host} resolves, then re-run.")
+        f"and proxy settings (HTTPS_PROXY) so {host} resolves, then re-run.",
+    )
 
 
 class CachingCredential:
@@ -231,9 +262,10 @@ class Azure:
                 # azure-identity checks its environment settings when built (a certificate it cannot
                 # read, an authority it cannot parse): what it says, without its traceback.
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise UserError(f"the Azure sign-in settings in the environment are not usable: {first}",
-                                fix=f"Check {', '.join(IDENTITY_VARS)}, or unset them to sign in with "
-                                    "`az login`.") from None
+                raise UserError(
+                    f"the Azure sign-in settings in the environment are not usable: {first}",
+                    fix=f"Check {', '.join(IDENTITY_VARS)}, or unset them to sign in with `az login`.",
+                ) from None
             self.credential = CachingCredential(inner)
 
     @cached_property
@@ -241,13 +273,18 @@ class Azure:
         import requests
         from azure.core.pipeline.transport import RequestsTransport
 
-        return RequestsTransport(session=requests.Session(), session_owner=True, connection_timeout=30,
-                                 read_timeout=self.tuning.read_timeout)
+        return RequestsTransport(
+            session=requests.Session(), session_owner=True, connection_timeout=30, read_timeout=self.tuning.read_timeout
+        )
 
     def _arm_kwargs(self, api_version: str | None = None) -> dict[str, Any]:
-        kwargs = {"base_url": self.cloud.arm_endpoint, "credential_scopes": [self.cloud.arm_scope],
-                  "transport": self._transport, "polling_interval": self.tuning.lro_poll_seconds,
-                  **self.tuning.retry_kwargs()}
+        kwargs = {
+            "base_url": self.cloud.arm_endpoint,
+            "credential_scopes": [self.cloud.arm_scope],
+            "transport": self._transport,
+            "polling_interval": self.tuning.lro_poll_seconds,
+            **self.tuning.retry_kwargs(),
+        }
         if api_version:
             kwargs["api_version"] = api_version
         return kwargs
@@ -260,24 +297,29 @@ class Azure:
     def imagebuilder(self) -> Any:
         from azure.mgmt.imagebuilder import ImageBuilderClient
 
-        return ImageBuilderClient(self.credential, self.subscription,
-                                  **self._arm_kwargs(self.api("Microsoft.VirtualMachineImages/imageTemplates")))
+        return ImageBuilderClient(
+            self.credential,
+            self.subscription,
+            **self._arm_kwargs(self.api("Microsoft.VirtualMachineImages/imageTemplates")),
+        )
 
     @cached_property
     def msi(self) -> Any:
         from azure.mgmt.msi import ManagedServiceIdentityClient
 
         return ManagedServiceIdentityClient(
-            self.credential, self.subscription,
-            **self._arm_kwargs(self.api("Microsoft.ManagedIdentity/userAssignedIdentities")))
+            self.credential,
+            self.subscription,
+            **self._arm_kwargs(self.api("Microsoft.ManagedIdentity/userAssignedIdentities")),
+        )
 
     @cached_property
     def authorization(self) -> Any:
         from azure.mgmt.authorization import AuthorizationManagementClient
 
         return AuthorizationManagementClient(
-            self.credential, self.subscription,
-            **self._arm_kwargs(self.api("Microsoft.Authorization/roleAssignments")))
+            self.credential, self.subscription, **self._arm_kwargs(self.api("Microsoft.Authorization/roleAssignments"))
+        )
 
     @cached_property
     def resources(self) -> Any:
@@ -297,8 +339,10 @@ class Azure:
 
         # Gallery image versions only: one api-version for the whole client.
         return ComputeManagementClient(
-            self.credential, self.subscription,
-            **self._arm_kwargs(self.api("Microsoft.Compute/galleries/images/versions")))
+            self.credential,
+            self.subscription,
+            **self._arm_kwargs(self.api("Microsoft.Compute/galleries/images/versions")),
+        )
 
     @cached_property
     def storage(self) -> Any:
@@ -324,12 +368,25 @@ class Azure:
             from azure.core.credentials import AzureNamedKeyCredential
 
             credential, extra = AzureNamedKeyCredential(*account_key), {}
-        return BlobServiceClient(account_url, credential=credential, retry_total=self.tuning.retry_total,
-                                 read_timeout=self.tuning.read_timeout, **extra)
+        return BlobServiceClient(
+            account_url,
+            credential=credential,
+            retry_total=self.tuning.retry_total,
+            read_timeout=self.tuning.read_timeout,
+            **extra,
+        )
 
     def close(self) -> None:
-        for name in ("imagebuilder", "msi", "authorization", "resources", "network", "compute", "storage",
-                     "containerinstance"):
+        for name in (
+            "imagebuilder",
+            "msi",
+            "authorization",
+            "resources",
+            "network",
+            "compute",
+            "storage",
+            "containerinstance",
+        ):
             client = self.__dict__.get(name)
             if client is not None:
                 client.close()

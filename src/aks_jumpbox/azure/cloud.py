@@ -113,9 +113,16 @@ def _https_url(value: str, what: str) -> str:
     return value.rstrip("/")
 
 
-def select_cloud(spec_cloud: str, *, arm_endpoint: str | None = None, arm_audience: str | None = None,
-                 authority_host: str | None = None, storage_suffix: str | None = None,
-                 storage_audience: str | None = None, env: Mapping[str, str] | None = None) -> Cloud:
+def select_cloud(
+    spec_cloud: str,
+    *,
+    arm_endpoint: str | None = None,
+    arm_audience: str | None = None,
+    authority_host: str | None = None,
+    storage_suffix: str | None = None,
+    storage_audience: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Cloud:
     """The cloud for this run: flags first, then environment variables, then the spec's cloud."""
     env = os.environ if env is None else env
 
@@ -129,16 +136,17 @@ def select_cloud(spec_cloud: str, *, arm_endpoint: str | None = None, arm_audien
     arm_audience, audience_from = pick(arm_audience, "--arm-audience", ENV_ARM_AUDIENCE)
     authority_host, authority_from = pick(authority_host, "--authority-host", ENV_AUTHORITY)
     storage_suffix, suffix_from = pick(storage_suffix, "--storage-suffix", ENV_STORAGE_SUFFIX)
-    storage_audience, storage_audience_from = pick(storage_audience, "the storage audience",
-                                                   ENV_STORAGE_AUDIENCE)
+    storage_audience, storage_audience_from = pick(storage_audience, "the storage audience", ENV_STORAGE_AUDIENCE)
     storage_audience = _https_url(storage_audience or DEFAULT_STORAGE_AUDIENCE, storage_audience_from)
     if authority_host:
         authority_host = _https_url(authority_host, authority_from)
     if storage_suffix:
         suffix = storage_suffix.strip().strip(".")
         if problem := dns_name_problem(suffix):
-            raise UserError(f"{suffix_from} {storage_suffix!r} {problem}.",
-                            fix="Give the storage endpoint suffix, e.g. core.windows.net.")
+            raise UserError(
+                f"{suffix_from} {storage_suffix!r} {problem}.",
+                fix="Give the storage endpoint suffix, e.g. core.windows.net.",
+            )
         storage_suffix = suffix
 
     if arm_endpoint:
@@ -147,19 +155,28 @@ def select_cloud(spec_cloud: str, *, arm_endpoint: str | None = None, arm_audien
         if named is not None and not (arm_audience or storage_suffix):
             return _named(named, authority_host, storage_audience)
         return Cloud(
-            name="custom", arm_endpoint=endpoint,
+            name="custom",
+            arm_endpoint=endpoint,
             arm_audience=_audience(arm_audience, audience_from) if arm_audience else endpoint,
             authority_host=authority_host,
             storage_suffix=storage_suffix or "core.windows.net",
             storage_audience=storage_audience,
         )
     if arm_audience:
-        raise UserError("An ARM audience was given without an ARM endpoint.",
-                        fix=f"Set --arm-endpoint (or {ENV_ARM_ENDPOINT}) too, or drop the audience.")
+        raise UserError(
+            "An ARM audience was given without an ARM endpoint.",
+            fix=f"Set --arm-endpoint (or {ENV_ARM_ENDPOINT}) too, or drop the audience.",
+        )
     cloud = _named(spec_cloud, authority_host, storage_audience)
     if storage_suffix:
-        cloud = Cloud(cloud.name, cloud.arm_endpoint, cloud.arm_audience, cloud.authority_host,
-                      storage_suffix, cloud.storage_audience)
+        cloud = Cloud(
+            cloud.name,
+            cloud.arm_endpoint,
+            cloud.arm_audience,
+            cloud.authority_host,
+            storage_suffix,
+            cloud.storage_audience,
+        )
     return cloud
 
 
@@ -175,9 +192,14 @@ def _named(name: str, authority_host: str | None, storage_audience: str) -> Clou
         raise UserError(f"Unknown cloud {name!r}.", fix=f"Use one of: {', '.join(clouds)}.")
     c = clouds[name]
     arm = c["resource_manager"].rstrip("/")
-    return Cloud(name=name, arm_endpoint=arm, arm_audience=arm,
-                 authority_host=authority_host or c["authority_host"],
-                 storage_suffix=c["storage_suffix"], storage_audience=storage_audience)
+    return Cloud(
+        name=name,
+        arm_endpoint=arm,
+        arm_audience=arm,
+        authority_host=authority_host or c["authority_host"],
+        storage_suffix=c["storage_suffix"],
+        storage_audience=storage_audience,
+    )
 
 
 def _named_by_endpoint(endpoint: str) -> str | None:

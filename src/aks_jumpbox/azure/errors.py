@@ -17,8 +17,16 @@ from aks_jumpbox.core.errors import OperationFailed
 
 
 class AzureFailure(OperationFailed):
-    def __init__(self, action: str, code: str, message: str, *, resource: str | None = None,
-                 status: int | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        action: str,
+        code: str,
+        message: str,
+        *,
+        resource: str | None = None,
+        status: int | None = None,
+        hint: str | None = None,
+    ) -> None:
         self.action, self.code, self.message = action, code, message
         self.resource, self.status, self.hint = resource, status, hint
         super().__init__(str(self))
@@ -32,8 +40,13 @@ class AzureFailure(OperationFailed):
         return text
 
     def to_json(self) -> dict[str, object]:
-        return {"action": self.action, "code": self.code, "message": self.message, "resource": self.resource,
-                "status": self.status}
+        return {
+            "action": self.action,
+            "code": self.code,
+            "message": self.message,
+            "resource": self.resource,
+            "status": self.status,
+        }
 
 
 def error_code(exc: HttpResponseError) -> str:
@@ -67,8 +80,9 @@ _HINTS = {
 
 def from_http(action: str, exc: HttpResponseError, resource: str | None) -> AzureFailure:
     code = error_code(exc)
-    return AzureFailure(action, code, error_message(exc), resource=resource, status=exc.status_code,
-                        hint=_HINTS.get(code))
+    return AzureFailure(
+        action, code, error_message(exc), resource=resource, status=exc.status_code, hint=_HINTS.get(code)
+    )
 
 
 @contextlib.contextmanager
@@ -82,12 +96,17 @@ def arm(action: str, resource: str | None = None) -> Iterator[None]:
         first = (exc.message or str(exc)).strip().splitlines()[0]
         if exc.status_code:
             raise from_http(action, exc, resource) from None
-        raise AzureFailure(action, "CredentialUnavailable", first, resource=resource,
-                           hint="Sign in with `az login` (or set up a managed or workload identity), then re-run."
-                           ) from None
+        raise AzureFailure(
+            action,
+            "CredentialUnavailable",
+            first,
+            resource=resource,
+            hint="Sign in with `az login` (or set up a managed or workload identity), then re-run.",
+        ) from None
     except HttpResponseError as exc:
         raise from_http(action, exc, resource) from None
     except (ServiceRequestError, ServiceResponseError) as exc:
         first = (exc.message or str(exc)).strip().splitlines()[0]
-        raise AzureFailure(action, "ConnectionFailed", f"no answer from Azure after retries: {first}",
-                           resource=resource) from None
+        raise AzureFailure(
+            action, "ConnectionFailed", f"no answer from Azure after retries: {first}", resource=resource
+        ) from None

@@ -41,8 +41,14 @@ def list_versions(az: Azure, definition: Definition) -> list[GalleryVersion] | N
     ops = az.compute.gallery_image_versions
     with arm(f"listing the versions of gallery image {definition.gallery}/{definition.image}", definition.id):
         try:
-            names = [v["name"] for v in (rs.to_json(x) for x in ops.list_by_gallery_image(
-                definition.resource_group, definition.gallery, definition.image)) if v]
+            names = [
+                v["name"]
+                for v in (
+                    rs.to_json(x)
+                    for x in ops.list_by_gallery_image(definition.resource_group, definition.gallery, definition.image)
+                )
+                if v
+            ]
         except ResourceNotFoundError:
             return None
         out = []
@@ -55,8 +61,11 @@ def list_versions(az: Azure, definition: Definition) -> list[GalleryVersion] | N
 
 def _get(az: Azure, definition: Definition, name: str) -> dict[str, Any] | None:
     try:
-        return rs.to_json(az.compute.gallery_image_versions.get(
-            definition.resource_group, definition.gallery, definition.image, name, expand="ReplicationStatus"))
+        return rs.to_json(
+            az.compute.gallery_image_versions.get(
+                definition.resource_group, definition.gallery, definition.image, name, expand="ReplicationStatus"
+            )
+        )
     except ResourceNotFoundError:
         return None
 
@@ -73,8 +82,14 @@ def build_evidence(az: Azure, plan: Plan, version: GalleryVersion) -> BuildEvide
     if live is not None:
         with arm(f"reading the run output of image template {name}", template.id):
             try:
-                out = rs.to_json(az.imagebuilder.virtual_machine_image_templates.get_run_output(
-                    template.resource_group, name, GALLERY_OUTPUT)) or {}
+                out = (
+                    rs.to_json(
+                        az.imagebuilder.virtual_machine_image_templates.get_run_output(
+                            template.resource_group, name, GALLERY_OUTPUT
+                        )
+                    )
+                    or {}
+                )
                 output_id = (out.get("properties") or {}).get("artifactId")
             except ResourceNotFoundError:
                 output_id = None
@@ -88,8 +103,9 @@ def promote(az: Azure, definition: Definition, version: str) -> GalleryVersion:
     profile = (doc.get("properties") or {}).get("publishingProfile") or {}
     regions = []
     for r in profile.get("targetRegions") or []:
-        region = {k: v for k, v in r.items() if k in ("name", "regionalReplicaCount", "storageAccountType",
-                                                     "encryption")}
+        region = {
+            k: v for k, v in r.items() if k in ("name", "regionalReplicaCount", "storageAccountType", "encryption")
+        }
         region["excludeFromLatest"] = False
         regions.append(region)
     patch: dict[str, Any] = {"properties": {"publishingProfile": {"excludeFromLatest": False}}}
@@ -98,7 +114,8 @@ def promote(az: Azure, definition: Definition, version: str) -> GalleryVersion:
     body = io.BytesIO(json.dumps(patch).encode("utf-8"))
     with arm(f"promoting gallery image version {version}", f"{definition.id}/versions/{version}"):
         az.compute.gallery_image_versions.begin_update(
-            definition.resource_group, definition.gallery, definition.image, version, body).result()
+            definition.resource_group, definition.gallery, definition.image, version, body
+        ).result()
     after = _get(az, definition, version)
     assert after is not None
     return GalleryVersion.from_arm(after)

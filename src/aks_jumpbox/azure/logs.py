@@ -93,7 +93,9 @@ def staging_group(az: Azure, template: dict[str, Any]) -> str | None:
         for group in az.resources.resource_groups.list():
             g = to_json(group) or {}
             tags = g.get("tags") or {}
-            if tags.get("imageTemplateName") == name or g.get("name", "").lower().startswith(f"it_{rg}_{name}_".lower()):
+            if tags.get("imageTemplateName") == name or g.get("name", "").lower().startswith(
+                f"it_{rg}_{name}_".lower()
+            ):
                 return g["name"]
     return None
 
@@ -131,8 +133,10 @@ class LogReader:
             keys = self.az.storage.storage_accounts.list_keys(self.group, self.account)
         except HttpResponseError as exc:
             failure = from_http(action, exc, self.account_id)
-            failure.hint = ("Grant yourself Storage Blob Data Reader on the storage account (preferred), or the "
-                            "right to list its keys, then run `aks-jumpbox logs` again.")
+            failure.hint = (
+                "Grant yourself Storage Blob Data Reader on the storage account (preferred), or the "
+                "right to list its keys, then run `aks-jumpbox logs` again."
+            )
             raise failure from None
         listed = to_json(keys) or {}
         values = [k.get("value") for k in listed.get("keys") or [] if k.get("value")]
@@ -171,8 +175,7 @@ class LogReader:
                 by_folder.setdefault(folder, {})[leaf] = blob
 
         def newest(item: tuple[str, dict[str, Any]]) -> Any:
-            return max(_instant(b.last_modified) or dt.datetime.min.replace(tzinfo=dt.UTC)
-                       for b in item[1].values())
+            return max(_instant(b.last_modified) or dt.datetime.min.replace(tzinfo=dt.UTC) for b in item[1].values())
 
         if run is not None and run.folder:
             return (run.folder, by_folder[run.folder]) if run.folder in by_folder else (None, {})
@@ -234,8 +237,12 @@ def live_output(az: Azure, group: str | None, lines: int = 200) -> LiveOutput:
         return LiveOutput("", f"{WAITING} (Image Builder has not made its staging resource group yet)")
     rid = f"/subscriptions/{az.subscription}/resourceGroups/{group}"
     try:
-        found = [to_json(r) or {} for r in az.resources.resources.list_by_resource_group(
-            group, filter=f"resourceType eq '{CONTAINER_GROUPS}'")]
+        found = [
+            to_json(r) or {}
+            for r in az.resources.resources.list_by_resource_group(
+                group, filter=f"resourceType eq '{CONTAINER_GROUPS}'"
+            )
+        ]
         names = [r["name"] for r in found if str(r.get("name", "")).startswith(BUILD_CONTAINER_PREFIX)]
         if not names:
             return LiveOutput("", f"{WAITING} (no build container in {group} yet)")
@@ -251,8 +258,11 @@ def live_output(az: Azure, group: str | None, lines: int = 200) -> LiveOutput:
         return LiveOutput("", f"{WAITING} (the build container is gone: the build is ending)")
     except HttpResponseError as exc:
         if exc.status_code in (401, 403):
-            return LiveOutput("", f"{WAITING}: reading the build container's logs needs {LOGS_READ} on "
-                                  f"the staging resource group {group} (Reader there is enough); Azure said "
-                                  f"{error_code(exc)}")
+            return LiveOutput(
+                "",
+                f"{WAITING}: reading the build container's logs needs {LOGS_READ} on "
+                f"the staging resource group {group} (Reader there is enough); Azure said "
+                f"{error_code(exc)}",
+            )
         failure = from_http("reading the build container's logs", exc, rid)
         return LiveOutput("", f"{WAITING} ({failure.code}: {failure.message.splitlines()[0][:200]})")

@@ -55,9 +55,14 @@ class Outcome:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "template": self.template, "action": self.decision.action, "why": self.decision.why,
-            "deployed": [c.to_json() for c in self.deployed], "run": self.run.to_json() if self.run else None,
-            "imageId": self.image_id, "ok": self.ok, "imageRoleRemoved": self.image_role_removed,
+            "template": self.template,
+            "action": self.decision.action,
+            "why": self.decision.why,
+            "deployed": [c.to_json() for c in self.deployed],
+            "run": self.run.to_json() if self.run else None,
+            "imageId": self.image_id,
+            "ok": self.ok,
+            "imageRoleRemoved": self.image_role_removed,
         }
         if self.report is not None:
             out["failedStep"] = self.report.failed_step
@@ -65,8 +70,12 @@ class Outcome:
             out["failedChecks"] = self.report.failed_checks
             out["relevantLines"] = self.report.relevant
         if self.logs is not None:
-            out["logs"] = {"stagingResourceGroup": self.logs.staging_resource_group, "account": self.logs.account,
-                           "auth": self.logs.auth, "blobs": self.logs.blob_urls}
+            out["logs"] = {
+                "stagingResourceGroup": self.logs.staging_resource_group,
+                "account": self.logs.account,
+                "auth": self.logs.auth,
+                "blobs": self.logs.blob_urls,
+            }
         if self.log_error:
             out["logError"] = self.log_error
         return out
@@ -108,7 +117,9 @@ class LiveTail:
             return None
 
 
-def fetch_logs(az: Azure, template: Template, live: dict[str, Any] | None = None) -> tuple[Logs | None, LogReport | None]:
+def fetch_logs(
+    az: Azure, template: Template, live: dict[str, Any] | None = None
+) -> tuple[Logs | None, LogReport | None]:
     """The logs of the template's last run (never an earlier run's), and what they say failed."""
     live = live or template.require()
     reader = reader_for(az, live)
@@ -152,8 +163,12 @@ def build(az: Azure, plan: Plan, opts: Options, progress: Progress) -> Outcome:
         return outcome
 
     tailer = LiveTail(az, opts.tail_lines)
-    outcome.run = template.watch(before=before if decision.action == "run" else None, interval=opts.interval,
-                                 on_update=progress.update, log_tail=tailer)
+    outcome.run = template.watch(
+        before=before if decision.action == "run" else None,
+        interval=opts.interval,
+        on_update=progress.update,
+        log_tail=tailer,
+    )
     return finish(az, plan, template, outcome, opts)
 
 

@@ -53,8 +53,11 @@ class LiveSource(Source):
         """The JSON body of a GET; None on 404; Unavailable when Azure refuses to say."""
         from azure.core.rest import HttpRequest
 
-        request = HttpRequest("GET", url) if url else HttpRequest(
-            "GET", path, params={"api-version": self._api(path), **(params or {})})
+        request = (
+            HttpRequest("GET", url)
+            if url
+            else HttpRequest("GET", path, params={"api-version": self._api(path), **(params or {})})
+        )
         with arm(f"reading {path}", path):
             response = self.az.resources.send_request(request)
         status = response.status_code

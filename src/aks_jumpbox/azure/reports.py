@@ -22,8 +22,10 @@ def split_container_url(url: str) -> tuple[str, str, str]:
     if not host or parts.username is not None or parts.password is not None or parts.port == 0:
         raise ValueError(f"{url} must name a host, without user:password@")
     if parts.query or parts.fragment or any(not ch.isprintable() or ch.isspace() for ch in url):
-        raise ValueError(f"{url} must be a plain URL: no ?query (no SAS token: sign-in is Azure AD), #fragment, "
-                         "spaces or control characters")
+        raise ValueError(
+            f"{url} must be a plain URL: no ?query (no SAS token: sign-in is Azure AD), #fragment, "
+            "spaces or control characters"
+        )
     if any(unquote(s) in (".", "..") for s in segments):
         raise ValueError(f"{url} has a . or .. segment; name the container and prefix directly")
     path_style = host.replace(".", "").isdigit() or host == "localhost"
@@ -46,14 +48,17 @@ def upload_reports(az: Azure, container_url: str, folder: str, files: dict[str, 
         try:
             from azure.storage.blob import ContentSettings
 
-            client.upload_blob(blob, text.encode("utf-8"), overwrite=True,
-                               content_settings=ContentSettings(content_type=content_type))
+            client.upload_blob(
+                blob, text.encode("utf-8"), overwrite=True, content_settings=ContentSettings(content_type=content_type)
+            )
         except HttpResponseError as exc:
             failure = from_http(f"uploading {name} to {container_url}", exc, None)
             if exc.status_code == 403:
                 failure.hint = f"Grant yourself {DATA_ROLE} on the storage account or container, then re-run."
             elif error_code(exc) == "ContainerNotFound":
-                failure.hint = f"Create the container {container!r} first (az storage container create --auth-mode login)."
+                failure.hint = (
+                    f"Create the container {container!r} first (az storage container create --auth-mode login)."
+                )
             raise failure from None
         urls.append(f"{account_url.rstrip('/')}/{container}/{blob}")
     return urls

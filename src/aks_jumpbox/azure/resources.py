@@ -109,26 +109,28 @@ def _template_ops() -> TypeOps:
 
     def put(az: Azure, r: Resource, body: dict[str, Any]) -> Any:
         return az.imagebuilder.virtual_machine_image_templates.begin_create_or_update(
-            _rg(r), r.name, _body(body)).result()
+            _rg(r), r.name, _body(body)
+        ).result()
 
     def delete(az: Azure, r: Resource) -> Any:
         return az.imagebuilder.virtual_machine_image_templates.begin_delete(_rg(r), r.name).result()
 
     def patch_tags(az: Azure, r: Resource, tags: dict[str, str]) -> Any:
-        return az.imagebuilder.virtual_machine_image_templates.begin_update(
-            _rg(r), r.name, {"tags": tags}).result()
+        return az.imagebuilder.virtual_machine_image_templates.begin_update(_rg(r), r.name, {"tags": tags}).result()
 
     return TypeOps(get, put, delete, patch_tags)
 
 
 def _generic_ops() -> TypeOps:
     """Any other type (galleries, image definitions) through the generic by-ID resource API."""
+
     def get(az: Azure, r: Resource) -> Any:
         return az.resources.resources.get_by_id(r.id, api_version=r.api_version)
 
     def put(az: Azure, r: Resource, body: dict[str, Any]) -> Any:
         return az.resources.resources.begin_create_or_update_by_id(
-            r.id, _body(body), api_version=r.api_version).result()
+            r.id, _body(body), api_version=r.api_version
+        ).result()
 
     def delete(az: Azure, r: Resource) -> Any:
         return az.resources.resources.begin_delete_by_id(r.id, api_version=r.api_version).result()

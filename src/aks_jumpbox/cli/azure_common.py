@@ -51,20 +51,37 @@ def json_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def azure_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Adds the cloud options and passes them to the command as one `azure_args` argument."""
     options = [
-        click.option("--subscription", help="Subscription ID; must match the spec's (default: the spec's, "
-                                            "cross-checked with AZURE_SUBSCRIPTION_ID)."),
-        click.option("--arm-endpoint", help="ARM endpoint of a custom cloud, e.g. https://management.contoso.local "
-                                            "(env AZURE_ARM_ENDPOINT). Default: the spec's cloud."),
-        click.option("--arm-audience", help="Token audience of a custom cloud's ARM when it differs from the "
-                                            "endpoint (env AZURE_ARM_AUDIENCE)."),
+        click.option(
+            "--subscription",
+            help="Subscription ID; must match the spec's (default: the spec's, "
+            "cross-checked with AZURE_SUBSCRIPTION_ID).",
+        ),
+        click.option(
+            "--arm-endpoint",
+            help="ARM endpoint of a custom cloud, e.g. https://management.contoso.local "
+            "(env AZURE_ARM_ENDPOINT). Default: the spec's cloud.",
+        ),
+        click.option(
+            "--arm-audience",
+            help="Token audience of a custom cloud's ARM when it differs from the endpoint (env AZURE_ARM_AUDIENCE).",
+        ),
         click.option("--authority-host", help="Azure AD authority of a custom cloud (env AZURE_AUTHORITY_HOST)."),
-        click.option("--storage-suffix", help="Storage endpoint suffix of a custom cloud, e.g. core.contoso.local "
-                                              "(env AZURE_STORAGE_SUFFIX)."),
+        click.option(
+            "--storage-suffix",
+            help="Storage endpoint suffix of a custom cloud, e.g. core.contoso.local (env AZURE_STORAGE_SUFFIX).",
+        ),
     ]
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, subscription: str | None, arm_endpoint: str | None, arm_audience: str | None,
-                authority_host: str | None, storage_suffix: str | None, **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any,
+        subscription: str | None,
+        arm_endpoint: str | None,
+        arm_audience: str | None,
+        authority_host: str | None,
+        storage_suffix: str | None,
+        **kwargs: Any,
+    ) -> Any:
         kwargs["azure_args"] = AzureArgs(subscription, arm_endpoint, arm_audience, authority_host, storage_suffix)
         return fn(*args, **kwargs)
 
@@ -74,9 +91,10 @@ def azure_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 keep_on_error_option = click.option(
-    "--keep-on-error", is_flag=True,
+    "--keep-on-error",
+    is_flag=True,
     help="Keep the build VM when a customizer or validation fails, for debugging (sets the template's "
-         "errorHandling to abort, so it is a different template with its own name).",
+    "errorHandling to abort, so it is a different template with its own name).",
 )
 
 
@@ -89,8 +107,9 @@ def keep_on_error(spec: Spec) -> Spec:
     return spec.model_copy(update={"build": build})
 
 
-def load_plan(spec_path: str | None, lock_path: str | None, keep: bool, *,
-              offline: bool = False) -> tuple[Inputs, Plan]:
+def load_plan(
+    spec_path: str | None, lock_path: str | None, keep: bool, *, offline: bool = False
+) -> tuple[Inputs, Plan]:
     """The plan an Azure command acts on. Only `plan`, `report` and offline checks fall back to the
     embedded default spec: its subscription and resource groups are placeholders, and a command that
     writes to Azure or reads a subscription must act on a spec the user wrote."""
@@ -108,8 +127,13 @@ def connect(plan: Plan, args: AzureArgs) -> Any:
     from aks_jumpbox.azure.clients import Azure, Tuning, choose_subscription
     from aks_jumpbox.azure.cloud import select_cloud
 
-    cloud = select_cloud(plan.spec.cloud, arm_endpoint=args.arm_endpoint, arm_audience=args.arm_audience,
-                         authority_host=args.authority_host, storage_suffix=args.storage_suffix)
+    cloud = select_cloud(
+        plan.spec.cloud,
+        arm_endpoint=args.arm_endpoint,
+        arm_audience=args.arm_audience,
+        authority_host=args.authority_host,
+        storage_suffix=args.storage_suffix,
+    )
     subscription = choose_subscription(plan.subscription, args.subscription)
     tuning = Tuning.from_env()  # bad values are input errors: found before anything is contacted
     return Azure(cloud, subscription, tuning)
@@ -129,6 +153,7 @@ def rerun_hint(command: str, spec_path: str | None, keep: bool, extra: str = "")
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """A killed terminal or CI job (SIGTERM) detaches like Ctrl-C, with the same message."""
+
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 

@@ -42,18 +42,28 @@ def resolve_inputs(spec_path: str | None, lock_path: str | None) -> Inputs:
         beside = Path(spec_path).parent / DEFAULT_LOCK_NAME
         lock_path = str(beside) if os.path.lexists(beside) else None
     lock, lock_label = load_lock(lock_path, catalog)
-    return Inputs(spec, doc.file, doc, Path(spec_path) if spec_path else None, lock, lock_label,
-                  Path(lock_path) if lock_path else None, catalog)
+    return Inputs(
+        spec,
+        doc.file,
+        doc,
+        Path(spec_path) if spec_path else None,
+        lock,
+        lock_label,
+        Path(lock_path) if lock_path else None,
+        catalog,
+    )
 
 
-def resolve_plan(spec_path: str | None, lock_path: str | None,
-                 adjust: Callable[[Spec], Spec] | None = None) -> tuple[Inputs, Plan]:
+def resolve_plan(
+    spec_path: str | None, lock_path: str | None, adjust: Callable[[Spec], Spec] | None = None
+) -> tuple[Inputs, Plan]:
     """The plan of the spec and lock; `adjust` may change the spec first (e.g. --keep-on-error)."""
     inputs = resolve_inputs(spec_path, lock_path)
     spec = adjust(inputs.spec) if adjust else inputs.spec
     try:
-        plan = build_plan(spec, inputs.lock, spec_label=inputs.spec_label, lock_label=inputs.lock_label,
-                          catalog=inputs.catalog)
+        plan = build_plan(
+            spec, inputs.lock, spec_label=inputs.spec_label, lock_label=inputs.lock_label, catalog=inputs.catalog
+        )
     except SpecError as exc:
         raise SpecError([_located(p, inputs.spec_doc) for p in exc.problems]) from None
     return inputs, plan

@@ -52,9 +52,11 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-EPILOG = ("Exit codes: 0 done; 1 a check, build or Azure operation failed; 2 bad input or a bad environment "
-          "(spec, lock, argument, environment variable, file); 70 internal error (a bug: please report it; "
-          "AKS_JUMPBOX_DEBUG=1 shows the trace); 130 interrupted.")
+EPILOG = (
+    "Exit codes: 0 done; 1 a check, build or Azure operation failed; 2 bad input or a bad environment "
+    "(spec, lock, argument, environment variable, file); 70 internal error (a bug: please report it; "
+    "AKS_JUMPBOX_DEBUG=1 shows the trace); 130 interrupted."
+)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)

@@ -30,9 +30,12 @@ def show_logs(con: Any, report: Any, logs: Any, log_error: str | None = None) ->
 def show_outcome(con: Any, outcome: Any, hint_logs: str) -> None:
     run = outcome.run
     if outcome.decision.action == "skip":
-        con.print(f"[green]up to date:[/] image {esc(outcome.image_id)} exists, built by template "
-                  f"{esc(outcome.template)}. "
-                  "Use --force to build it again.", soft_wrap=True)
+        con.print(
+            f"[green]up to date:[/] image {esc(outcome.image_id)} exists, built by template "
+            f"{esc(outcome.template)}. "
+            "Use --force to build it again.",
+            soft_wrap=True,
+        )
         return
     if run is None:
         return
@@ -43,8 +46,9 @@ def show_outcome(con: Any, outcome: Any, hint_logs: str) -> None:
         con.print(f"[bold green]build succeeded[/]: image {esc(outcome.image_id)}", soft_wrap=True)
     else:
         message = (run.message or "").strip()
-        con.print(f"[bold red]build {esc(run.state)}[/] ({esc(run.sub_state or '-')}) for template "
-                  f"{esc(outcome.template)}")
+        con.print(
+            f"[bold red]build {esc(run.state)}[/] ({esc(run.sub_state or '-')}) for template {esc(outcome.template)}"
+        )
         if message:
             con.print(f"  Image Builder says: {esc(message[:1000])}", soft_wrap=True)
         show_logs(con, outcome.report, outcome.logs, outcome.log_error)

@@ -28,9 +28,16 @@ DEBUG_VAR = "AKS_JUMPBOX_DEBUG"
 _ON, _OFF = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 
 # Environment variables whose values are secrets: never echoed, even inside an SDK's message.
-SECRET_VARS = ("AZURE_CLIENT_SECRET", "AZURE_PASSWORD", "AZURE_CLIENT_CERTIFICATE_PASSWORD",
-               "IDENTITY_HEADER",
-               "MSI_SECRET", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "SYSTEM_ACCESSTOKEN", "AZURE_DEVOPS_EXT_PAT")
+SECRET_VARS = (
+    "AZURE_CLIENT_SECRET",
+    "AZURE_PASSWORD",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "IDENTITY_HEADER",
+    "MSI_SECRET",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "SYSTEM_ACCESSTOKEN",
+    "AZURE_DEVOPS_EXT_PAT",
+)
 _TOKEN_SHAPES = (
     re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"),  # a JWT (access or ID token)
     re.compile(r"(?i)(bearer\s+)[\w.~+/=-]{8,}"),
@@ -49,8 +56,9 @@ def debug_enabled(env: Mapping[str, str] | None = None) -> bool:
 def check_debug_var(env: Mapping[str, str] | None = None) -> None:
     raw = (os.environ if env is None else env).get(DEBUG_VAR, "")
     if raw.strip().lower() not in _ON | _OFF:
-        raise UserError(f"{DEBUG_VAR}={printable(raw)!r} is not 0 or 1.",
-                        fix=f"Set {DEBUG_VAR}=1 to show tracebacks, or unset it.")
+        raise UserError(
+            f"{DEBUG_VAR}={printable(raw)!r} is not 0 or 1.", fix=f"Set {DEBUG_VAR}=1 to show tracebacks, or unset it."
+        )
 
 
 def redact(text: str, env: Mapping[str, str] | None = None) -> str:
@@ -86,10 +94,14 @@ _OS_ERRORS: dict[int, tuple[str, str]] = {
     errno.EPERM: ("operation not permitted", _PERMISSIONS),
     errno.EROFS: ("the file system is read-only", "Choose a folder you can write to."),
     errno.EISDIR: ("is a folder, where a file was expected", "Give the path of a file."),
-    errno.ENOTDIR: ("a part of the path is a file, where a folder was expected",
-                    "Remove or rename that file, or choose another path."),
-    errno.ELOOP: ("too many symbolic links (a loop, or a link where none is followed)",
-                  "Replace the link with a real file or folder."),
+    errno.ENOTDIR: (
+        "a part of the path is a file, where a folder was expected",
+        "Remove or rename that file, or choose another path.",
+    ),
+    errno.ELOOP: (
+        "too many symbolic links (a loop, or a link where none is followed)",
+        "Replace the link with a real file or folder.",
+    ),
     errno.EEXIST: ("already exists", "Remove it or choose another path."),
     errno.ENOSPC: ("no space left on the device", "Free some space or choose another folder."),
     errno.EDQUOT: ("disk quota exceeded", "Free some space or choose another folder."),
@@ -113,8 +125,7 @@ def _os_error(exc: OSError) -> int:
         _error(f"{what}.", fix)
         return EXIT_BAD_INPUT
     # A socket, TLS or pipe failure: the operation failed, the input may well be fine.
-    _error(f"{type(exc).__name__}: {exc.strerror or exc}",
-           "Check the network (DNS, proxy, firewall) and re-run.")
+    _error(f"{type(exc).__name__}: {exc.strerror or exc}", "Check the network (DNS, proxy, firewall) and re-run.")
     return EXIT_FAILED
 
 
@@ -147,26 +158,33 @@ def report_error(exc: BaseException) -> int:
     if debug_enabled():
         _say("".join(traceback.format_exception(exc)).rstrip("\n"))
     if isinstance(exc, UnicodeDecodeError):
-        _error(f"an input is not UTF-8 text ({exc.reason} at byte {exc.start}).",
-               "Save it as UTF-8 and re-run.")
+        _error(f"an input is not UTF-8 text ({exc.reason} at byte {exc.start}).", "Save it as UTF-8 and re-run.")
         return EXIT_BAD_INPUT
     if isinstance(exc, UnicodeEncodeError):
-        _error(f"the output cannot be written in this terminal's encoding ({exc.encoding}).",
-               "Use a UTF-8 locale or set PYTHONIOENCODING=utf-8.")
+        _error(
+            f"the output cannot be written in this terminal's encoding ({exc.encoding}).",
+            "Use a UTF-8 locale or set PYTHONIOENCODING=utf-8.",
+        )
         return EXIT_BAD_INPUT
     if isinstance(exc, OSError):
         return _os_error(exc)
     if isinstance(exc, RecursionError):
-        _error("an input is nested too deeply (or refers to itself) to be processed.",
-               "Check the spec and lock you passed: they are a few levels deep.")
+        _error(
+            "an input is nested too deeply (or refers to itself) to be processed.",
+            "Check the spec and lock you passed: they are a few levels deep.",
+        )
         return EXIT_BAD_INPUT
     if isinstance(exc, MemoryError):
-        _error("ran out of memory reading the input.",
-               "Check that -f and --lock name the spec and lock (not a device or a huge file).")
+        _error(
+            "ran out of memory reading the input.",
+            "Check that -f and --lock name the spec and lock (not a device or a huge file).",
+        )
         return EXIT_BAD_INPUT
     first = (str(exc).strip().splitlines() or [""])[0][:300]
-    _error(f"internal error ({type(exc).__name__}: {first}); please report it at {issues_url()}; "
-           f"run with {DEBUG_VAR}=1 for the trace")
+    _error(
+        f"internal error ({type(exc).__name__}: {first}); please report it at {issues_url()}; "
+        f"run with {DEBUG_VAR}=1 for the trace"
+    )
     return EXIT_INTERNAL
 
 
@@ -199,15 +217,27 @@ def emit_json(value: Any) -> None:
 
 
 output_option = click.option(
-    "--output", "-o", "output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    "--output",
+    "-o",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
     help="text for people, json for machines.",
 )
 spec_option = click.option(
-    "--file", "-f", "spec_path", type=click.Path(dir_okay=False), default=None,
+    "--file",
+    "-f",
+    "spec_path",
+    type=click.Path(dir_okay=False),
+    default=None,
     help="The spec. Default: ./jumpbox.yaml if present, else the embedded default.",
 )
 lock_option = click.option(
-    "--lock", "lock_path", type=click.Path(dir_okay=False), default=None,
+    "--lock",
+    "lock_path",
+    type=click.Path(dir_okay=False),
+    default=None,
     help="The lock. Default: jumpbox.lock.json beside the spec if present, else the embedded default.",
 )
 
@@ -227,8 +257,11 @@ def _https_feed(ctx: click.Context, param: click.Parameter, value: str | None) -
     from aks_jumpbox.azure.cloud import https_problem
 
     if problem := https_problem(value):
-        raise click.BadParameter(f"{printable(value)!r}{from_env(ctx, param)} {problem}; give the feed as "
-                                 "https://host[/path]", ctx=ctx, param=param)
+        raise click.BadParameter(
+            f"{printable(value)!r}{from_env(ctx, param)} {problem}; give the feed as https://host[/path]",
+            ctx=ctx,
+            param=param,
+        )
     return value.rstrip("/")
 
 
@@ -246,7 +279,12 @@ def https_argument(option: str, value: str) -> str:
 
 
 feed_option = click.option(
-    "--feed", "feed", envvar="AKS_JUMPBOX_RELEASE_FEED", default=None, metavar="URL", callback=_https_feed,
+    "--feed",
+    "feed",
+    envvar="AKS_JUMPBOX_RELEASE_FEED",
+    default=None,
+    metavar="URL",
+    callback=_https_feed,
     help="A mirror of release metadata (for networks that cannot reach the upstream APIs): "
-         "https://HOST/PATH is read from URL/HOST/PATH. Default: env AKS_JUMPBOX_RELEASE_FEED, else upstream.",
+    "https://HOST/PATH is read from URL/HOST/PATH. Default: env AKS_JUMPBOX_RELEASE_FEED, else upstream.",
 )

@@ -16,8 +16,15 @@ def elapsed(seconds: float | None) -> str:
     return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
 
 
-ACTION_STYLE = {"create": "green", "unchanged": "dim", "differs": "yellow", "replace": "yellow",
-                "update-tags": "yellow", "conflict": "red", "skip": "dim"}
+ACTION_STYLE = {
+    "create": "green",
+    "unchanged": "dim",
+    "differs": "yellow",
+    "replace": "yellow",
+    "update-tags": "yellow",
+    "conflict": "red",
+    "skip": "dim",
+}
 VERB = {"create": "created", "differs": "updated", "replace": "replaced", "update-tags": "updated tags of"}
 
 
@@ -110,8 +117,14 @@ class Presenter:
         if snap.log_tail:
             # Text keeps ESC: a log line (the build VM's output) must not drive the terminal.
             tail = "\n".join(map(printable, snap.log_tail))
-            parts.append(Panel(Text(tail, overflow="ellipsis", no_wrap=True),
-                               title=printable(source or "build output"), title_align="left", border_style="dim"))
+            parts.append(
+                Panel(
+                    Text(tail, overflow="ellipsis", no_wrap=True),
+                    title=printable(source or "build output"),
+                    title_align="left",
+                    border_style="dim",
+                )
+            )
         elif source and snap.run.active:
             parts.append(Text(printable(source), style="dim"))
         if not snap.run.finished:

@@ -25,7 +25,8 @@ class NameRule:
     def check(self, value: str) -> str:
         if not (self.low <= len(value) <= self.high and self.pattern.fullmatch(value)):
             raise ValueError(
-                f"{value!r} is not a valid {self.what} name ({self.low}-{self.high} characters: {self.says})")
+                f"{value!r} is not a valid {self.what} name ({self.low}-{self.high} characters: {self.says})"
+            )
         return value
 
 
@@ -41,8 +42,13 @@ RULES = {
     "image": NameRule("managed image", re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9_])?"), 1, 80, _WORD),
     # Microsoft.ManagedIdentity/userAssignedIdentities: 3-128, alphanumerics, hyphens, underscores;
     # start with a letter or number.
-    "identity": NameRule("managed identity", re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"), 3, 128,
-                         "letters, digits, _ -; starting with a letter or digit"),
+    "identity": NameRule(
+        "managed identity",
+        re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"),
+        3,
+        128,
+        "letters, digits, _ -; starting with a letter or digit",
+    ),
 }
 
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_STEP = re.compile(r"==> aks-jumpbox step (?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*) "
-                   r"(?:(?P<event>begin|end)\b|FAILED: (?P<why>.*))")
+_STEP = re.compile(
+    r"==> aks-jumpbox step (?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*) "
+    r"(?:(?P<event>begin|end)\b|FAILED: (?P<why>.*))"
+)
 _CHECK = re.compile(r"==> aks-jumpbox validate FAILED: (?P<why>.*)")
 # Image Builder prefixes each line with the run's ID and the stream Packer wrote it to: "PACKER OUT" for
 # standard output, "PACKER ERR" for standard error, where Packer also writes its debug log (Azure request
@@ -25,9 +27,11 @@ _CHECK = re.compile(r"==> aks-jumpbox validate FAILED: (?P<why>.*)")
 # provisioner's "Script exited with non-zero exit status", "Build '<builder>' errored[ after …]: <error>",
 # the summary "--> <builder>: <error>" after "Some builds didn't complete successfully and had errors",
 # and "machine readable: <builder>,error" (the troubleshooting page's error-code-1190 excerpt shows them).
-_PACKER_ERROR = re.compile(r"Script exited with non-zero exit status|Build '[^']+' errored|^--> [\w.-]+: "
-                           r"|machine readable: [\w.-]+,error|Some builds didn't complete successfully"
-                           r"|Error: Failed to prepare build")
+_PACKER_ERROR = re.compile(
+    r"Script exited with non-zero exit status|Build '[^']+' errored|^--> [\w.-]+: "
+    r"|machine readable: [\w.-]+,error|Some builds didn't complete successfully"
+    r"|Error: Failed to prepare build"
+)
 # A line of Packer's debug log: Go's log timestamp right after the stream, or a telemetry line.
 _DEBUG = re.compile(r"^(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\s|\(telemetry\))")
 _ECHOED = re.compile(r"azure-arm: \+ ")  # a line the shell echoed (set -x / inline echo), not output
@@ -114,10 +118,10 @@ def parse_log(text: str, *, context: int = 30) -> LogReport:
         report.reason = failed.why or (report.failed_checks[0] if report.failed_checks else None)
         stop = failed.failed if failed.failed is not None else len(lines) - 1
         start = failed.began if failed.began is not None else stop  # no start seen: from the failure line
-        body = [x for x in lines[start: stop + 1] if not is_debug(x)]
+        body = [x for x in lines[start : stop + 1] if not is_debug(x)]
         if len(body) > context:
-            body = [body[0], f"... ({len(body) - context} lines omitted) ...", *body[-(context - 1):]]
-        tail_lines = [x for x in lines[stop + 1:] if is_packer_error(x) or _CHECK.search(x)]
+            body = [body[0], f"... ({len(body) - context} lines omitted) ...", *body[-(context - 1) :]]
+        tail_lines = [x for x in lines[stop + 1 :] if is_packer_error(x) or _CHECK.search(x)]
         report.relevant = body + tail_lines
         if report.reason is None and report.packer_errors:
             report.reason = _packer_reason(report.packer_errors)

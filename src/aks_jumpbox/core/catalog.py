@@ -38,7 +38,6 @@ RELEASE_SOURCES = ("github", "hashicorp", "stable-txt")
 CATALOG_SCHEMA = "aks-jumpbox/toolset/v1"
 
 
-
 def _matching(pattern: str, what: str) -> AfterValidator:
     regex = re.compile(pattern)
 
@@ -46,6 +45,7 @@ def _matching(pattern: str, what: str) -> AfterValidator:
         if not regex.fullmatch(value):
             raise ValueError(f"{value!r} is not {what}")
         return value
+
     return AfterValidator(check)
 
 
@@ -68,8 +68,9 @@ def _fill(template: str, **values: str) -> str:
     except (KeyError, IndexError, ValueError) as exc:
         detail = f"unknown placeholder {{{exc.args[0]}}}" if isinstance(exc, KeyError) else str(exc)
         names = ", ".join("{" + k + "}" for k in values)
-        raise ValueError(f"{template!r} is not a template of {names}: {detail} (a literal brace is written "
-                         "{{ or }})") from None
+        raise ValueError(
+            f"{template!r} is not a template of {names}: {detail} (a literal brace is written {{{{ or }}}})"
+        ) from None
 
 
 def _url_problem(url: str, hosts: tuple[str, ...] | None) -> str | None:
@@ -79,8 +80,10 @@ def _url_problem(url: str, hosts: tuple[str, ...] | None) -> str | None:
     except ValueError as exc:
         return f"gives {url} (for version {_SAMPLE_VERSION}), which {exc}"
     if hosts is not None and url_host(url) not in hosts:
-        return (f"gives a URL on {url_host(url)}, which hosts does not list; add it (the egress allow-list "
-                "comes from hosts)")
+        return (
+            f"gives a URL on {url_host(url)}, which hosts does not list; add it (the egress allow-list "
+            "comes from hosts)"
+        )
     return None
 
 
@@ -96,8 +99,9 @@ class VersionCheck(_Entry):
     def _regex(cls, value: str) -> str:
         # validate.sh runs it with `sed -E "s|...|\1|"` from a TAB-separated table.
         if "|" in value or "\t" in value or "\n" in value:
-            raise ValueError("must not contain | or a tab or newline: validate.sh runs it with sed s|...| "
-                             "from a TAB table")
+            raise ValueError(
+                "must not contain | or a tab or newline: validate.sh runs it with sed s|...| from a TAB table"
+            )
         try:
             pattern = re.compile(value)
         except re.error as exc:
@@ -109,8 +113,15 @@ class VersionCheck(_Entry):
     @model_validator(mode="after")
     def _proved(self) -> VersionCheck:
         if self.parse(self.example) is None:
-            raise invalid([error(("regex",), "finds no version in example; fix the regex or give a real "
-                                 "output sample as example", self.regex)])
+            raise invalid(
+                [
+                    error(
+                        ("regex",),
+                        "finds no version in example; fix the regex or give a real output sample as example",
+                        self.regex,
+                    )
+                ]
+            )
         return self
 
     def parse(self, output: str) -> str | None:
@@ -151,8 +162,15 @@ class Artifact(_Entry):
     @model_validator(mode="after")
     def _member(self) -> Artifact:
         if (self.archive == "raw") != (self.member is None):
-            raise invalid([error(("member",), "names the binary inside a tar.gz or zip archive: required for "
-                                 "those, not allowed for raw", self.member)])
+            raise invalid(
+                [
+                    error(
+                        ("member",),
+                        "names the binary inside a tar.gz or zip archive: required for those, not allowed for raw",
+                        self.member,
+                    )
+                ]
+            )
         return self
 
 
@@ -164,8 +182,16 @@ class Checksum(_Entry):
     @model_validator(mode="after")
     def _order(self) -> Checksum:
         if (self.format == "yq-multi") != (self.order_url is not None):
-            raise invalid([error(("order_url",), "names the file that orders a yq-multi checksum file's "
-                                 "columns: required for yq-multi, not allowed otherwise", self.order_url)])
+            raise invalid(
+                [
+                    error(
+                        ("order_url",),
+                        "names the file that orders a yq-multi checksum file's "
+                        "columns: required for yq-multi, not allowed otherwise",
+                        self.order_url,
+                    )
+                ]
+            )
         return self
 
 
@@ -208,17 +234,23 @@ class Tool(_Entry):
     def _templates(self) -> Tool:
         """Every template fills in, and every URL it gives is one the lock accepts, on a listed host."""
         problems = []
-        templates = [(("artifact", "url"), self.artifact.url), (("artifact", "member"), self.artifact.member),
-                     (("checksum", "url"), self.checksum.url),
-                     (("checksum", "order_url"), self.checksum.order_url)]
+        templates = [
+            (("artifact", "url"), self.artifact.url),
+            (("artifact", "member"), self.artifact.member),
+            (("checksum", "url"), self.checksum.url),
+            (("checksum", "order_url"), self.checksum.order_url),
+        ]
         for loc, template in templates:
             if template is None:
                 continue
             for arch in self.arch_names:
                 try:
                     filled = self._filled(template, _SAMPLE_VERSION, arch)
-                    why = _url_problem(filled, self.hosts if loc == ("artifact", "url") else None) \
-                        if loc[-1] != "member" else None
+                    why = (
+                        _url_problem(filled, self.hosts if loc == ("artifact", "url") else None)
+                        if loc[-1] != "member"
+                        else None
+                    )
                 except ValueError as exc:
                     why = str(exc)
                 if why:
@@ -337,7 +369,7 @@ class BaseImage(_Entry):
             try:
                 dt.date.fromisoformat(value)
             except ValueError:
-                raise ValueError(f"{value!r} is not a date; write it as \"YYYY-MM-DD\"") from None
+                raise ValueError(f'{value!r} is not a date; write it as "YYYY-MM-DD"') from None
         return value
 
     @property
@@ -398,9 +430,12 @@ def parse_catalog(text: str, label: str = CATALOG_NAME) -> Catalog:
     try:
         return Catalog.model_validate(doc.data, by_alias=True, by_name=False)
     except ValidationError as exc:
-        raise located(exc, doc, missing=f"is required; add it ({see})",
-                      unknown=lambda parent: f"unknown key; remove it or check its spelling (allowed under "
-                                             f"{parent}: {see})") from None
+        raise located(
+            exc,
+            doc,
+            missing=f"is required; add it ({see})",
+            unknown=lambda parent: f"unknown key; remove it or check its spelling (allowed under {parent}: {see})",
+        ) from None
 
 
 @functools.cache

@@ -59,13 +59,17 @@ def _index_digests(text: str, wheel: str) -> list[str]:
         raise ChecksumFileError("the extension index is not JSON") from None
     extensions = doc.get("extensions") if isinstance(doc, dict) else None
     if not isinstance(extensions, dict):
-        raise ChecksumFileError("the extension index has no \"extensions\" mapping")
+        raise ChecksumFileError('the extension index has no "extensions" mapping')
     found = []
     for entries in extensions.values():
         for e in entries if isinstance(entries, list) else ():
             url, digest = (e.get("downloadUrl"), e.get("sha256Digest")) if isinstance(e, dict) else (None, None)
-            if (isinstance(url, str) and url.rsplit("/", 1)[-1] == wheel and isinstance(digest, str)
-                    and HEX64.match(digest.lower())):
+            if (
+                isinstance(url, str)
+                and url.rsplit("/", 1)[-1] == wheel
+                and isinstance(digest, str)
+                and HEX64.match(digest.lower())
+            ):
                 found.append(digest.lower())
     return found
 

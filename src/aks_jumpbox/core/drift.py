@@ -44,8 +44,9 @@ def _show(value: Any) -> str:
 
 
 def _is_id_like(key: str, value: Any) -> bool:
-    return isinstance(value, str) and (value.startswith(("/subscriptions/", "/providers/"))
-                                       or key.lower() in ("location", "principaltype"))
+    return isinstance(value, str) and (
+        value.startswith(("/subscriptions/", "/providers/")) or key.lower() in ("location", "principaltype")
+    )
 
 
 def _same_scalar(key: str, planned: Any, live: Any) -> bool:

@@ -76,8 +76,9 @@ class IndexEntry:
 
     def fits(self, cli_version: str) -> bool:
         cli = version_key(cli_version)
-        return ((self.min_cli is None or version_key(self.min_cli) <= cli)
-                and (self.max_cli is None or cli <= version_key(self.max_cli)))
+        return (self.min_cli is None or version_key(self.min_cli) <= cli) and (
+            self.max_cli is None or cli <= version_key(self.max_cli)
+        )
 
 
 def _entry(name: str, raw: Any) -> IndexEntry | None:
@@ -86,14 +87,18 @@ def _entry(name: str, raw: Any) -> IndexEntry | None:
         return None
     meta = raw["metadata"]
     version, url, digest = meta.get("version"), raw.get("downloadUrl"), raw.get("sha256Digest")
-    if not (isinstance(version, str) and VERSION.fullmatch(version) and isinstance(url, str)
-            and isinstance(digest, str) and HEX64.fullmatch(digest.lower())):
+    if not (
+        isinstance(version, str)
+        and VERSION.fullmatch(version)
+        and isinstance(url, str)
+        and isinstance(digest, str)
+        and HEX64.fullmatch(digest.lower())
+    ):
         return None
     if wheel_problem(name, version, url) is not None:
         return None
     bounds = [meta.get(k) for k in ("azext.minCliCoreVersion", "azext.maxCliCoreVersion")]
-    min_cli, max_cli = (b if isinstance(b, str) and re.fullmatch(r"[0-9]+(\.[0-9]+){0,2}", b) else None
-                        for b in bounds)
+    min_cli, max_cli = (b if isinstance(b, str) and re.fullmatch(r"[0-9]+(\.[0-9]+){0,2}", b) else None for b in bounds)
     return IndexEntry(name, version, url, digest.lower(), min_cli, max_cli)
 
 
@@ -103,7 +108,7 @@ def parse_index(text: str) -> dict[str, Any]:
     except ValueError as exc:
         raise ExtensionIndexError(f"the extension index is not JSON ({exc})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("extensions"), dict):
-        raise ExtensionIndexError("the extension index has no \"extensions\" mapping (formatVersion 1)")
+        raise ExtensionIndexError('the extension index has no "extensions" mapping (formatVersion 1)')
     return doc["extensions"]
 
 
@@ -122,6 +127,8 @@ def choose(extensions: dict[str, Any], name: str, version: str | None, cli_versi
         return found[-1]
     fitting = [e for e in entries if e.fits(cli_version)]
     if not fitting:
-        raise ExtensionIndexError(f"no version of {name} in the extension index supports Azure CLI {cli_version}; "
-                          "pin one in jumpbox.yaml (azure_cli.extensions: [{name: ..., version: ...}])")
+        raise ExtensionIndexError(
+            f"no version of {name} in the extension index supports Azure CLI {cli_version}; "
+            "pin one in jumpbox.yaml (azure_cli.extensions: [{name: ..., version: ...}])"
+        )
     return max(fitting, key=lambda e: version_key(e.version))

@@ -31,8 +31,11 @@ def gallery_plan(spec: Spec, sub: str, version: str) -> GalleryPlan:
     definition_id = f"{gallery_id}/images/{g.image.name}"
     regions = g.target_regions or ()
     return GalleryPlan(
-        gallery_id=gallery_id, image_definition_id=definition_id, version=version,
-        version_id=f"{definition_id}/versions/{version}", version_source="spec" if g.version else "content",
+        gallery_id=gallery_id,
+        image_definition_id=definition_id,
+        version=version,
+        version_id=f"{definition_id}/versions/{version}",
+        version_source="spec" if g.version else "content",
         exclude_from_latest=g.exclude_from_latest,
         target_regions=tuple((r.name, r.replicas, r.storage_account_type) for r in regions)
         or ((home, 1, "Standard_LRS"),),
@@ -50,15 +53,26 @@ def gallery_resources(spec: Spec, catalog: Catalog, sub: str, tags: dict[str, st
     gallery_id = resource_id(sub, g.resource_group, GALLERY.arm_type, g.name)
     location = spec.gallery_location
     gallery = Resource(
-        key="gallery", type=GALLERY.arm_type, name=g.name, api_version=GALLERY.api_version,
-        id=gallery_id, level=GALLERY.level, scope=rg_id,
-        body={"location": location, "tags": tags,
-              "properties": {"description": f"AKS jump box images built by aks-jumpbox ({spec.name})"}},
-        depends_on=(), purpose="the Azure Compute Gallery (created if absent)",
+        key="gallery",
+        type=GALLERY.arm_type,
+        name=g.name,
+        api_version=GALLERY.api_version,
+        id=gallery_id,
+        level=GALLERY.level,
+        scope=rg_id,
+        body={
+            "location": location,
+            "tags": tags,
+            "properties": {"description": f"AKS jump box images built by aks-jumpbox ({spec.name})"},
+        },
+        depends_on=(),
+        purpose="the Azure Compute Gallery (created if absent)",
     )
     props: dict[str, Any] = {
         "description": g.image.description or f"AKS jump box on {base.title}",
-        "osType": "Linux", "osState": "Generalized", "hyperVGeneration": base.hyperv_generation,
+        "osType": "Linux",
+        "osState": "Generalized",
+        "hyperVGeneration": base.hyperv_generation,
         "architecture": ARCHITECTURES[spec.architecture],
         "identifier": {"publisher": g.image.publisher, "offer": g.image.offer, "sku": g.image.sku or spec.base_image},
     }
@@ -66,10 +80,15 @@ def gallery_resources(spec: Spec, catalog: Catalog, sub: str, tags: dict[str, st
     if security != "Standard":
         props["features"] = [{"name": "SecurityType", "value": security}]
     definition = Resource(
-        key="gallery.image", type=GALLERY_IMAGE.arm_type, name=f"{g.name}/{g.image.name}",
-        api_version=GALLERY_IMAGE.api_version, id=f"{gallery_id}/images/{g.image.name}",
-        level=GALLERY_IMAGE.level, scope=rg_id,
+        key="gallery.image",
+        type=GALLERY_IMAGE.arm_type,
+        name=f"{g.name}/{g.image.name}",
+        api_version=GALLERY_IMAGE.api_version,
+        id=f"{gallery_id}/images/{g.image.name}",
+        level=GALLERY_IMAGE.level,
+        scope=rg_id,
         body={"location": location, "tags": tags, "properties": props},
-        depends_on=("gallery",), purpose="the gallery image definition (created if absent, to match the source)",
+        depends_on=("gallery",),
+        purpose="the gallery image definition (created if absent, to match the source)",
     )
     return [gallery, definition]

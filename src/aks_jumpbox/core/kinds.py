@@ -61,52 +61,116 @@ class Kind:
 # Role definitions can be updated in place; Azure refuses to delete one that is still assigned, so
 # they go last (https://learn.microsoft.com/azure/role-based-access-control/troubleshooting).
 ROLE_DEFINITION = Kind(
-    "Microsoft.Authorization/roleDefinitions", "2022-04-01", "custom role", level="subscription",
-    write="update", client="role_definitions", template=SUBSCRIPTION_JSON, cleanup=4,
-    title="properties.roleName", named_by_guid=True, preflight_get=True, preflight_permissions=True)
+    "Microsoft.Authorization/roleDefinitions",
+    "2022-04-01",
+    "custom role",
+    level="subscription",
+    write="update",
+    client="role_definitions",
+    template=SUBSCRIPTION_JSON,
+    cleanup=4,
+    title="properties.roleName",
+    named_by_guid=True,
+    preflight_get=True,
+    preflight_permissions=True,
+)
 IDENTITY = Kind(
-    "Microsoft.ManagedIdentity/userAssignedIdentities", "2024-11-30", "managed identity",
-    level="resourceGroup", write="update", client="identities", template=RESOURCE_GROUP_JSON, cleanup=3,
-    preflight_get=True, preflight_permissions=True)
+    "Microsoft.ManagedIdentity/userAssignedIdentities",
+    "2024-11-30",
+    "managed identity",
+    level="resourceGroup",
+    write="update",
+    client="identities",
+    template=RESOURCE_GROUP_JSON,
+    cleanup=3,
+    preflight_get=True,
+    preflight_permissions=True,
+)
 # A gallery and its image definition hold every image built, and an image definition's identity (OS,
 # generation, identifier) cannot change: created when absent, never rewritten, never deleted.
 GALLERY = Kind(
-    "Microsoft.Compute/galleries", "2025-03-03", "gallery", level="resourceGroup", write="create-if-absent",
-    template=RESOURCE_GROUP_JSON, nesting="shared", deployment_name="aks-jumpbox-{key}-{name:.40}")
+    "Microsoft.Compute/galleries",
+    "2025-03-03",
+    "gallery",
+    level="resourceGroup",
+    write="create-if-absent",
+    template=RESOURCE_GROUP_JSON,
+    nesting="shared",
+    deployment_name="aks-jumpbox-{key}-{name:.40}",
+)
 GALLERY_IMAGE = Kind(
-    "Microsoft.Compute/galleries/images", "2025-03-03", "gallery image definition", level="resourceGroup",
-    write="create-if-absent", template=RESOURCE_GROUP_JSON, nesting="shared",
-    deployment_name="aks-jumpbox-{key}-{name:.40}")
+    "Microsoft.Compute/galleries/images",
+    "2025-03-03",
+    "gallery image definition",
+    level="resourceGroup",
+    write="create-if-absent",
+    template=RESOURCE_GROUP_JSON,
+    nesting="shared",
+    deployment_name="aks-jumpbox-{key}-{name:.40}",
+)
 # Role assignments cannot be updated (RoleAssignmentUpdateNotPermitted): a stale one is replaced. Made
 # right after a new identity, they wait for its service principal to replicate (PrincipalNotFound):
 # https://learn.microsoft.com/azure/role-based-access-control/role-assignments-template#new-service-principal
 ROLE_ASSIGNMENT = Kind(
-    "Microsoft.Authorization/roleAssignments", "2022-04-01", "role assignment", level="extension",
-    write="replace", client="role_assignments", template=RESOURCE_GROUP_JSON, nesting="own",
-    deployment_name="aks-jumpbox-{key}-{name:.8}", cleanup=2, named_by_guid=True, waits_for_principal=True,
-    preflight_get=True, preflight_permissions=True)
+    "Microsoft.Authorization/roleAssignments",
+    "2022-04-01",
+    "role assignment",
+    level="extension",
+    write="replace",
+    client="role_assignments",
+    template=RESOURCE_GROUP_JSON,
+    nesting="own",
+    deployment_name="aks-jumpbox-{key}-{name:.8}",
+    cleanup=2,
+    named_by_guid=True,
+    waits_for_principal=True,
+    preflight_get=True,
+    preflight_permissions=True,
+)
 # Image templates cannot be updated but for tags and a few other properties, so each content gets
 # its own template, named by the plan hash; deleting one deletes the staging group Image Builder made
 # (https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-json#template-deletion). First
 # in cleanup: the reverse of creation, and the staging group's role assignment must outlive it.
 TEMPLATE = Kind(
-    "Microsoft.VirtualMachineImages/imageTemplates", "2025-10-01", "image template", level="resourceGroup",
-    write="immutable", client="image_templates", template=RESOURCE_GROUP_JSON, cleanup=1, preflight_get=True)
+    "Microsoft.VirtualMachineImages/imageTemplates",
+    "2025-10-01",
+    "image template",
+    level="resourceGroup",
+    write="immutable",
+    client="image_templates",
+    template=RESOURCE_GROUP_JSON,
+    cleanup=1,
+    preflight_get=True,
+)
 
 # Rendered or read, never planned.
 DEPLOYMENT = Kind("Microsoft.Resources/deployments", "2025-04-01", "deployment")  # the nested deployments
-NSG = Kind("Microsoft.Network/networkSecurityGroups", "2025-07-01", "network security group",
-           template=NETWORK_JSON)
-RULE_COLLECTION_GROUP = Kind("Microsoft.Network/firewallPolicies/ruleCollectionGroups", "2025-07-01",
-                             "firewall policy rule collection group", template=NETWORK_JSON)
+NSG = Kind("Microsoft.Network/networkSecurityGroups", "2025-07-01", "network security group", template=NETWORK_JSON)
+RULE_COLLECTION_GROUP = Kind(
+    "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
+    "2025-07-01",
+    "firewall policy rule collection group",
+    template=NETWORK_JSON,
+)
 IMAGE = Kind("Microsoft.Compute/images", "2025-04-01", "managed image")  # made by Image Builder
-GALLERY_IMAGE_VERSION = Kind("Microsoft.Compute/galleries/images/versions", "2025-03-03",
-                             "gallery image version")
+GALLERY_IMAGE_VERSION = Kind("Microsoft.Compute/galleries/images/versions", "2025-03-03", "gallery image version")
 
-KINDS: dict[str, Kind] = {k.arm_type: k for k in (
-    ROLE_DEFINITION, IDENTITY, GALLERY, GALLERY_IMAGE, ROLE_ASSIGNMENT, TEMPLATE,
-    DEPLOYMENT, NSG, RULE_COLLECTION_GROUP, IMAGE, GALLERY_IMAGE_VERSION,
-)}
+KINDS: dict[str, Kind] = {
+    k.arm_type: k
+    for k in (
+        ROLE_DEFINITION,
+        IDENTITY,
+        GALLERY,
+        GALLERY_IMAGE,
+        ROLE_ASSIGNMENT,
+        TEMPLATE,
+        DEPLOYMENT,
+        NSG,
+        RULE_COLLECTION_GROUP,
+        IMAGE,
+        GALLERY_IMAGE_VERSION,
+    )
+}
 
 
 def of(arm_type: str) -> Kind:
@@ -123,10 +187,8 @@ def cleanup_order() -> list[Kind]:
 
 # ---- roles: what the build identity must be able to do
 
-NETWORK_ACTIONS = ["Microsoft.Network/virtualNetworks/read",
-                   "Microsoft.Network/virtualNetworks/subnets/join/action"]
-IMAGE_ACTIONS = ["Microsoft.Compute/images/read", "Microsoft.Compute/images/write",
-                 "Microsoft.Compute/images/delete"]
+NETWORK_ACTIONS = ["Microsoft.Network/virtualNetworks/read", "Microsoft.Network/virtualNetworks/subnets/join/action"]
+IMAGE_ACTIONS = ["Microsoft.Compute/images/read", "Microsoft.Compute/images/write", "Microsoft.Compute/images/delete"]
 # What Image Builder needs to write an image version into a gallery (and nothing to promote it:
 # promotion is done by whoever runs `aks-jumpbox promote`, not by the build identity).
 GALLERY_ACTIONS = [
@@ -159,15 +221,23 @@ class Role:
 
 
 ROLES = (
-    Role("network", "network-joiner", "Image Builder Network Joiner",
-         "Lets the Azure VM Image Builder identity join its build subnets; assign on the virtual network."),
-    Role("image", "image-writer", "Image Builder Image Writer",
-         "Lets the Azure VM Image Builder identity write the built image; assign on the destination resource "
-         "group."),
+    Role(
+        "network",
+        "network-joiner",
+        "Image Builder Network Joiner",
+        "Lets the Azure VM Image Builder identity join its build subnets; assign on the virtual network.",
+    ),
+    Role(
+        "image",
+        "image-writer",
+        "Image Builder Image Writer",
+        "Lets the Azure VM Image Builder identity write the built image; assign on the destination resource group.",
+    ),
 )
 
 
 # ---- role assignments: one declaration each
+
 
 @dataclass(frozen=True)
 class Assignment:
@@ -210,12 +280,30 @@ def _staging_group(spec: Spec, sub: str) -> str | None:
 _AT_DISTRIBUTION = "the build fails at its very end, when it distributes the image, after the whole build ran"
 
 ASSIGNMENTS = (
-    Assignment("assignment.network", "Image Builder joins its build subnets in this virtual network.", _vnet,
-               "Image Builder rejects the template when it is created", role="network"),
-    Assignment("assignment.image", "Image Builder writes the built jump box image into this resource group.",
-               _managed_image_group, _AT_DISTRIBUTION, role="image", just_in_time=True),
-    Assignment("assignment.gallery", "Image Builder writes image versions into this gallery.", _gallery,
-               _AT_DISTRIBUTION, role="image", after_gallery=True, just_in_time=True),
+    Assignment(
+        "assignment.network",
+        "Image Builder joins its build subnets in this virtual network.",
+        _vnet,
+        "Image Builder rejects the template when it is created",
+        role="network",
+    ),
+    Assignment(
+        "assignment.image",
+        "Image Builder writes the built jump box image into this resource group.",
+        _managed_image_group,
+        _AT_DISTRIBUTION,
+        role="image",
+        just_in_time=True,
+    ),
+    Assignment(
+        "assignment.gallery",
+        "Image Builder writes image versions into this gallery.",
+        _gallery,
+        _AT_DISTRIBUTION,
+        role="image",
+        after_gallery=True,
+        just_in_time=True,
+    ),
     # A staging group given in the spec "cannot be associated with another image template, must be empty
     # (no resources inside), in the same region as the image template, and have either "Contributor" or
     # "Owner" RBAC applied to the identity assigned to the Azure Image Builder image template resource":
@@ -227,13 +315,21 @@ ASSIGNMENTS = (
     # A named group that does not exist "will be created with the same name" (the swagger's
     # stagingResourceGroup) and "By default the identity … has the "Contributor" RBAC applied to it in the
     # resource group" (image-builder-json#template-creation-scenarios): then Image Builder grants it.
-    Assignment("assignment.staging", "Image Builder builds in this staging resource group (Contributor).",
-               _staging_group, "Image Builder rejects the template when it is created",
-               builtin_role="b24988ac-6180-42a0-ab88-20f7382dd24c", image_builder_grants=True,
-               checks=("Microsoft.Resources/subscriptions/resourceGroups/read",
-                       "Microsoft.Storage/storageAccounts/write", "Microsoft.Compute/virtualMachines/write",
-                       "Microsoft.Network/networkInterfaces/write",
-                       "Microsoft.ContainerInstance/containerGroups/write")),
+    Assignment(
+        "assignment.staging",
+        "Image Builder builds in this staging resource group (Contributor).",
+        _staging_group,
+        "Image Builder rejects the template when it is created",
+        builtin_role="b24988ac-6180-42a0-ab88-20f7382dd24c",
+        image_builder_grants=True,
+        checks=(
+            "Microsoft.Resources/subscriptions/resourceGroups/read",
+            "Microsoft.Storage/storageAccounts/write",
+            "Microsoft.Compute/virtualMachines/write",
+            "Microsoft.Network/networkInterfaces/write",
+            "Microsoft.ContainerInstance/containerGroups/write",
+        ),
+    ),
 )
 
 

@@ -108,8 +108,10 @@ class LockedArtifact(_LockModel):
         # The reason is shown in warnings, the egress allow-list and its markdown table: plain words only.
         plain = isinstance(value, str) and _OVERRIDE.fullmatch(value) and value.strip()
         if value is not None and not plain:
-            raise ValueError("must say in plain words (letters, digits, spaces and .,:;()/#'_+=@-, at most "
-                             "200) why this entry differs from the catalog")
+            raise ValueError(
+                "must say in plain words (letters, digits, spaces and .,:;()/#'_+=@-, at most "
+                "200) why this entry differs from the catalog"
+            )
         return value
 
     @model_validator(mode="after")
@@ -117,8 +119,9 @@ class LockedArtifact(_LockModel):
         where = info.context or {}
         if "catalog" not in where:  # built in code (the lock command): the plan checks it again
             return self
-        problem, base = _verify_source(where["tool"], where["version"], where["arch"], self.url,
-                                       self.checksum_url, where["catalog"])
+        problem, base = _verify_source(
+            where["tool"], where["version"], where["arch"], self.url, self.checksum_url, where["catalog"]
+        )
         if problem and self.override is None:
             raise invalid([problem])
         self._mirror_base = base if self.override is None else None
@@ -133,8 +136,7 @@ class LockedArtifact(_LockModel):
         return self.sha256 is not None
 
     def to_json(self) -> dict[str, Any]:
-        out = {"url": self.url, "sha256": self.sha256, "checksumUrl": self.checksum_url,
-               "source": self.source}
+        out = {"url": self.url, "sha256": self.sha256, "checksumUrl": self.checksum_url, "source": self.source}
         if self.override:
             out["override"] = self.override
         return out
@@ -155,15 +157,13 @@ class LockedTool(_LockModel):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, value: Any) -> str:
-        return _exact_version(value, f"must be an exact version string such as \"1.2.3\" (got {value!r}); "
-                                     f"{_REGENERATE}")
+        return _exact_version(value, f'must be an exact version string such as "1.2.3" (got {value!r}); {_REGENERATE}')
 
     @field_validator("artifacts", mode="wrap")
     @classmethod
     def _artifacts(cls, value: Any, handler: Any, info: ValidationInfo) -> dict[str, LockedArtifact]:
         if not isinstance(value, dict) or not value:
-            raise ValueError(f"must be a mapping of architecture ({', '.join(ARCHES)}) to artifact; "
-                             f"{_REGENERATE}")
+            raise ValueError(f"must be a mapping of architecture ({', '.join(ARCHES)}) to artifact; {_REGENERATE}")
         where = info.context or {}
         if "catalog" not in where:
             return handler(value)
@@ -173,16 +173,15 @@ class LockedTool(_LockModel):
             if arch not in ARCHES:
                 errors.append(error((arch,), f"unknown architecture; use one of {', '.join(ARCHES)}", arch))
             elif not tool.supports(arch):
-                errors.append(error((arch,), f"{tool.name} is not published for {arch} in the catalog; "
-                                    "remove this entry", arch))
+                errors.append(
+                    error((arch,), f"{tool.name} is not published for {arch} in the catalog; remove this entry", arch)
+                )
             elif not isinstance(raw, dict):
-                errors.append(error((arch,), "must be a mapping with url, sha256, checksumUrl and source",
-                                    raw))
+                errors.append(error((arch,), "must be a mapping with url, sha256, checksumUrl and source", raw))
             elif "version" in info.data:
                 context = {**where, "version": info.data["version"], "arch": arch}
                 try:
-                    out[arch] = LockedArtifact.model_validate(raw, context=context, by_alias=True,
-                                                              by_name=False)
+                    out[arch] = LockedArtifact.model_validate(raw, context=context, by_alias=True, by_name=False)
                 except ValidationError as exc:
                     errors += relocated(exc, (arch,))
         if errors:
@@ -190,11 +189,10 @@ class LockedTool(_LockModel):
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": self.version,
-                "artifacts": {a: self.artifacts[a].to_json() for a in sorted(self.artifacts)}}
+        return {"version": self.version, "artifacts": {a: self.artifacts[a].to_json() for a in sorted(self.artifacts)}}
 
 
-_VERSIONS = f"must be a list of exact version strings such as \"2.90.0\"; {_REGENERATE}"
+_VERSIONS = f'must be a list of exact version strings such as "2.90.0"; {_REGENERATE}'
 
 
 class LockedExtension(_LockModel):
@@ -210,8 +208,7 @@ class LockedExtension(_LockModel):
     @classmethod
     def _version(cls, value: Any) -> str:
         if not isinstance(value, str) or not EXTENSION_VERSION.fullmatch(value):
-            raise ValueError(f"must be an exact extension version such as \"19.0.0b10\" (got {value!r}); "
-                             f"{_REGENERATE}")
+            raise ValueError(f'must be an exact extension version such as "19.0.0b10" (got {value!r}); {_REGENERATE}')
         return value
 
     @field_validator("sha256", mode="before")
@@ -264,14 +261,16 @@ class _AzureCliFile(_LockModel):
             out[name] = []
             for i, raw in enumerate(entries):
                 try:
-                    entry = LockedExtension.model_validate(raw, context={"extension": name}, by_alias=True,
-                                                           by_name=False)
+                    entry = LockedExtension.model_validate(
+                        raw, context={"extension": name}, by_alias=True, by_name=False
+                    )
                 except ValidationError as exc:
                     errors += relocated(exc, (name, i))
                     continue
                 if any(e.version == entry.version for e in out[name]):
-                    errors.append(error((name, i, "version"), f"{entry.version} is locked twice; keep one entry "
-                                        "per version"))
+                    errors.append(
+                        error((name, i, "version"), f"{entry.version} is locked twice; keep one entry per version")
+                    )
                     continue
                 out[name].append(entry)
         if errors:
@@ -311,8 +310,7 @@ class _LockFile(_LockModel):
         errors: list[InitErrorDetails] = []
         for name, entries in value.items():
             if name not in context["catalog"].tools:
-                errors.append(error((name,), "is not a tool in the catalog; remove it or run "
-                                    "`aks-jumpbox lock`"))
+                errors.append(error((name,), "is not a tool in the catalog; remove it or run `aks-jumpbox lock`"))
             elif not isinstance(entries, list):
                 errors.append(error((name,), f"must be a list of locked versions; {_REGENERATE}"))
             else:
@@ -322,8 +320,9 @@ class _LockFile(_LockModel):
         return out
 
 
-def _entries(name: str, entries: list[Any], context: dict[str, Any],
-             errors: list[InitErrorDetails]) -> list[LockedTool]:
+def _entries(
+    name: str, entries: list[Any], context: dict[str, Any], errors: list[InitErrorDetails]
+) -> list[LockedTool]:
     """The locked versions of one tool, each verified (the context names the tool); adds to errors."""
     out: list[LockedTool] = []
     for i, raw in enumerate(entries):
@@ -336,8 +335,7 @@ def _entries(name: str, entries: list[Any], context: dict[str, Any],
             errors += relocated(exc, (name, i))
             continue
         if any(e.version == entry.version for e in out):
-            errors.append(error((name, i, "version"), f"{entry.version} is locked twice; keep one entry per "
-                                "version"))
+            errors.append(error((name, i, "version"), f"{entry.version} is locked twice; keep one entry per version"))
             continue
         out.append(entry)
     return out
@@ -379,10 +377,19 @@ class Lock(_LockModel):
                 name: [self.tools[name][v].to_json() for v in sorted(self.tools[name], key=_version_key)]
                 for name in sorted(self.tools)
             },
-            "azureCli": {"versions": list(self.azure_cli_versions),
-                         **({"extensions": {
-                             name: [self.extensions[name][v].to_json() for v in self.extension_versions(name)]
-                             for name in sorted(self.extensions)}} if self.extensions else {})},
+            "azureCli": {
+                "versions": list(self.azure_cli_versions),
+                **(
+                    {
+                        "extensions": {
+                            name: [self.extensions[name][v].to_json() for v in self.extension_versions(name)]
+                            for name in sorted(self.extensions)
+                        }
+                    }
+                    if self.extensions
+                    else {}
+                ),
+            },
         }
 
     def dumps(self) -> str:
@@ -399,8 +406,9 @@ def _mirror_base(url: str, name: str, version: str, arch: str, upstream: str) ->
     return url[: -len(suffix)] if url.endswith(suffix) and len(url) > len(suffix) else None
 
 
-def _verify_source(name: str, version: str, arch: str, url: str, checksum_url: str,
-                   catalog: Catalog) -> tuple[Any, str | None]:
+def _verify_source(
+    name: str, version: str, arch: str, url: str, checksum_url: str, catalog: Catalog
+) -> tuple[Any, str | None]:
     """(problem, mirror base): the entry's URLs against what the catalog derives."""
     tool = catalog.tool(name)
     want_url, want_sum = tool.artifact_url(version, arch), tool.checksum_file_url(version, arch)
@@ -409,20 +417,36 @@ def _verify_source(name: str, version: str, arch: str, url: str, checksum_url: s
     base = _mirror_base(url, name, version, arch, want_url)
     if base is not None and _mirror_base(checksum_url, name, version, arch, want_sum) == base:
         return None, base
-    fix = (f"{_REGENERATE}, or, to fetch it from elsewhere on purpose, add \"override\": \"<why>\" to this "
-           "entry (the plan then warns and the egress allow-list says so)")
+    fix = (
+        f'{_REGENERATE}, or, to fetch it from elsewhere on purpose, add "override": "<why>" to this '
+        "entry (the plan then warns and the egress allow-list says so)"
+    )
     if url != want_url and base is None:
         copy = f"<mirror>/{name}/{version}/{arch}/{url_basename(want_url)}"
-        return error(("url",), f"is {url}, not the catalog's URL of {name} {version} ({arch}), {want_url}, "
-                               f"or its mirror copy ({copy}); {fix}", url), None
-    return error(("checksumUrl",), f"is {checksum_url}, not the catalog's checksum file of {name} {version} "
-                                   f"({arch}), {want_sum}, or its copy in the same mirror as url; {fix}",
-                 checksum_url), None
+        return error(
+            ("url",),
+            f"is {url}, not the catalog's URL of {name} {version} ({arch}), {want_url}, "
+            f"or its mirror copy ({copy}); {fix}",
+            url,
+        ), None
+    return error(
+        ("checksumUrl",),
+        f"is {checksum_url}, not the catalog's checksum file of {name} {version} "
+        f"({arch}), {want_sum}, or its copy in the same mirror as url; {fix}",
+        checksum_url,
+    ), None
 
 
 def _unknown_key(parent: str) -> str:
-    kind = ("artifact" if ".artifacts." in parent else "entry" if parent.startswith("tools.")
-            else "extension" if parent.startswith("azureCli.extensions.") else parent)
+    kind = (
+        "artifact"
+        if ".artifacts." in parent
+        else "entry"
+        if parent.startswith("tools.")
+        else "extension"
+        if parent.startswith("azureCli.extensions.")
+        else parent
+    )
     return f"is not a lock field (allowed: {', '.join(_KEYS.get(kind, _KEYS['']))})"
 
 
@@ -436,11 +460,18 @@ def parse_lock(doc: Any, label: str, catalog: Catalog, *, lines: dict | None = N
     try:
         file = _LockFile.model_validate(doc, context={"catalog": catalog}, by_alias=True, by_name=False)
     except ValidationError as exc:
-        raise located(exc, LocatedDocument(doc, label, lines or {}), brackets=True, exact=True,
-                      unknown=_unknown_key, missing=f"is missing; {_REGENERATE}") from None
+        raise located(
+            exc,
+            LocatedDocument(doc, label, lines or {}),
+            brackets=True,
+            exact=True,
+            unknown=_unknown_key,
+            missing=f"is missing; {_REGENERATE}",
+        ) from None
     tools = {name: {e.version: e for e in entries} for name, entries in file.tools.items() if entries}
-    extensions = {name: {e.version: e for e in entries} for name, entries in file.azure_cli.extensions.items()
-                  if entries}
+    extensions = {
+        name: {e.version: e for e in entries} for name, entries in file.azure_cli.extensions.items() if entries
+    }
     return Lock(tools=tools, azure_cli_versions=file.azure_cli.versions, extensions=extensions)
 
 
@@ -453,7 +484,6 @@ def load_lock(path: str | Path | None, catalog: Catalog) -> tuple[Lock, str]:
         text, label = default_lock_text(), f"<embedded default {DEFAULT_LOCK_NAME}>"
     else:
         label = str(path)
-        text = read_input(path, what="lock", limit=SPEC_LIMIT,
-                          missing_fix="Create it with `aks-jumpbox lock`.")
+        text = read_input(path, what="lock", limit=SPEC_LIMIT, missing_fix="Create it with `aks-jumpbox lock`.")
     doc = load_json(text, label, fix="Regenerate it with `aks-jumpbox lock`.")
     return parse_lock(doc, label, catalog, lines=json_lines(text)), label

@@ -65,14 +65,21 @@ def mirror_items(spec: Spec, lock: Lock, catalog: Catalog, lock_label: str = "ju
             try:
                 catalog_order = tool.checksum_order_file_url(version, arch)
                 order = sibling_url(art.checksum_url, url_basename(catalog_order)) if catalog_order else None
-                items.append(MirrorItem(
-                    tool=name, version=version, arch=arch, upstream_url=art.url,
-                    path=mirror_path(name, version, arch, art.url), sha256=art.sha256,
-                    checksum_upstream_url=art.checksum_url,
-                    checksum_path=mirror_path(name, version, arch, art.checksum_url),
-                    checksum_format=tool.checksum_format,
-                    order_upstream_url=order, order_path=mirror_path(name, version, arch, order) if order else None,
-                ))
+                items.append(
+                    MirrorItem(
+                        tool=name,
+                        version=version,
+                        arch=arch,
+                        upstream_url=art.url,
+                        path=mirror_path(name, version, arch, art.url),
+                        sha256=art.sha256,
+                        checksum_upstream_url=art.checksum_url,
+                        checksum_path=mirror_path(name, version, arch, art.checksum_url),
+                        checksum_format=tool.checksum_format,
+                        order_upstream_url=order,
+                        order_path=mirror_path(name, version, arch, order) if order else None,
+                    )
+                )
             except UnsafeFileName as exc:  # a Lock built in code, without parse_lock's checks
                 problems.append(Problem(lock_label, None, f"tools.{name}[{index}].artifacts.{arch}.url", str(exc)))
     for ext in spec.azure_cli.extensions:  # the plan reports an extension the lock does not pin
@@ -89,9 +96,21 @@ def mirror_items(spec: Spec, lock: Lock, catalog: Catalog, lock_label: str = "ju
         except UnsafeFileName as exc:
             problems.append(Problem(lock_label, None, f"azureCli.extensions.{ext.name}", str(exc)))
             continue
-        items.append(MirrorItem(tool=ext.name, version=pinned.version, arch="any", upstream_url=pinned.url, path=path,
-                                sha256=pinned.sha256, checksum_upstream_url=INDEX_URL, checksum_path=MIRROR_INDEX,
-                                checksum_format="azext-index", order_upstream_url=None, order_path=None))
+        items.append(
+            MirrorItem(
+                tool=ext.name,
+                version=pinned.version,
+                arch="any",
+                upstream_url=pinned.url,
+                path=path,
+                sha256=pinned.sha256,
+                checksum_upstream_url=INDEX_URL,
+                checksum_path=MIRROR_INDEX,
+                checksum_format="azext-index",
+                order_upstream_url=None,
+                order_path=None,
+            )
+        )
     if problems:
         raise SpecError(problems)
     return items

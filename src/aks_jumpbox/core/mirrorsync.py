@@ -73,8 +73,11 @@ def check_sources(items: Iterable[MirrorItem], source: Source) -> None:
     if source.folder is None:
         return
     for item in items:
-        for what, rel in ((f"{item.tool} artifact", item.path), ("checksum file", item.checksum_path),
-                          ("checksum order file", item.order_path)):
+        for what, rel in (
+            (f"{item.tool} artifact", item.path),
+            ("checksum file", item.checksum_path),
+            ("checksum order file", item.order_path),
+        ):
             if rel is None:
                 continue
             where = source.locate("", rel)
@@ -165,8 +168,15 @@ def write_index(out: Path, synced: list[Synced]) -> Path:
     doc = {
         "schema": "aks-jumpbox/mirror/v1",
         "artifacts": [
-            {"tool": s.item.tool, "version": s.item.version, "arch": s.item.arch, "path": s.item.path,
-             "sha256": s.sha256, "upstreamUrl": s.item.upstream_url, "checksumPath": s.item.checksum_path}
+            {
+                "tool": s.item.tool,
+                "version": s.item.version,
+                "arch": s.item.arch,
+                "path": s.item.path,
+                "sha256": s.sha256,
+                "upstreamUrl": s.item.upstream_url,
+                "checksumPath": s.item.checksum_path,
+            }
             for s in sorted(synced, key=lambda s: s.item.path)
         ],
     }

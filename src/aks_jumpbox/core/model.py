@@ -79,9 +79,17 @@ class EgressRule:
         return self.service_tag or self.fqdn
 
     def to_json(self) -> dict[str, Any]:
-        return {"fqdn": self.fqdn, "port": self.port, "protocol": self.protocol, "purpose": self.purpose,
-                "required_by": list(self.required_by), "subnets": list(self.subnets),
-                "service_tag": self.service_tag, "basis": self.basis.to_json(), "level": self.basis.level}
+        return {
+            "fqdn": self.fqdn,
+            "port": self.port,
+            "protocol": self.protocol,
+            "purpose": self.purpose,
+            "required_by": list(self.required_by),
+            "subnets": list(self.subnets),
+            "service_tag": self.service_tag,
+            "basis": self.basis.to_json(),
+            "level": self.basis.level,
+        }
 
 
 @dataclass(frozen=True)
@@ -97,8 +105,11 @@ class Flow:
     basis: Basis = field(default_factory=lambda: Basis(INFERRED, "no reason recorded"))
 
     def to_json(self) -> dict[str, Any]:
-        return {**{k: v for k, v in asdict(self).items() if k != "basis"}, "basis": self.basis.to_json(),
-                "level": self.basis.level}
+        return {
+            **{k: v for k, v in asdict(self).items() if k != "basis"},
+            "basis": self.basis.to_json(),
+            "level": self.basis.level,
+        }
 
 
 @dataclass(frozen=True)

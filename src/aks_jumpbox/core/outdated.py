@@ -41,8 +41,14 @@ class Row:
         return "retiring"
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "pinned": self.pinned, "newest": self.newest,
-                "status": self.status, "flags": [{"kind": f.kind, "message": f.message} for f in self.flags]}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "pinned": self.pinned,
+            "newest": self.newest,
+            "status": self.status,
+            "flags": [{"kind": f.kind, "message": f.message} for f in self.flags],
+        }
 
 
 def review_flags(spec: Spec, today: dt.date) -> dict[str, Flag]:
@@ -51,8 +57,11 @@ def review_flags(spec: Spec, today: dt.date) -> dict[str, Flag]:
     for name, pin in sorted(spec.tools.items()):
         if pin.review_by is not None and pin.review_by < today:
             why = f" (pinned because: {pin.reason})" if pin.reason else ""
-            out[name] = Flag("review", f"tools.{name}: review_by {pin.review_by.isoformat()} has passed{why}; "
-                                       "review the pin and move review_by forward, or upgrade it")
+            out[name] = Flag(
+                "review",
+                f"tools.{name}: review_by {pin.review_by.isoformat()} has passed{why}; "
+                "review the pin and move review_by forward, or upgrade it",
+            )
     return out
 
 
@@ -64,10 +73,16 @@ def _base_image_row(spec: Spec, catalog: Catalog, today: dt.date) -> Row:
     flags = []
     days = (end - today).days
     if days < 0:
-        flags.append(Flag("end-of-support", f"{image.title}: standard support ended on {end}; move base_image to {newest.key}"))
+        flags.append(
+            Flag("end-of-support", f"{image.title}: standard support ended on {end}; move base_image to {newest.key}")
+        )
     elif days <= catalog.warn_days_before_end_of_support:
-        flags.append(Flag("end-of-support", f"{image.title}: standard support ends on {end} (in {days} days); "
-                                            f"plan the move to {newest.key}"))
+        flags.append(
+            Flag(
+                "end-of-support",
+                f"{image.title}: standard support ends on {end} (in {days} days); plan the move to {newest.key}",
+            )
+        )
     return Row("base-image", spec.base_image, spec.base_image, newest.key, tuple(flags))
 
 
@@ -90,8 +105,9 @@ def _api_rows(facts: dict[str, Any], today: dt.date) -> list[Row]:
     return rows
 
 
-def outdated(spec: Spec, lock: Lock, catalog: Catalog, facts: dict[str, Any], newest: dict[str, Newest],
-             today: dt.date) -> list[Row]:
+def outdated(
+    spec: Spec, lock: Lock, catalog: Catalog, facts: dict[str, Any], newest: dict[str, Newest], today: dt.date
+) -> list[Row]:
     reviews = review_flags(spec, today)
     rows = []
     for name in sorted(spec.tools):

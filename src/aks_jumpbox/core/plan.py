@@ -36,8 +36,21 @@ from aks_jumpbox.core.scripts import inline_wrapper, render_provision, render_va
 from aks_jumpbox.core.spec import Spec, azure_facts
 
 # The data model lives in core/model.py, the roles in core/kinds.py; their names stay importable here.
-__all__ = ["GALLERY_ACTIONS", "GENERATOR", "HASH_TAG", "AptPlan", "AzureCliPlan", "GalleryPlan", "Names",
-           "Plan", "Ref", "Resource", "ToolArtifact", "build_plan", "role_actions"]
+__all__ = [
+    "GALLERY_ACTIONS",
+    "GENERATOR",
+    "HASH_TAG",
+    "AptPlan",
+    "AzureCliPlan",
+    "GalleryPlan",
+    "Names",
+    "Plan",
+    "Ref",
+    "Resource",
+    "ToolArtifact",
+    "build_plan",
+    "role_actions",
+]
 
 GENERATOR = f"aks-jumpbox {__version__}"
 HASH_TAG = "aks-jumpbox.plan-hash"
@@ -47,13 +60,19 @@ def _lock_problem(spec_label: str, name: str, version: str, arch: str, lock_labe
     entry = lock.get(name, version)
     if entry is not None:  # locked, but not for the spec's architecture
         have = ", ".join(sorted(entry.artifacts)) or "no architecture"
-        return Problem(spec_label, None, f"tools.{name}",
-                       f"version {version} is locked in {lock_label} for {have} only, not for {arch}; "
-                       "run `aks-jumpbox lock` to resolve it")
+        return Problem(
+            spec_label,
+            None,
+            f"tools.{name}",
+            f"version {version} is locked in {lock_label} for {have} only, not for {arch}; "
+            "run `aks-jumpbox lock` to resolve it",
+        )
     locked = sorted(lock.tools.get(name, {}))
     have = f" (locked: {', '.join(locked)})" if locked else ""
     return Problem(
-        spec_label, None, f"tools.{name}",
+        spec_label,
+        None,
+        f"tools.{name}",
         f"version {version} is not in {lock_label}{have}; run `aks-jumpbox lock` to resolve it",
     )
 
@@ -77,11 +96,16 @@ def _artifacts(spec: Spec, lock: Lock, catalog: Catalog, spec_label: str, lock_l
             continue
         locked = entry.artifacts[arch]
         if locked.mirror_base is not None and locked.mirror_base != spec.mirror.artifacts:
-            problems.append(Problem(
-                lock_label, None, _lock_field(name, lock, pin.version, arch),
-                f"names the mirror {locked.mirror_base}, but the spec's mirror.artifacts is "
-                f"{spec.mirror.artifacts or 'not set'}; set mirror.artifacts to it, or regenerate the lock with "
-                "`aks-jumpbox lock`"))
+            problems.append(
+                Problem(
+                    lock_label,
+                    None,
+                    _lock_field(name, lock, pin.version, arch),
+                    f"names the mirror {locked.mirror_base}, but the spec's mirror.artifacts is "
+                    f"{spec.mirror.artifacts or 'not set'}; set mirror.artifacts to it, or regenerate the lock with "
+                    "`aks-jumpbox lock`",
+                )
+            )
             continue
         try:
             file_name = url_basename(locked.url)
@@ -100,13 +124,26 @@ def _artifacts(spec: Spec, lock: Lock, catalog: Catalog, spec_label: str, lock_l
             url, checksum_url = locked.url, locked.checksum_url
         out.append(
             ToolArtifact(
-                name=name, version=pin.version, arch=arch, url=url, upstream_url=locked.url,
-                sha256=locked.sha256, digest_source=locked.source, checksum_url=checksum_url,
-                checksum_order_url=order_url, checksum_format=tool.checksum_format,
-                archive=tool.archive, member=tool.archive_member(pin.version, arch), file_name=file_name,
-                install_path=tool.install, version_command=tool.version.command,
-                version_regex=tool.version.regex, license=tool.license, homepage=tool.homepage,
-                deprecated=tool.deprecated, override=locked.override,
+                name=name,
+                version=pin.version,
+                arch=arch,
+                url=url,
+                upstream_url=locked.url,
+                sha256=locked.sha256,
+                digest_source=locked.source,
+                checksum_url=checksum_url,
+                checksum_order_url=order_url,
+                checksum_format=tool.checksum_format,
+                archive=tool.archive,
+                member=tool.archive_member(pin.version, arch),
+                file_name=file_name,
+                install_path=tool.install,
+                version_command=tool.version.command,
+                version_regex=tool.version.regex,
+                license=tool.license,
+                homepage=tool.homepage,
+                deprecated=tool.deprecated,
+                override=locked.override,
             )
         )
     if problems:
@@ -118,11 +155,17 @@ def _azure_cli(spec: Spec, lock: Lock, catalog: Catalog, spec_label: str, lock_l
     cli = catalog.azure_cli
     image = catalog.base_images[spec.base_image]
     if lock.azure_cli_versions and spec.azure_cli.version not in lock.azure_cli_versions:
-        raise SpecError([Problem(
-            spec_label, None, "azure_cli.version",
-            f"version {spec.azure_cli.version} is not in {lock_label} (locked: "
-            f"{', '.join(lock.azure_cli_versions)}); run `aks-jumpbox lock` to resolve it",
-        )])
+        raise SpecError(
+            [
+                Problem(
+                    spec_label,
+                    None,
+                    "azure_cli.version",
+                    f"version {spec.azure_cli.version} is not in {lock_label} (locked: "
+                    f"{', '.join(lock.azure_cli_versions)}); run `aks-jumpbox lock` to resolve it",
+                )
+            ]
+        )
     m = spec.mirror
     wheels = _extension_wheels(spec, lock, spec_label, lock_label)
     return AzureCliPlan(
@@ -154,9 +197,15 @@ def _extension_wheels(spec: Spec, lock: Lock, spec_label: str, lock_label: str) 
         if entry is None:
             have = f" (locked: {', '.join(locked)})" if locked else " (it pins no version of it)"
             what = f"{ext.name} {ext.version}" if ext.version else ext.name
-            problems.append(Problem(spec_label, None, f"azure_cli.extensions.{i}",
-                                    f"Azure CLI extension {what} is not pinned in {lock_label}{have}; run "
-                                    "`aks-jumpbox lock` to pin its wheel and SHA-256"))
+            problems.append(
+                Problem(
+                    spec_label,
+                    None,
+                    f"azure_cli.extensions.{i}",
+                    f"Azure CLI extension {what} is not pinned in {lock_label}{have}; run "
+                    "`aks-jumpbox lock` to pin its wheel and SHA-256",
+                )
+            )
             continue
         try:
             file_name = url_basename(entry.url)
@@ -165,8 +214,17 @@ def _extension_wheels(spec: Spec, lock: Lock, spec_label: str, lock_label: str) 
             continue
         base = spec.mirror.artifacts
         url = f"{base.rstrip('/')}/{extension_mirror_path(ext.name, entry.version, entry.url)}" if base else entry.url
-        out.append(ExtensionWheel(name=ext.name, version=entry.version, url=url, upstream_url=entry.url,
-                                  sha256=entry.sha256, file_name=file_name, digest_source=entry.source))
+        out.append(
+            ExtensionWheel(
+                name=ext.name,
+                version=entry.version,
+                url=url,
+                upstream_url=entry.url,
+                sha256=entry.sha256,
+                file_name=file_name,
+                digest_source=entry.source,
+            )
+        )
     if problems:
         raise SpecError(problems)
     return tuple(out)
@@ -187,20 +245,30 @@ def _role_definitions(spec: Spec, sub: str) -> list[Resource]:
     out = []
     for role in kinds.ROLES:
         guid = stable_guid(scope, spec.name, role.slug)
-        out.append(Resource(
-            key=role.key, type=kind.arm_type, name=guid, api_version=kind.api_version,
-            id=f"{scope}/providers/{kind.arm_type}/{guid}",
-            level=kind.level, scope=scope,
-            body={"properties": {
-                "roleName": f"[aks-jumpbox] {role.title} ({spec.name}, {sub[:8]})",
-                "description": role.description,
-                "type": "CustomRole",
-                "permissions": [{"actions": actions[role.kind], "notActions": [], "dataActions": [],
-                                 "notDataActions": []}],
-                "assignableScopes": [scope],
-            }},
-            depends_on=(), purpose=f"custom role: {role.title}",
-        ))
+        out.append(
+            Resource(
+                key=role.key,
+                type=kind.arm_type,
+                name=guid,
+                api_version=kind.api_version,
+                id=f"{scope}/providers/{kind.arm_type}/{guid}",
+                level=kind.level,
+                scope=scope,
+                body={
+                    "properties": {
+                        "roleName": f"[aks-jumpbox] {role.title} ({spec.name}, {sub[:8]})",
+                        "description": role.description,
+                        "type": "CustomRole",
+                        "permissions": [
+                            {"actions": actions[role.kind], "notActions": [], "dataActions": [], "notDataActions": []}
+                        ],
+                        "assignableScopes": [scope],
+                    }
+                },
+                depends_on=(),
+                purpose=f"custom role: {role.title}",
+            )
+        )
     return out
 
 
@@ -216,8 +284,9 @@ def _role_definition_id(spec: Spec, sub: str, declared: kinds.Assignment, custom
     return f"{subscription_scope(sub)}/providers/{kinds.ROLE_DEFINITION.arm_type}/{builtin}"
 
 
-def _assignments(spec: Spec, sub: str, identity: Resource, custom: dict[str, Resource],
-                 galleries: list[Resource]) -> list[Resource]:
+def _assignments(
+    spec: Spec, sub: str, identity: Resource, custom: dict[str, Resource], galleries: list[Resource]
+) -> list[Resource]:
     """The plan's role assignments, one per declaration in core/kinds.py that applies to the spec."""
     kind = kinds.ROLE_ASSIGNMENT
     out = []
@@ -232,18 +301,27 @@ def _assignments(spec: Spec, sub: str, identity: Resource, custom: dict[str, Res
         if declared.after_gallery:
             depends += tuple(r.key for r in galleries)
         guid = stable_guid(scope, identity.id, role_id)
-        out.append(Resource(
-            key=declared.key, type=kind.arm_type, name=guid, api_version=kind.api_version,
-            id=f"{scope}/providers/{kind.arm_type}/{guid}",
-            level=kind.level, scope=scope,
-            body={"properties": {
-                "roleDefinitionId": role_id,
-                "principalId": Ref(identity.key, "properties.principalId"),
-                "principalType": "ServicePrincipal",
-                "description": declared.description,
-            }},
-            depends_on=depends, purpose=declared.description,
-        ))
+        out.append(
+            Resource(
+                key=declared.key,
+                type=kind.arm_type,
+                name=guid,
+                api_version=kind.api_version,
+                id=f"{scope}/providers/{kind.arm_type}/{guid}",
+                level=kind.level,
+                scope=scope,
+                body={
+                    "properties": {
+                        "roleDefinitionId": role_id,
+                        "principalId": Ref(identity.key, "properties.principalId"),
+                        "principalType": "ServicePrincipal",
+                        "description": declared.description,
+                    }
+                },
+                depends_on=depends,
+                purpose=declared.description,
+            )
+        )
     return out
 
 
@@ -251,26 +329,49 @@ def _customizer(name: str, script_name: str, script: str) -> dict[str, Any]:
     return {"type": "Shell", "name": name, "inline": inline_wrapper(script_name, script)}
 
 
-def _distribute(spec: Spec, image_id: str | None, gallery: GalleryPlan | None,
-                plan_hash: str | None = None) -> list[dict[str, Any]]:
+def _distribute(
+    spec: Spec, image_id: str | None, gallery: GalleryPlan | None, plan_hash: str | None = None
+) -> list[dict[str, Any]]:
     tags = {"source": "aks-jumpbox", "baseImage": spec.base_image}
     if plan_hash is not None:  # absent from the draft the hash is computed from
         tags[HASH_TAG] = plan_hash  # so `versions` can tell an image's content from the image alone
     out: list[dict[str, Any]] = []
     if spec.distribute.managed_image is not None:
-        out.append({"type": "ManagedImage", "runOutputName": "managedImage", "imageId": image_id,
-                    "location": (spec.distribute.managed_image.location or spec.build.location), "artifactTags": tags})
+        out.append(
+            {
+                "type": "ManagedImage",
+                "runOutputName": "managedImage",
+                "imageId": image_id,
+                "location": (spec.distribute.managed_image.location or spec.build.location),
+                "artifactTags": tags,
+            }
+        )
     if gallery is not None:
-        out.append({
-            "type": "SharedImage", "runOutputName": "galleryImage", "galleryImageId": gallery.version_id,
-            "targetRegions": [{"name": n, "replicaCount": c, "storageAccountType": t} for n, c, t in gallery.target_regions],
-            "excludeFromLatest": gallery.exclude_from_latest, "artifactTags": tags,
-        })
+        out.append(
+            {
+                "type": "SharedImage",
+                "runOutputName": "galleryImage",
+                "galleryImageId": gallery.version_id,
+                "targetRegions": [
+                    {"name": n, "replicaCount": c, "storageAccountType": t} for n, c, t in gallery.target_regions
+                ],
+                "excludeFromLatest": gallery.exclude_from_latest,
+                "artifactTags": tags,
+            }
+        )
     return out
 
 
-def _template_body(spec: Spec, catalog: Catalog, identity: Resource, scripts: dict[str, str], image_id: str | None,
-                   sub: str, gallery: GalleryPlan | None = None, plan_hash: str | None = None) -> dict[str, Any]:
+def _template_body(
+    spec: Spec,
+    catalog: Catalog,
+    identity: Resource,
+    scripts: dict[str, str],
+    image_id: str | None,
+    sub: str,
+    gallery: GalleryPlan | None = None,
+    plan_hash: str | None = None,
+) -> dict[str, Any]:
     b = spec.build
     image = catalog.base_images[spec.base_image]
     vnet: dict[str, Any] = {"subnetId": str(b.subnet)}
@@ -282,8 +383,11 @@ def _template_body(spec: Spec, catalog: Catalog, identity: Resource, scripts: di
         "buildTimeoutInMinutes": b.timeout_minutes,
         "vmProfile": {"vmSize": b.vm_size, "osDiskSizeGB": b.os_disk_size_gb, "vnetConfig": vnet},
         "source": {
-            "type": "PlatformImage", "publisher": image.publisher, "offer": image.offer,
-            "sku": image.skus[spec.architecture], "version": "latest",
+            "type": "PlatformImage",
+            "publisher": image.publisher,
+            "offer": image.offer,
+            "sku": image.skus[spec.architecture],
+            "version": "latest",
         },
         "customize": [_customizer("aks-jumpbox provision", "provision.sh", scripts["provision.sh"])],
         "validate": {
@@ -304,8 +408,9 @@ def _template_body(spec: Spec, catalog: Catalog, identity: Resource, scripts: di
     }
 
 
-def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
-               lock_label: str = "jumpbox.lock.json", catalog: Catalog) -> Plan:
+def build_plan(
+    spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml", lock_label: str = "jumpbox.lock.json", catalog: Catalog
+) -> Plan:
 
     sub = spec.subscription
     artifacts = _artifacts(spec, lock, catalog, spec_label, lock_label)
@@ -319,12 +424,16 @@ def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
     identity_name = spec.identity.name or f"id-{spec.name}-imagebuilder"
     tags = dict(sorted(spec.tags.items()))
     identity = Resource(
-        key="identity", type=kinds.IDENTITY.arm_type, name=identity_name,
+        key="identity",
+        type=kinds.IDENTITY.arm_type,
+        name=identity_name,
         api_version=kinds.IDENTITY.api_version,
         id=resource_id(sub, build_rg, kinds.IDENTITY.arm_type, identity_name),
-        level=kinds.IDENTITY.level, scope=resource_group_id(sub, build_rg),
+        level=kinds.IDENTITY.level,
+        scope=resource_group_id(sub, build_rg),
         body={"location": spec.build.location, "tags": tags, "properties": {}},
-        depends_on=(), purpose="the identity Image Builder builds and distributes with",
+        depends_on=(),
+        purpose="the identity Image Builder builds and distributes with",
     )
     custom = {r.key: r for r in _role_definitions(spec, sub)} if spec.identity.roles == "custom" else {}
     managed = spec.distribute.managed_image
@@ -347,15 +456,27 @@ def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
     scripts = {name: with_plan_hash(text, digest) for name, text in scripts.items()}
     image_name = (managed.name if managed else None) or f"img-{spec.name}-{short}"
     gallery = gallery_plan(spec, sub, gallery_spec.version or content_version(digest)) if gallery_spec else None
-    body = _template_body(spec, catalog, identity, scripts,
-                          resource_id(sub, dest_rg, "Microsoft.Compute/images", image_name) if managed else None, sub,
-                          gallery, digest)
+    body = _template_body(
+        spec,
+        catalog,
+        identity,
+        scripts,
+        resource_id(sub, dest_rg, "Microsoft.Compute/images", image_name) if managed else None,
+        sub,
+        gallery,
+        digest,
+    )
     body["tags"] = {**tags, HASH_TAG: digest, "aks-jumpbox.generator": GENERATOR}
     template = Resource(
-        key="template", type=kinds.TEMPLATE.arm_type, name=tname, api_version=kinds.TEMPLATE.api_version,
+        key="template",
+        type=kinds.TEMPLATE.arm_type,
+        name=tname,
+        api_version=kinds.TEMPLATE.api_version,
         id=resource_id(sub, build_rg, kinds.TEMPLATE.arm_type, tname),
-        level=kinds.TEMPLATE.level, scope=resource_group_id(sub, build_rg),
-        body=body, depends_on=("identity", *(a.key for a in assignments), *(r.key for r in galleries)),
+        level=kinds.TEMPLATE.level,
+        scope=resource_group_id(sub, build_rg),
+        body=body,
+        depends_on=("identity", *(a.key for a in assignments), *(r.key for r in galleries)),
         purpose="the image template (immutable; named by its content hash)",
     )
     resources = (*custom.values(), identity, *galleries, *assignments, template)
@@ -363,19 +484,39 @@ def build_plan(spec: Spec, lock: Lock, *, spec_label: str = "jumpbox.yaml",
     warnings += tuple(
         f"tools.{a.name}: {lock_label} overrides the catalog's URL, fetching {a.upstream_url} "
         f"(override: {a.override}); its digest is still verified"
-        for a in artifacts if a.override
+        for a in artifacts
+        if a.override
     )
     warnings += tuple(
         f"tools.{a.name}: no SHA-256 is pinned in {lock_label} ({a.digest_source.split(':')[0]}); the build "
         f"verifies it against the upstream checksum file {a.checksum_url}; run `aks-jumpbox lock` online to pin it"
-        for a in artifacts if a.sha256 is None
+        for a in artifacts
+        if a.sha256 is None
     )
     if spec.identity.roles == "builtin":
-        warnings += ("identity.roles: builtin assigns Network Contributor and Contributor, far more than Image "
-                     "Builder needs; prefer custom least-privilege roles",)
-    names = Names(template=tname, image=image_name, identity=identity_name,
-                  network_role=custom["role.network"].name if custom else "",
-                  image_role=custom["role.image"].name if custom else "")
+        warnings += (
+            "identity.roles: builtin assigns Network Contributor and Contributor, far more than Image "
+            "Builder needs; prefer custom least-privilege roles",
+        )
+    names = Names(
+        template=tname,
+        image=image_name,
+        identity=identity_name,
+        network_role=custom["role.network"].name if custom else "",
+        image_role=custom["role.image"].name if custom else "",
+    )
     network = network_contract(spec, egress_rules(spec, artifacts, azure_cli, apt, catalog))
-    return Plan(spec=spec, hash=digest, names=names, subscription=sub, artifacts=artifacts, azure_cli=azure_cli,
-                apt=apt, resources=resources, network=network, scripts=scripts, warnings=warnings, gallery=gallery)
+    return Plan(
+        spec=spec,
+        hash=digest,
+        names=names,
+        subscription=sub,
+        artifacts=artifacts,
+        azure_cli=azure_cli,
+        apt=apt,
+        resources=resources,
+        network=network,
+        scripts=scripts,
+        warnings=warnings,
+        gallery=gallery,
+    )

@@ -61,7 +61,7 @@ def _tag_version(tag: str, template: str) -> str | None:
     prefix, _, suffix = template.partition("{version}")
     if not (tag.startswith(prefix) and tag.endswith(suffix)) or len(tag) <= len(prefix) + len(suffix):
         return None
-    version = tag[len(prefix):len(tag) - len(suffix)]
+    version = tag[len(prefix) : len(tag) - len(suffix)]
     return version if PLAIN.fullmatch(version) else None
 
 
@@ -129,8 +129,9 @@ def newest_release(name: str, catalog: Catalog, arch: str, fetch_text: FetchText
     try:
         text = fetch_text(via_feed(url, feed))
         if src.source == "github":
-            versions = github_versions(text, src.tag or "v{version}",
-                                       _github_asset(tool, arch, src.repo or "") if tool else None)
+            versions = github_versions(
+                text, src.tag or "v{version}", _github_asset(tool, arch, src.repo or "") if tool else None
+            )
         elif src.source == "hashicorp":
             versions = hashicorp_versions(text, tool.arch_names[arch] if tool else arch)
         else:

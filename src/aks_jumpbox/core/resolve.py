@@ -33,8 +33,9 @@ def _one_line(text: str, limit: int = 900) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def resolve_tool(spec: Spec, catalog: Catalog, name: str, version: str, fetch_text: FetchText,
-                 previous: LockedTool | None) -> tuple[LockedTool, list[str]]:
+def resolve_tool(
+    spec: Spec, catalog: Catalog, name: str, version: str, fetch_text: FetchText, previous: LockedTool | None
+) -> tuple[LockedTool, list[str]]:
     tool = catalog.tool(name)
     artifacts: dict[str, LockedArtifact] = {}
     notes: list[str] = []
@@ -56,7 +57,9 @@ def resolve_tool(spec: Spec, catalog: Catalog, name: str, version: str, fetch_te
             if arch == spec.architecture:
                 raise OperationFailed(f"{name} {version} ({arch}): {exc}") from None
             why = _one_line(str(exc))
-            artifacts[arch] = LockedArtifact(url=url, sha256=None, checksum_url=checksum_url, source=f"unconfirmed: {why}")
+            artifacts[arch] = LockedArtifact(
+                url=url, sha256=None, checksum_url=checksum_url, source=f"unconfirmed: {why}"
+            )
             notes.append(f"{name} {version} {arch}: no digest ({why})")
             continue
         old = previous.artifacts.get(arch) if previous else None
@@ -68,13 +71,15 @@ def resolve_tool(spec: Spec, catalog: Catalog, name: str, version: str, fetch_te
             )
         if not old or old.sha256 != sha:
             notes.append(f"{name} {version} {arch}: sha256 {sha}")
-        artifacts[arch] = LockedArtifact(url=url, sha256=sha, checksum_url=checksum_url,
-                                         source=f"checksum-file {source_url}")
+        artifacts[arch] = LockedArtifact(
+            url=url, sha256=sha, checksum_url=checksum_url, source=f"checksum-file {source_url}"
+        )
     return LockedTool(version=version, artifacts=artifacts), notes
 
 
-def resolve_extensions(spec: Spec, previous: Lock, fetch_index: FetchText, *, feed: str | None = None,
-                       upgrade: bool = False) -> tuple[list[tuple[str, LockedExtension]], list[str]]:
+def resolve_extensions(
+    spec: Spec, previous: Lock, fetch_index: FetchText, *, feed: str | None = None, upgrade: bool = False
+) -> tuple[list[tuple[str, LockedExtension]], list[str]]:
     """Each extension's wheel, version and SHA-256 from Microsoft's extension index: its copy in the mirror
     (mirror.artifacts set: `mirror sync` publishes it there, as checksum files), under a release feed, or
     upstream. The version is the spec's; else the one already locked (unless upgrading); else the newest
@@ -104,20 +109,39 @@ def resolve_extensions(spec: Spec, previous: Lock, fetch_index: FetchText, *, fe
             raise OperationFailed(
                 f"Azure CLI extension {ext.name} {entry.version}: the index {index_url} now lists {entry.sha256}, "
                 f"but the lock has {old.sha256} for the same wheel; a published wheel changed or the source is "
-                "compromised. Investigate before re-locking (delete the entry to accept the new digest).")
+                "compromised. Investigate before re-locking (delete the entry to accept the new digest)."
+            )
         if not entry.fits(cli):
-            notes.append(f"azure-cli extension {ext.name} {entry.version}: the index says it needs Azure CLI "
-                         f"{entry.min_cli or '(any)'} to {entry.max_cli or '(any)'}, the spec pins {cli}")
+            notes.append(
+                f"azure-cli extension {ext.name} {entry.version}: the index says it needs Azure CLI "
+                f"{entry.min_cli or '(any)'} to {entry.max_cli or '(any)'}, the spec pins {cli}"
+            )
         if not old or old.sha256 != entry.sha256:
             notes.append(f"azure-cli extension {ext.name} {entry.version}: sha256 {entry.sha256}")
-        out.append((ext.name, LockedExtension(version=entry.version, url=entry.url, sha256=entry.sha256,
-                                              source=f"extension index {_one_line(index_url)} (sha256Digest)")))
+        out.append(
+            (
+                ext.name,
+                LockedExtension(
+                    version=entry.version,
+                    url=entry.url,
+                    sha256=entry.sha256,
+                    source=f"extension index {_one_line(index_url)} (sha256Digest)",
+                ),
+            )
+        )
     return out, notes
 
 
-def resolve_lock(spec: Spec, catalog: Catalog, previous: Lock, fetch_text: FetchText, *,
-                 fetch_index: FetchText | None = None, feed: str | None = None,
-                 upgrade_extensions: bool = False) -> Resolution:
+def resolve_lock(
+    spec: Spec,
+    catalog: Catalog,
+    previous: Lock,
+    fetch_text: FetchText,
+    *,
+    fetch_index: FetchText | None = None,
+    feed: str | None = None,
+    upgrade_extensions: bool = False,
+) -> Resolution:
     lock = Lock()
     changes: list[str] = []
     for name in sorted(spec.tools):
@@ -126,8 +150,9 @@ def resolve_lock(spec: Spec, catalog: Catalog, previous: Lock, fetch_text: Fetch
         lock = lock.with_tool(name, entry)
         changes += notes
     lock = lock.with_azure_cli(spec.azure_cli.version)
-    extensions, notes = resolve_extensions(spec, previous, fetch_index or fetch_text, feed=feed,
-                                           upgrade=upgrade_extensions)
+    extensions, notes = resolve_extensions(
+        spec, previous, fetch_index or fetch_text, feed=feed, upgrade=upgrade_extensions
+    )
     for name, ext in extensions:
         lock = lock.with_extension(name, ext)
     return Resolution(lock=lock, changes=tuple(changes + notes))

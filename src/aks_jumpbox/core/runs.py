@@ -25,8 +25,13 @@ class RunStatus:
     @classmethod
     def from_template(cls, template: dict[str, Any] | None) -> RunStatus:
         last = ((template or {}).get("properties") or {}).get("lastRunStatus") or {}
-        return cls(state=last.get("runState"), sub_state=last.get("runSubState"), message=last.get("message"),
-                   start_time=_s(last.get("startTime")), end_time=_s(last.get("endTime")))
+        return cls(
+            state=last.get("runState"),
+            sub_state=last.get("runSubState"),
+            message=last.get("message"),
+            start_time=_s(last.get("startTime")),
+            end_time=_s(last.get("endTime")),
+        )
 
     @property
     def active(self) -> bool:
@@ -47,8 +52,13 @@ class RunStatus:
         return f"{self.state} / {self.sub_state}" if self.sub_state and self.active else self.state
 
     def to_json(self) -> dict[str, Any]:
-        return {"runState": self.state, "runSubState": self.sub_state, "message": self.message,
-                "startTime": self.start_time, "endTime": self.end_time}
+        return {
+            "runState": self.state,
+            "runSubState": self.sub_state,
+            "message": self.message,
+            "startTime": self.start_time,
+            "endTime": self.end_time,
+        }
 
 
 def _s(value: Any) -> str | None:

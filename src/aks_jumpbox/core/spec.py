@@ -94,8 +94,10 @@ def pem_certificates(value: str) -> str:
             raise ValueError("holds a CERTIFICATE block whose body is not base64-encoded DER; paste the PEM file as is")
         rest, count = rest.replace(m.group(0), "", 1), count + 1
     if count == 0 or rest.strip():
-        raise ValueError("must be one or more PEM certificates and nothing else (-----BEGIN CERTIFICATE----- "
-                         "base64 lines -----END CERTIFICATE-----)")
+        raise ValueError(
+            "must be one or more PEM certificates and nothing else (-----BEGIN CERTIFICATE----- "
+            "base64 lines -----END CERTIFICATE-----)"
+        )
     return text
 
 
@@ -132,8 +134,10 @@ class Extension(_Model):
         # Extensions use pre-releases (aks-preview is only ever 19.0.0bN): the index's spelling.
         text = None if value is None else str(value).strip() if isinstance(value, str | int | float) else value
         if text is not None and not (isinstance(text, str) and EXTENSION_VERSION.fullmatch(text)):
-            raise ValueError(f"{value!r} is not an exact extension version; write it as the extension index "
-                             "does, e.g. 2.0.1 or 19.0.0b10")
+            raise ValueError(
+                f"{value!r} is not an exact extension version; write it as the extension index "
+                "does, e.g. 2.0.1 or 19.0.0b10"
+            )
         return text
 
 
@@ -221,9 +225,7 @@ class BuildSpec(_Model):
         if net.version != 4:
             raise ValueError("must be an IPv4 prefix: Image Builder subnets are IPv4")
         if net.prefixlen > 28:
-            raise ValueError(
-                f"/{net.prefixlen} is smaller than /28; Image Builder needs a /28 or larger subnet"
-            )
+            raise ValueError(f"/{net.prefixlen} is smaller than /28; Image Builder needs a /28 or larger subnet")
         return value
 
     @field_validator("vm_size", "proxy_vm_size")
@@ -244,9 +246,7 @@ class BuildSpec(_Model):
     def _topology(self) -> BuildSpec:
         if self.container_instance_subnet_id is None:
             if self.container_instance_subnet_address_prefix is not None:
-                raise ValueError(
-                    "container_instance_subnet_address_prefix is set without container_instance_subnet_id"
-                )
+                raise ValueError("container_instance_subnet_address_prefix is set without container_instance_subnet_id")
             return self
         if self.proxy_vm_size is not None:
             raise ValueError(
@@ -255,9 +255,7 @@ class BuildSpec(_Model):
             )
         build, aci = parse_subnet_id(self.subnet_id), parse_subnet_id(self.container_instance_subnet_id)
         if not build.same_vnet(aci):
-            raise ValueError(
-                "container_instance_subnet_id must be a subnet of the same virtual network as subnet_id"
-            )
+            raise ValueError("container_instance_subnet_id must be a subnet of the same virtual network as subnet_id")
         if build.subnet.lower() == aci.subnet.lower():
             raise ValueError("container_instance_subnet_id must be a different subnet from subnet_id")
         return self
@@ -328,7 +326,11 @@ class GalleryImageDefinition(_Model):
     @field_validator("name", "offer", "sku")
     @classmethod
     def _part(cls, value: str | None, info: Any) -> str | None:
-        return None if value is None else _gallery_part(value, f"image definition {info.field_name}", 80 if info.field_name == "name" else 64)
+        return (
+            None
+            if value is None
+            else _gallery_part(value, f"image definition {info.field_name}", 80 if info.field_name == "name" else 64)
+        )
 
     @field_validator("publisher")
     @classmethod
@@ -381,8 +383,9 @@ class GalleryTarget(_Model):
     @classmethod
     def _name(cls, value: str) -> str:
         if len(value) > 80 or not GALLERY_NAME_RE.fullmatch(value):
-            raise ValueError(f"{value!r} is not a gallery name (1-80 letters and digits, separated by single . or _;"
-                             " no hyphens)")
+            raise ValueError(
+                f"{value!r} is not a gallery name (1-80 letters and digits, separated by single . or _; no hyphens)"
+            )
         return value
 
     @field_validator("version", mode="before")
@@ -532,8 +535,10 @@ class Spec(_Model):
         # https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations
         for k, v in value.items():
             if not k or len(k) > 512 or re.search(r"[<>%&\\?/]", k) or not k.isprintable() or k != k.strip():
-                raise ValueError(f"tag name {k!r} is not allowed (1-512 printable characters, none of <>%&\\?/, "
-                                 "no leading or trailing spaces)")
+                raise ValueError(
+                    f"tag name {k!r} is not allowed (1-512 printable characters, none of <>%&\\?/, "
+                    "no leading or trailing spaces)"
+                )
             if len(v) > 256 or not v.isprintable():
                 raise ValueError(f"tag {k!r}: a value is at most 256 printable characters (no tabs or newlines)")
         return value
@@ -553,8 +558,10 @@ class Spec(_Model):
         if gallery and gallery.target_regions:
             home = self.gallery_location
             if home not in {r.name for r in gallery.target_regions}:
-                raise ValueError(f"distribute.gallery.target_regions must include the gallery's region {home}, where "
-                                 "the image version is created; add it (with replicas: 1 at least)")
+                raise ValueError(
+                    f"distribute.gallery.target_regions must include the gallery's region {home}, where "
+                    "the image version is created; add it (with replicas: 1 at least)"
+                )
         return self
 
     @property
@@ -581,9 +588,14 @@ def parse_spec(doc: LocatedDocument, catalog: Catalog) -> Spec:
     try:
         return Spec.model_validate(doc.data, context={"catalog": catalog})
     except ValidationError as exc:
-        raise located(exc, doc, missing="is required; add it (see the commented default from `aks-jumpbox init`)",
-                      unknown=lambda parent: "unknown key; remove it or check its spelling (allowed under "
-                                             f"{parent}: see `aks-jumpbox init`)") from None
+        raise located(
+            exc,
+            doc,
+            missing="is required; add it (see the commented default from `aks-jumpbox init`)",
+            unknown=lambda parent: (
+                f"unknown key; remove it or check its spelling (allowed under {parent}: see `aks-jumpbox init`)"
+            ),
+        ) from None
 
 
 def default_spec_text() -> str:

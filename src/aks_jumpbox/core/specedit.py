@@ -32,7 +32,7 @@ def _edit_line(line: str, key: str, old: str, new: str) -> str | None:
     m = pattern.search(line, start)
     if not m:
         return None
-    return line[:m.start()] + m.group(1) + new + line[m.end():]
+    return line[: m.start()] + m.group(1) + new + line[m.end() :]
 
 
 def bump_pins(text: str, label: str, changes: dict[str, tuple[str, str]], catalog: Catalog) -> tuple[str, Spec]:
@@ -44,14 +44,30 @@ def bump_pins(text: str, label: str, changes: dict[str, tuple[str, str]], catalo
         number = doc.lines.get(path)
         edited = _edit_line(lines[number - 1], path[-1], old, new) if number else None
         if edited is None or number is None:
-            raise SpecError([Problem(label, number, ".".join(path),
-                                     f"could not find version {old} to change it to {new}; edit it by hand")])
+            raise SpecError(
+                [
+                    Problem(
+                        label,
+                        number,
+                        ".".join(path),
+                        f"could not find version {old} to change it to {new}; edit it by hand",
+                    )
+                ]
+            )
         lines[number - 1] = edited
     out = "".join(lines)
     spec = parse_spec(load_yaml(out, label), catalog)
     for name, (_, new) in changes.items():
         got = spec.azure_cli.version if name == "azure-cli" else spec.tools[name].version
         if got != new:
-            raise SpecError([Problem(label, None, ".".join(pin_path(doc, name)),
-                                     f"editing the version to {new} gave {got}; edit it by hand")])
+            raise SpecError(
+                [
+                    Problem(
+                        label,
+                        None,
+                        ".".join(pin_path(doc, name)),
+                        f"editing the version to {new} gave {got}; edit it by hand",
+                    )
+                ]
+            )
     return out, spec

@@ -35,8 +35,15 @@ class UrlError(ValueError):
 
 
 def _describe(ch: str) -> str:
-    names = {" ": "a space", "\t": "a tab", "\n": "a newline", "\r": "a carriage return", '"': 'a double quote (")',
-             "'": "a single quote (')", "\\": "a backslash"}
+    names = {
+        " ": "a space",
+        "\t": "a tab",
+        "\n": "a newline",
+        "\r": "a carriage return",
+        '"': 'a double quote (")',
+        "'": "a single quote (')",
+        "\\": "a backslash",
+    }
     if ch in names:
         return names[ch]
     return f"the character {ch!r}" if ch.isprintable() else f"the control character {ch!r}"
@@ -68,11 +75,15 @@ def check_url(value: object, *, schemes: tuple[str, ...] = ("https",)) -> str:
         raise UrlError(f"is longer than {MAX_URL} characters")
     bad = next((ch for ch in value if ch not in _ALLOWED), None)
     if bad is not None and not bad.isascii() and bad.isprintable():  # e.g. a Greek omicron posing as an "o"
-        raise UrlError(f"contains the non-ASCII character {bad!r}; write a host name in its ASCII "
-                       "(IDNA, xn--) form and percent-encode anything else")
+        raise UrlError(
+            f"contains the non-ASCII character {bad!r}; write a host name in its ASCII "
+            "(IDNA, xn--) form and percent-encode anything else"
+        )
     if bad is not None:
-        raise UrlError(f"contains {_describe(bad)}; a URL may hold only RFC 3986 characters (percent-encode "
-                       "anything else) and no quotes")
+        raise UrlError(
+            f"contains {_describe(bad)}; a URL may hold only RFC 3986 characters (percent-encode "
+            "anything else) and no quotes"
+        )
     if _BAD_ESCAPE.search(value):
         raise UrlError("has a % that does not start a percent escape (%XX)")
     try:

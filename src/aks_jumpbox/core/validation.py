@@ -50,8 +50,15 @@ def _document_path(loc: Loc, data: Any, etype: str) -> tuple[list[str | int], An
     return path, node
 
 
-def problem_for(error: Any, doc: LocatedDocument, *, unknown: Callable[[str], str], missing: str,
-                brackets: bool = False, exact: bool = False) -> Problem:
+def problem_for(
+    error: Any,
+    doc: LocatedDocument,
+    *,
+    unknown: Callable[[str], str],
+    missing: str,
+    brackets: bool = False,
+    exact: bool = False,
+) -> Problem:
     """One pydantic error as a Problem; `unknown(parent)` and `missing` word the two generic cases.
 
     exact: the models mirror the document field for field, so the error's loc is the field's path even

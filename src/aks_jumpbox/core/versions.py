@@ -41,8 +41,12 @@ class Region:
     replication: str | None  # Completed | Replicating | Failed | Unknown; None when not reported
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "replicas": self.replicas, "storageAccountType": self.storage_account_type,
-                "replication": self.replication}
+        return {
+            "name": self.name,
+            "replicas": self.replicas,
+            "storageAccountType": self.storage_account_type,
+            "replication": self.replication,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,14 +69,24 @@ class GalleryVersion:
         default_replicas = profile.get("replicaCount")
         default_type = profile.get("storageAccountType")
         regions = tuple(
-            Region(_region(r.get("name") or ""), r.get("regionalReplicaCount", default_replicas),
-                   r.get("storageAccountType", default_type), per_region.get(_region(r.get("name") or "")))
+            Region(
+                _region(r.get("name") or ""),
+                r.get("regionalReplicaCount", default_replicas),
+                r.get("storageAccountType", default_type),
+                per_region.get(_region(r.get("name") or "")),
+            )
             for r in profile.get("targetRegions") or []
         )
-        return cls(name=doc.get("name") or doc.get("id", "").rsplit("/", 1)[-1], id=doc.get("id") or "",
-                   provisioning_state=props.get("provisioningState"), replication=status.get("aggregatedState"),
-                   regions=regions, exclude_from_latest=bool(profile.get("excludeFromLatest")),
-                   published=_text(profile.get("publishedDate")), plan_hash=(doc.get("tags") or {}).get(HASH_TAG))
+        return cls(
+            name=doc.get("name") or doc.get("id", "").rsplit("/", 1)[-1],
+            id=doc.get("id") or "",
+            provisioning_state=props.get("provisioningState"),
+            replication=status.get("aggregatedState"),
+            regions=regions,
+            exclude_from_latest=bool(profile.get("excludeFromLatest")),
+            published=_text(profile.get("publishedDate")),
+            plan_hash=(doc.get("tags") or {}).get(HASH_TAG),
+        )
 
 
 def _text(value: Any) -> str | None:
@@ -110,12 +124,19 @@ class BuildEvidence:
             return cls(name, False)
         props = template.get("properties") or {}
         validate = props.get("validate") or {}
-        return cls(name, True, ((props.get("lastRunStatus") or {}).get("runState")), output_id,
-                   len(validate.get("inVMValidations") or []), bool(validate.get("continueDistributeOnFailure")))
+        return cls(
+            name,
+            True,
+            ((props.get("lastRunStatus") or {}).get("runState")),
+            output_id,
+            len(validate.get("inVMValidations") or []),
+            bool(validate.get("continueDistributeOnFailure")),
+        )
 
 
-def promotion_blockers(target: GalleryVersion, versions: list[GalleryVersion],
-                       evidence: BuildEvidence | None) -> list[str]:
+def promotion_blockers(
+    target: GalleryVersion, versions: list[GalleryVersion], evidence: BuildEvidence | None
+) -> list[str]:
     """Why `target` must not become latest; empty when it may.
 
     The rule for "validated": the version carries the plan hash aks-jumpbox tags it with, the image
@@ -131,27 +152,37 @@ def promotion_blockers(target: GalleryVersion, versions: list[GalleryVersion],
         out.append(f"provisioning is {target.provisioning_state or 'unknown'}, not Succeeded")
     if target.replication != "Completed":
         behind = [f"{r.name} ({r.replication or 'unknown'})" for r in target.regions if r.replication != "Completed"]
-        out.append(f"replication is {target.replication or 'not reported'}, not Completed"
-                   + (f": {', '.join(behind)}" if behind else ""))
+        out.append(
+            f"replication is {target.replication or 'not reported'}, not Completed"
+            + (f": {', '.join(behind)}" if behind else "")
+        )
     if target.plan_hash is None:
         out.append("it has no aks-jumpbox.plan-hash tag, so no aks-jumpbox build of it can be checked")
     elif evidence is None or not evidence.exists:
         name = evidence.template if evidence else template_name("?", target.plan_hash)
-        out.append(f"image template {name}, which built it, no longer exists, so its validation cannot be "
-                   "checked (promote before `aks-jumpbox cleanup`, or rebuild)")
+        out.append(
+            f"image template {name}, which built it, no longer exists, so its validation cannot be "
+            "checked (promote before `aks-jumpbox cleanup`, or rebuild)"
+        )
     else:
         if evidence.run_state != "Succeeded":
-            out.append(f"the last run of image template {evidence.template} is {evidence.run_state or 'never run'}, "
-                       "not Succeeded")
+            out.append(
+                f"the last run of image template {evidence.template} is {evidence.run_state or 'never run'}, "
+                "not Succeeded"
+            )
         elif (evidence.output_id or "").lower() != target.id.lower():
-            out.append(f"the last run of image template {evidence.template} wrote "
-                       f"{evidence.output_id or 'no gallery version'}, not this version")
+            out.append(
+                f"the last run of image template {evidence.template} wrote "
+                f"{evidence.output_id or 'no gallery version'}, not this version"
+            )
         if evidence.in_vm_validations == 0 or evidence.continue_on_failure:
             out.append(f"image template {evidence.template} does not gate distribution on in-VM validation")
     top = latest([v for v in versions if v.name != target.name])
     mine = version_key(target.name)
     if top is not None and mine is not None and (version_key(top.name) or (0, 0, 0)) > mine:
-        out.append(f"version {top.name} is higher and not excluded from latest, so it would stay latest; "
-                   "use ordered (semantic or date-based) versions in distribute.gallery.version, or exclude "
-                   f"{top.name} from latest first (content-derived versions 0.0.N are not ordered)")
+        out.append(
+            f"version {top.name} is higher and not excluded from latest, so it would stay latest; "
+            "use ordered (semantic or date-based) versions in distribute.gallery.version, or exclude "
+            f"{top.name} from latest first (content-derived versions 0.0.N are not ordered)"
+        )
     return out

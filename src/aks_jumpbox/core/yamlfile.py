@@ -48,8 +48,9 @@ class _Loader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise _Bound(f"nested deeper than {MAX_DEPTH} levels; a spec needs far fewer",
-                             self.peek_event().start_mark)
+                raise _Bound(
+                    f"nested deeper than {MAX_DEPTH} levels; a spec needs far fewer", self.peek_event().start_mark
+                )
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -86,8 +87,11 @@ def _measure(node: yaml.Node, depth: int, memo: dict[int, tuple[int, int]], acti
         if depth + d > MAX_DEPTH:  # e.g. an alias, measured where it was defined, used deeper here
             raise _Bound(f"nested deeper than {MAX_DEPTH} levels once aliases are expanded", node.start_mark)
         if size > MAX_NODES:
-            raise _Bound(f"expands to more than {MAX_NODES} values (aliases count at every use); "
-                         "a spec needs far fewer: write the values out instead of using aliases", child.start_mark)
+            raise _Bound(
+                f"expands to more than {MAX_NODES} values (aliases count at every use); "
+                "a spec needs far fewer: write the values out instead of using aliases",
+                child.start_mark,
+            )
     active.discard(key)
     memo[key] = (size, deepest)
     return memo[key]
@@ -101,7 +105,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
             hash(key)
         except TypeError:
             raise yaml.constructor.ConstructorError(
-                None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark) from None
+                None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark
+            ) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r} (first on line {seen[key]})", key_node.start_mark
@@ -145,18 +150,19 @@ def load_yaml(text: str, file: str) -> LocatedDocument:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         reason = exc.problem or str(exc)
-        raise SpecError(
-            [Problem(file, line, "", f"not valid YAML: {reason}; fix the syntax at this line")]
-        ) from None
+        raise SpecError([Problem(file, line, "", f"not valid YAML: {reason}; fix the syntax at this line")]) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        raise SpecError([Problem(file, line, "", f"not valid YAML: the control character #x{code:04x} is not "
-                                 "allowed; remove it")]) from None
+        raise SpecError(
+            [Problem(file, line, "", f"not valid YAML: the control character #x{code:04x} is not allowed; remove it")]
+        ) from None
     except yaml.YAMLError as exc:
         raise SpecError([Problem(file, None, "", f"not valid YAML: {exc}")]) from None
     except RecursionError:  # not expected with the bounds above; a traceback would be worse
-        raise SpecError([Problem(file, None, "", f"nested too deeply; a spec needs at most {MAX_DEPTH} levels")]) from None
+        raise SpecError(
+            [Problem(file, None, "", f"nested too deeply; a spec needs at most {MAX_DEPTH} levels")]
+        ) from None
     finally:
         if loader is not None:
             loader.dispose()

@@ -124,9 +124,7 @@ def _pool(pieces: list[tuple[Box, tuple[R, ...]]]) -> list[tuple[Box, tuple[R, .
         joined_all: list[tuple[Box, tuple[R, ...]]] = []
         for members in groups.values():
             values = [b[d] for b, _ in members]
-            if len(members) == 1 or not all(
-                hasattr(v, "__or__") and type(v) is type(values[0]) for v in values
-            ):
+            if len(members) == 1 or not all(hasattr(v, "__or__") and type(v) is type(values[0]) for v in values):
                 joined_all.extend(members)
                 continue
             joined = values[0]

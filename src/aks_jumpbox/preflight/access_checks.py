@@ -24,6 +24,8 @@ ASSIGNMENTS = "Microsoft.Authorization/roleAssignments"
 ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions"
 WRITE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments/write"
 WRITE_ROLE = "Microsoft.Authorization/roleDefinitions/write"
+
+
 def _scope_of(doc: Doc) -> str:
     scope = props(doc).get("scope")
     if isinstance(scope, str) and scope:
@@ -44,16 +46,19 @@ def _describe_grants(grants: Sequence[Grant], actions: list[str]) -> str:
     return "; ".join(_describe_grant(g, x) for x in actions if (g := allowed(grants, x)) is not None)
 
 
-def _identity_findings(ctx: CheckContext, principal: str | None, identity: Resource,
-                       assignments: list[Resource]) -> list[Finding]:
+def _identity_findings(
+    ctx: CheckContext, principal: str | None, identity: Resource, assignments: list[Resource]
+) -> list[Finding]:
     out: list[Finding] = []
     if principal is None:
         return out
     try:
         held = ctx.src.role_assignments(ctx.subscription, principal)
     except Unavailable as exc:
-        return [skipped(f"identity.role.{a.key.split('.', 1)[1]}", f"the role assignments of {identity.name}", exc)
-                for a in assignments]
+        return [
+            skipped(f"identity.role.{a.key.split('.', 1)[1]}", f"the role assignments of {identity.name}", exc)
+            for a in assignments
+        ]
     definitions: dict[str, tuple[Grant, ...] | Unavailable | None] = {}
     for a in assignments:
         declared = kinds.assignment(a.key)  # what it must grant, and what lacking it costs
@@ -86,11 +91,15 @@ def _identity_findings(ctx: CheckContext, principal: str | None, identity: Resou
             continue
         if not lacking:
             evidence = _describe_grants(grants, actions)
-            out.append(Finding(fid, Status.PASS, f"identity {identity.name} may {', '.join(actions)} on {a.scope}", evidence))
+            out.append(
+                Finding(fid, Status.PASS, f"identity {identity.name} may {', '.join(actions)} on {a.scope}", evidence)
+            )
             continue
-        evidence = (f"{len(grants)} permission blocks from assignments at or above {a.scope}"
-                    + (f"; {'; '.join(notes)}" if notes else "")
-                    + (f"; granted: {', '.join(x for x in actions if x not in lacking)}" if len(lacking) < len(actions) else ""))
+        evidence = (
+            f"{len(grants)} permission blocks from assignments at or above {a.scope}"
+            + (f"; {'; '.join(notes)}" if notes else "")
+            + (f"; granted: {', '.join(x for x in actions if x not in lacking)}" if len(lacking) < len(actions) else "")
+        )
         try:
             can = allowed(_caller_grants(ctx, a.scope), WRITE_ASSIGNMENT) is not None
         except Unavailable:
@@ -98,15 +107,27 @@ def _identity_findings(ctx: CheckContext, principal: str | None, identity: Resou
         role_id = a.body["properties"]["roleDefinitionId"]
         msg = f"identity {identity.name} lacks {', '.join(lacking)} on {a.scope}"
         if can:
-            out.append(Finding(fid, Status.WARN, f"{msg}; `aks-jumpbox deploy` (run by `build`) creates the planned "
-                               "assignment, which you may do", evidence, "aks-jumpbox deploy"))
+            out.append(
+                Finding(
+                    fid,
+                    Status.WARN,
+                    f"{msg}; `aks-jumpbox deploy` (run by `build`) creates the planned assignment, which you may do",
+                    evidence,
+                    "aks-jumpbox deploy",
+                )
+            )
         else:
-            out.append(Finding(fid, Status.FAIL,
-                               f"{msg}, and you cannot create role assignments there: {declared.when_missing}",
-                               evidence,
-                               f"Have an Owner or Role Based Access Control Administrator of the scope run: az role assignment "
-                               f"create --assignee-object-id {principal} --assignee-principal-type ServicePrincipal "
-                               f"--role {role_id} --scope {shlex.quote(a.scope)}"))
+            out.append(
+                Finding(
+                    fid,
+                    Status.FAIL,
+                    f"{msg}, and you cannot create role assignments there: {declared.when_missing}",
+                    evidence,
+                    f"Have an Owner or Role Based Access Control Administrator of the scope run: az role assignment "
+                    f"create --assignee-object-id {principal} --assignee-principal-type ServicePrincipal "
+                    f"--role {role_id} --scope {shlex.quote(a.scope)}",
+                )
+            )
     return out
 
 
@@ -116,23 +137,42 @@ def _caller_assignment_findings(ctx: CheckContext, principal: str | None, assign
         fid = f"caller.assign.{a.key.split('.', 1)[1]}"
         try:
             live = ctx.src.resource(a.id)
-            if live is not None and (principal is None or str(props(live).get("principalId", "")).lower() == principal.lower()):
-                out.append(Finding(fid, Status.PASS, f"the planned role assignment on {a.scope} exists; deploy writes nothing",
-                                   id_of(live) or a.id))
+            if live is not None and (
+                principal is None or str(props(live).get("principalId", "")).lower() == principal.lower()
+            ):
+                out.append(
+                    Finding(
+                        fid,
+                        Status.PASS,
+                        f"the planned role assignment on {a.scope} exists; deploy writes nothing",
+                        id_of(live) or a.id,
+                    )
+                )
                 continue
             grant = allowed(_caller_grants(ctx, a.scope), WRITE_ASSIGNMENT)
         except Unavailable as exc:
             out.append(skipped(fid, f"whether you can create role assignments on {a.scope}", exc))
             continue
         if grant is not None:
-            out.append(Finding(fid, Status.PASS, f"you can create the planned role assignment on {a.scope}",
-                               _describe_grant(grant, WRITE_ASSIGNMENT) + f" at {a.scope}"))
+            out.append(
+                Finding(
+                    fid,
+                    Status.PASS,
+                    f"you can create the planned role assignment on {a.scope}",
+                    _describe_grant(grant, WRITE_ASSIGNMENT) + f" at {a.scope}",
+                )
+            )
         else:
-            out.append(Finding(fid, Status.FAIL,
-                               f"you cannot create role assignments on {a.scope}, which deploy must do ({a.purpose})",
-                               f"none of your permission blocks at {a.scope} grants {WRITE_ASSIGNMENT}",
-                               f"Ask an Owner, User Access Administrator or Role Based Access Control Administrator of "
-                               f"{a.scope} to run `aks-jumpbox deploy` once, or to grant you such a role there"))
+            out.append(
+                Finding(
+                    fid,
+                    Status.FAIL,
+                    f"you cannot create role assignments on {a.scope}, which deploy must do ({a.purpose})",
+                    f"none of your permission blocks at {a.scope} grants {WRITE_ASSIGNMENT}",
+                    f"Ask an Owner, User Access Administrator or Role Based Access Control Administrator of "
+                    f"{a.scope} to run `aks-jumpbox deploy` once, or to grant you such a role there",
+                )
+            )
     return out
 
 
@@ -150,27 +190,47 @@ def _caller_role_definition_findings(ctx: CheckContext, roles: list[Resource]) -
             if have is None or sorted(x.lower() for x in have) != sorted(x.lower() for x in planned):
                 absent.append(r)
         if not absent:
-            return [Finding(fid, Status.PASS, "the planned custom roles exist as planned; deploy writes none",
-                            ", ".join(r.name for r in roles))]
+            return [
+                Finding(
+                    fid,
+                    Status.PASS,
+                    "the planned custom roles exist as planned; deploy writes none",
+                    ", ".join(r.name for r in roles),
+                )
+            ]
         grant = allowed(_caller_grants(ctx, scope), WRITE_ROLE)
     except Unavailable as exc:
         return [skipped(fid, "whether you can write the custom role definitions", exc)]
     names = ", ".join(r.body["properties"]["roleName"] for r in absent)
     if grant is not None:
-        return [Finding(fid, Status.PASS, f"you can write the custom roles deploy creates or updates ({names})",
-                        _describe_grant(grant, WRITE_ROLE) + f" at {scope}")]
-    return [Finding(fid, Status.FAIL, f"deploy must write custom roles ({names}) but you cannot write role definitions",
-                    f"none of your permission blocks at {scope} grants {WRITE_ROLE}",
-                    "Ask an Owner or User Access Administrator of the subscription to run `aks-jumpbox deploy` once, or "
-                    "set identity.roles: builtin in jumpbox.yaml (broader built-in roles; not recommended)")]
+        return [
+            Finding(
+                fid,
+                Status.PASS,
+                f"you can write the custom roles deploy creates or updates ({names})",
+                _describe_grant(grant, WRITE_ROLE) + f" at {scope}",
+            )
+        ]
+    return [
+        Finding(
+            fid,
+            Status.FAIL,
+            f"deploy must write custom roles ({names}) but you cannot write role definitions",
+            f"none of your permission blocks at {scope} grants {WRITE_ROLE}",
+            "Ask an Owner or User Access Administrator of the subscription to run `aks-jumpbox deploy` once, or "
+            "set identity.roles: builtin in jumpbox.yaml (broader built-in roles; not recommended)",
+        )
+    ]
 
 
 def _caller_build_findings(ctx: CheckContext, identity_exists: bool | None) -> list[Finding]:
     plan = ctx.plan
     scope = plan.resource("identity").scope
     fid = "caller.build-resource-group"
-    actions = ["Microsoft.VirtualMachineImages/imageTemplates/write",
-               "Microsoft.VirtualMachineImages/imageTemplates/run/action"]
+    actions = [
+        "Microsoft.VirtualMachineImages/imageTemplates/write",
+        "Microsoft.VirtualMachineImages/imageTemplates/run/action",
+    ]
     if identity_exists is not True:
         actions.insert(0, "Microsoft.ManagedIdentity/userAssignedIdentities/write")
     try:
@@ -179,11 +239,23 @@ def _caller_build_findings(ctx: CheckContext, identity_exists: bool | None) -> l
         return [skipped(fid, f"your permissions on {scope}", exc)]
     lacking = missing(grants, actions)
     if not lacking:
-        return [Finding(fid, Status.PASS, f"you can create and run the image template in {plan.spec.build.resource_group}",
-                        _describe_grants(grants, actions))]
-    return [Finding(fid, Status.FAIL, f"you cannot {', '.join(lacking)} in resource group {plan.spec.build.resource_group}",
-                    f"your permission blocks at {scope} grant none of: {', '.join(lacking)}",
-                    f"Ask for Contributor (or a role with these actions) on {scope}")]
+        return [
+            Finding(
+                fid,
+                Status.PASS,
+                f"you can create and run the image template in {plan.spec.build.resource_group}",
+                _describe_grants(grants, actions),
+            )
+        ]
+    return [
+        Finding(
+            fid,
+            Status.FAIL,
+            f"you cannot {', '.join(lacking)} in resource group {plan.spec.build.resource_group}",
+            f"your permission blocks at {scope} grant none of: {', '.join(lacking)}",
+            f"Ask for Contributor (or a role with these actions) on {scope}",
+        )
+    ]
 
 
 def access_checks(ctx: CheckContext) -> list[Finding]:
@@ -200,14 +272,27 @@ def access_checks(ctx: CheckContext) -> list[Finding]:
         if doc is not None:
             principal = props(doc).get("principalId")
             if principal is not None and not isinstance(principal, str):
-                raise ResourceFormatError(f"managed identity {identity.name}: principalId: expected a GUID, "
-                                          f"got {principal!r:.200}")
-            out.append(Finding("identity.exists", Status.PASS, f"the build identity {identity.name} exists",
-                               f"principalId {principal}"))
+                raise ResourceFormatError(
+                    f"managed identity {identity.name}: principalId: expected a GUID, got {principal!r:.200}"
+                )
+            out.append(
+                Finding(
+                    "identity.exists",
+                    Status.PASS,
+                    f"the build identity {identity.name} exists",
+                    f"principalId {principal}",
+                )
+            )
         else:
-            out.append(Finding("identity.exists", Status.SKIP,
-                               f"the build identity {identity.name} does not exist yet: `aks-jumpbox deploy` (run by "
-                               "`build`) creates it and its role assignments", f"GET {identity.id}: not found"))
+            out.append(
+                Finding(
+                    "identity.exists",
+                    Status.SKIP,
+                    f"the build identity {identity.name} does not exist yet: `aks-jumpbox deploy` (run by "
+                    "`build`) creates it and its role assignments",
+                    f"GET {identity.id}: not found",
+                )
+            )
     except Unavailable as exc:
         out.append(skipped("identity.exists", f"the build identity {identity.name}", exc))
     out += _identity_findings(ctx, principal, identity, assignments)

@@ -145,9 +145,7 @@ class NetworkContext:
         object.__setattr__(self, "vnet_prefixes", tuple(self.vnet_prefixes))
         object.__setattr__(self, "_vnet", prefixes(self.vnet_prefixes, "VNet address space"))
         tags = {k.lower(): prefixes(v, f"service tag {k}") for k, v in self.service_tags.items()}
-        asgs = {
-            k.lower(): prefixes(v, f"application security group {k}") for k, v in self.asg_members.items()
-        }
+        asgs = {k.lower(): prefixes(v, f"application security group {k}") for k, v in self.asg_members.items()}
         object.__setattr__(self, "_tags", tags)
         object.__setattr__(self, "_asgs", asgs)
         object.__setattr__(self, "_internet", _PUBLIC - self._vnet - HOST_VIP_SET)
@@ -239,9 +237,7 @@ def resolve_endpoint(text: str, ctx: NetworkContext, where: str) -> Endpoint:
         return literal
     if key == "virtualnetwork":
         if not ctx.virtual_network:
-            raise ValueError(
-                f"{where}: 'VirtualNetwork' needs the VNet address space (NetworkContext.vnet_prefixes)"
-            )
+            raise ValueError(f"{where}: 'VirtualNetwork' needs the VNet address space (NetworkContext.vnet_prefixes)")
         return ctx.virtual_network
     if key == "azureloadbalancer":
         return HOST_VIP_SET
@@ -298,9 +294,7 @@ class RuleAddresses:
         return None, None, value
 
 
-def compile_addresses(
-    items: Iterable[str], asg_ids: Iterable[str], ctx: NetworkContext, where: str
-) -> RuleAddresses:
+def compile_addresses(items: Iterable[str], asg_ids: Iterable[str], ctx: NetworkContext, where: str) -> RuleAddresses:
     """Compile a rule's address prefixes / tags and application security groups."""
     spans: list[tuple[int, int]] = []
     unknowns: list[Unknown] = []
@@ -325,9 +319,7 @@ def compile_addresses(
                 spans.extend(HOST_VIP_SET.spans)
             elif ctx.host_vip_in_virtual_network is None:
                 unknowns.append(
-                    Unknown(
-                        f"whether the VirtualNetwork tag includes the host address {HOST_VIP}", HOST_VIP_SET
-                    )
+                    Unknown(f"whether the VirtualNetwork tag includes the host address {HOST_VIP}", HOST_VIP_SET)
                 )
         elif key == "azureloadbalancer":
             spans.extend(HOST_VIP_SET.spans)
@@ -346,7 +338,5 @@ def compile_addresses(
         else:
             short = asg_id.rstrip("/").rsplit("/", 1)[-1]
             bound = ctx.virtual_network or ALL
-            unknowns.append(
-                Unknown(f"the members of application security group {short} are not known", bound)
-            )
+            unknowns.append(Unknown(f"the members of application security group {short} are not known", bound))
     return RuleAddresses(Intervals.of(spans), tuple(unknowns), frozenset(tags), is_any)

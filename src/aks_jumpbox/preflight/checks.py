@@ -46,18 +46,27 @@ class Report:
 
     def summary(self) -> str:
         c = self.counts()
-        parts = [f"{c[s]} {label}" for s, label in (("fail", "failed"), ("warn", "warnings"), ("pass", "passed"),
-                                                    ("skip", "skipped")) if c[s]]
+        parts = [
+            f"{c[s]} {label}"
+            for s, label in (("fail", "failed"), ("warn", "warnings"), ("pass", "passed"), ("skip", "skipped"))
+            if c[s]
+        ]
         return f"preflight ({self.source}): " + ", ".join(parts or ["no checks"])
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "source": self.source, "checks": [f.to_dict() for f in self.checks],
-                "notes": list(self.notes)}
+        return {
+            "ok": self.ok,
+            "source": self.source,
+            "checks": [f.to_dict() for f in self.checks],
+            "notes": list(self.notes),
+        }
 
     def __str__(self) -> str:
         """Failures and warnings with their evidence and fix, for a log or a terminal."""
         lines = [self.summary()]
-        for f in sorted((f for f in self.checks if f.status in (Status.FAIL, Status.WARN)), key=lambda f: _ORDER[f.status]):
+        for f in sorted(
+            (f for f in self.checks if f.status in (Status.FAIL, Status.WARN)), key=lambda f: _ORDER[f.status]
+        ):
             lines.append(f"{str(f.status).upper()} {f.id}: {f.message}")
             if f.evidence:
                 lines.append(f"  evidence: {f.evidence}")

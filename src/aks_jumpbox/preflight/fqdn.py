@@ -98,9 +98,7 @@ class FqdnSet:
         return (FqdnSet(tuple(inside)) or None), (FqdnSet(tuple(outside)) or None)
 
     def contains(self, name: str) -> bool:
-        return any(
-            pc.pattern.matches(name) and not any(e.matches(name) for e in pc.excluded) for pc in self.pieces
-        )
+        return any(pc.pattern.matches(name) and not any(e.matches(name) for e in pc.excluded) for pc in self.pieces)
 
     def __str__(self) -> str:
         return "; ".join(str(p) for p in self.pieces)

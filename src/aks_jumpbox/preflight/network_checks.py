@@ -77,7 +77,9 @@ class _Net:
         return self.ctx.src.resource(str(sid))
 
 
-def _subnet_findings(ctx: CheckContext, role: str, sid: SubnetId, net: _Net) -> tuple[list[Finding], sn.SubnetInfo | None]:
+def _subnet_findings(
+    ctx: CheckContext, role: str, sid: SubnetId, net: _Net
+) -> tuple[list[Finding], sn.SubnetInfo | None]:
     label = "build subnet" if role == "build" else "container instance subnet"
     try:
         vnet = net.vnet(sid)
@@ -85,31 +87,55 @@ def _subnet_findings(ctx: CheckContext, role: str, sid: SubnetId, net: _Net) -> 
     except Unavailable as exc:
         return [skipped(f"subnet.{role}", f"the {label} {sid.subnet}", exc)], None
     if vnet is None:
-        return [Finding(f"subnet.{role}.exists", Status.FAIL, f"virtual network {sid.vnet} of the {label} does not exist",
-                        f"GET {sid.vnet_id}: not found",
-                        f"Set build.{'subnet_id' if role == 'build' else 'container_instance_subnet_id'} in jumpbox.yaml "
-                        "to a subnet that exists")], None
+        return [
+            Finding(
+                f"subnet.{role}.exists",
+                Status.FAIL,
+                f"virtual network {sid.vnet} of the {label} does not exist",
+                f"GET {sid.vnet_id}: not found",
+                f"Set build.{'subnet_id' if role == 'build' else 'container_instance_subnet_id'} in jumpbox.yaml "
+                "to a subnet that exists",
+            )
+        ], None
     if doc is None:
-        return [Finding(f"subnet.{role}.exists", Status.FAIL, f"the {label} {sid.subnet} does not exist in VNet {sid.vnet}",
-                        f"VNet {sid.vnet} has subnets: "
-                        + (", ".join(name_of(s) for s in props(vnet).get("subnets") or [] if isinstance(s, dict)) or "none"),
-                        f"az network vnet subnet create --subscription {sid.subscription} -g {shlex.quote(sid.resource_group)} "
-                        f"--vnet-name {shlex.quote(sid.vnet)} -n {shlex.quote(sid.subnet)} --address-prefixes <prefix>")], None
+        return [
+            Finding(
+                f"subnet.{role}.exists",
+                Status.FAIL,
+                f"the {label} {sid.subnet} does not exist in VNet {sid.vnet}",
+                f"VNet {sid.vnet} has subnets: "
+                + (", ".join(name_of(s) for s in props(vnet).get("subnets") or [] if isinstance(s, dict)) or "none"),
+                f"az network vnet subnet create --subscription {sid.subscription} -g {shlex.quote(sid.resource_group)} "
+                f"--vnet-name {shlex.quote(sid.vnet)} -n {shlex.quote(sid.subnet)} --address-prefixes <prefix>",
+            )
+        ], None
     info = sn.subnet_info(doc)
-    spec_prefix = (ctx.spec.build.subnet_address_prefix if role == "build"
-                   else ctx.spec.build.container_instance_subnet_address_prefix)
+    spec_prefix = (
+        ctx.spec.build.subnet_address_prefix
+        if role == "build"
+        else ctx.spec.build.container_instance_subnet_address_prefix
+    )
     out: list[Finding] = []
     if spec_prefix:
         field = "subnet_address_prefix" if role == "build" else "container_instance_subnet_address_prefix"
-        same = any(ipaddress.ip_network(p, strict=False) == ipaddress.ip_network(spec_prefix, strict=False)
-                   for p in info.prefixes)
-        out.append(Finding(
-            f"subnet.{role}.prefix", Status.PASS if same else Status.WARN,
-            f"build.{field} {spec_prefix} {'matches' if same else 'differs from'} subnet {sid.subnet}"
-            + ("" if same else ": the rules `plan` renders name the spec's prefix; the checks here use the subnet's"),
-            f"subnet {sid.subnet}: {', '.join(info.prefixes)}",
-            None if same else f"Set build.{field}: {_first_v4(info) or info.prefixes[0]} in jumpbox.yaml",
-        ))
+        same = any(
+            ipaddress.ip_network(p, strict=False) == ipaddress.ip_network(spec_prefix, strict=False)
+            for p in info.prefixes
+        )
+        out.append(
+            Finding(
+                f"subnet.{role}.prefix",
+                Status.PASS if same else Status.WARN,
+                f"build.{field} {spec_prefix} {'matches' if same else 'differs from'} subnet {sid.subnet}"
+                + (
+                    ""
+                    if same
+                    else ": the rules `plan` renders name the spec's prefix; the checks here use the subnet's"
+                ),
+                f"subnet {sid.subnet}: {', '.join(info.prefixes)}",
+                None if same else f"Set build.{field}: {_first_v4(info) or info.prefixes[0]} in jumpbox.yaml",
+            )
+        )
     sub = sn.check_subscription(info, ctx.subscription)
     out.append(replace(sub, id=f"subnet.{role}.subscription"))
     return out, info
@@ -125,17 +151,20 @@ def _nsg_fix(compiled: nsg.CompiledNsg, flow: Flow, result: nsg.NsgResult) -> st
     sub, rg, name = split_id(compiled.nsg.id)
     q = shlex.quote
     sub = q(sub)  # a fix is pasted into a shell; every part of an ID from a document is quoted
-    cmd = (f"az network nsg rule create --subscription {sub} -g {q(rg)} --nsg-name {q(name)} -n aks-jumpbox-{flow.id} "
-           f"--priority {prio if prio is not None else '<free priority>'} --direction {flow.direction} --access Allow "
-           f"--protocol {flow.protocol} --source-address-prefixes {q(flow.source)} "
-           f"--destination-address-prefixes {q(flow.destination)} --destination-port-ranges {flow.ports}")
+    cmd = (
+        f"az network nsg rule create --subscription {sub} -g {q(rg)} --nsg-name {q(name)} -n aks-jumpbox-{flow.id} "
+        f"--priority {prio if prio is not None else '<free priority>'} --direction {flow.direction} --access Allow "
+        f"--protocol {flow.protocol} --source-address-prefixes {q(flow.source)} "
+        f"--destination-address-prefixes {q(flow.destination)} --destination-port-ranges {flow.ports}"
+    )
     if prio is None:
         return f"No priority below {limit} is free in {name}: renumber its rules, then {cmd}"
     return cmd
 
 
-def _flow_findings(ctx: CheckContext, contract: NetworkContract, infos: dict[str, sn.SubnetInfo | None],
-                   net_ctx: NetworkContext) -> list[Finding]:
+def _flow_findings(
+    ctx: CheckContext, contract: NetworkContract, infos: dict[str, sn.SubnetInfo | None], net_ctx: NetworkContext
+) -> list[Finding]:
     out: list[Finding] = []
     compiled: dict[str, nsg.CompiledNsg | None] = {}
     evaluated: list[str] = []
@@ -147,8 +176,14 @@ def _flow_findings(ctx: CheckContext, contract: NetworkContract, infos: dict[str
         nflow = nsg.NsgFlow(flow.direction, flow.protocol, flow.source, flow.destination, flow.ports)
         what = f"{flow.purpose} ({nflow})"
         if info.nsg_id is None:
-            out.append(Finding(fid, Status.PASS, f"{what}: subnet {info.name} has no NSG, so nothing filters it there",
-                               f"subnet {info.name}: networkSecurityGroup: (none)"))
+            out.append(
+                Finding(
+                    fid,
+                    Status.PASS,
+                    f"{what}: subnet {info.name} has no NSG, so nothing filters it there",
+                    f"subnet {info.name}: networkSecurityGroup: (none)",
+                )
+            )
             continue
         key = info.nsg_id.lower()
         try:
@@ -160,16 +195,29 @@ def _flow_findings(ctx: CheckContext, contract: NetworkContract, infos: dict[str
             continue
         c = compiled[key]
         if c is None:
-            out.append(Finding(fid, Status.FAIL, f"{what}: subnet {info.name} names an NSG that does not exist",
-                               f"networkSecurityGroup: {info.nsg_id}", info.az_update("--network-security-group <nsg>")))
+            out.append(
+                Finding(
+                    fid,
+                    Status.FAIL,
+                    f"{what}: subnet {info.name} names an NSG that does not exist",
+                    f"networkSecurityGroup: {info.nsg_id}",
+                    info.az_update("--network-security-group <nsg>"),
+                )
+            )
             continue
         r = nsg.evaluate(c, nflow)
         if c.nsg.name not in evaluated:
             evaluated.append(c.nsg.name)
-        out.append(Finding(fid, _status(r.verdict, flow.basis),
-                           f"{what}: {_VERB[r.verdict]} by NSG {c.nsg.name} of subnet {info.name}"
-                           f"{_because(r.verdict, flow.basis)}",
-                           r.evidence, None if r.verdict is Verdict.ALLOW else _nsg_fix(c, flow, r)))
+        out.append(
+            Finding(
+                fid,
+                _status(r.verdict, flow.basis),
+                f"{what}: {_VERB[r.verdict]} by NSG {c.nsg.name} of subnet {info.name}"
+                f"{_because(r.verdict, flow.basis)}",
+                r.evidence,
+                None if r.verdict is Verdict.ALLOW else _nsg_fix(c, flow, r),
+            )
+        )
     if evaluated:
         ctx.note(nsg.nic_nsg_note("inbound", evaluated))
     return out
@@ -208,13 +256,28 @@ def _classic_policy(fw: Doc) -> list[Doc]:
                 else:
                     rule["protocols"] = r.get("protocols") or []
                 rules.append(rule)
-            collections.append({"ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": name_of(c),
-                                "priority": cp.get("priority"), "action": cp.get("action"), "rules": rules})
+            collections.append(
+                {
+                    "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+                    "name": name_of(c),
+                    "priority": cp.get("priority"),
+                    "action": cp.get("action"),
+                    "rules": rules,
+                }
+            )
     return [
-        {"id": pid, "name": f"{name_of(fw)} (classic rules)", "type": "Microsoft.Network/firewallPolicies", "properties": {}},
-        {"id": f"{pid}/ruleCollectionGroups/classic", "name": "classic rules",
-         "type": "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
-         "properties": {"priority": 100, "ruleCollections": collections}},
+        {
+            "id": pid,
+            "name": f"{name_of(fw)} (classic rules)",
+            "type": "Microsoft.Network/firewallPolicies",
+            "properties": {},
+        },
+        {
+            "id": f"{pid}/ruleCollectionGroups/classic",
+            "name": "classic rules",
+            "type": "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
+            "properties": {"priority": 100, "ruleCollections": collections},
+        },
     ]
 
 
@@ -268,8 +331,9 @@ def _egress_flow(src: str, e: EgressRule) -> firewall.FirewallFlow:
     return firewall.FirewallFlow(src, e.port, fqdn=e.fqdn, protocol="TCP")
 
 
-def _firewall_fix(policy_id: str, classic: bool, fw: Doc, e: EgressRule, src: str,
-                  allowing: dict[str, firewall.FirewallRuleRef]) -> str:
+def _firewall_fix(
+    policy_id: str, classic: bool, fw: Doc, e: EgressRule, src: str, allowing: dict[str, firewall.FirewallRuleRef]
+) -> str:
     sub, rg, name = split_id(policy_id if not classic else id_of(fw))
     q = shlex.quote
     sub = q(sub)  # a fix is pasted into a shell; every part of an ID from a document is quoted
@@ -288,16 +352,22 @@ def _firewall_fix(policy_id: str, classic: bool, fw: Doc, e: EgressRule, src: st
         dest_note = " (FQDNs in network rules need the policy's DNS proxy enabled)"
     if classic:
         if kind == "ApplicationRule":
-            return (f"az network firewall application-rule create --subscription {sub} -g {q(rg)} --firewall-name {q(name)} "
-                    f"--collection-name {q(ref.collection) if ref else '<allow collection>'} -n {rule_name} "
-                    f"--protocols {e.protocol}={e.port} --source-addresses {src} --target-fqdns {q(e.fqdn)}")
-        return (f"az network firewall network-rule create --subscription {sub} -g {q(rg)} --firewall-name {q(name)} "
-                f"--collection-name {q(ref.collection) if ref else '<allow collection>'} -n {rule_name} --protocols TCP "
-                f"--source-addresses {src} {dest_cli} --destination-ports {e.port}{dest_note}")
-    base = (f"az network firewall policy rule-collection-group collection rule add --subscription {sub} -g {q(rg)} "
-            f"--policy-name {q(name)} --rule-collection-group-name {q(ref.group) if ref else '<group>'} "
-            f"--collection-name {q(ref.collection) if ref else '<Allow collection>'} -n {rule_name} --rule-type {kind} "
-            f"--source-addresses {src} ")
+            return (
+                f"az network firewall application-rule create --subscription {sub} -g {q(rg)} --firewall-name {q(name)} "
+                f"--collection-name {q(ref.collection) if ref else '<allow collection>'} -n {rule_name} "
+                f"--protocols {e.protocol}={e.port} --source-addresses {src} --target-fqdns {q(e.fqdn)}"
+            )
+        return (
+            f"az network firewall network-rule create --subscription {sub} -g {q(rg)} --firewall-name {q(name)} "
+            f"--collection-name {q(ref.collection) if ref else '<allow collection>'} -n {rule_name} --protocols TCP "
+            f"--source-addresses {src} {dest_cli} --destination-ports {e.port}{dest_note}"
+        )
+    base = (
+        f"az network firewall policy rule-collection-group collection rule add --subscription {sub} -g {q(rg)} "
+        f"--policy-name {q(name)} --rule-collection-group-name {q(ref.group) if ref else '<group>'} "
+        f"--collection-name {q(ref.collection) if ref else '<Allow collection>'} -n {rule_name} --rule-type {kind} "
+        f"--source-addresses {src} "
+    )
     if kind == "ApplicationRule":
         return base + f"--protocols {e.protocol}={e.port} --target-fqdns {q(e.fqdn)}"
     return base + f"--ip-protocols TCP --destination-ports {e.port} {dest_cli}{dest_note}"
@@ -332,23 +402,44 @@ def _mirror_hosts(ctx: CheckContext) -> set[str]:
 def _needs_internet(ctx: CheckContext, contract: NetworkContract, role: str) -> list[str]:
     """What a subnet needs from outside the network: its required rows a mirror does not serve."""
     mirror = _mirror_hosts(ctx)
-    out = [f"{e.destination}:{e.port}" for e in contract.egress
-           if role in e.subnets and e.basis.required and e.fqdn.lower() not in mirror]
-    out += [f"{f.destination} on port {f.ports} ({f.purpose})" for f in contract.flows
-            if f.subnet == role and f.direction == "Outbound" and f.destination == "Internet" and f.basis.required
-            and f.id not in ("build-out-https", "build-out-http")]  # those two stand for the egress rows above
+    out = [
+        f"{e.destination}:{e.port}"
+        for e in contract.egress
+        if role in e.subnets and e.basis.required and e.fqdn.lower() not in mirror
+    ]
+    out += [
+        f"{f.destination} on port {f.ports} ({f.purpose})"
+        for f in contract.flows
+        if f.subnet == role
+        and f.direction == "Outbound"
+        and f.destination == "Internet"
+        and f.basis.required
+        and f.id not in ("build-out-https", "build-out-http")
+    ]  # those two stand for the egress rows above
     return out
 
 
-def _outbound_finding(ctx: CheckContext, contract: NetworkContract, role: str, info: sn.SubnetInfo,
-                      rt: _Route) -> Finding:
-    return sn.check_outbound_path(info, role=role, internet_hops=rt.hops,
-                                  route_evidence=rt.path.evidence if rt.path else "",
-                                  needs_internet=_needs_internet(ctx, contract, role))
+def _outbound_finding(
+    ctx: CheckContext, contract: NetworkContract, role: str, info: sn.SubnetInfo, rt: _Route
+) -> Finding:
+    return sn.check_outbound_path(
+        info,
+        role=role,
+        internet_hops=rt.hops,
+        route_evidence=rt.path.evidence if rt.path else "",
+        needs_internet=_needs_internet(ctx, contract, role),
+    )
 
 
-def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, info: sn.SubnetInfo,
-                     rt: _Route, net_ctx: NetworkContext, policies: dict[str, Any]) -> list[Finding]:
+def _egress_findings(
+    ctx: CheckContext,
+    contract: NetworkContract,
+    role: str,
+    info: sn.SubnetInfo,
+    rt: _Route,
+    net_ctx: NetworkContext,
+    policies: dict[str, Any],
+) -> list[Finding]:
     rules = [e for e in contract.egress if role in e.subnets]
     src = _first_v4(info)
     fid = f"egress.{role}"
@@ -364,27 +455,58 @@ def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, in
     if path.in_path is False:
         kinds = {r.next_hop_type for r in hops}
         if kinds == {"None"}:
-            return [Finding(f"{fid}.path", Status.FAIL, f"egress from subnet {info.name} is dropped (next hop None)",
-                            path.evidence, "Route 0.0.0.0/0 to your firewall, or remove the route with next hop None")]
+            return [
+                Finding(
+                    f"{fid}.path",
+                    Status.FAIL,
+                    f"egress from subnet {info.name} is dropped (next hop None)",
+                    path.evidence,
+                    "Route 0.0.0.0/0 to your firewall, or remove the route with next hop None",
+                )
+            ]
         if "VirtualNetworkGateway" in kinds:
-            return [Finding(f"{fid}.path", Status.WARN,
-                            f"egress from subnet {info.name} goes through a VPN/ExpressRoute gateway: allow the plan's "
-                            f"{len(rules)} FQDNs (network/contract.md) wherever it leaves",
-                            path.evidence)]
+            return [
+                Finding(
+                    f"{fid}.path",
+                    Status.WARN,
+                    f"egress from subnet {info.name} goes through a VPN/ExpressRoute gateway: allow the plan's "
+                    f"{len(rules)} FQDNs (network/contract.md) wherever it leaves",
+                    path.evidence,
+                )
+            ]
         how = "through its NAT gateway" if info.nat_gateway_id else "directly"
-        return [Finding(f"{fid}.path", Status.PASS, f"egress from subnet {info.name} goes out {how}, no firewall to check",
-                        path.evidence)]
-    ips = [r.next_hop_ip for r in (*hops, *path.hop.possible)
-           if r.next_hop_type == "VirtualAppliance" and r.next_hop_ip]
+        return [
+            Finding(
+                f"{fid}.path",
+                Status.PASS,
+                f"egress from subnet {info.name} goes out {how}, no firewall to check",
+                path.evidence,
+            )
+        ]
+    ips = [
+        r.next_hop_ip for r in (*hops, *path.hop.possible) if r.next_hop_type == "VirtualAppliance" and r.next_hop_ip
+    ]
     out: list[Finding] = []
     if path.in_path is None:
-        out.append(Finding(f"{fid}.path", Status.WARN, f"only part of the egress of subnet {info.name} passes an appliance",
-                           path.evidence))
+        out.append(
+            Finding(
+                f"{fid}.path",
+                Status.WARN,
+                f"only part of the egress of subnet {info.name} passes an appliance",
+                path.evidence,
+            )
+        )
         if not ips:  # e.g. a route on a service tag (not expanded here) to an appliance: no firewall to name
             return out
     else:
-        out.append(Finding(f"{fid}.path", Status.PASS, f"egress from subnet {info.name} passes the appliance at {ips[0]}",
-                           path.evidence))
+        out.append(
+            Finding(
+                f"{fid}.path",
+                Status.PASS,
+                f"egress from subnet {info.name} passes the appliance at {ips[0]}",
+                path.evidence,
+            )
+        )
     ip = ips[0]
     try:
         fws = ctx.src.firewalls(ctx.subscription)
@@ -392,18 +514,24 @@ def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, in
         return [*out, skipped(f"{fid}.firewall", f"the Azure Firewall at {ip}", exc)]
     fw = next((f for f in fws if ip in _firewall_ips(f)), None)
     if fw is None:
-        out.append(Finding(f"{fid}.firewall", Status.WARN,
-                           f"the next hop {ip} is no Azure Firewall known to {ctx.src.description}: its rules were not checked",
-                           f"{len(fws)} Azure Firewalls seen, with private IPs "
-                           + (", ".join(i for f in fws for i in _firewall_ips(f)) or "none"),
-                           f"Allow the plan's {len(rules)} egress FQDNs (`aks-jumpbox plan` writes network/contract.md) "
-                           f"on the appliance at {ip}; or include its Azure Firewall in the check"))
+        out.append(
+            Finding(
+                f"{fid}.firewall",
+                Status.WARN,
+                f"the next hop {ip} is no Azure Firewall known to {ctx.src.description}: its rules were not checked",
+                f"{len(fws)} Azure Firewalls seen, with private IPs "
+                + (", ".join(i for f in fws for i in _firewall_ips(f)) or "none"),
+                f"Allow the plan's {len(rules)} egress FQDNs (`aks-jumpbox plan` writes network/contract.md) "
+                f"on the appliance at {ip}; or include its Azure Firewall in the check",
+            )
+        )
         return out
     policy_ref = props(fw).get("firewallPolicy")
     policy_id = policy_ref.get("id") if isinstance(policy_ref, dict) else None
     if policy_id is not None and not isinstance(policy_id, str):
-        raise ResourceFormatError(f"Azure Firewall {name_of(fw)}: firewallPolicy.id: expected a resource ID, "
-                                  f"got {policy_id!r:.200}")
+        raise ResourceFormatError(
+            f"Azure Firewall {name_of(fw)}: firewallPolicy.id: expected a resource ID, got {policy_id!r:.200}"
+        )
     classic = policy_id is None
     key = (policy_id or id_of(fw)).lower()
     try:
@@ -419,8 +547,14 @@ def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, in
         return [*out, skipped(f"{fid}.firewall", f"the policy of Azure Firewall {name_of(fw)}", exc)]
     compiled = policies[key]
     described = f"policy {compiled.name}" if not classic else "its classic rules"
-    out.append(Finding(f"{fid}.firewall", Status.PASS, f"egress from subnet {info.name} is filtered by Azure Firewall "
-                       f"{name_of(fw)} ({described})", "; ".join((f"{name_of(fw)} has private IP {ip}", *compiled.notes))))
+    out.append(
+        Finding(
+            f"{fid}.firewall",
+            Status.PASS,
+            f"egress from subnet {info.name} is filtered by Azure Firewall {name_of(fw)} ({described})",
+            "; ".join((f"{name_of(fw)} has private IP {ip}", *compiled.notes)),
+        )
+    )
     results = [(e, firewall.evaluate(compiled, _egress_flow(src, e))) for e in rules]
     allowing: dict[str, firewall.FirewallRuleRef] = {}
     for _, r in results:
@@ -435,10 +569,15 @@ def _egress_findings(ctx: CheckContext, contract: NetworkContract, role: str, in
         dest = f"{e.fqdn} (service tag {e.service_tag})" if e.service_tag else e.fqdn
         what = f"{e.protocol.upper()} {dest}:{e.port} from subnet {info.name}"
         why = f" ({e.purpose}; needed by {', '.join(e.required_by)})"
-        out.append(Finding(f"{fid}.{e.fqdn}:{e.port}", _status(r.verdict, e.basis),
-                           f"{what} is {_VERB[r.verdict]} by firewall {name_of(fw)}{why}{_because(r.verdict, e.basis)}",
-                           evidence, None if r.verdict is Verdict.ALLOW else
-                           _firewall_fix(policy_id or "", classic, fw, e, src, allowing)))
+        out.append(
+            Finding(
+                f"{fid}.{e.fqdn}:{e.port}",
+                _status(r.verdict, e.basis),
+                f"{what} is {_VERB[r.verdict]} by firewall {name_of(fw)}{why}{_because(r.verdict, e.basis)}",
+                evidence,
+                None if r.verdict is Verdict.ALLOW else _firewall_fix(policy_id or "", classic, fw, e, src, allowing),
+            )
+        )
     return out
 
 
@@ -477,11 +616,18 @@ def network_checks(ctx: CheckContext) -> list[Finding]:
     if isolated:
         out += [sn.check_free_addresses(build, 1, role="build"), sn.check_build_subnet_not_delegated(build)]
         if container is not None:
-            out += [sn.check_aci_delegation(container), sn.check_free_addresses(container, 1, role="container"),
-                    sn.check_same_vnet(build, container)]
+            out += [
+                sn.check_aci_delegation(container),
+                sn.check_free_addresses(container, 1, role="container"),
+                sn.check_same_vnet(build, container),
+            ]
     else:
-        out += [sn.check_prefix_size(build), sn.check_free_addresses(build, 4), sn.check_private_link_policies(build),
-                sn.check_build_subnet_not_delegated(build)]
+        out += [
+            sn.check_prefix_size(build),
+            sn.check_free_addresses(build, 4),
+            sn.check_private_link_policies(build),
+            sn.check_build_subnet_not_delegated(build),
+        ]
     infos = {"build": build, "container": container}
     contract = _contract(ctx, infos)
     present = {role: info for role, info in infos.items() if info is not None}

@@ -30,8 +30,10 @@ __all__ = [
 
 @lru_cache(maxsize=4096)
 def _pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if part == "*" else re.escape(part) for part in re.split(r"(\*)", pattern)),
-                      re.IGNORECASE | re.DOTALL)
+    return re.compile(
+        "".join(".*" if part == "*" else re.escape(part) for part in re.split(r"(\*)", pattern)),
+        re.IGNORECASE | re.DOTALL,
+    )
 
 
 def action_matches(pattern: str, action: str) -> bool:

@@ -41,13 +41,23 @@ def region_check(ctx: CheckContext) -> Finding:
         evidence += f"; provider {AIB} offers imageTemplates in {len(live)} regions, {'including' if loc in live else 'not'} {loc}"
     ok = loc in live if live is not None else loc in listed
     if not ok:
-        return Finding(fid, Status.FAIL, f"Azure VM Image Builder does not build in {loc}", evidence,
-                       f"Set build.location in jumpbox.yaml to a supported region (`az provider show -n {AIB} "
-                       "--query \"resourceTypes[?resourceType=='imageTemplates'].locations\"`), with a VNet there")
+        return Finding(
+            fid,
+            Status.FAIL,
+            f"Azure VM Image Builder does not build in {loc}",
+            evidence,
+            f"Set build.location in jumpbox.yaml to a supported region (`az provider show -n {AIB} "
+            "--query \"resourceTypes[?resourceType=='imageTemplates'].locations\"`), with a VNet there",
+        )
     preview = ctx.facts.get("preview_features", {}).get(spec.cloud)
     if preview:
-        return Finding(fid, Status.WARN, f"Image Builder runs in {loc} as a preview of {spec.cloud}", evidence,
-                       f"az feature register --namespace {AIB} --name {preview} --subscription {ctx.subscription}")
+        return Finding(
+            fid,
+            Status.WARN,
+            f"Image Builder runs in {loc} as a preview of {spec.cloud}",
+            evidence,
+            f"az feature register --namespace {AIB} --name {preview} --subscription {ctx.subscription}",
+        )
     return Finding(fid, Status.PASS, f"Azure VM Image Builder builds in {loc}", evidence)
 
 
@@ -56,16 +66,26 @@ def provider_checks(ctx: CheckContext) -> list[Finding]:
     for ns in ctx.facts["required_providers"]:
         fid = f"provider.{ns}"
         fix = f"az provider register --subscription {ctx.subscription} --namespace {ns} --wait"
-        why = ("Image Builder runs each build's Packer in a container instance, whatever the topology"
-               if ns == "Microsoft.ContainerInstance" else "the build needs it")
+        why = (
+            "Image Builder runs each build's Packer in a container instance, whatever the topology"
+            if ns == "Microsoft.ContainerInstance"
+            else "the build needs it"
+        )
         try:
             doc = ctx.src.provider(ctx.subscription, ns)
         except Unavailable as exc:
             out.append(skipped(fid, f"registration of {ns}", exc))
             continue
         if doc is None:
-            out.append(Finding(fid, Status.FAIL, f"resource provider {ns} is unknown to subscription {ctx.subscription}",
-                               f"GET providers/{ns}: not found", fix))
+            out.append(
+                Finding(
+                    fid,
+                    Status.FAIL,
+                    f"resource provider {ns} is unknown to subscription {ctx.subscription}",
+                    f"GET providers/{ns}: not found",
+                    fix,
+                )
+            )
             continue
         state = str(doc.get("registrationState") or props(doc).get("registrationState") or "")
         evidence = f"registrationState: {state or '(missing)'}"
@@ -73,10 +93,17 @@ def provider_checks(ctx: CheckContext) -> list[Finding]:
             out.append(Finding(fid, Status.PASS, f"resource provider {ns} is registered", evidence))
         elif state.lower() == "registering":
             # A build started before registration completes fails: wait, do not start it now.
-            out.append(Finding(fid, Status.FAIL, f"resource provider {ns} is still registering ({why}): a build "
-                               "started now fails; wait for registration, then re-run", evidence,
-                               f"az provider register --subscription {ctx.subscription} --namespace {ns} --wait "
-                               "(waits until it is Registered), then re-run `aks-jumpbox check`"))
+            out.append(
+                Finding(
+                    fid,
+                    Status.FAIL,
+                    f"resource provider {ns} is still registering ({why}): a build "
+                    "started now fails; wait for registration, then re-run",
+                    evidence,
+                    f"az provider register --subscription {ctx.subscription} --namespace {ns} --wait "
+                    "(waits until it is Registered), then re-run `aks-jumpbox check`",
+                )
+            )
         else:
             out.append(Finding(fid, Status.FAIL, f"resource provider {ns} is not registered ({why})", evidence, fix))
     return out
@@ -103,11 +130,24 @@ def resource_group_checks(ctx: CheckContext) -> list[Finding]:
             out.append(skipped(fid, f"resource group {rg}", exc))
             continue
         if doc is None:
-            out.append(Finding(fid, Status.FAIL, f"resource group {rg} (for {holds}) does not exist", f"GET {rid}: not found",
-                               f"az group create --subscription {ctx.subscription} -n {shlex.quote(rg)} -l {spec.build.location}"))
+            out.append(
+                Finding(
+                    fid,
+                    Status.FAIL,
+                    f"resource group {rg} (for {holds}) does not exist",
+                    f"GET {rid}: not found",
+                    f"az group create --subscription {ctx.subscription} -n {shlex.quote(rg)} -l {spec.build.location}",
+                )
+            )
         else:
-            out.append(Finding(fid, Status.PASS, f"resource group {rg} (for {holds}) exists",
-                               f"{rid} in {doc.get('location', '?')}"))
+            out.append(
+                Finding(
+                    fid,
+                    Status.PASS,
+                    f"resource group {rg} (for {holds}) exists",
+                    f"{rid} in {doc.get('location', '?')}",
+                )
+            )
     return out
 
 
@@ -122,16 +162,21 @@ def gallery_check(ctx: CheckContext) -> list[Finding]:
         return [skipped(fid, "the gallery image definition", exc)]
     if doc is None:
         _, rg, name = split_id(g.image_definition_id)
-        return [Finding(fid, Status.FAIL, f"gallery image definition {name} does not exist",
-                        f"GET {g.image_definition_id}: not found",
-                        "Create it (`az sig image-definition create …`) or let the plan create it (distribute.gallery.image)")]
+        return [
+            Finding(
+                fid,
+                Status.FAIL,
+                f"gallery image definition {name} does not exist",
+                f"GET {g.image_definition_id}: not found",
+                "Create it (`az sig image-definition create …`) or let the plan create it (distribute.gallery.image)",
+            )
+        ]
     return [Finding(fid, Status.PASS, "the gallery image definition exists", g.image_definition_id)]
 
 
 def _version_key(v: str) -> tuple:
     # (0, n) for a number, (1, text) otherwise: a document's odd name sorts, never crashes the check.
-    return tuple((0, int(x)) if x.isascii() and x.isdigit() and len(x) < 19 else (1, x)
-                 for x in re.split(r"[.-]", v))
+    return tuple((0, int(x)) if x.isascii() and x.isdigit() and len(x) < 19 else (1, x) for x in re.split(r"[.-]", v))
 
 
 def source_image_check(ctx: CheckContext) -> list[Finding]:
@@ -142,16 +187,25 @@ def source_image_check(ctx: CheckContext) -> list[Finding]:
     pub, offer, sku, version = source["publisher"], source["offer"], source["sku"], source.get("version", "latest")
     urn = f"{pub}:{offer}:{sku}"
     fid = "source-image"
-    fix = (f"`az vm image list --location {loc} --publisher {pub} --offer {offer} --sku {sku} --all -o table` lists "
-           "what exists; choose another base_image or architecture in jumpbox.yaml")
+    fix = (
+        f"`az vm image list --location {loc} --publisher {pub} --offer {offer} --sku {sku} --all -o table` lists "
+        "what exists; choose another base_image or architecture in jumpbox.yaml"
+    )
     try:
         versions = ctx.src.image_versions(ctx.subscription, loc, pub, offer, sku)
     except Unavailable as exc:
         return [skipped(fid, f"image {urn}", exc)]
     names = sorted((str(v.get("name", "")) for v in versions if isinstance(v, dict)), key=_version_key)
     if not names:
-        return [Finding(fid, Status.FAIL, f"the base image {urn} has no version in {loc}",
-                        f"marketplace versions of {urn} in {loc}: none", fix)]
+        return [
+            Finding(
+                fid,
+                Status.FAIL,
+                f"the base image {urn} has no version in {loc}",
+                f"marketplace versions of {urn} in {loc}: none",
+                fix,
+            )
+        ]
     evidence = f"{len(names)} versions of {urn} in {loc}, newest {names[-1]}"
     if version != "latest" and version not in names:
         return [Finding(fid, Status.FAIL, f"the base image {urn} has no version {version} in {loc}", evidence, fix)]
@@ -169,22 +223,43 @@ def template_check(ctx: CheckContext) -> list[Finding]:
         return [Finding(fid, Status.PASS, f"no image template {t.name} exists yet", f"GET {t.id}: not found")]
     run = props(doc).get("lastRunStatus") or {}
     state = str(run.get("runState") or "")
-    evidence = f"lastRunStatus: {state or '(never run)'}" + (f", {run['runSubState']}" if run.get("runSubState") else "")
+    evidence = f"lastRunStatus: {state or '(never run)'}" + (
+        f", {run['runSubState']}" if run.get("runSubState") else ""
+    )
     if state.lower() in ("running", "canceling"):
-        return [Finding(fid, Status.WARN,
-                        f"image template {t.name} is already {state.lower()}: `build` attaches to that run rather than start one",
-                        evidence, "Follow it with `aks-jumpbox watch`, or stop it with `aks-jumpbox cancel`")]
+        return [
+            Finding(
+                fid,
+                Status.WARN,
+                f"image template {t.name} is already {state.lower()}: `build` attaches to that run rather than start one",
+                evidence,
+                "Follow it with `aks-jumpbox watch`, or stop it with `aks-jumpbox cancel`",
+            )
+        ]
     return [Finding(fid, Status.PASS, f"image template {t.name} exists and is not running", evidence)]
 
 
 def review_checks(ctx: CheckContext) -> list[Finding]:
     flags = review_flags(ctx.spec, ctx.today)
     if not flags:
-        return [Finding("review.pins", Status.PASS, "no tool pin is past its review_by date",
-                        f"checked {len(ctx.spec.tools)} pins on {ctx.today.isoformat()}")]
-    return [Finding(f"review.{name}", Status.WARN, flag.message, f"today is {ctx.today.isoformat()}",
-                    f"`aks-jumpbox outdated` shows newer releases; update tools.{name} (version and review_by) in jumpbox.yaml")
-            for name, flag in flags.items()]
+        return [
+            Finding(
+                "review.pins",
+                Status.PASS,
+                "no tool pin is past its review_by date",
+                f"checked {len(ctx.spec.tools)} pins on {ctx.today.isoformat()}",
+            )
+        ]
+    return [
+        Finding(
+            f"review.{name}",
+            Status.WARN,
+            flag.message,
+            f"today is {ctx.today.isoformat()}",
+            f"`aks-jumpbox outdated` shows newer releases; update tools.{name} (version and review_by) in jumpbox.yaml",
+        )
+        for name, flag in flags.items()
+    ]
 
 
 def platform_checks(ctx: CheckContext) -> list[Finding]:

@@ -57,8 +57,7 @@ def parse_route_table(doc: Mapping[str, Any]) -> tuple[Route, ...]:
             try:
                 ipaddress.ip_network(prefix.strip(), strict=False)
             except ValueError:
-                raise ResourceFormatError(f"{where}: addressPrefix: {prefix!r:.100} is not a CIDR prefix") \
-                    from None
+                raise ResourceFormatError(f"{where}: addressPrefix: {prefix!r:.100} is not a CIDR prefix") from None
         hop = next((h for h in HOP_TYPES if str(rp.get("nextHopType", "")).lower() == h.lower()), None)
         if hop is None:
             raise ResourceFormatError(
@@ -121,9 +120,7 @@ def next_hop(
     else:
         literal = addr.parse_literal(destination)
         if literal is None:
-            raise ValueError(
-                f"route destination {destination!r}: expected an IP, a CIDR prefix or 'Internet'"
-            )
+            raise ValueError(f"route destination {destination!r}: expected an IP, a CIDR prefix or 'Internet'")
         dest = literal
     user = parse_route_table(route_table) if route_table is not None else ()
     # (prefix length, 0 for user / 1 for system, interval, route)
@@ -154,9 +151,7 @@ def next_hop(
             won[r] = won.get(r, Intervals()) | part
             remaining = remaining - part
     if remaining:
-        raise ValueError(
-            f"route destination {destination!r}: not covered by any route (not an IPv4 address?)"
-        )
+        raise ValueError(f"route destination {destination!r}: not covered by any route (not an IPv4 address?)")
     ordered = sorted(won.items(), key=lambda kv: -len(kv[1]))
     winners = tuple(
         (
@@ -169,9 +164,7 @@ def next_hop(
     )
     hops = {(r.next_hop_type, r.next_hop_ip) for r, _ in ordered}
     possible = tuple(
-        r
-        for r in unresolved
-        if dest.overlaps(ctx.opaque_bound) and hops != {(r.next_hop_type, r.next_hop_ip)}
+        r for r in unresolved if dest.overlaps(ctx.opaque_bound) and hops != {(r.next_hop_type, r.next_hop_ip)}
     )
     notes: list[str] = []
     propagates = route_table is not None and not props(route_table).get("disableBgpRoutePropagation", False)
@@ -216,6 +209,4 @@ def firewall_in_path(
         return FirewallPath(True, hop, f"{hop.evidence}: traffic passes {target}")
     if not any(flags) and not any(to_fw(r) for r in hop.possible):
         return FirewallPath(False, hop, f"{hop.evidence}: traffic bypasses {target}")
-    return FirewallPath(
-        None, hop, f"{hop.evidence}: only part of the traffic, or not certainly, passes {target}"
-    )
+    return FirewallPath(None, hop, f"{hop.evidence}: only part of the traffic, or not certainly, passes {target}")

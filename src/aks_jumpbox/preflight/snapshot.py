@@ -151,8 +151,13 @@ class FolderSource(Source):
         label = str(path.relative_to(self.folder)) if path.is_relative_to(self.folder) else str(path)
         fix = "Each file must hold one JSON document, as `az resource show` prints it."
         try:
-            text = read_input(path, what="snapshot document", limit=DOCUMENT_LIMIT, encoding="utf-8-sig",
-                              label=str(self.folder / label))
+            text = read_input(
+                path,
+                what="snapshot document",
+                limit=DOCUMENT_LIMIT,
+                encoding="utf-8-sig",
+                label=str(self.folder / label),
+            )
             value = load_json(text, str(self.folder / label), fix=fix)
         except InputError as e:
             at = f":{e.line}:{e.column}" if e.line and e.column else f":{e.line}" if e.line else ""
@@ -306,7 +311,8 @@ class FolderSource(Source):
 
     def _has_role_assignments(self) -> bool:
         return bool(self.by_type.get(_ROLE_ASSIGNMENTS)) or any(
-            k.endswith("/providers/microsoft.authorization/roleassignments") for k in self.envelopes)
+            k.endswith("/providers/microsoft.authorization/roleassignments") for k in self.envelopes
+        )
 
     def role_assignments(self, subscription: str, principal_id: str) -> list[Doc]:
         listed = self._listing(role_assignments_path(subscription))
@@ -404,8 +410,9 @@ def write_snapshot(answers: Iterable[Answer], out: str | Path, *, replace: bool 
         try:
             p.unlink()  # removes a link itself, never what it points at
         except OSError as e:
-            raise SnapshotError(f"--out {out}: cannot delete {p} ({e.strerror})",
-                                fix="Fix its permissions, or choose a new folder.") from None
+            raise SnapshotError(
+                f"--out {out}: cannot delete {p} ({e.strerror})", fix="Fix its permissions, or choose a new folder."
+            ) from None
     ensure_dir(root)
     written: list[Path] = []
     used: set[str] = set()

@@ -45,34 +45,50 @@ def staging_checks(ctx: CheckContext) -> tuple[list[Finding], bool]:
     except Unavailable as exc:
         return [skipped("staging.group", f"staging resource group {name}", exc)], False
     if group is None:
-        message = (f"staging resource group {name} does not exist: Image Builder creates it in {want} with "
-                   "the template and gives the identity Contributor there")
+        message = (
+            f"staging resource group {name} does not exist: Image Builder creates it in {want} with "
+            "the template and gives the identity Contributor there"
+        )
         return [Finding("staging.group", Status.PASS, message, f"GET {rid}: not found; {DOC}")], True
     tags = group.get("tags") or {}
     owner = _owner(tags)
     out: list[Finding] = []
     where = normalize_region(str(group.get("location", "")))
     if where != want:
-        out.append(Finding("staging.region", Status.FAIL,
-                           f"staging resource group {name} is in {where}, but the image template is in "
-                           f"{want}; Image Builder requires the same region", f"{rid} in {where}; {DOC}",
-                           f"Name a staging group in {want} (build.staging_resource_group), or one that "
-                           "does not exist yet: Image Builder then creates it"))
+        out.append(
+            Finding(
+                "staging.region",
+                Status.FAIL,
+                f"staging resource group {name} is in {where}, but the image template is in "
+                f"{want}; Image Builder requires the same region",
+                f"{rid} in {where}; {DOC}",
+                f"Name a staging group in {want} (build.staging_resource_group), or one that "
+                "does not exist yet: Image Builder then creates it",
+            )
+        )
     else:
         out.append(Finding("staging.region", Status.PASS, f"staging resource group {name} is in {want}", rid))
     if owner == template:  # made or used by this very template: its staging resources are in it
-        out.append(Finding("staging.empty", Status.PASS,
-                           f"staging resource group {name} is this template's ({template})",
-                           f"tags: imageTemplateName={owner}"))
+        out.append(
+            Finding(
+                "staging.empty",
+                Status.PASS,
+                f"staging resource group {name} is this template's ({template})",
+                f"tags: imageTemplateName={owner}",
+            )
+        )
         return out, tags.get("createdBy") == AIB
     if owner:
-        out.append(Finding("staging.association", Status.WARN,
-                           f"staging resource group {name} seems associated with image template {owner}; "
-                           "Image Builder refuses a staging group another template uses",
-                           f"tags usedBy/createdBy={AIB}, imageTemplateName={owner} (inferred from the "
-                           f"tags); {DOC}",
-                           f"Delete template {owner} first (`aks-jumpbox cleanup`), or name another staging "
-                           "group"))
+        out.append(
+            Finding(
+                "staging.association",
+                Status.WARN,
+                f"staging resource group {name} seems associated with image template {owner}; "
+                "Image Builder refuses a staging group another template uses",
+                f"tags usedBy/createdBy={AIB}, imageTemplateName={owner} (inferred from the tags); {DOC}",
+                f"Delete template {owner} first (`aks-jumpbox cleanup`), or name another staging group",
+            )
+        )
     try:
         listed = ctx.src.resource(f"{rid}/resources")
     except Unavailable as exc:
@@ -82,13 +98,19 @@ def staging_checks(ctx: CheckContext) -> tuple[list[Finding], bool]:
     if inside:
         shown = ", ".join(f"{r.get('type')} {r.get('name')}" for r in inside[:3])
         more = f" and {len(inside) - 3} more" if len(inside) > 3 else ""
-        out.append(Finding("staging.empty", Status.FAIL,
-                           f"staging resource group {name} is not empty; Image Builder requires an empty one",
-                           f"{shown}{more}; {DOC}",
-                           f"Move or delete what is in {name}, or name a group that does not exist yet"))
+        out.append(
+            Finding(
+                "staging.empty",
+                Status.FAIL,
+                f"staging resource group {name} is not empty; Image Builder requires an empty one",
+                f"{shown}{more}; {DOC}",
+                f"Move or delete what is in {name}, or name a group that does not exist yet",
+            )
+        )
     else:
-        out.append(Finding("staging.empty", Status.PASS, f"staging resource group {name} is empty",
-                           f"GET {rid}/resources"))
+        out.append(
+            Finding("staging.empty", Status.PASS, f"staging resource group {name} is empty", f"GET {rid}/resources")
+        )
     return out, False
 
 
@@ -98,8 +120,10 @@ def with_staging_checks(ctx: CheckContext, findings: list[Finding]) -> list[Find
     extra, granted = staging_checks(ctx)
     if granted:
         name = ctx.spec.build.staging_resource_group
-        why = (f"Image Builder gives the identity Contributor on staging resource group {name} itself "
-               "(deploy leaves this assignment to it)")
+        why = (
+            f"Image Builder gives the identity Contributor on staging resource group {name} itself "
+            "(deploy leaves this assignment to it)"
+        )
         replaced = ("identity.role.staging", "caller.assign.staging")
         findings = [Finding(f.id, Status.PASS, why, DOC) if f.id in replaced else f for f in findings]
     return [*findings, *extra]

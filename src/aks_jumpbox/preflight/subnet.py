@@ -117,9 +117,7 @@ def subnet_info(doc: Mapping[str, Any]) -> SubnetInfo:
         try:
             ipaddress.ip_network(x, strict=False)
         except ValueError:
-            raise ResourceFormatError(
-                f"subnet {sid.subnet}: addressPrefix {x!r} is not a CIDR prefix"
-            ) from None
+            raise ResourceFormatError(f"subnet {sid.subnet}: addressPrefix {x!r} is not a CIDR prefix") from None
     delegations = []
     for dg in p.get("delegations") or []:
         dp = props(dg, f"subnet {sid.subnet}: delegations")
@@ -129,8 +127,9 @@ def subnet_info(doc: Mapping[str, Any]) -> SubnetInfo:
     dao = p.get("defaultOutboundAccess")
     pls = p.get("privateLinkServiceNetworkPolicies")
     if pls is not None and not isinstance(pls, str):
-        raise ResourceFormatError(f"subnet {sid.subnet}: privateLinkServiceNetworkPolicies: expected a "
-                                  f"string, got {pls!r:.200}")
+        raise ResourceFormatError(
+            f"subnet {sid.subnet}: privateLinkServiceNetworkPolicies: expected a string, got {pls!r:.200}"
+        )
     return SubnetInfo(
         sid,
         tuple(prefixes),
@@ -162,8 +161,9 @@ def virtual_network_prefixes(vnet: Mapping[str, Any], *, include_peerings: bool 
     def space(value: Any, field: str) -> list[str]:
         raw = (value or {}).get("addressPrefixes") if isinstance(value or {}, dict) else value
         if not isinstance(raw, list | None):
-            raise ResourceFormatError(f"virtual network {vname}: {field}.addressPrefixes: expected a list "
-                                      f"of CIDR prefixes, got {raw!r:.200}")
+            raise ResourceFormatError(
+                f"virtual network {vname}: {field}.addressPrefixes: expected a list of CIDR prefixes, got {raw!r:.200}"
+            )
         return [x for x in raw or [] if isinstance(x, str)]
 
     out = space(p.get("addressSpace"), "addressSpace")
@@ -177,8 +177,9 @@ def virtual_network_prefixes(vnet: Mapping[str, Any], *, include_peerings: bool 
         try:
             ipaddress.ip_network(x, strict=False)
         except ValueError:
-            raise ResourceFormatError(f"virtual network {vname}: address prefix {x!r:.100} is not a CIDR "
-                                      "prefix") from None
+            raise ResourceFormatError(
+                f"virtual network {vname}: address prefix {x!r:.100} is not a CIDR prefix"
+            ) from None
     return tuple(out)
 
 
@@ -324,9 +325,7 @@ def check_build_subnet_not_delegated(subnet: SubnetLike, *, role: str = "build")
     fid = _fid(role, "not-delegated")
     evidence = f"delegations: {', '.join(info.delegations) or '(none)'}"
     if not info.delegations:
-        return Finding(
-            fid, Status.PASS, f"subnet {info.name} is not delegated, so the build VM can join it", evidence
-        )
+        return Finding(fid, Status.PASS, f"subnet {info.name} is not delegated, so the build VM can join it", evidence)
     return Finding(
         fid,
         Status.FAIL,
@@ -436,21 +435,46 @@ def check_outbound_path(
     if info.default_outbound_access is not False:
         return Finding(fid, Status.PASS, f"subnet {info.name} has an outbound path (default outbound access)", evidence)
     if info.nat_gateway_id:
-        return Finding(fid, Status.PASS, f"subnet {info.name} is private and goes out through its NAT gateway", evidence)
+        return Finding(
+            fid, Status.PASS, f"subnet {info.name} is private and goes out through its NAT gateway", evidence
+        )
     if internet_hops is None and info.route_table_id:
-        return Finding(fid, Status.WARN, f"subnet {info.name} is private and its route table was not read: whether "
-                       "its egress reaches an appliance that goes out is not known", evidence)
+        return Finding(
+            fid,
+            Status.WARN,
+            f"subnet {info.name} is private and its route table was not read: whether "
+            "its egress reaches an appliance that goes out is not known",
+            evidence,
+        )
     if internet_hops and internet_hops <= {"VirtualAppliance", "VirtualNetworkGateway"}:
         via = "an appliance" if internet_hops == {"VirtualAppliance"} else "a gateway or appliance"
-        return Finding(fid, Status.PASS, f"subnet {info.name} is private and routes its egress to {via}, which "
-                       "must provide the outbound path", evidence)
-    what = (f"subnet {info.name} is private (no default outbound access) and has neither a NAT gateway nor a route "
-            "to an appliance: it has no outbound path")
-    fix = (info.az_update("--nat-gateway <NAT gateway name or ID>")
-           + ", or route 0.0.0.0/0 from it to your firewall, or set defaultOutboundAccess to true")
+        return Finding(
+            fid,
+            Status.PASS,
+            f"subnet {info.name} is private and routes its egress to {via}, which must provide the outbound path",
+            evidence,
+        )
+    what = (
+        f"subnet {info.name} is private (no default outbound access) and has neither a NAT gateway nor a route "
+        "to an appliance: it has no outbound path"
+    )
+    fix = (
+        info.az_update("--nat-gateway <NAT gateway name or ID>")
+        + ", or route 0.0.0.0/0 from it to your firewall, or set defaultOutboundAccess to true"
+    )
     if not needs_internet:
-        return Finding(fid, Status.WARN, f"{what}; every required download comes from the mirror, which must be "
-                       "reachable inside the network", evidence, fix)
+        return Finding(
+            fid,
+            Status.WARN,
+            f"{what}; every required download comes from the mirror, which must be reachable inside the network",
+            evidence,
+            fix,
+        )
     shown = ", ".join(needs_internet[:5]) + (f" and {len(needs_internet) - 5} more" if len(needs_internet) > 5 else "")
-    return Finding(fid, Status.FAIL, f"{what}; the build cannot reach what it needs from outside the network: {shown}",
-                   evidence, fix)
+    return Finding(
+        fid,
+        Status.FAIL,
+        f"{what}; the build cannot reach what it needs from outside the network: {shown}",
+        evidence,
+        fix,
+    )

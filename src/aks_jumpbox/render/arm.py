@@ -48,8 +48,12 @@ def arm_resource(resource: Resource, plan: Plan, depends: Sequence[str] | None =
     return out
 
 
-def _template(schema: str, resources: list[dict[str, Any]], outputs: dict[str, Any] | None = None,
-              parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+def _template(
+    schema: str,
+    resources: list[dict[str, Any]],
+    outputs: dict[str, Any] | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     doc: dict[str, Any] = {"$schema": schema, "contentVersion": "1.0.0.0"}
     if parameters:
         doc["parameters"] = parameters
@@ -66,8 +70,10 @@ def subscription_template(plan: Plan) -> dict[str, Any]:
 
 
 def _deployments_id(nested: dict[str, Any]) -> Expression:
-    return Expression(f"[resourceId({quote_arg(nested['resourceGroup'])}, 'Microsoft.Resources/deployments', "
-                      f"{quote_arg(nested['name'])})]")
+    return Expression(
+        f"[resourceId({quote_arg(nested['resourceGroup'])}, 'Microsoft.Resources/deployments', "
+        f"{quote_arg(nested['name'])})]"
+    )
 
 
 @dataclass
@@ -116,23 +122,29 @@ def _entries(plan: Plan) -> tuple[list[_Entry], dict[str, _Entry]]:
 
 def _depends(entry: _Entry, entries: list[_Entry], holder: dict[str, _Entry]) -> list[str | Expression]:
     """What an entry's members need from other entries of this template, in template order."""
-    needed = {id(holder[d]) for r in entry.members for d in r.depends_on
-              if d in holder and holder[d] is not entry}
+    needed = {id(holder[d]) for r in entry.members for d in r.depends_on if d in holder and holder[d] is not entry}
     return [e.reference() for e in entries if id(e) in needed]
 
 
 def _nested(entry: _Entry, plan: Plan, depends: list[str | Expression]) -> dict[str, Any]:
     inner = []
     for r in entry.members:
-        local = [Expression(f"[resourceId({quote_arg(m.type)}, {quote_arg(m.name)})]")
-                 for m in entry.members if m.key in r.depends_on]
+        local = [
+            Expression(f"[resourceId({quote_arg(m.type)}, {quote_arg(m.name)})]")
+            for m in entry.members
+            if m.key in r.depends_on
+        ]
         resource = arm_resource(r, plan, local)
         parts = r.scope.split("/")
         if r.level == "extension" and len(parts) > 5:  # on a resource inside the group (the VNet): scope it
             resource["scope"] = "/".join(parts[6:])  # e.g. Microsoft.Network/virtualNetworks/<name>
         inner.append(resource)
-    out: dict[str, Any] = {"type": kinds.DEPLOYMENT.arm_type, "apiVersion": kinds.DEPLOYMENT.api_version,
-                           "name": entry.name, "resourceGroup": entry.resource_group}
+    out: dict[str, Any] = {
+        "type": kinds.DEPLOYMENT.arm_type,
+        "apiVersion": kinds.DEPLOYMENT.api_version,
+        "name": entry.name,
+        "resourceGroup": entry.resource_group,
+    }
     if depends:
         out["dependsOn"] = depends
     properties: dict[str, Any] = {"mode": "Incremental"}
@@ -148,8 +160,9 @@ def resource_group_template(plan: Plan) -> dict[str, Any]:
     resources = []
     for entry in entries:
         depends = _depends(entry, entries, holder)
-        resources.append(_nested(entry, plan, depends) if entry.nested
-                         else arm_resource(entry.members[0], plan, depends))
+        resources.append(
+            _nested(entry, plan, depends) if entry.nested else arm_resource(entry.members[0], plan, depends)
+        )
     template = plan.template
     identity = plan.resource("identity")
     outputs = {
@@ -157,7 +170,10 @@ def resource_group_template(plan: Plan) -> dict[str, Any]:
         "imageTemplateId": {"type": "string", "value": template.id},
         "imageId": {"type": "string", "value": plan.image_id},
         "identityId": {"type": "string", "value": identity.id},
-        "identityPrincipalId": {"type": "string", "value": _expression(Ref("identity", "properties.principalId"), plan)},
+        "identityPrincipalId": {
+            "type": "string",
+            "value": _expression(Ref("identity", "properties.principalId"), plan),
+        },
     }
     return escape_template(_template(RG_SCHEMA, resources, outputs))
 

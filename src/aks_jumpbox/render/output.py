@@ -37,27 +37,56 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "names": asdict(plan.names),
         "imageId": plan.image_id,
         "resources": [
-            {"key": r.key, "type": r.type, "name": r.name, "apiVersion": r.api_version, "id": r.id,
-             "level": r.level, "scope": r.scope, "dependsOn": list(r.depends_on), "purpose": r.purpose,
-             "body": _plain(r.body) if r.key != "template" else "(see arm/resource-group.json)"}
+            {
+                "key": r.key,
+                "type": r.type,
+                "name": r.name,
+                "apiVersion": r.api_version,
+                "id": r.id,
+                "level": r.level,
+                "scope": r.scope,
+                "dependsOn": list(r.depends_on),
+                "purpose": r.purpose,
+                "body": _plain(r.body) if r.key != "template" else "(see arm/resource-group.json)",
+            }
             for r in plan.resources
         ],
         "artifacts": [
-            {"name": a.name, "version": a.version, "arch": a.arch, "url": a.url, "upstreamUrl": a.upstream_url,
-             "sha256": a.sha256, "verification": "pinned" if a.sha256 else "upstream-checksum-file-at-build-time",
-             "checksumUrl": a.checksum_url, "install": a.install_path, "license": a.license}
+            {
+                "name": a.name,
+                "version": a.version,
+                "arch": a.arch,
+                "url": a.url,
+                "upstreamUrl": a.upstream_url,
+                "sha256": a.sha256,
+                "verification": "pinned" if a.sha256 else "upstream-checksum-file-at-build-time",
+                "checksumUrl": a.checksum_url,
+                "install": a.install_path,
+                "license": a.license,
+            }
             for a in plan.artifacts
         ],
-        "azureCli": {"version": plan.azure_cli.version, "package": f"{plan.azure_cli.package}={plan.azure_cli.apt_version}",
-                     "repository": plan.azure_cli.repo_url, "keyFingerprints": list(plan.azure_cli.key_fingerprints),
-                     "extensions": [{"name": n, "version": v} for n, v in plan.azure_cli.extensions]},
-        "gallery": None if plan.gallery is None else {
-            "imageVersion": plan.gallery.version, "versionSource": plan.gallery.version_source,
-            "imageVersionId": plan.gallery.version_id, "imageDefinitionId": plan.gallery.image_definition_id,
-            "galleryId": plan.gallery.gallery_id, "excludeFromLatest": plan.gallery.exclude_from_latest,
-            "targetRegions": [{"name": n, "replicaCount": c, "storageAccountType": t}
-                              for n, c, t in plan.gallery.target_regions],
-            "createdByPlan": plan.gallery.created},
+        "azureCli": {
+            "version": plan.azure_cli.version,
+            "package": f"{plan.azure_cli.package}={plan.azure_cli.apt_version}",
+            "repository": plan.azure_cli.repo_url,
+            "keyFingerprints": list(plan.azure_cli.key_fingerprints),
+            "extensions": [{"name": n, "version": v} for n, v in plan.azure_cli.extensions],
+        },
+        "gallery": None
+        if plan.gallery is None
+        else {
+            "imageVersion": plan.gallery.version,
+            "versionSource": plan.gallery.version_source,
+            "imageVersionId": plan.gallery.version_id,
+            "imageDefinitionId": plan.gallery.image_definition_id,
+            "galleryId": plan.gallery.gallery_id,
+            "excludeFromLatest": plan.gallery.exclude_from_latest,
+            "targetRegions": [
+                {"name": n, "replicaCount": c, "storageAccountType": t} for n, c, t in plan.gallery.target_regions
+            ],
+            "createdByPlan": plan.gallery.created,
+        },
         "network": plan.network.to_json(),
         "warnings": list(plan.warnings),
     }

@@ -27,8 +27,11 @@ class Section:
     compared: bool = True  # False when one side does not list this kind of software
 
     def of(self, kind: str) -> list[Change]:
-        pick = {"added": lambda c: c.before is None, "removed": lambda c: c.after is None,
-                "changed": lambda c: c.before is not None and c.after is not None}[kind]
+        pick = {
+            "added": lambda c: c.before is None,
+            "removed": lambda c: c.after is None,
+            "changed": lambda c: c.before is not None and c.after is not None,
+        }[kind]
         return [c for c in self.changes if pick(c)]
 
     def to_json(self) -> dict[str, Any]:
@@ -51,8 +54,12 @@ class ReportDiff:
         return not any(s.changes for s in self.sections.values())
 
     def to_json(self) -> dict[str, Any]:
-        return {"schema": "aks-jumpbox/report-diff/v1", "before": self.before, "after": self.after,
-                **{k: s.to_json() for k, s in self.sections.items()}}
+        return {
+            "schema": "aks-jumpbox/report-diff/v1",
+            "before": self.before,
+            "after": self.after,
+            **{k: s.to_json() for k, s in self.sections.items()},
+        }
 
 
 def load_report(path: str | Path) -> tuple[dict[str, Any], str]:
@@ -62,12 +69,15 @@ def load_report(path: str | Path) -> tuple[dict[str, Any], str]:
         p = p / REPORT_FILE
     label = str(p)
     fix = "Pass a software-report.json written by `aks-jumpbox report`."
-    text = read_input(p, what="software report", limit=REPORT_LIMIT,
-                      missing_fix="Write one with `aks-jumpbox report --out DIR`.")
+    text = read_input(
+        p, what="software report", limit=REPORT_LIMIT, missing_fix="Write one with `aks-jumpbox report --out DIR`."
+    )
     doc = load_json(text, label, fix=fix)
     if not isinstance(doc, dict) or doc.get("schema") != REPORT_SCHEMA:
-        raise UserError(f"{label}: not an {REPORT_SCHEMA} report.",
-                        fix="Pass a software-report.json written by `aks-jumpbox report`.")
+        raise UserError(
+            f"{label}: not an {REPORT_SCHEMA} report.",
+            fix="Pass a software-report.json written by `aks-jumpbox report`.",
+        )
     problem = _shape_problem(doc)
     if problem:
         raise UserError(f"{label}: {problem}.", fix=fix)
@@ -89,9 +99,11 @@ def _shape_problem(doc: dict[str, Any]) -> str | None:
         return "baseImage.urn: expected the base image's URN"
     if not isinstance(cli, dict) or not _text(cli.get("package")) or not _text(cli.get("version")):
         return "azureCli: expected an object with package and version"
-    lists = {"azureCli.extensions": (cli.get("extensions"), ("name",), ("version",)),
-             "tools": (doc.get("tools"), ("name", "version"), ("sha256",)),
-             "packages": (doc.get("packages"), ("name", "version", "arch"), ())}
+    lists = {
+        "azureCli.extensions": (cli.get("extensions"), ("name",), ("version",)),
+        "tools": (doc.get("tools"), ("name", "version"), ("sha256",)),
+        "packages": (doc.get("packages"), ("name", "version", "arch"), ()),
+    }
     for where, (items, required, optional) in lists.items():
         if items is None and where == "packages":
             continue  # a report made without a build log
@@ -124,8 +136,9 @@ def _tools(a: dict[str, Any], b: dict[str, Any]) -> Section:
             return f"{t['version']} (sha256 {t['sha256'][:12]})"
         return t["version"]
 
-    return _compare("Tools", {k: label(t, vb.get(k)) for k, t in va.items()},
-                    {k: label(t, va.get(k)) for k, t in vb.items()})
+    return _compare(
+        "Tools", {k: label(t, vb.get(k)) for k, t in va.items()}, {k: label(t, va.get(k)) for k, t in vb.items()}
+    )
 
 
 def _packages(r: dict[str, Any]) -> dict[str, str] | None:
@@ -138,11 +151,15 @@ def _packages(r: dict[str, Any]) -> dict[str, str] | None:
 def diff_reports(a: dict[str, Any], b: dict[str, Any], label_a: str = "A", label_b: str = "B") -> ReportDiff:
     cli_a, cli_b = a["azureCli"], b["azureCli"]
     sections = {
-        "baseImage": _compare("Base image", {"base image": a["baseImage"]["urn"]}, {"base image": b["baseImage"]["urn"]}),
+        "baseImage": _compare(
+            "Base image", {"base image": a["baseImage"]["urn"]}, {"base image": b["baseImage"]["urn"]}
+        ),
         "azureCli": _compare("Azure CLI", {cli_a["package"]: cli_a["version"]}, {cli_b["package"]: cli_b["version"]}),
-        "extensions": _compare("Azure CLI extensions",
-                               {e["name"]: e["version"] or "newest" for e in cli_a["extensions"]},
-                               {e["name"]: e["version"] or "newest" for e in cli_b["extensions"]}),
+        "extensions": _compare(
+            "Azure CLI extensions",
+            {e["name"]: e["version"] or "newest" for e in cli_a["extensions"]},
+            {e["name"]: e["version"] or "newest" for e in cli_b["extensions"]},
+        ),
         "tools": _tools(a, b),
         "packages": _compare("Apt packages", _packages(a), _packages(b)),
     }

@@ -50,17 +50,24 @@ def _tool(t: dict[str, Any]) -> Component:
     refs = [ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(t["source"]))]
     if t.get("homepage"):
         refs.append(ExternalReference(type=ExternalReferenceType.WEBSITE, url=XsUri(t["homepage"])))
-    props = [Property(name=f"{PROP}:install", value=t["install"]),
-             Property(name=f"{PROP}:verification", value=t["verification"])]
+    props = [
+        Property(name=f"{PROP}:install", value=t["install"]),
+        Property(name=f"{PROP}:verification", value=t["verification"]),
+    ]
     if t["fetchedFrom"] != t["source"]:
         props.append(Property(name=f"{PROP}:fetched-from", value=t["fetchedFrom"]))
     if t.get("deprecated"):
         props.append(Property(name=f"{PROP}:deprecated", value=t["deprecated"]))
     return Component(
-        type=ComponentType.APPLICATION, name=t["name"], version=t["version"], bom_ref=f"tool:{t['name']}",
-        purl=tool_purl(t["name"], t["version"], t["source"]), licenses=_licenses(t.get("license")),
+        type=ComponentType.APPLICATION,
+        name=t["name"],
+        version=t["version"],
+        bom_ref=f"tool:{t['name']}",
+        purl=tool_purl(t["name"], t["version"], t["source"]),
+        licenses=_licenses(t.get("license")),
         hashes=[HashType(alg=HashAlgorithm.SHA_256, content=t["sha256"])] if t["sha256"] else [],
-        external_references=refs, properties=props,
+        external_references=refs,
+        properties=props,
     )
 
 
@@ -68,35 +75,62 @@ def _azure_cli(report: dict[str, Any]) -> list[Component]:
     cli, base, arch = report["azureCli"], report["baseImage"], report["image"]["architecture"]
     apt_version = cli["installed"] or cli["aptVersion"]
     main = Component(
-        type=ComponentType.APPLICATION, name=cli["package"], version=cli["version"], bom_ref="azure-cli",
-        purl=PackageURL("deb", "microsoft", cli["package"], apt_version,
-                        {"arch": arch, "distro": base["codename"], "repository_url": cli["repository"]}),
+        type=ComponentType.APPLICATION,
+        name=cli["package"],
+        version=cli["version"],
+        bom_ref="azure-cli",
+        purl=PackageURL(
+            "deb",
+            "microsoft",
+            cli["package"],
+            apt_version,
+            {"arch": arch, "distro": base["codename"], "repository_url": cli["repository"]},
+        ),
         licenses=_licenses(cli["license"]),
-        external_references=[ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(cli["repository"])),
-                             ExternalReference(type=ExternalReferenceType.WEBSITE, url=XsUri(cli["homepage"]))],
+        external_references=[
+            ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(cli["repository"])),
+            ExternalReference(type=ExternalReferenceType.WEBSITE, url=XsUri(cli["homepage"])),
+        ],
     )
     out = [main]
     for ext in cli["extensions"]:
         props = [] if ext["version"] else [Property(name=f"{PROP}:version", value="newest at build time")]
-        out.append(Component(type=ComponentType.APPLICATION, name=ext["name"], version=ext["version"],
-                             group="azure-cli-extension", bom_ref=f"azure-cli-extension:{ext['name']}",
-                             properties=props))
+        out.append(
+            Component(
+                type=ComponentType.APPLICATION,
+                name=ext["name"],
+                version=ext["version"],
+                group="azure-cli-extension",
+                bom_ref=f"azure-cli-extension:{ext['name']}",
+                properties=props,
+            )
+        )
     return out
 
 
 def _base_image(base: dict[str, Any]) -> Component:
     return Component(
-        type=ComponentType.OPERATING_SYSTEM, name=base["key"], description=base["title"],
-        publisher=base["publisher"], bom_ref="base-image",
-        properties=[Property(name="azure:marketplace:urn", value=base["urn"]),
-                    Property(name=f"{PROP}:end-of-standard-support", value=base["endOfStandardSupport"])],
+        type=ComponentType.OPERATING_SYSTEM,
+        name=base["key"],
+        description=base["title"],
+        publisher=base["publisher"],
+        bom_ref="base-image",
+        properties=[
+            Property(name="azure:marketplace:urn", value=base["urn"]),
+            Property(name=f"{PROP}:end-of-standard-support", value=base["endOfStandardSupport"]),
+        ],
     )
 
 
 def _package(p: dict[str, Any], base: dict[str, Any]) -> Component:
     return Component(
-        type=ComponentType.LIBRARY, name=p["name"], version=p["version"], bom_ref=f"apt:{p['name']}:{p['arch']}",
-        purl=PackageURL("deb", base["family"], p["name"], p["version"], {"arch": p["arch"], "distro": base["codename"]}),
+        type=ComponentType.LIBRARY,
+        name=p["name"],
+        version=p["version"],
+        bom_ref=f"apt:{p['name']}:{p['arch']}",
+        purl=PackageURL(
+            "deb", base["family"], p["name"], p["version"], {"arch": p["arch"], "distro": base["codename"]}
+        ),
     )
 
 
@@ -105,11 +139,15 @@ def build_sbom(report: dict[str, Any], timestamp: dt.datetime | None = None) -> 
     finished = (report.get("build") or {}).get("finishedAt")
     when = dt.datetime.fromisoformat(finished.replace("Z", "+00:00")) if finished else timestamp
     image = Component(
-        type=ComponentType.OPERATING_SYSTEM, name=report["image"]["name"],
+        type=ComponentType.OPERATING_SYSTEM,
+        name=report["image"]["name"],
         version=report["image"].get("galleryVersion") or report["image"]["planHash"][:12],
-        bom_ref="image", description=f"AKS jump box image on {base['title']}",
-        properties=[Property(name=f"{PROP}:plan-hash", value=report["image"]["planHash"]),
-                    Property(name=f"{PROP}:image-template", value=report["image"]["template"])],
+        bom_ref="image",
+        description=f"AKS jump box image on {base['title']}",
+        properties=[
+            Property(name=f"{PROP}:plan-hash", value=report["image"]["planHash"]),
+            Property(name=f"{PROP}:image-template", value=report["image"]["template"]),
+        ],
     )
     meta = BomMetaData(component=image, timestamp=when)
     meta.tools.components.add(Component(type=ComponentType.APPLICATION, name="aks-jumpbox", version=__version__))

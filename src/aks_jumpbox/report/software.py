@@ -19,14 +19,14 @@ REPORT_SCHEMA = "aks-jumpbox/software-report/v1"
 def _check_log(plan: Plan, log: BuildLog | None, log_label: str) -> None:
     if log is not None and log.plan_hash and log.plan_hash != plan.hash:
         raise UserError(
-            f"{log_label} is the log of plan {log.plan_hash[:12]}, but the spec and lock give plan "
-            f"{plan.hash[:12]}.",
+            f"{log_label} is the log of plan {log.plan_hash[:12]}, but the spec and lock give plan {plan.hash[:12]}.",
             fix="Pass the log of a build of this plan, or the spec and lock that build used.",
         )
 
 
-def software_report(plan: Plan, log: BuildLog | None = None, *, catalog: Catalog,
-                    log_label: str = "the build log") -> dict[str, Any]:
+def software_report(
+    plan: Plan, log: BuildLog | None = None, *, catalog: Catalog, log_label: str = "the build log"
+) -> dict[str, Any]:
     """The report as a JSON-ready dict; a pure function of the plan, the catalog and the log."""
     _check_log(plan, log, log_label)
     spec, cli = plan.spec, plan.azure_cli
@@ -36,33 +36,59 @@ def software_report(plan: Plan, log: BuildLog | None = None, *, catalog: Catalog
     for a in plan.artifacts:
         # A digest the lock could not pin is still known once the build checked it.
         sha = a.sha256 or (logged[a.name].sha256 if a.name in logged and logged[a.name].version == a.version else None)
-        tools.append({
-            "name": a.name, "version": a.version, "arch": a.arch, "source": a.upstream_url,
-            "fetchedFrom": a.url, "sha256": sha,
-            "verification": "pinned" if a.sha256 else ("checked-at-build" if sha else "upstream-checksum-file"),
-            "install": a.install_path, "license": a.license, "homepage": a.homepage, "deprecated": a.deprecated,
-        })
+        tools.append(
+            {
+                "name": a.name,
+                "version": a.version,
+                "arch": a.arch,
+                "source": a.upstream_url,
+                "fetchedFrom": a.url,
+                "sha256": sha,
+                "verification": "pinned" if a.sha256 else ("checked-at-build" if sha else "upstream-checksum-file"),
+                "install": a.install_path,
+                "license": a.license,
+                "homepage": a.homepage,
+                "deprecated": a.deprecated,
+            }
+        )
     installed_cli = log.package(cli.package) if log else None
     return {
         "schema": REPORT_SCHEMA,
         "generator": GENERATOR,
-        "image": {"name": plan.names.image, "template": plan.names.template, "planHash": plan.hash,
-                  "architecture": spec.architecture,
-                  "galleryVersion": plan.gallery.version if plan.gallery else None,
-                  "galleryImageVersionId": plan.gallery.version_id if plan.gallery else None},
-        "baseImage": {"key": base.key, "title": base.title, "publisher": base.publisher, "offer": base.offer,
-                      "sku": base.skus[spec.architecture], "urn": base.urn(spec.architecture),
-                      "family": base.family, "codename": base.codename,
-                      "endOfStandardSupport": base.end_of_standard_support},
+        "image": {
+            "name": plan.names.image,
+            "template": plan.names.template,
+            "planHash": plan.hash,
+            "architecture": spec.architecture,
+            "galleryVersion": plan.gallery.version if plan.gallery else None,
+            "galleryImageVersionId": plan.gallery.version_id if plan.gallery else None,
+        },
+        "baseImage": {
+            "key": base.key,
+            "title": base.title,
+            "publisher": base.publisher,
+            "offer": base.offer,
+            "sku": base.skus[spec.architecture],
+            "urn": base.urn(spec.architecture),
+            "family": base.family,
+            "codename": base.codename,
+            "endOfStandardSupport": base.end_of_standard_support,
+        },
         "build": None if log is None else {"finishedAt": log.finished_at, "planHash": log.plan_hash},
-        "azureCli": {"version": cli.version, "package": cli.package, "aptVersion": cli.apt_version,
-                     "installed": installed_cli.version if installed_cli else None,
-                     "repository": cli.repo_url, "license": cli.license, "homepage": cli.homepage,
-                     "extensions": [{"name": n, "version": v} for n, v in cli.extensions]},
+        "azureCli": {
+            "version": cli.version,
+            "package": cli.package,
+            "aptVersion": cli.apt_version,
+            "installed": installed_cli.version if installed_cli else None,
+            "repository": cli.repo_url,
+            "license": cli.license,
+            "homepage": cli.homepage,
+            "extensions": [{"name": n, "version": v} for n, v in cli.extensions],
+        },
         "tools": tools,
-        "packages": None if log is None else [
-            {"name": p.name, "version": p.version, "arch": p.arch} for p in log.packages
-        ],
+        "packages": None
+        if log is None
+        else [{"name": p.name, "version": p.version, "arch": p.arch} for p in log.packages],
     }
 
 
@@ -80,7 +106,8 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 def report_markdown(report: dict[str, Any]) -> str:
     img, base, cli = report["image"], report["baseImage"], report["azureCli"]
     out = [
-        f"# {img['name']}", "",
+        f"# {img['name']}",
+        "",
         f"- Base image: {base['title']} (`{base['urn']}`), standard support until {base['endOfStandardSupport']}",
         f"- Architecture: {img['architecture']}",
         f"- Plan: `{img['planHash']}` (image template `{img['template']}`)",
@@ -91,16 +118,24 @@ def report_markdown(report: dict[str, Any]) -> str:
     if build and build.get("finishedAt"):
         out.append(f"- Built: {build['finishedAt']}")
     out += [f"- Report by {report['generator']}", "", "## Installed Software", "", "### Tools", ""]
-    rows = [["Azure CLI", cli["version"], f"apt `{cli['package']}={cli['aptVersion']}` from {cli['repository']}",
-             "apt signature (key pinned by fingerprint)", cli["license"]]]
+    rows = [
+        [
+            "Azure CLI",
+            cli["version"],
+            f"apt `{cli['package']}={cli['aptVersion']}` from {cli['repository']}",
+            "apt signature (key pinned by fingerprint)",
+            cli["license"],
+        ]
+    ]
     for t in report["tools"]:
         digest = f"`{t['sha256']}`" if t["sha256"] else "checked against the upstream checksum file at build time"
         rows.append([t["name"], t["version"], t["source"], digest, t["license"]])
     out += _table(["Tool", "Version", "Where from", "SHA-256", "Licence"], rows)
     if cli["extensions"]:
         out += ["### Azure CLI extensions", ""]
-        out += _table(["Extension", "Version"],
-                      [[e["name"], e["version"] or "newest at build time"] for e in cli["extensions"]])
+        out += _table(
+            ["Extension", "Version"], [[e["name"], e["version"] or "newest at build time"] for e in cli["extensions"]]
+        )
     packages = report["packages"]
     if packages is None:
         out += ["### Apt packages", "", "Not listed: the report was made without a build log (`--log`).", ""]

@@ -83,9 +83,7 @@ def _snapshot_cases() -> list[Case]:
             ("deep.json",),
             fs=(("file", "snap/deep.json", "[" * 100000 + "]" * 100000),),
         ),
-        snap(
-            "snap-nan", "either", ("nan.json",), fs=(("file", "snap/nan.json", RG_DOC[:-1] + ', "x": NaN}'),)
-        ),
+        snap("snap-nan", "either", ("nan.json",), fs=(("file", "snap/nan.json", RG_DOC[:-1] + ', "x": NaN}'),)),
         snap(
             "snap-markup-name",
             "inert",
@@ -130,9 +128,7 @@ LIVE_CHECK = ("check", "-f", SPEC)
 REPORT = ("report", "-f", SPEC, "--out", "out")
 
 
-def env(
-    id: str, expect: str, mentions: tuple[str, ...], variables: dict[str, str], args=LIVE_CHECK, **kw
-) -> Case:
+def env(id: str, expect: str, mentions: tuple[str, ...], variables: dict[str, str], args=LIVE_CHECK, **kw) -> Case:
     kw.setdefault("verify", None)
     return Case(id, "environment", expect, mentions, args=args, env=variables, **kw)
 

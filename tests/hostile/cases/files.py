@@ -144,8 +144,21 @@ def _serve_helm_checksums(ws) -> None:
     ext = json.loads((ws.work / LOCK).read_text())["azureCli"]["extensions"]["aks-preview"][0]
     index = ws.root / "www" / "m" / "azure-cli-extensions" / "index.json"
     index.parent.mkdir(parents=True)
-    index.write_text(json.dumps({"extensions": {"aks-preview": [
-        {"downloadUrl": ext["url"], "sha256Digest": ext["sha256"], "metadata": {"version": ext["version"]}}]}}))
+    index.write_text(
+        json.dumps(
+            {
+                "extensions": {
+                    "aks-preview": [
+                        {
+                            "downloadUrl": ext["url"],
+                            "sha256Digest": ext["sha256"],
+                            "metadata": {"version": ext["version"]},
+                        }
+                    ]
+                }
+            }
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,9 +300,7 @@ def _cli_cases() -> list[Case]:
             args=("plan", "-f", SPEC, "--out", "afile"),
             fs=(("file", "afile", "x\n"),),
         ),
-        Case(
-            "cli-out-dev-null", cli, "reject", ("/dev/null",), args=("plan", "-f", SPEC, "--out", "/dev/null")
-        ),
+        Case("cli-out-dev-null", cli, "reject", ("/dev/null",), args=("plan", "-f", SPEC, "--out", "/dev/null")),
         Case(
             "cli-out-empty",
             cli,

@@ -25,9 +25,7 @@ def _text(edit):
 
 def _dup_url(text: str) -> str:
     # The same key twice in one object: JSON parsers silently keep the last one.
-    return text.replace(
-        f'"url": "{HELM}",', f'"url": "{HELM}",\n            "url": "https://evil.example/helm",', 1
-    )
+    return text.replace(f'"url": "{HELM}",', f'"url": "{HELM}",\n            "url": "https://evil.example/helm",', 1)
 
 
 def _dup_tool(text: str) -> str:
@@ -64,9 +62,7 @@ def _lock_cases() -> list[Case]:
         lock_reject("lock-sha-newline", f"{AMD}.sha256", SHA + "\n"),
         lock_reject("lock-version-a-dict", "tools.helm.0.version", {"v": 1}, mentions=("helm",)),
         lock_reject("lock-azure-cli-a-list", "azureCli", []),
-        lock_reject(
-            "lock-azure-cli-versions-a-string", "azureCli.versions", "2.90.0", mentions=("azureCli",)
-        ),
+        lock_reject("lock-azure-cli-versions-a-string", "azureCli.versions", "2.90.0", mentions=("azureCli",)),
         lock_reject(
             "lock-unknown-arch",
             "tools.helm.0.artifacts.riscv64",
@@ -106,9 +102,7 @@ def _lock_cases() -> list[Case]:
 
 
 def lvc(id: str, changes: dict, expect: str = "reject", **kw) -> Case:
-    return Case(
-        id, "lock-vs-catalog", expect, ("helm",), lock={f"{AMD}.{k}": v for k, v in changes.items()}, **kw
-    )
+    return Case(id, "lock-vs-catalog", expect, ("helm",), lock={f"{AMD}.{k}": v for k, v in changes.items()}, **kw)
 
 
 def _lvc_cases() -> list[Case]:

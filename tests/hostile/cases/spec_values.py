@@ -253,9 +253,7 @@ def _spec_field_cases() -> list[Case]:
         reject("spec-build-rg-cmdsubst", "spec-field", "build.resource_group", "rg$(id)"),
         reject("spec-vm-size-space", "spec-field", "build.vm_size", "Standard_D2 x"),
         reject("spec-tool-version-injection", "spec-field", "tools.helm", "4.3.0; rm -rf /"),
-        reject(
-            "spec-tool-review-by", "spec-field", "tools.helm", {"version": "4.3.0", "review_by": "soon; rm"}
-        ),
+        reject("spec-tool-review-by", "spec-field", "tools.helm", {"version": "4.3.0", "review_by": "soon; rm"}),
         reject("spec-azure-cli-version-newline", "spec-field", "azure_cli.version", "2.90.0\nx"),
         reject("spec-extension-semicolon", "spec-field", "azure_cli.extensions", ["aks-preview;id"]),
         reject(
@@ -366,9 +364,7 @@ def _spec_field_cases() -> list[Case]:
             "spec-field",
             "either",
             ("distribute.gallery",),
-            spec={
-                "distribute.gallery": {**GALLERY, "image": {**GALLERY["image"], "description": "d" * 5000}}
-            },
+            spec={"distribute.gallery": {**GALLERY, "image": {**GALLERY["image"], "description": "d" * 5000}}},
         )
     )
     return out
@@ -425,9 +421,7 @@ def _arm_cases() -> list[Case]:
             spec={"tags": {"t": "[[x]"}},
             expect_arm=("[[x]",),
         ),
-        Case(
-            "arm-tag-value-space", "arm-expression", "inert", spec={"tags": {"t": "[ ]"}}, expect_arm=("[ ]",)
-        ),
+        Case("arm-tag-value-space", "arm-expression", "inert", spec={"tags": {"t": "[ ]"}}, expect_arm=("[ ]",)),
         Case(
             "arm-tag-value-quote-breakout",
             "arm-expression",
@@ -456,12 +450,8 @@ def _arm_cases() -> list[Case]:
             "distribute.managed_image.location",
             "[resourceGroup().location]",
         ),
-        reject(
-            "arm-managed-image-name", "arm-expression", "distribute.managed_image.name", "[concat('a', 'b')]"
-        ),
-        reject(
-            "arm-gallery-location", "arm-expression", "distribute.gallery", {**GALLERY, "location": "[x]"}
-        ),
+        reject("arm-managed-image-name", "arm-expression", "distribute.managed_image.name", "[concat('a', 'b')]"),
+        reject("arm-gallery-location", "arm-expression", "distribute.gallery", {**GALLERY, "location": "[x]"}),
         Case(
             "arm-ca-inner-line",
             "arm-expression",
@@ -543,9 +533,7 @@ def _name_cases() -> list[Case]:
             {**GALLERY, "image": {**GALLERY["image"], "name": "../x"}},
         ),
         reject("name-staging-rg-traversal", "resource-name", "build.staging_resource_group", "rg/../x"),
-        reject(
-            "name-image-rg-trailing-period", "resource-name", "distribute.managed_image.resource_group", "rg."
-        ),
+        reject("name-image-rg-trailing-period", "resource-name", "distribute.managed_image.resource_group", "rg."),
         Case(
             "name-image-good",
             "resource-name",
@@ -584,9 +572,7 @@ def _markup_cases() -> list[Case]:
             "markup",
             "inert",
             args=("plan", "-f", "jumpbox.yaml", "--lock", "[bold]l.json", "--out", "out"),
-            prepare=lambda ws: (ws.work / "[bold]l.json").write_bytes(
-                (ws.work / "jumpbox.lock.json").read_bytes()
-            ),
+            prepare=lambda ws: (ws.work / "[bold]l.json").write_bytes((ws.work / "jumpbox.lock.json").read_bytes()),
         ),
         Case(
             "markup-out-path",

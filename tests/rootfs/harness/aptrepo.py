@@ -53,8 +53,12 @@ class SigningKey:
 
 
 def _gpg(home: Path, *args: str, input: bytes | None = None) -> bytes:
-    proc = subprocess.run(["gpg", "--homedir", str(home), "--batch", "--quiet", "--no-tty", *args],
-                          input=input, capture_output=True, stdin=None if input is not None else subprocess.DEVNULL)
+    proc = subprocess.run(
+        ["gpg", "--homedir", str(home), "--batch", "--quiet", "--no-tty", *args],
+        input=input,
+        capture_output=True,
+        stdin=None if input is not None else subprocess.DEVNULL,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"gpg {' '.join(args)} failed: {proc.stderr.decode(errors='replace')}")
     return proc.stdout
@@ -65,8 +69,12 @@ def make_key(home: Path, uid: str) -> SigningKey:
     _gpg(home, "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never")
     colons = _gpg(home, "--with-colons", "--list-keys", uid).decode()
     fpr = next(line.split(":")[9] for line in colons.splitlines() if line.startswith("fpr:"))
-    return SigningKey(gnupghome=home, fingerprint=fpr, armored=_gpg(home, "--armor", "--export", fpr).decode(),
-                      keyring=_gpg(home, "--export", fpr))
+    return SigningKey(
+        gnupghome=home,
+        fingerprint=fpr,
+        armored=_gpg(home, "--armor", "--export", fpr).decode(),
+        keyring=_gpg(home, "--export", fpr),
+    )
 
 
 def stop_agent(home: Path) -> None:
@@ -78,9 +86,17 @@ def stop_agent(home: Path) -> None:
 # Packages
 
 
-def build_deb(out_dir: Path, name: str, version: str, files: dict[str, tuple[bytes, int]],
-              description: str, conffiles: Sequence[str] = (), depends: str | None = None,
-              arch: str = "all", section: str = "misc") -> Path:
+def build_deb(
+    out_dir: Path,
+    name: str,
+    version: str,
+    files: dict[str, tuple[bytes, int]],
+    description: str,
+    conffiles: Sequence[str] = (),
+    depends: str | None = None,
+    arch: str = "all",
+    section: str = "misc",
+) -> Path:
     """A .deb with the given files ({path: (content, mode)}), built by dpkg-deb as root:root."""
     with tempfile.TemporaryDirectory(prefix="deb-") as tmp:
         root = Path(tmp)
@@ -90,8 +106,10 @@ def build_deb(out_dir: Path, name: str, version: str, files: dict[str, tuple[byt
             p.write_bytes(content)
             p.chmod(mode)
         (root / "DEBIAN").mkdir()
-        control = (f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: aks-jumpbox harness"
-                   f" <harness@invalid>\nSection: {section}\nPriority: optional\n")
+        control = (
+            f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: aks-jumpbox harness"
+            f" <harness@invalid>\nSection: {section}\nPriority: optional\n"
+        )
         if depends:
             control += f"Depends: {depends}\n"
         control += f"Description: {description}\n Built by the aks-jumpbox rootfs test harness.\n"
@@ -100,26 +118,36 @@ def build_deb(out_dir: Path, name: str, version: str, files: dict[str, tuple[byt
             (root / "DEBIAN/conffiles").write_text("".join(c + "\n" for c in conffiles))
         out_dir.mkdir(parents=True, exist_ok=True)
         deb = out_dir / f"{name}_{version.replace(':', '%3a')}_{arch}.deb"
-        subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(deb)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(deb)], check=True, capture_output=True
+        )
     return deb
 
 
 def canary_deb(out_dir: Path, version: str) -> Path:
     conf = f"# harness-canary configuration, version {version}\nsetting = {version}\n".encode()
-    return build_deb(out_dir, CANARY, version, {CANARY_CONFFILE: (conf, 0o644),
-                     f"/usr/share/doc/{CANARY}/VERSION": (version.encode() + b"\n", 0o644)},
-                     "canary for the full upgrade (conffile changes between versions)",
-                     conffiles=[CANARY_CONFFILE])
+    return build_deb(
+        out_dir,
+        CANARY,
+        version,
+        {CANARY_CONFFILE: (conf, 0o644), f"/usr/share/doc/{CANARY}/VERSION": (version.encode() + b"\n", 0o644)},
+        "canary for the full upgrade (conffile changes between versions)",
+        conffiles=[CANARY_CONFFILE],
+    )
 
 
 def azure_cli_deb(out_dir: Path, version: str, codename: str) -> Path:
     script = (HERE / "az_standin.sh").read_text().replace("@AZ_VERSION@", version).encode()
-    return build_deb(out_dir, "azure-cli", f"{version}-1~{codename}",
-                     {"/usr/bin/az": (script, 0o755),
-                      "/usr/share/doc/azure-cli/VERSION": (version.encode() + b"\n", 0o644)},
-                     "Azure CLI (stand-in)", depends="ca-certificates, curl, unzip", arch="amd64",
-                     section="python")
+    return build_deb(
+        out_dir,
+        "azure-cli",
+        f"{version}-1~{codename}",
+        {"/usr/bin/az": (script, 0o755), "/usr/share/doc/azure-cli/VERSION": (version.encode() + b"\n", 0o644)},
+        "Azure CLI (stand-in)",
+        depends="ca-certificates, curl, unzip",
+        arch="amd64",
+        section="python",
+    )
 
 
 def extension_wheel(name: str, version: str) -> tuple[str, bytes]:
@@ -132,7 +160,10 @@ def extension_wheel(name: str, version: str) -> tuple[str, bytes]:
             (f"{module}/__init__.py", f"# stand-in {name} {version}\n"),
             (f"{module}/azext_metadata.json", json.dumps({"azext.minCliCoreVersion": "2.60.0"}) + "\n"),
             (f"{dist}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"),
-            (f"{dist}.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: harness\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
+            (
+                f"{dist}.dist-info/WHEEL",
+                "Wheel-Version: 1.0\nGenerator: harness\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            ),
         ):
             info = zipfile.ZipInfo(path, date_time=(2025, 6, 15, 12, 0, 0))
             zf.writestr(info, text)
@@ -144,15 +175,44 @@ def extension_wheel(name: str, version: str) -> tuple[str, bytes]:
 
 
 def _sign(key: SigningKey, release: Path) -> None:
-    _gpg(key.gnupghome, "--yes", "--local-user", key.fingerprint, "--digest-algo", "SHA512",
-         "--clearsign", "--output", str(release.with_name("InRelease")), str(release))
-    _gpg(key.gnupghome, "--yes", "--local-user", key.fingerprint, "--digest-algo", "SHA512",
-         "--armor", "--detach-sign", "--output", str(release.with_name("Release.gpg")), str(release))
+    _gpg(
+        key.gnupghome,
+        "--yes",
+        "--local-user",
+        key.fingerprint,
+        "--digest-algo",
+        "SHA512",
+        "--clearsign",
+        "--output",
+        str(release.with_name("InRelease")),
+        str(release),
+    )
+    _gpg(
+        key.gnupghome,
+        "--yes",
+        "--local-user",
+        key.fingerprint,
+        "--digest-algo",
+        "SHA512",
+        "--armor",
+        "--detach-sign",
+        "--output",
+        str(release.with_name("Release.gpg")),
+        str(release),
+    )
 
 
-def build_repo(repo: Path, suites: dict[str, dict[str, Sequence[Path]]], key: SigningKey, *,
-               origin: str, label: str, suite_names: dict[str, str] | None = None,
-               components: Sequence[str] = COMPONENTS, arch: str = "amd64") -> None:
+def build_repo(
+    repo: Path,
+    suites: dict[str, dict[str, Sequence[Path]]],
+    key: SigningKey,
+    *,
+    origin: str,
+    label: str,
+    suite_names: dict[str, str] | None = None,
+    components: Sequence[str] = COMPONENTS,
+    arch: str = "amd64",
+) -> None:
     """A signed repository at repo: suites = {codename: {component: [.deb, ...]}}."""
     for codename, comps in suites.items():
         for comp in components:
@@ -167,14 +227,19 @@ def build_repo(repo: Path, suites: dict[str, dict[str, Sequence[Path]]], key: Si
                         shutil.copy2(deb, target)
             bindir = repo / "dists" / codename / comp / f"binary-{arch}"
             bindir.mkdir(parents=True, exist_ok=True)
-            packages = subprocess.run(["apt-ftparchive", "packages", f"pool/{codename}/{comp}"], cwd=repo,
-                                      check=True, capture_output=True).stdout
+            packages = subprocess.run(
+                ["apt-ftparchive", "packages", f"pool/{codename}/{comp}"], cwd=repo, check=True, capture_output=True
+            ).stdout
             (bindir / "Packages").write_bytes(packages)
             subprocess.run(["gzip", "-9nkf", str(bindir / "Packages")], check=True)
         dist = repo / "dists" / codename
         opts = {
-            "Origin": origin, "Label": label, "Suite": (suite_names or {}).get(codename, codename),
-            "Codename": codename, "Architectures": arch, "Components": " ".join(components),
+            "Origin": origin,
+            "Label": label,
+            "Suite": (suite_names or {}).get(codename, codename),
+            "Codename": codename,
+            "Architectures": arch,
+            "Components": " ".join(components),
             "Description": f"{label} {codename} (aks-jumpbox harness)",
         }
         cmd = ["apt-ftparchive"]
@@ -201,9 +266,15 @@ class Repos:
     key_path: str  # path on the mirror of the Azure CLI signing key
 
 
-def build_all(mirror_root: Path, work: Path, rootfs_debs: Path, azure_cli_versions: Sequence[str],
-              codename: str = "bookworm", extensions: dict[str, str] | None = None,
-              artifacts_url: str | None = None) -> Repos:
+def build_all(
+    mirror_root: Path,
+    work: Path,
+    rootfs_debs: Path,
+    azure_cli_versions: Sequence[str],
+    codename: str = "bookworm",
+    extensions: dict[str, str] | None = None,
+    artifacts_url: str | None = None,
+) -> Repos:
     """Publish debian/, debian-security/, azure-cli/ and the key under mirror_root."""
     os_key = make_key(work / "gnupg-os", "aks-jumpbox harness OS archive <os@harness.invalid>")
     cli_key = make_key(work / "gnupg-cli", "aks-jumpbox harness Azure CLI <cli@harness.invalid>")
@@ -211,13 +282,31 @@ def build_all(mirror_root: Path, work: Path, rootfs_debs: Path, azure_cli_versio
         debs = work / "debs"
         old, new = canary_deb(debs, "1.0"), canary_deb(debs, "1.1")
         base = sorted(p for p in rootfs_debs.glob("*.deb"))
-        build_repo(mirror_root / "debian", {codename: {"main": [*base, old]}, f"{codename}-updates": {}}, os_key,
-                   origin="Debian", label="Debian", suite_names={codename: "stable", f"{codename}-updates": "stable-updates"})
-        build_repo(mirror_root / "debian-security", {f"{codename}-security": {"main": [new]}}, os_key,
-                   origin="Debian", label="Debian-Security", suite_names={f"{codename}-security": "stable-security"})
+        build_repo(
+            mirror_root / "debian",
+            {codename: {"main": [*base, old]}, f"{codename}-updates": {}},
+            os_key,
+            origin="Debian",
+            label="Debian",
+            suite_names={codename: "stable", f"{codename}-updates": "stable-updates"},
+        )
+        build_repo(
+            mirror_root / "debian-security",
+            {f"{codename}-security": {"main": [new]}},
+            os_key,
+            origin="Debian",
+            label="Debian-Security",
+            suite_names={f"{codename}-security": "stable-security"},
+        )
         cli = [azure_cli_deb(debs / "cli", v, codename) for v in azure_cli_versions]
-        build_repo(mirror_root / "azure-cli", {codename: {"main": cli}}, cli_key, origin=f"azure-cli {codename}",
-                   label=f"azure-cli {codename}", components=("main",))
+        build_repo(
+            mirror_root / "azure-cli",
+            {codename: {"main": cli}},
+            cli_key,
+            origin=f"azure-cli {codename}",
+            label=f"azure-cli {codename}",
+            components=("main",),
+        )
     finally:
         stop_agent(os_key.gnupghome)
         stop_agent(cli_key.gnupghome)
@@ -237,17 +326,29 @@ def build_all(mirror_root: Path, work: Path, rootfs_debs: Path, azure_cli_versio
         pinned.write_bytes(data)
         wheels[name] = (version, fname, hashlib.sha256(data).hexdigest())
         url = f"{artifacts_url}/azure-cli-extensions/{fname}" if artifacts_url else fname
-        entries[name] = [{"downloadUrl": url, "filename": fname, "sha256Digest": hashlib.sha256(data).hexdigest(),
-                          "metadata": {"name": name, "version": version}}]
+        entries[name] = [
+            {
+                "downloadUrl": url,
+                "filename": fname,
+                "sha256Digest": hashlib.sha256(data).hexdigest(),
+                "metadata": {"name": name, "version": version},
+            }
+        ]
     # one entry per line: the stand-in az reads it without a JSON parser
     lines = ['{"formatVersion": "1", "extensions": {']
     lines.append(",\n".join(f'"{n}": [{json.dumps(e[0])}]' for n, e in sorted(entries.items())))
     lines.append("}}")
     (ext_dir / "index.json").write_text("\n".join(lines) + "\n")
-    return Repos(os_key=os_key, cli_key=cli_key, codename=codename, canary_old=old,
-                 azure_cli_versions=tuple(azure_cli_versions), extension_index="artifacts/azure-cli-extensions/index.json",
-                 extension_wheels=wheels,
-                 key_path="keys/azure-cli.asc")
+    return Repos(
+        os_key=os_key,
+        cli_key=cli_key,
+        codename=codename,
+        canary_old=old,
+        azure_cli_versions=tuple(azure_cli_versions),
+        extension_index="artifacts/azure-cli-extensions/index.json",
+        extension_wheels=wheels,
+        key_path="keys/azure-cli.asc",
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,9 +30,31 @@ MTIME = 1_750_000_000  # fixed, so the same inputs give the same bytes (and dige
 BUILD_UID, BUILD_GID = 1001, 127
 # The column names of yq's `checksums` (rhash --list-hashes); SHA-256 is the 18th hash.
 YQ_HASH_ORDER = (
-    "CRC32", "CRC32C", "MD4", "MD5", "SHA1", "TIGER", "TTH", "BTIH", "ED2K", "AICH", "WHIRLPOOL",
-    "RIPEMD-160", "GOST94", "GOST94-CRYPTOPRO", "HAS-160", "GOST12-256", "GOST12-512", "SHA-256",
-    "SHA-224", "SHA-384", "SHA-512", "SHA3-224", "SHA3-256", "SHA3-384", "SHA3-512",
+    "CRC32",
+    "CRC32C",
+    "MD4",
+    "MD5",
+    "SHA1",
+    "TIGER",
+    "TTH",
+    "BTIH",
+    "ED2K",
+    "AICH",
+    "WHIRLPOOL",
+    "RIPEMD-160",
+    "GOST94",
+    "GOST94-CRYPTOPRO",
+    "HAS-160",
+    "GOST12-256",
+    "GOST12-512",
+    "SHA-256",
+    "SHA-224",
+    "SHA-384",
+    "SHA-512",
+    "SHA3-224",
+    "SHA3-256",
+    "SHA3-384",
+    "SHA3-512",
 )
 
 
@@ -55,11 +77,11 @@ def stand_in_binary(tool_name: str, command: tuple[str, ...], output: str, pad: 
     script = (
         "#!/bin/sh\n"
         f"# stand-in {tool_name} built by the aks-jumpbox rootfs harness\n"
-        f"if [ \"$*\" = {shlex.quote(args)} ]; then\n"
+        f'if [ "$*" = {shlex.quote(args)} ]; then\n'
         f"  printf '%s\\n' {shlex.quote(output)}\n"
         "  exit 0\n"
         "fi\n"
-        f"echo \"{tool_name} (stand-in): unsupported arguments: $*\" >&2\n"
+        f'echo "{tool_name} (stand-in): unsupported arguments: $*" >&2\n'
         "exit 2\n"
     ).encode()
     if pad:
@@ -179,7 +201,9 @@ def _yq_row(name: str, data: bytes | None) -> str:
         elif col == "SHA1":
             cols.append(hashlib.sha1(seed).hexdigest())
         elif col.startswith(("SHA-", "SHA3-")):
-            algo = {"SHA-224": "sha224", "SHA-384": "sha384", "SHA-512": "sha512"}.get(col, col.lower().replace("-", "_"))
+            algo = {"SHA-224": "sha224", "SHA-384": "sha384", "SHA-512": "sha512"}.get(
+                col, col.lower().replace("-", "_")
+            )
             cols.append(hashlib.new(algo, seed).hexdigest())
         else:  # algorithms hashlib lacks: a filler of plausible length
             cols.append(hashlib.blake2b(col.encode() + seed, digest_size=16).hexdigest())
@@ -204,13 +228,16 @@ def checksum_files(tool: Tool, version: str, arch: str, artifact: bytes) -> dict
         order_name = url_basename(tool.checksum_order_file_url(version, arch))
         names = [basename] + _siblings(basename, tool.arch_names[arch])
         rows = [_yq_row(n, artifact if n == basename else None) for n in sorted(names)]
-        return {checksum_name: ("\n".join(rows) + "\n").encode(),
-                order_name: ("\n".join(YQ_HASH_ORDER) + "\n").encode()}
+        return {
+            checksum_name: ("\n".join(rows) + "\n").encode(),
+            order_name: ("\n".join(YQ_HASH_ORDER) + "\n").encode(),
+        }
     raise ValueError(f"unknown checksum format {fmt!r}")
 
 
-def build_stand_in(tool: Tool, version: str, arch: str = "amd64", *, reported_version: str | None = None,
-                   pad: int = 0) -> StandIn:
+def build_stand_in(
+    tool: Tool, version: str, arch: str = "amd64", *, reported_version: str | None = None, pad: int = 0
+) -> StandIn:
     """The stand-in release of tool at version; reported_version makes it lie about its version."""
     output = version_output(tool, reported_version or version)
     binary = stand_in_binary(tool.name, tool.version.command, output, pad=pad)
@@ -218,9 +245,15 @@ def build_stand_in(tool: Tool, version: str, arch: str = "amd64", *, reported_ve
     files = {url_basename(tool.artifact_url(version, arch)): artifact}
     files.update(checksum_files(tool, version, arch, artifact))
     return StandIn(
-        tool=tool.name, version=version, arch=arch, upstream_url=tool.artifact_url(version, arch),
-        checksum_url=tool.checksum_file_url(version, arch), member=member, binary=binary,
-        artifact=artifact, files=files,
+        tool=tool.name,
+        version=version,
+        arch=arch,
+        upstream_url=tool.artifact_url(version, arch),
+        checksum_url=tool.checksum_file_url(version, arch),
+        member=member,
+        binary=binary,
+        artifact=artifact,
+        files=files,
     )
 
 

@@ -183,8 +183,9 @@ class Mirror:
         return self.ca.cert_pem.bytes().decode()
 
     def start(self) -> Mirror:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"mirror-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"mirror-{self.port}", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -66,8 +66,14 @@ def missing_prerequisites() -> str | None:
         return "the rootfs harness needs Linux"
     if os.geteuid() != 0:
         return "the rootfs harness needs root (chroot, mount): run `sudo uv run pytest -m rootfs`"
-    for tool, package in (("mmdebstrap", "mmdebstrap"), ("apt-ftparchive", "apt-utils"), ("dpkg-deb", "dpkg"),
-                          ("gpg", "gnupg"), ("chroot", "coreutils"), ("mount", "mount")):
+    for tool, package in (
+        ("mmdebstrap", "mmdebstrap"),
+        ("apt-ftparchive", "apt-utils"),
+        ("dpkg-deb", "dpkg"),
+        ("gpg", "gnupg"),
+        ("chroot", "coreutils"),
+        ("mount", "mount"),
+    ):
         if shutil.which(tool) is None:
             return f"{tool} is missing: install it with `apt-get install -y {package}`"
     return None
@@ -253,12 +259,19 @@ def _mmdebstrap(packages: Sequence[str], tarball: Path, debs: Path, log) -> None
     deb_tmp.mkdir(parents=True)
     tar_tmp = tarball.with_name(tarball.name + ".tmp")
     cmd = [
-        "mmdebstrap", "--quiet", f"--variant={VARIANT}", f"--architectures={ARCH}",
-        "--include=" + ",".join(packages), "--components=main",
+        "mmdebstrap",
+        "--quiet",
+        f"--variant={VARIANT}",
+        f"--architectures={ARCH}",
+        "--include=" + ",".join(packages),
+        "--components=main",
         # keep every .deb of the image: the loopback OS mirror serves them back to apt
         "--skip=essential/unlink",
         f"--customize-hook=sync-out /var/cache/apt/archives {deb_tmp}",
-        "--format=tar", SUITE, str(tar_tmp), str(sources),
+        "--format=tar",
+        SUITE,
+        str(tar_tmp),
+        str(sources),
     ]
     started = time.monotonic()
     try:
@@ -379,8 +392,9 @@ class Chroot:
         for d in (self.root, upper, work):
             d.mkdir(parents=True, exist_ok=True)
         opts = f"lowerdir={self.image.tree},upperdir={upper},workdir={work}"
-        rc = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", opts, str(self.root)],
-                            capture_output=True).returncode
+        rc = subprocess.run(
+            ["mount", "-t", "overlay", "overlay", "-o", opts, str(self.root)], capture_output=True
+        ).returncode
         if rc != 0:  # no overlayfs here: a full copy (reflinked where the file system can)
             self.root.rmdir()
             subprocess.run(["cp", "-a", "--reflink=auto", str(self.image.tree), str(self.root)], check=True)
@@ -392,8 +406,14 @@ class Chroot:
         # A minimal /dev (not the host's: no host disks inside the "VM").
         dev = r / "dev"
         _run(["mount", "-t", "tmpfs", "-o", "mode=0755,nosuid", "devtmp", str(dev)])
-        for name, major, minor in (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8),
-                                   ("urandom", 1, 9), ("tty", 5, 0)):
+        for name, major, minor in (
+            ("null", 1, 3),
+            ("zero", 1, 5),
+            ("full", 1, 7),
+            ("random", 1, 8),
+            ("urandom", 1, 9),
+            ("tty", 5, 0),
+        ):
             os.mknod(dev / name, 0o666 | 0o020000, os.makedev(major, minor))
             os.chmod(dev / name, 0o666)
         (dev / "pts").mkdir()
@@ -402,8 +422,12 @@ class Chroot:
         _run(["mount", "-t", "devpts", "-o", "newinstance,ptmxmode=0666,mode=0620,gid=5", "devpts", str(dev / "pts")])
         _run(["mount", "-t", "tmpfs", "-o", "mode=1777,nosuid,nodev", "shm", str(dev / "shm")])
         os.symlink("pts/ptmx", dev / "ptmx")
-        for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        for name, target in (
+            ("fd", "/proc/self/fd"),
+            ("stdin", "/proc/self/fd/0"),
+            ("stdout", "/proc/self/fd/1"),
+            ("stderr", "/proc/self/fd/2"),
+        ):
             os.symlink(target, dev / name)
         # /run is a tmpfs on a booted VM; sshd's runtime directory exists because ssh.service runs.
         _run(["mount", "-t", "tmpfs", "-o", "mode=0755,nosuid,nodev", "run", str(r / "run")])
@@ -423,15 +447,27 @@ class Chroot:
         p.chmod(mode)
         return p
 
-    def run(self, argv: Sequence[str], timeout: float = 600, env: Mapping[str, str] | None = None,
-            log_path: Path | None = None) -> RunResult:
+    def run(
+        self,
+        argv: Sequence[str],
+        timeout: float = 600,
+        env: Mapping[str, str] | None = None,
+        log_path: Path | None = None,
+    ) -> RunResult:
         """Run argv inside the chroot as root with a clean environment and no stdin."""
         full_env = dict(CLEAN_ENV) | dict(env or {})
         log_path = log_path or (self.workdir / f"run-{time.monotonic_ns()}.log")
         started = time.monotonic()
         with open(log_path, "w+b") as out:
-            proc = subprocess.Popen(["chroot", str(self.root), *argv], stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, env=full_env, cwd="/", start_new_session=True)
+            proc = subprocess.Popen(
+                ["chroot", str(self.root), *argv],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=full_env,
+                cwd="/",
+                start_new_session=True,
+            )
             try:
                 rc = proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -446,8 +482,9 @@ class Chroot:
 
     def script(self, name: str, timeout: float = 600) -> RunResult:
         """Run /root/<name> the way the build VM does: bash, as root."""
-        return self.run(["/bin/bash", f"/root/{name}"], timeout=timeout,
-                        log_path=self.workdir / f"{name}.{time.monotonic_ns()}.log")
+        return self.run(
+            ["/bin/bash", f"/root/{name}"], timeout=timeout, log_path=self.workdir / f"{name}.{time.monotonic_ns()}.log"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

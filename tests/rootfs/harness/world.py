@@ -118,8 +118,9 @@ class World:
 
     def lock(self, digests: dict[str, str] | None = None) -> dict[str, Any]:
         """The lock for the stand-ins; digests overrides a tool's recorded SHA-256."""
-        return lock_document(self.stand_ins, [self.spec_doc["azure_cli"]["version"]], digests,
-                             self.repos.extension_wheels)
+        return lock_document(
+            self.stand_ins, [self.spec_doc["azure_cli"]["version"]], digests, self.repos.extension_wheels
+        )
 
     def render(self, out: Path, spec: dict[str, Any] | None = None, lock: dict[str, Any] | None = None) -> Rendered:
         return render_plan(out, spec or self.spec(), lock or self.lock())
@@ -134,7 +135,9 @@ class World:
     def prepare_base_image(self, root: Chroot) -> None:
         """What a Debian 12 image on Azure has before the build's script runs."""
         img = self.catalog.base_images[BASE_IMAGE]
-        root.write("/etc/apt/sources.list", aptrepo.azure_debian_sources(img.apt_archive, img.apt_security, img.codename))
+        root.write(
+            "/etc/apt/sources.list", aptrepo.azure_debian_sources(img.apt_archive, img.apt_security, img.codename)
+        )
         root.write("/etc/apt/trusted.gpg.d/aks-jumpbox-harness-os.gpg", self.repos.os_key.keyring)
         deb = root.write("/tmp/harness-canary.deb", self.repos.canary_old.read_bytes())
         res = root.run(["dpkg", "-i", "/tmp/harness-canary.deb"], timeout=60)
@@ -149,27 +152,45 @@ class World:
             root.write(f"/root/{script.name}", script.read_bytes(), mode=0o700)
 
 
-def lock_document(stand_ins: dict[str, StandIn], azure_cli_versions: list[str],
-                  digests: dict[str, str] | None = None,
-                  wheels: dict[str, tuple[str, str, str]] | None = None) -> dict[str, Any]:
+def lock_document(
+    stand_ins: dict[str, StandIn],
+    azure_cli_versions: list[str],
+    digests: dict[str, str] | None = None,
+    wheels: dict[str, tuple[str, str, str]] | None = None,
+) -> dict[str, Any]:
     """A jumpbox.lock.json (aks-jumpbox/lock/v1) pinning the stand-ins' real digests, and the Azure CLI
     extensions' wheels (name -> version, file, sha256) at an upstream URL the plan maps into the mirror."""
     tools = {}
     for name, s in sorted(stand_ins.items()):
-        tools[name] = [{
-            "version": s.version,
-            "artifacts": {s.arch: {
-                "url": s.upstream_url,
-                "sha256": (digests or {}).get(name, s.sha256),
-                "checksumUrl": s.checksum_url,
-                "source": "checksum-file",
-            }},
-        }]
-    extensions = {name: [{"version": version, "sha256": sha, "source": "harness",
-                          "url": f"https://azcliprod.blob.core.windows.net/cli-extensions/{fname}"}]
-                  for name, (version, fname, sha) in sorted((wheels or {}).items())}
-    return {"schema": "aks-jumpbox/lock/v1", "tools": tools,
-            "azureCli": {"versions": azure_cli_versions, "extensions": extensions}}
+        tools[name] = [
+            {
+                "version": s.version,
+                "artifacts": {
+                    s.arch: {
+                        "url": s.upstream_url,
+                        "sha256": (digests or {}).get(name, s.sha256),
+                        "checksumUrl": s.checksum_url,
+                        "source": "checksum-file",
+                    }
+                },
+            }
+        ]
+    extensions = {
+        name: [
+            {
+                "version": version,
+                "sha256": sha,
+                "source": "harness",
+                "url": f"https://azcliprod.blob.core.windows.net/cli-extensions/{fname}",
+            }
+        ]
+        for name, (version, fname, sha) in sorted((wheels or {}).items())
+    }
+    return {
+        "schema": "aks-jumpbox/lock/v1",
+        "tools": tools,
+        "azureCli": {"versions": azure_cli_versions, "extensions": extensions},
+    }
 
 
 def render_plan(out: Path, spec: dict[str, Any], lock: dict[str, Any]) -> Rendered:
@@ -184,8 +205,14 @@ def render_plan(out: Path, spec: dict[str, Any], lock: dict[str, Any]) -> Render
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=120)
     if proc.returncode != 0:
         raise AssertionError(f"`{' '.join(cmd)}` failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return Rendered(out=rendered, spec_path=spec_path, lock_path=lock_path, provision=rendered / "provision.sh",
-                    validate=rendered / "validate.sh", plan_output=proc.stdout + proc.stderr)
+    return Rendered(
+        out=rendered,
+        spec_path=spec_path,
+        lock_path=lock_path,
+        provision=rendered / "provision.sh",
+        validate=rendered / "validate.sh",
+        plan_output=proc.stdout + proc.stderr,
+    )
 
 
 def default_tools(spec_doc: dict[str, Any]) -> dict[str, str]:
@@ -208,12 +235,24 @@ def create_world(image: RootfsImage, workdir: Path, ca: trustme.CA | None = None
         extensions[name] = (None if isinstance(ext, str) else ext.get("version")) or "19.0.0"
     mirror.start()
     try:
-        repos = aptrepo.build_all(mirror_root, workdir / "apt-work", image.debs,
-                                  [spec_doc["azure_cli"]["version"], NEWER_AZURE_CLI],
-                                  codename=catalog.base_images[BASE_IMAGE].codename,
-                                  extensions=extensions, artifacts_url=mirror.url("artifacts"))
+        repos = aptrepo.build_all(
+            mirror_root,
+            workdir / "apt-work",
+            image.debs,
+            [spec_doc["azure_cli"]["version"], NEWER_AZURE_CLI],
+            codename=catalog.base_images[BASE_IMAGE].codename,
+            extensions=extensions,
+            artifacts_url=mirror.url("artifacts"),
+        )
     except BaseException:
         mirror.stop()
         raise
-    return World(image=image, mirror=mirror, repos=repos, stand_ins=stand_ins, spec_doc=spec_doc,
-                 workdir=workdir, catalog=catalog)
+    return World(
+        image=image,
+        mirror=mirror,
+        repos=repos,
+        stand_ins=stand_ins,
+        spec_doc=spec_doc,
+        workdir=workdir,
+        catalog=catalog,
+    )

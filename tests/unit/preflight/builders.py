@@ -51,9 +51,7 @@ def nsg_rule(
 
 
 def nsg(name: str, *rules: dict[str, Any]) -> dict[str, Any]:
-    rid = (
-        f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/{name}"
-    )
+    rid = f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/{name}"
     return {
         "id": rid,
         "name": name,
@@ -89,9 +87,7 @@ def group(policy_name: str, name: str, priority: int, *collections: dict[str, An
     }
 
 
-def collection(
-    name: str, priority: int, action: str, *rules: dict[str, Any], nat: bool = False
-) -> dict[str, Any]:
+def collection(name: str, priority: int, action: str, *rules: dict[str, Any], nat: bool = False) -> dict[str, Any]:
     ctype = "FirewallPolicyNatRuleCollection" if nat else "FirewallPolicyFilterRuleCollection"
     return {
         "ruleCollectionType": ctype,

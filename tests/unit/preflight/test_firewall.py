@@ -41,9 +41,7 @@ def test_nothing_matches_means_default_deny() -> None:
 
 
 def test_wildcard_fqdn_matches_subdomains_but_not_the_bare_domain() -> None:
-    docs = one_policy(
-        group("fwpol", "g", 100, collection("c", 100, "Allow", app_rule("contoso", ["*.contoso.com"])))
-    )
+    docs = one_policy(group("fwpol", "g", 100, collection("c", 100, "Allow", app_rule("contoso", ["*.contoso.com"]))))
     c = compile_policy(docs)
     assert evaluate(c, https("sub.contoso.com")).allowed
     assert evaluate(c, https("a.b.CONTOSO.com")).allowed
@@ -59,19 +57,13 @@ def test_an_https_443_rule_does_not_allow_http_80() -> None:
     assert evaluate(c, https("packages.microsoft.com")).allowed
     assert evaluate(c, FirewallFlow.http(SUBNET, "packages.microsoft.com")).verdict is Verdict.DENY
     # Same protocol, other port: no match either.
-    assert (
-        evaluate(c, FirewallFlow.https(SUBNET, "packages.microsoft.com", port=8443)).verdict is Verdict.DENY
-    )
+    assert evaluate(c, FirewallFlow.https(SUBNET, "packages.microsoft.com", port=8443)).verdict is Verdict.DENY
 
 
 def test_network_rules_are_processed_before_application_rules_across_groups() -> None:
     docs = one_policy(
-        group(
-            "fwpol", "apps-first", 100, collection("allow-apps", 100, "Allow", app_rule("gh", ["github.com"]))
-        ),
-        group(
-            "fwpol", "net-later", 60000, collection("deny-net", 100, "Deny", net_rule("no-443", dst=["*"]))
-        ),
+        group("fwpol", "apps-first", 100, collection("allow-apps", 100, "Allow", app_rule("gh", ["github.com"]))),
+        group("fwpol", "net-later", 60000, collection("deny-net", 100, "Deny", net_rule("no-443", dst=["*"]))),
     )
     r = evaluate_policy(docs, https("github.com"))
     assert r.verdict is Verdict.DENY
@@ -153,9 +145,7 @@ def test_fqdn_tags_are_unknown_unless_their_content_is_supplied() -> None:
     r = evaluate_policy(docs, https("mcr.microsoft.com"))
     assert r.verdict is Verdict.UNKNOWN
     assert "FQDN tag AzureKubernetesService is maintained by Microsoft" in r.evidence
-    ctx = FirewallContext(
-        fqdn_tags={"azurekubernetesservice": ("mcr.microsoft.com", "*.data.mcr.microsoft.com")}
-    )
+    ctx = FirewallContext(fqdn_tags={"azurekubernetesservice": ("mcr.microsoft.com", "*.data.mcr.microsoft.com")})
     assert evaluate_policy(docs, https("mcr.microsoft.com"), ctx).allowed
     assert evaluate_policy(docs, https("github.com"), ctx).verdict is Verdict.DENY
     unknown_tag = one_policy(
@@ -217,21 +207,13 @@ def test_network_rules_by_address_port_and_protocol() -> None:
     )
     c = compile_policy(docs)
     assert evaluate(c, FirewallFlow(SUBNET, 123, destination="203.0.113.5", protocol="UDP")).allowed
-    assert (
-        evaluate(c, FirewallFlow(SUBNET, 123, destination="203.0.113.5", protocol="TCP")).verdict
-        is Verdict.DENY
-    )
+    assert evaluate(c, FirewallFlow(SUBNET, 123, destination="203.0.113.5", protocol="TCP")).verdict is Verdict.DENY
     assert evaluate(c, FirewallFlow(SUBNET, 53, destination="168.63.129.16", protocol="UDP")).allowed
-    assert (
-        evaluate(c, FirewallFlow(SUBNET, 53, destination="168.63.129.17", protocol="UDP")).verdict
-        is Verdict.DENY
-    )
+    assert evaluate(c, FirewallFlow(SUBNET, 53, destination="168.63.129.17", protocol="UDP")).verdict is Verdict.DENY
     # Application rules never see a flow without a name.
     apps = one_policy(group("fwpol", "g", 100, collection("c", 100, "Allow", app_rule("all", ["*"]))))
     assert (
-        evaluate_policy(
-            apps, FirewallFlow(SUBNET, 443, destination="203.0.113.5", app_protocol="Https")
-        ).verdict
+        evaluate_policy(apps, FirewallFlow(SUBNET, 443, destination="203.0.113.5", app_protocol="Https")).verdict
         is Verdict.DENY
     )
 
@@ -289,9 +271,7 @@ def test_ip_groups() -> None:
 
 def test_nat_collections_do_not_apply_to_egress() -> None:
     nat = collection("dnat", 100, "Dnat", {"ruleType": "NatRule", "name": "in"}, nat=True)
-    docs = one_policy(
-        group("fwpol", "g", 100, nat, collection("c", 200, "Allow", app_rule("gh", ["github.com"])))
-    )
+    docs = one_policy(group("fwpol", "g", 100, nat, collection("c", 200, "Allow", app_rule("gh", ["github.com"]))))
     assert evaluate_policy(docs, https("github.com")).allowed
 
 
@@ -311,9 +291,7 @@ def _chain() -> list[dict]:  # type: ignore[type-arg]
             "parent",
             "p-net",
             65000,
-            collection(
-                "p-allow-ntp", 100, "Allow", net_rule("ntp", protocols=["UDP"], dst=["*"], ports=["123"])
-            ),
+            collection("p-allow-ntp", 100, "Allow", net_rule("ntp", protocols=["UDP"], dst=["*"], ports=["123"])),
         ),
         policy("child", base="parent"),
         group(
@@ -326,9 +304,7 @@ def _chain() -> list[dict]:  # type: ignore[type-arg]
             "child",
             "c-net",
             100,
-            collection(
-                "c-deny-udp", 100, "Deny", net_rule("no-udp", protocols=["UDP"], dst=["*"], ports=["*"])
-            ),
+            collection("c-deny-udp", 100, "Deny", net_rule("no-udp", protocols=["UDP"], dst=["*"], ports=["*"])),
         ),
     ]
 
@@ -346,9 +322,7 @@ def test_parent_rules_come_first_within_each_rule_kind() -> None:
 
 def test_child_network_rules_still_precede_parent_application_rules() -> None:
     resources = _chain()
-    resources[4] = group(
-        "child", "c-apps", 100, collection("c-deny-net", 100, "Deny", net_rule("no-gh", dst=["*"]))
-    )
+    resources[4] = group("child", "c-apps", 100, collection("c-deny-net", 100, "Deny", net_rule("no-gh", dst=["*"])))
     r = evaluate_policy(policy_docs_from_resources(resources, POLICY_ID + "child"), https("github.com"))
     assert r.rule is not None and (r.rule.rule, r.rule.policy) == ("no-gh", "child")
 
@@ -371,9 +345,7 @@ def test_missing_policy_and_malformed_documents() -> None:
     bad2 = one_policy(group("fwpol", "g", 100, collection("c", 100, "Maybe", app_rule("x", ["a.com"]))))
     with pytest.raises(ResourceFormatError, match="action.type: expected Allow or Deny"):
         compile_policy(bad2)
-    bad3 = one_policy(
-        group("fwpol", "g", 100, collection("c", 100, "Allow", app_rule("x", ["a.com"], [("Ftp", 21)])))
-    )
+    bad3 = one_policy(group("fwpol", "g", 100, collection("c", 100, "Allow", app_rule("x", ["a.com"], [("Ftp", 21)]))))
     with pytest.raises(ResourceFormatError, match="protocolType: expected Http, Https or Mssql"):
         compile_policy(bad3)
     with pytest.raises(ValueError, match="exactly one of fqdn and destination"):
@@ -444,15 +416,10 @@ def test_single_names_are_never_partial_and_match_a_name_by_name_model(colls: li
 
 
 def test_network_context_service_tags_reach_firewall_rules() -> None:
-    docs = one_policy(
-        group("fwpol", "g", 100, collection("c", 100, "Allow", net_rule("st", dst=["Storage"])))
-    )
+    docs = one_policy(group("fwpol", "g", 100, collection("c", 100, "Allow", net_rule("st", dst=["Storage"]))))
     ctx = FirewallContext(network=NetworkContext(service_tags={"Storage": ("52.239.0.0/17",)}))
     assert evaluate_policy(docs, FirewallFlow(SUBNET, 443, destination="52.239.1.1"), ctx).allowed
-    assert (
-        evaluate_policy(docs, FirewallFlow(SUBNET, 443, destination="52.240.1.1"), ctx).verdict
-        is Verdict.DENY
-    )
+    assert evaluate_policy(docs, FirewallFlow(SUBNET, 443, destination="52.240.1.1"), ctx).verdict is Verdict.DENY
 
 
 # --- the rule index is only a shortcut ---------------------------------------------------------
@@ -512,8 +479,14 @@ def smb(fqdn: str) -> FirewallFlow:
 
 def test_a_wildcard_fqdn_in_a_network_rule_matches_nothing_and_the_evidence_says_why() -> None:
     # Azure Firewall does not support wildcards in network-rule FQDNs (fqdn-filtering-network-rules).
-    docs = one_policy(group("fwpol", "g", 100, collection(
-        "smb", 100, "Allow", net_rule("files", fqdns=["*.file.core.windows.net"], ports=["445"]))))
+    docs = one_policy(
+        group(
+            "fwpol",
+            "g",
+            100,
+            collection("smb", 100, "Allow", net_rule("files", fqdns=["*.file.core.windows.net"], ports=["445"])),
+        )
+    )
     c = compile_policy(docs)
     for name in ("*.file.core.windows.net", "stg1.file.core.windows.net"):
         r = evaluate(c, smb(name))
@@ -527,13 +500,26 @@ def test_a_wildcard_fqdn_in_a_network_rule_matches_nothing_and_the_evidence_says
 
 
 def test_a_network_rule_allows_smb_to_the_storage_service_tag() -> None:
-    docs = one_policy(group("fwpol", "g", 100, collection(
-        "smb", 100, "Allow", net_rule("files", dst=["Storage.EastUS2"], ports=["445"]),
-        net_rule("exact", fqdns=["stg1.file.core.windows.net", "*.file.core.windows.net"], ports=["445"]))))
+    docs = one_policy(
+        group(
+            "fwpol",
+            "g",
+            100,
+            collection(
+                "smb",
+                100,
+                "Allow",
+                net_rule("files", dst=["Storage.EastUS2"], ports=["445"]),
+                net_rule("exact", fqdns=["stg1.file.core.windows.net", "*.file.core.windows.net"], ports=["445"]),
+            ),
+        )
+    )
     c = compile_policy(docs)
     assert evaluate(c, FirewallFlow(SUBNET, 445, destination="Storage.EastUS2", protocol="TCP")).allowed
-    assert evaluate(c, FirewallFlow(SUBNET, 445, destination="Storage.WestEurope", protocol="TCP")).verdict \
+    assert (
+        evaluate(c, FirewallFlow(SUBNET, 445, destination="Storage.WestEurope", protocol="TCP")).verdict
         is not Verdict.ALLOW
+    )
     # The exact name in the same rule still matches; only the wildcard is dropped.
     assert evaluate(c, smb("stg1.file.core.windows.net")).allowed
     # Another account: only the service tag rule may cover its address, which a name check cannot tell.

@@ -122,9 +122,7 @@ def test_deny_all_before_defaults_blocks_what_defaults_would_allow() -> None:
 def test_a_rule_allowing_443_does_not_allow_80() -> None:
     doc = nsg(
         "nsg-x",
-        nsg_rule(
-            "https-out", 100, "Allow", direction="Outbound", protocol="Tcp", dst="Internet", dports="443"
-        ),
+        nsg_rule("https-out", 100, "Allow", direction="Outbound", protocol="Tcp", dst="Internet", dports="443"),
         nsg_rule("deny-out", 4096, "Deny", direction="Outbound"),
     )
     c = compile_nsg(doc, VNET)
@@ -415,9 +413,7 @@ def test_malformed_flows_raise_value_error() -> None:
 def test_combine_requires_every_nsg_to_allow() -> None:
     allow = nsg("a", nsg_rule("allow", 100, "Allow"))
     deny = nsg("d", nsg_rule("deny", 100, "Deny"))
-    unknown = nsg(
-        "u", nsg_rule("maybe", 100, "Deny", src_asgs=[asg_id("x")]), nsg_rule("allow", 200, "Allow")
-    )
+    unknown = nsg("u", nsg_rule("maybe", 100, "Deny", src_asgs=[asg_id("x")]), nsg_rule("allow", 200, "Allow"))
     f = inbound("10.0.1.4", "10.0.2.4", 22)
     a, d, u = (evaluate_nsg(x, f, VNET) for x in (allow, deny, unknown))
     assert combine([a, a]) is Verdict.ALLOW

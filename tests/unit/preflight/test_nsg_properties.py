@@ -84,9 +84,7 @@ def _reference(rules: list[R], proto: str, src: str, sport: int, dst: str, dport
             continue
         if not any(_addr_match(i, src) for i in r.src) or not any(_addr_match(i, dst) for i in r.dst):
             continue
-        if not any(_port_match(i, dport) for i in r.dports) or not any(
-            _port_match(i, sport) for i in r.sports
-        ):
+        if not any(_port_match(i, dport) for i in r.dports) or not any(_port_match(i, sport) for i in r.sports):
             continue
         return r
     raise AssertionError("DenyAllInBound always matches")
@@ -153,9 +151,7 @@ def _items(s: st.SearchStrategy[str]) -> st.SearchStrategy[tuple[str, ...]]:
 
 
 @st.composite
-def rule_sets(
-    draw: st.DrawFn, min_priority: int = 100, max_priority: int = 4096, max_size: int = 8
-) -> list[R]:
+def rule_sets(draw: st.DrawFn, min_priority: int = 100, max_priority: int = 4096, max_size: int = 8) -> list[R]:
     prios = draw(st.lists(st.integers(min_priority, max_priority), unique=True, max_size=max_size))
     out = []
     for i, p in enumerate(prios):
@@ -183,9 +179,7 @@ def flows(draw: st.DrawFn) -> F:
 
     src = draw(st.one_of(prefixes(), ranges()))
     dst = draw(st.one_of(prefixes(), ranges()))
-    return F(
-        draw(st.sampled_from(PROTOS)), src, dst, port_range(), draw(st.sampled_from([(0, 0), (0, 7), (3, 4)]))
-    )
+    return F(draw(st.sampled_from(PROTOS)), src, dst, port_range(), draw(st.sampled_from([(0, 0), (0, 7), (3, 4)])))
 
 
 def _evaluate(rules: list[R], flow: F):  # type: ignore[no-untyped-def]
@@ -220,9 +214,7 @@ def test_adding_a_lower_priority_rule_never_changes_a_decided_verdict(
     if any(d.rule.default for d in before.decisions):
         return  # decided by Azure's defaults: any user rule has a higher priority than they do
     taken = {r.priority for r in rules}
-    extra_prio = (
-        data.draw(st.integers(top + 1, 4096).filter(lambda p: p not in taken)) if top < 4096 else None
-    )
+    extra_prio = data.draw(st.integers(top + 1, 4096).filter(lambda p: p not in taken)) if top < 4096 else None
     if extra_prio is None:
         return
     extra = data.draw(rule_sets(min_priority=extra_prio, max_priority=extra_prio, max_size=1))
@@ -238,9 +230,7 @@ def test_an_allow_all_allows_everything_not_denied_before_it(rules: list[R], flo
     allow_all = R("allow-all", at, "Allow", "*", ("*",), ("*",), ("*",))
     result = _evaluate(rules + [allow_all], flow)
     before = [r for r in rules if r.priority < at]
-    denied_before = any(
-        (d := _reference(before, *pt)).access == "Deny" and d.priority < at for pt in flow.points()
-    )
+    denied_before = any((d := _reference(before, *pt)).access == "Deny" and d.priority < at for pt in flow.points())
     assert result.verdict is (Verdict.DENY if denied_before else Verdict.ALLOW)
     if at == 100:
         assert result.verdict is Verdict.ALLOW and result.rule is not None and result.rule.name == "allow-all"
@@ -297,9 +287,7 @@ def test_pooling_doubts_can_only_weaken_a_verdict_to_unknown(
     taken = {r.priority for r in rules}
     docs = [r.doc() for r in rules]
     docs += [
-        nsg_rule(f"asg{i}", p, a, src_asgs=[asg_id(f"asg{i}")])
-        for i, (p, a) in enumerate(asg_rules)
-        if p not in taken
+        nsg_rule(f"asg{i}", p, a, src_asgs=[asg_id(f"asg{i}")]) for i, (p, a) in enumerate(asg_rules) if p not in taken
     ]
     compiled = compile_nsg(nsg("nsg-p", *docs), CTX)
     exact = evaluate(compiled, flow.flow())

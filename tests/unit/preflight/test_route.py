@@ -64,10 +64,7 @@ def test_longest_prefix_wins_and_splits_are_reported() -> None:
     assert firewall_in_path(t, FW, destination="21.1.1.1", vnet_prefixes=VNET).in_path is True
     fp = firewall_in_path(t, FW, vnet_prefixes=VNET)
     assert fp.in_path is None
-    assert (
-        "20.0.0.0/8 via route 'bypass'" in fp.evidence
-        and "other public addresses via route 'to-fw'" in fp.evidence
-    )
+    assert "20.0.0.0/8 via route 'bypass'" in fp.evidence and "other public addresses via route 'to-fw'" in fp.evidence
 
 
 def test_another_appliance_is_not_the_firewall() -> None:
@@ -87,19 +84,12 @@ def test_private_ranges_outside_the_vnet_are_dropped() -> None:
 
 
 def test_service_tag_routes() -> None:
-    t = table(
-        ("to-fw", "0.0.0.0/0", "VirtualAppliance", FW), ("azure", "AzureCloud.eastus2", "Internet", None)
-    )
+    t = table(("to-fw", "0.0.0.0/0", "VirtualAppliance", FW), ("azure", "AzureCloud.eastus2", "Internet", None))
     fp = firewall_in_path(t, FW, destination="20.1.1.1", vnet_prefixes=VNET)
     assert fp.in_path is None and "possibly instead route 'azure'" in fp.evidence
     tags = {"AzureCloud.eastus2": ["20.1.0.0/16"]}
-    assert (
-        firewall_in_path(t, FW, destination="20.1.1.1", vnet_prefixes=VNET, service_tags=tags).in_path
-        is False
-    )
-    assert (
-        firewall_in_path(t, FW, destination="20.2.1.1", vnet_prefixes=VNET, service_tags=tags).in_path is True
-    )
+    assert firewall_in_path(t, FW, destination="20.1.1.1", vnet_prefixes=VNET, service_tags=tags).in_path is False
+    assert firewall_in_path(t, FW, destination="20.2.1.1", vnet_prefixes=VNET, service_tags=tags).in_path is True
     # A private destination can't be in a service tag.
     assert firewall_in_path(t, FW, destination="192.168.0.1", vnet_prefixes=VNET).in_path is False
 

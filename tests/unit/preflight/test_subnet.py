@@ -63,14 +63,9 @@ def test_free_addresses_count_azure_reserved_and_ip_configurations() -> None:
     s = subnet(ipConfigurations=ipconfigs(7))
     assert free_addresses(s)[0] == 4
     f = check_free_addresses(s, 4)
-    assert (
-        f.status is Status.PASS
-        and "16 addresses - 5 reserved by Azure - 7 IP configurations = 4 free" in f.evidence
-    )
+    assert f.status is Status.PASS and "16 addresses - 5 reserved by Azure - 7 IP configurations = 4 free" in f.evidence
     f = check_free_addresses(subnet(ipConfigurations=ipconfigs(8)), 4)
-    assert (
-        f.status is Status.FAIL and f.message == "subnet snet-build has 3 free addresses; the build needs 4"
-    )
+    assert f.status is Status.FAIL and f.message == "subnet snet-build has 3 free addresses; the build needs 4"
     assert f.fix is not None and "az network vnet subnet list-available-ips" in f.fix
     # Several prefixes: 5 reserved in each.
     multi = subnet(prefix="10.0.1.0/28", addressPrefixes=["10.0.1.0/28", "10.0.2.0/28"])
@@ -81,9 +76,7 @@ def test_consumers_that_do_not_list_their_addresses_turn_a_pass_into_a_warning()
     s = subnet(prefix="10.0.1.0/24", serviceAssociationLinks=[{"name": "acilink"}])
     f = check_free_addresses(s, 1, role="container")
     assert (
-        f.status is Status.WARN
-        and "serviceAssociationLinks" in f.message
-        and f.id == "subnet.container.free-addresses"
+        f.status is Status.WARN and "serviceAssociationLinks" in f.message and f.id == "subnet.container.free-addresses"
     )
 
 
@@ -104,22 +97,16 @@ def test_private_link_service_network_policies(value: str | None, status: Status
 
 def test_container_subnet_delegation() -> None:
     aci = {
-        "delegations": [
-            {"name": "aci", "properties": {"serviceName": "Microsoft.ContainerInstance/containerGroups"}}
-        ]
+        "delegations": [{"name": "aci", "properties": {"serviceName": "Microsoft.ContainerInstance/containerGroups"}}]
     }
     assert check_aci_delegation(subnet("snet-aci", **aci)).status is Status.PASS
     f = check_aci_delegation(subnet("snet-aci"))
     assert f.status is Status.FAIL
-    assert f.fix is not None and f.fix.endswith(
-        "-n snet-aci --delegations Microsoft.ContainerInstance/containerGroups"
-    )
+    assert f.fix is not None and f.fix.endswith("-n snet-aci --delegations Microsoft.ContainerInstance/containerGroups")
     other = {"delegations": [{"name": "web", "properties": {"serviceName": "Microsoft.Web/serverFarms"}}]}
     f = check_aci_delegation(subnet("snet-aci", **other))
     assert (
-        f.status is Status.FAIL
-        and "Microsoft.Web/serverFarms" in f.message
-        and "--remove delegations" in (f.fix or "")
+        f.status is Status.FAIL and "Microsoft.Web/serverFarms" in f.message and "--remove delegations" in (f.fix or "")
     )
     # The build VM can't go into a delegated subnet.
     assert check_build_subnet_not_delegated(subnet()).status is Status.PASS
@@ -131,11 +118,7 @@ def test_same_vnet_distinct_subnets() -> None:
     build = subnet("snet-build")
     assert check_same_vnet(build, subnet("snet-aci", "10.0.2.0/28")).status is Status.PASS
     f = check_same_vnet(build, subnet("snet-aci", vnet_id=VNET_ID.replace("vnet-build", "vnet-other")))
-    assert (
-        f.status is Status.FAIL
-        and "same VNet" in f.message
-        and "az network vnet subnet create" in (f.fix or "")
-    )
+    assert f.status is Status.FAIL and "same VNet" in f.message and "az network vnet subnet create" in (f.fix or "")
     f = check_same_vnet(build, copy.deepcopy(build))
     assert f.status is Status.FAIL and "same subnet" in f.message
 
@@ -196,9 +179,7 @@ def test_documents_from_the_vnet_and_errors() -> None:
     with pytest.raises(ResourceFormatError, match="no subnet named 'nope'"):
         subnet_from_vnet(vnet, "nope")
     with pytest.raises(ResourceFormatError, match="is not a subnet resource ID"):
-        subnet_info(
-            {"id": "/subscriptions/x/subnets/y", "name": "y", "properties": {"addressPrefix": "10.0.0.0/28"}}
-        )
+        subnet_info({"id": "/subscriptions/x/subnets/y", "name": "y", "properties": {"addressPrefix": "10.0.0.0/28"}})
     with pytest.raises(ResourceFormatError, match="neither addressPrefix nor addressPrefixes"):
         subnet_info(subnet(prefix=""))
     # `az network vnet subnet show` prints properties flattened: same facts.

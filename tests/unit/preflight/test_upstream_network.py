@@ -24,9 +24,7 @@ BUILD_PREFIX = "10.241.0.0/28"
 CTX = NetworkContext(vnet_prefixes=subnet.virtual_network_prefixes(VNET))
 
 REQUIRED_NSG_FLOWS = [
-    NsgFlow(
-        "Inbound", "Tcp", "AzureLoadBalancer", "VirtualNetwork", 60001
-    ),  # LB health probe to the proxy VM
+    NsgFlow("Inbound", "Tcp", "AzureLoadBalancer", "VirtualNetwork", 60001),  # LB health probe to the proxy VM
     NsgFlow("Inbound", "Tcp", "VirtualNetwork", "VirtualNetwork", 60001),  # private link IP to the proxy VM
     NsgFlow("Inbound", "Tcp", "VirtualNetwork", "VirtualNetwork", 22),  # proxy VM to the Packer VM
     NsgFlow("Outbound", "Tcp", "VirtualNetwork", "Internet", 443),  # management APIs, storage, tooling
@@ -151,9 +149,7 @@ def test_dropping_the_inbound_ssh_rule_fails_with_the_deny_all_rule_as_evidence(
 def test_dropping_the_load_balancer_rule_leaves_the_probe_undecided_not_allowed() -> None:
     # Only the VirtualNetwork rule is left for a probe from 168.63.129.16: whether the tag covers the
     # host address is not certain, so the check can't pass.
-    r = nsg.evaluate(
-        nsg.compile_nsg(_without_rule("AllowAzureLoadBalancer60001InBound"), CTX), REQUIRED_NSG_FLOWS[0]
-    )
+    r = nsg.evaluate(nsg.compile_nsg(_without_rule("AllowAzureLoadBalancer60001InBound"), CTX), REQUIRED_NSG_FLOWS[0])
     assert r.verdict is Verdict.UNKNOWN
     assert "rule 'DenyAllInBound' (priority 1000)" in r.evidence and "168.63.129.16" in r.evidence
 
@@ -161,9 +157,7 @@ def test_dropping_the_load_balancer_rule_leaves_the_probe_undecided_not_allowed(
 def test_dropping_an_fqdn_from_the_firewall_fails_that_flow_only() -> None:
     broken = copy.deepcopy(FIREWALL)
     rules = broken[1]["properties"]["ruleCollections"][0]["rules"]
-    broken[1]["properties"]["ruleCollections"][0]["rules"] = [
-        r for r in rules if r["targetFqdns"] != ["get.helm.sh"]
-    ]
+    broken[1]["properties"]["ruleCollections"][0]["rules"] = [r for r in rules if r["targetFqdns"] != ["get.helm.sh"]]
     c = firewall.compile_policy(policy_docs(broken))
     verdicts = {fqdn: firewall.evaluate(c, egress(a, p, fqdn)).verdict for a, p, fqdn in REQUIRED_EGRESS}
     assert verdicts.pop("get.helm.sh") is Verdict.DENY
@@ -183,6 +177,4 @@ def test_private_link_policies_left_enabled_fail_with_the_fix() -> None:
     s["properties"]["privateLinkServiceNetworkPolicies"] = "Enabled"
     f = subnet.check_private_link_policies(s)
     assert f.status is Status.FAIL
-    assert (
-        f.fix is not None and "-n snet-imagebuilder --private-link-service-network-policies Disabled" in f.fix
-    )
+    assert f.fix is not None and "-n snet-imagebuilder --private-link-service-network-policies Disabled" in f.fix

@@ -42,15 +42,32 @@ def run_preflight(plan: Plan, source: Source, output: str) -> Report:
 @click.option("--force", is_flag=True, help="Build even if this exact template already built an image that exists.")
 @click.option("--no-wait", is_flag=True, help="Start (or find) the build and return; follow it later with `watch`.")
 @click.option("--skip-check", is_flag=True, help="Do not run the network/region/RBAC preflight checks first.")
-@click.option("--remove-image-role", is_flag=True,
-              help="Remove the image-writer role assignment after the build (also: "
-                   "identity.remove_image_role_after_build in the spec); the next build re-adds it.")
-@click.option("--interval", type=click.FloatRange(min=0), default=None,
-              help="Seconds between looks at the build (default 15, env AKS_JUMPBOX_WATCH_SECONDS).")
+@click.option(
+    "--remove-image-role",
+    is_flag=True,
+    help="Remove the image-writer role assignment after the build (also: "
+    "identity.remove_image_role_after_build in the spec); the next build re-adds it.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds between looks at the build (default 15, env AKS_JUMPBOX_WATCH_SECONDS).",
+)
 @output_option
 @json_errors
-def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, force: bool,
-            no_wait: bool, skip_check: bool, remove_image_role: bool, interval: float | None, output: str) -> None:
+def command(
+    spec_path: str | None,
+    lock_path: str | None,
+    keep_on_error: bool,
+    azure_args,
+    force: bool,
+    no_wait: bool,
+    skip_check: bool,
+    remove_image_role: bool,
+    interval: float | None,
+    output: str,
+) -> None:
     """Build the image: deploy what the plan needs, run Image Builder and watch it to the end.
 
     Nothing is built when the last run of this exact template succeeded and its image exists
@@ -65,7 +82,8 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
     _, plan = load_plan(spec_path, lock_path, keep_on_error)
     az = connect(plan, azure_args)
     opts = pipeline.Options(
-        force=force, wait=not no_wait,
+        force=force,
+        wait=not no_wait,
         remove_image_role=remove_image_role or plan.spec.identity.remove_image_role_after_build,
         interval=az.tuning.watch_seconds if interval is None else interval,
     )
@@ -81,11 +99,17 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
         except KeyboardInterrupt:
             presenter.stop()
             if presenter.started:
-                click.echo(f"\ndetached: the build goes on in Azure. Re-attach with `{watch_hint}`, "
-                           f"cancel with `{rerun_hint('cancel', spec_path, keep_on_error)}`.", err=True)
+                click.echo(
+                    f"\ndetached: the build goes on in Azure. Re-attach with `{watch_hint}`, "
+                    f"cancel with `{rerun_hint('cancel', spec_path, keep_on_error)}`.",
+                    err=True,
+                )
             else:
-                click.echo(f"\ninterrupted before the build started; run "
-                           f"`{rerun_hint('build', spec_path, keep_on_error)}` again to continue.", err=True)
+                click.echo(
+                    f"\ninterrupted before the build started; run "
+                    f"`{rerun_hint('build', spec_path, keep_on_error)}` again to continue.",
+                    err=True,
+                )
             raise click.exceptions.Exit(130) from None
         finally:
             presenter.stop()

@@ -15,8 +15,14 @@ from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 @template_option
 @output_option
 @json_errors
-def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args,
-            template_name: str | None, output: str) -> None:
+def command(
+    spec_path: str | None,
+    lock_path: str | None,
+    keep_on_error: bool,
+    azure_args,
+    template_name: str | None,
+    output: str,
+) -> None:
     """Cancel the running build of the plan's image template (waits until Azure confirms)."""
     from aks_jumpbox.azure.pipeline import template_of
 

@@ -13,12 +13,19 @@ _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
 @click.command("check")
 @plan_options
 @azure_options
-@click.option("--snapshot", "snapshot", type=click.Path(), default=None, metavar="DIR",
-              help="Check offline against a folder of ARM JSON documents (as `aks-jumpbox snapshot` writes); "
-                   "default: read live Azure.")
+@click.option(
+    "--snapshot",
+    "snapshot",
+    type=click.Path(),
+    default=None,
+    metavar="DIR",
+    help="Check offline against a folder of ARM JSON documents (as `aks-jumpbox snapshot` writes); "
+    "default: read live Azure.",
+)
 @output_option
-def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, snapshot: str | None,
-            output: str) -> None:
+def command(
+    spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, snapshot: str | None, output: str
+) -> None:
     """Prove what a build needs before it starts: NSG flows, firewall egress, subnets, region,
     resource providers, role assignments and your permissions, the source image and the template.
 
@@ -47,8 +54,7 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
 def show_report(report) -> None:
     from rich.table import Table
 
-    table = Table(title=f"Preflight against {esc(report.source)}", title_justify="left", show_lines=True,
-                  expand=True)
+    table = Table(title=f"Preflight against {esc(report.source)}", title_justify="left", show_lines=True, expand=True)
     table.add_column("status", no_wrap=True)
     table.add_column("check", ratio=3)
     table.add_column("evidence", ratio=3)
@@ -57,8 +63,12 @@ def show_report(report) -> None:
     order = {"fail": 0, "warn": 1, "skip": 2, "pass": 3}
     for f in sorted(report.checks, key=lambda f: order[str(f.status)]):
         status = str(f.status)
-        table.add_row(f"[{_STYLE[status]}]{status}[/]", f"[bold]{esc(f.id)}[/]\n{esc(f.message)}",
-                      esc(f.evidence), esc(f.fix or ""))
+        table.add_row(
+            f"[{_STYLE[status]}]{status}[/]",
+            f"[bold]{esc(f.id)}[/]\n{esc(f.message)}",
+            esc(f.evidence),
+            esc(f.fix or ""),
+        )
     con = console()
     con.print(table)
     # Fixes again, one per line and unwrapped, so a command can be copied whole.

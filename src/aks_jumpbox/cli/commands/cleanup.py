@@ -18,8 +18,9 @@ from aks_jumpbox.core.errors import UserError
 @click.option("--dry-run", is_flag=True, help="Show what would be deleted; delete nothing.")
 @output_option
 @json_errors
-def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, yes: bool,
-            dry_run: bool, output: str) -> None:
+def command(
+    spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, yes: bool, dry_run: bool, output: str
+) -> None:
     """Remove the role assignments, image templates (and so their staging groups), the identity and
     the custom roles of this spec. Images already built are kept. The plan is shown first."""
     from aks_jumpbox.azure import cleanup
@@ -38,8 +39,10 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
             return
         if not yes:
             if not sys.stdin.isatty():
-                raise UserError("cleanup needs confirmation and there is no terminal to ask on.",
-                                fix="Pass --yes to delete without asking (or --dry-run to only look).")
+                raise UserError(
+                    "cleanup needs confirmation and there is no terminal to ask on.",
+                    fix="Pass --yes to delete without asking (or --dry-run to only look).",
+                )
             click.confirm(f"delete these {len(present)} resources?", abort=True, err=True)
         deleted = []
 
@@ -61,6 +64,5 @@ def _show(con, deletions) -> None:
     for col in ("", "kind", "name", "note"):
         table.add_column(col)
     for d in deletions:
-        table.add_row("[red]delete[/]" if d.exists else "[dim]absent[/]", esc(d.kind), esc(d.name),
-                      esc(d.note or ""))
+        table.add_row("[red]delete[/]" if d.exists else "[dim]absent[/]", esc(d.kind), esc(d.name), esc(d.note or ""))
     con.print(table)

@@ -14,8 +14,9 @@ from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 @click.option("--what-if", "what_if", is_flag=True, help="Read live state and show what would change; write nothing.")
 @output_option
 @json_errors
-def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, what_if: bool,
-            output: str) -> None:
+def command(
+    spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, what_if: bool, output: str
+) -> None:
     """Deploy custom roles, identity, role assignments and the image template, in dependency order.
 
     Idempotent: only what is missing or differs is written. Image templates are immutable; a changed
@@ -38,13 +39,18 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
         presenter = Presenter(output)
         done = ap.apply(az, plan, changes, on_change=presenter.deployed, on_note=presenter.note)
     if output == "json":
-        emit_json({"whatIf": False, "template": plan.names.template, "changes": [c.to_json() for c in changes],
-                   "written": [c.resource.key for c in done]})
+        emit_json(
+            {
+                "whatIf": False,
+                "template": plan.names.template,
+                "changes": [c.to_json() for c in changes],
+                "written": [c.resource.key for c in done],
+            }
+        )
     elif not done:
         console().print("nothing to do: every resource matches the plan")
     else:
-        console().print(f"deployed {len(done)} of {len(changes)} resources; "
-                        f"template {esc(plan.names.template)}")
+        console().print(f"deployed {len(done)} of {len(changes)} resources; template {esc(plan.names.template)}")
 
 
 def show_changes(changes) -> None:

@@ -10,8 +10,15 @@ from aks_jumpbox.cli.present import emit_json
 @click.command("diff")
 @click.argument("before", type=click.Path())
 @click.argument("after", type=click.Path())
-@click.option("--output", "-o", "output", type=click.Choice(["text", "markdown", "json"]), default="text",
-              show_default=True, help="text for people, markdown for release notes, json for machines.")
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, markdown for release notes, json for machines.",
+)
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the reports differ (as `git diff --exit-code`).")
 def command(before: str, after: str, output: str, exit_code: bool) -> None:
     """Compare two software reports (software-report.json files, or the folders holding them)."""

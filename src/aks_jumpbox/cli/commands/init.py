@@ -14,8 +14,14 @@ from aks_jumpbox.core.spec import DEFAULT_SPEC_NAME, default_spec_text
 
 
 @click.command("init")
-@click.option("--dir", "directory", type=click.Path(file_okay=False), default=".", show_default=True,
-              help="Where to write jumpbox.yaml and jumpbox.lock.json.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Where to write jumpbox.yaml and jumpbox.lock.json.",
+)
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 def command(directory: str, force: bool) -> None:
     """Write the default jumpbox.yaml (the upstream image on Ubuntu 24.04) and its lock."""
@@ -23,7 +29,9 @@ def command(directory: str, force: bool) -> None:
     files = {target / DEFAULT_SPEC_NAME: default_spec_text(), target / DEFAULT_LOCK_NAME: default_lock_text()}
     existing = [p for p in files if os.path.lexists(p)]
     if existing and not force:
-        raise UserError(f"{existing[0]} already exists.", fix="Pass --force to overwrite it, or --dir to write elsewhere.")
+        raise UserError(
+            f"{existing[0]} already exists.", fix="Pass --force to overwrite it, or --dir to write elsewhere."
+        )
     for path in write_all(target, {p.name: text for p, text in files.items()}):
         click.echo(f"wrote {path}")
     click.echo("next: edit build.* and distribute.* in jumpbox.yaml, then run `aks-jumpbox plan`")

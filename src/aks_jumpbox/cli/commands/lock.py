@@ -23,11 +23,16 @@ def _write(path: Path, text: str) -> None:
 @click.command("lock")
 @spec_option
 @lock_option
-@click.option("--upgrade", is_flag=True,
-              help="First move pins forward to their newest releases (all, or the TOOLs named; azure-cli too).")
+@click.option(
+    "--upgrade",
+    is_flag=True,
+    help="First move pins forward to their newest releases (all, or the TOOLs named; azure-cli too).",
+)
 @feed_option
 @click.argument("tools", nargs=-1, metavar="[TOOL]...")
-def command(spec_path: str | None, lock_path: str | None, upgrade: bool, feed: str | None, tools: tuple[str, ...]) -> None:
+def command(
+    spec_path: str | None, lock_path: str | None, upgrade: bool, feed: str | None, tools: tuple[str, ...]
+) -> None:
     """Resolve every pinned tool's URL and SHA-256 from its upstream checksum file.
 
     Azure CLI extensions are pinned from Microsoft's extension index (wheel URL and SHA-256): the spec's
@@ -45,16 +50,26 @@ def command(spec_path: str | None, lock_path: str | None, upgrade: bool, feed: s
     if tools and not upgrade:
         raise click.UsageError("TOOL names are for --upgrade; plain `lock` resolves every pin.")
     inputs = _inputs(spec_path, lock_path)
-    target = Path(lock_path) if lock_path else (inputs.spec_path.parent if inputs.spec_path else Path(".")) / DEFAULT_LOCK_NAME
+    target = (
+        Path(lock_path)
+        if lock_path
+        else (inputs.spec_path.parent if inputs.spec_path else Path(".")) / DEFAULT_LOCK_NAME
+    )
     spec, new_spec_text = inputs.spec, None
     if upgrade:
         spec, new_spec_text = _upgrade(inputs, tools, feed)
     from aks_jumpbox.core.extensions import INDEX_LIMIT
 
     # Azure CLI extensions: from Microsoft's extension index (read through --feed when given), a large file.
-    resolution = resolve_lock(spec, inputs.catalog, inputs.lock, fetch_text,
-                              fetch_index=lambda url: fetch_text(url, limit=INDEX_LIMIT), feed=feed,
-                              upgrade_extensions=upgrade and not tools)
+    resolution = resolve_lock(
+        spec,
+        inputs.catalog,
+        inputs.lock,
+        fetch_text,
+        fetch_index=lambda url: fetch_text(url, limit=INDEX_LIMIT),
+        feed=feed,
+        upgrade_extensions=upgrade and not tools,
+    )
     if new_spec_text is not None and inputs.spec_path is not None:  # _upgrade refuses a spec without a file
         _write(inputs.spec_path, new_spec_text)
         click.echo(f"wrote {inputs.spec_path}")
@@ -91,13 +106,16 @@ def _upgrade(inputs, names: tuple[str, ...], feed: str | None):
 
     spec = inputs.spec
     if inputs.spec_path is None:
-        raise UserError("--upgrade edits jumpbox.yaml, and there is none here.",
-                        fix="Run `aks-jumpbox init` first, or pass -f PATH.")
+        raise UserError(
+            "--upgrade edits jumpbox.yaml, and there is none here.",
+            fix="Run `aks-jumpbox init` first, or pass -f PATH.",
+        )
     known = {*spec.tools, AZURE_CLI}
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise UserError(f"{unknown[0]!r} is not pinned in {inputs.spec_label}.",
-                        fix=f"Name one of: {', '.join(sorted(known))}.")
+        raise UserError(
+            f"{unknown[0]!r} is not pinned in {inputs.spec_label}.", fix=f"Name one of: {', '.join(sorted(known))}."
+        )
     wanted = list(dict.fromkeys(names)) or sorted(known)
     newest = newest_releases(wanted, inputs.catalog, spec.architecture, feed)
     choice = choose_upgrades(spec, newest, tuple(dict.fromkeys(names)), dt.date.today())

@@ -16,12 +16,25 @@ from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 @azure_options
 @template_option
 @click.option("--full", is_flag=True, help="Print the whole customization.log (and validation.log).")
-@click.option("--save", "save_dir", type=click.Path(file_okay=False), default=None,
-              help="Also write the logs into this directory.")
+@click.option(
+    "--save",
+    "save_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Also write the logs into this directory.",
+)
 @output_option
 @json_errors
-def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args,
-            template_name: str | None, full: bool, save_dir: str | None, output: str) -> None:
+def command(
+    spec_path: str | None,
+    lock_path: str | None,
+    keep_on_error: bool,
+    azure_args,
+    template_name: str | None,
+    full: bool,
+    save_dir: str | None,
+    output: str,
+) -> None:
     """Download customization.log and validation.log of the last build and show what failed.
 
     Reads with Azure AD first; falls back to a storage account key only when that is denied and
@@ -39,20 +52,39 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
         logs, report = fetch_logs(az, template, live)
     run = RunStatus.from_template(live)
     if logs is None:
-        raise OperationFailed(f"no build logs for template {template.name}: Image Builder has not created its "
-                              "staging storage account (has it run? `aks-jumpbox status`)")
+        raise OperationFailed(
+            f"no build logs for template {template.name}: Image Builder has not created its "
+            "staging storage account (has it run? `aks-jumpbox status`)"
+        )
     if not logs.texts:
         # Logs reach packerlogs only when a build ends; an earlier run's are not this run's.
         if not run.active:
-            raise OperationFailed(f"no build logs of the last run of template {template.name} (started "
-                                  f"{run.start_time or '?'}) in packerlogs of {logs.account}")
-        waiting = (f"the build of {template.name} is {run.label()}: Image Builder writes its logs to "
-                   "packerlogs when it ends; follow its live output with `aks-jumpbox watch`")
+            raise OperationFailed(
+                f"no build logs of the last run of template {template.name} (started "
+                f"{run.start_time or '?'}) in packerlogs of {logs.account}"
+            )
+        waiting = (
+            f"the build of {template.name} is {run.label()}: Image Builder writes its logs to "
+            "packerlogs when it ends; follow its live output with `aks-jumpbox watch`"
+        )
         if output == "json":
-            emit_json({"template": template.name, "run": run.to_json(),
-                       "stagingResourceGroup": logs.staging_resource_group, "account": logs.account,
-                       "auth": logs.auth, "runFolder": None, "blobs": {}, "failedStep": None, "reason": None,
-                       "failedChecks": [], "relevantLines": [], "steps": [], "note": waiting})
+            emit_json(
+                {
+                    "template": template.name,
+                    "run": run.to_json(),
+                    "stagingResourceGroup": logs.staging_resource_group,
+                    "account": logs.account,
+                    "auth": logs.auth,
+                    "runFolder": None,
+                    "blobs": {},
+                    "failedStep": None,
+                    "reason": None,
+                    "failedChecks": [],
+                    "relevantLines": [],
+                    "steps": [],
+                    "note": waiting,
+                }
+            )
         else:
             console().print(esc(waiting))
         return
@@ -61,13 +93,23 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
 
         write_all(Path(save_dir), logs.texts)
     if output == "json":
-        emit_json({"template": template.name, "run": run.to_json(), "stagingResourceGroup": logs.staging_resource_group,
-                   "account": logs.account, "auth": logs.auth, "runFolder": logs.run_folder, "blobs": logs.blob_urls,
-                   "failedStep": report.failed_step if report else None, "reason": report.reason if report else None,
-                   "failedChecks": report.failed_checks if report else [],
-                   "relevantLines": report.relevant if report else [],
-                   "steps": [s.name for s in report.steps] if report else [],
-                   **({"texts": logs.texts} if full else {})})
+        emit_json(
+            {
+                "template": template.name,
+                "run": run.to_json(),
+                "stagingResourceGroup": logs.staging_resource_group,
+                "account": logs.account,
+                "auth": logs.auth,
+                "runFolder": logs.run_folder,
+                "blobs": logs.blob_urls,
+                "failedStep": report.failed_step if report else None,
+                "reason": report.reason if report else None,
+                "failedChecks": report.failed_checks if report else [],
+                "relevantLines": report.relevant if report else [],
+                "steps": [s.name for s in report.steps] if report else [],
+                **({"texts": logs.texts} if full else {}),
+            }
+        )
         return
     con = console()
     con.print(f"template {esc(template.name)}: last run {esc(run.label())}")

@@ -20,11 +20,21 @@ def command() -> None:
 @command.command("sync")
 @spec_option
 @lock_option
-@click.option("--to", "to_dir", type=click.Path(file_okay=False), required=True,
-              help="The folder to fill, laid out as <tool>/<version>/<arch>/<file>; serve it as mirror.artifacts.")
-@click.option("--from", "source", default=None, metavar="DIR|URL",
-              help="Read from a folder with the same layout (artifacts copied by other means) or another "
-                   "mirror's https:// URL, instead of upstream.")
+@click.option(
+    "--to",
+    "to_dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="The folder to fill, laid out as <tool>/<version>/<arch>/<file>; serve it as mirror.artifacts.",
+)
+@click.option(
+    "--from",
+    "source",
+    default=None,
+    metavar="DIR|URL",
+    help="Read from a folder with the same layout (artifacts copied by other means) or another "
+    "mirror's https:// URL, instead of upstream.",
+)
 def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str | None) -> None:
     """Download every locked artifact and its checksum file, verifying each SHA-256.
 
@@ -45,7 +55,9 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
     else:
         folder = Path(source)
         if not folder.is_dir():
-            raise UserError(f"--from {source}: no such folder.", fix="Give a folder laid out like the mirror, or an https:// URL.")
+            raise UserError(
+                f"--from {source}: no such folder.", fix="Give a folder laid out like the mirror, or an https:// URL."
+            )
         src = Source(folder=folder)
     out = Path(to_dir)
     if src.folder is not None and os.path.realpath(src.folder) == os.path.realpath(out):
@@ -67,5 +79,7 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
         synced.append(result)
         click.echo(f"  {result.action:10} {item.path}  sha256 {result.sha256[:12]}…")
     index = write_index(out, synced)
-    click.echo(f"mirrored {len(synced)} artifacts into {out} (index: {index.name}); "
-               f"set mirror.artifacts to the URL that serves it")
+    click.echo(
+        f"mirrored {len(synced)} artifacts into {out} (index: {index.name}); "
+        f"set mirror.artifacts to the URL that serves it"
+    )

@@ -22,12 +22,24 @@ from aks_jumpbox.cli.present import (
 @spec_option
 @lock_option
 @feed_option
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, metavar="DATE",
-              help="Judge support ends and review dates as of DATE (YYYY-MM-DD). Default: today.")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    metavar="DATE",
+    help="Judge support ends and review dates as of DATE (YYYY-MM-DD). Default: today.",
+)
 @click.option("--exit-code", is_flag=True, help="Exit 1 when a pin is outdated or flagged (for scheduled CI).")
 @output_option
-def command(spec_path: str | None, lock_path: str | None, feed: str | None, as_of: dt.datetime | None,
-            exit_code: bool, output: str) -> None:
+def command(
+    spec_path: str | None,
+    lock_path: str | None,
+    feed: str | None,
+    as_of: dt.datetime | None,
+    exit_code: bool,
+    output: str,
+) -> None:
     """List each pin (tools, Azure CLI, base image) with the newest upstream release.
 
     Flags deprecated tools, base images near or past end of standard support, pins whose
@@ -45,8 +57,14 @@ def command(spec_path: str | None, lock_path: str | None, feed: str | None, as_o
     newest = newest_releases([*sorted(spec.tools), AZURE_CLI], catalog, spec.architecture, feed)
     rows = outdated(spec, inputs.lock, catalog, azure_facts(), newest, today)
     if output == "json":
-        emit_json({"schema": "aks-jumpbox/outdated/v1", "asOf": today.isoformat(), "feed": feed,
-                   "pins": [r.to_json() for r in rows]})
+        emit_json(
+            {
+                "schema": "aks-jumpbox/outdated/v1",
+                "asOf": today.isoformat(),
+                "feed": feed,
+                "pins": [r.to_json() for r in rows],
+            }
+        )
     else:
         _table(rows, today)
     if any(f.kind == "source-error" for r in rows for f in r.flags):
@@ -64,8 +82,9 @@ def _table(rows, today: dt.date) -> None:
         table.add_column(col)
     style = {"outdated": "yellow", "unknown": "red", "retiring": "red", "current": "green"}
     for r in rows:
-        table.add_row(esc(r.kind), esc(r.name), esc(r.pinned), esc(r.newest or "?"),
-                      f"[{style[r.status]}]{esc(r.status)}[/]")
+        table.add_row(
+            esc(r.kind), esc(r.name), esc(r.pinned), esc(r.newest or "?"), f"[{style[r.status]}]{esc(r.status)}[/]"
+        )
     con.print(table)
     for r in rows:
         for f in r.flags:

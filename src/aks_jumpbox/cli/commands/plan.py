@@ -14,8 +14,14 @@ from aks_jumpbox.core.errors import UserError
 @click.command("plan")
 @spec_option
 @lock_option
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True,
-              help="Where to write the rendered files.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="out",
+    show_default=True,
+    help="Where to write the rendered files.",
+)
 @click.option("--no-write", is_flag=True, help="Print the plan only; write no files.")
 @output_option
 def command(spec_path: str | None, lock_path: str | None, out_dir: str, no_write: bool, output: str) -> None:
@@ -45,41 +51,50 @@ def _summary(plan, spec_label: str, lock_label: str, out: Path | None, files: di
     con = console()
     spec = plan.spec
     con.print(f"[bold]aks-jumpbox plan[/] {plan.hash[:12]}  ({esc(spec_label)}, {esc(lock_label)})")
-    con.print(f"  image     {esc(plan.names.image)} ({esc(spec.base_image)}, {esc(spec.architecture)}) -> "
-              f"{esc(plan.image_id)}")
-    con.print(f"  template  {esc(plan.names.template)} in {esc(spec.build.resource_group)} "
-              f"({esc(spec.build.location)})")
+    con.print(
+        f"  image     {esc(plan.names.image)} ({esc(spec.base_image)}, {esc(spec.architecture)}) -> "
+        f"{esc(plan.image_id)}"
+    )
+    con.print(
+        f"  template  {esc(plan.names.template)} in {esc(spec.build.resource_group)} ({esc(spec.build.location)})"
+    )
     if plan.gallery is not None:
         g = plan.gallery
         regions = ", ".join(f"{n} x{c}" for n, c, _ in g.target_regions)
-        con.print(f"  gallery   version {esc(g.version)} ({esc(g.version_source)}) -> "
-                  f"{esc(g.image_definition_id)} "
-                  f"{esc(f'[{regions}]')}"
-                  + (", canary (excluded from latest)" if g.exclude_from_latest else ""))
-    con.print(f"  build     {esc(spec.topology)} topology in "
-              f"{esc(spec.build.subnet.vnet)}/{esc(spec.build.subnet.subnet)}")
+        con.print(
+            f"  gallery   version {esc(g.version)} ({esc(g.version_source)}) -> "
+            f"{esc(g.image_definition_id)} "
+            f"{esc(f'[{regions}]')}" + (", canary (excluded from latest)" if g.exclude_from_latest else "")
+        )
+    con.print(
+        f"  build     {esc(spec.topology)} topology in {esc(spec.build.subnet.vnet)}/{esc(spec.build.subnet.subnet)}"
+    )
 
     resources = Table(title="Azure resources (in order)", title_justify="left", box=None, pad_edge=False)
     for col in ("#", "type", "name", "scope"):
         resources.add_column(col)
     for i, r in enumerate(plan.resources, 1):
-        resources.add_row(str(i), esc(r.type), esc(r.name),
-                          esc(r.scope if r.level != "resourceGroup" else r.resource_group or ""))
+        resources.add_row(
+            str(i), esc(r.type), esc(r.name), esc(r.scope if r.level != "resourceGroup" else r.resource_group or "")
+        )
     con.print(resources)
 
     tools = Table(title="Tools", title_justify="left", box=None, pad_edge=False)
     for col in ("tool", "version", "verified by", "from"):
         tools.add_column(col)
-    tools.add_row("azure-cli", esc(plan.azure_cli.version), "apt signature (key pinned by fingerprint)",
-                  esc(plan.azure_cli.repo_url))
+    tools.add_row(
+        "azure-cli",
+        esc(plan.azure_cli.version),
+        "apt signature (key pinned by fingerprint)",
+        esc(plan.azure_cli.repo_url),
+    )
     for a in plan.artifacts:
         verified = f"sha256 {esc(a.sha256[:12])}…" if a.sha256 else "upstream checksum file at build time"
         tools.add_row(esc(a.name), esc(a.version), verified, esc(a.url))
     con.print(tools)
 
     net = plan.network
-    con.print(f"[bold]Network[/] {len(net.flows)} NSG flows, {len(net.fqdns)} egress FQDNs "
-              "(see network/contract.md)")
+    con.print(f"[bold]Network[/] {len(net.flows)} NSG flows, {len(net.fqdns)} egress FQDNs (see network/contract.md)")
     for w in plan.warnings:
         con.print(f"[yellow]warning:[/] {esc(w)}")
     if out is not None:

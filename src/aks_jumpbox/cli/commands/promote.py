@@ -30,8 +30,9 @@ EPILOG = (
 @click.option("--yes", "-y", is_flag=True, help="Promote without asking.")
 @output_option
 @json_errors
-def command(version: str, spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args,
-            yes: bool, output: str) -> None:
+def command(
+    version: str, spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, yes: bool, output: str
+) -> None:
     """Make a validated canary VERSION the latest of the gallery image definition.
 
     Refuses (exit 1) unless the version exists, provisioned and replicated to every target region,
@@ -40,8 +41,10 @@ def command(version: str, spec_path: str | None, lock_path: str | None, keep_on_
     from aks_jumpbox.core.versions import channel, latest, promotion_blockers, version_key
 
     if version_key(version) is None:
-        raise UserError(f"VERSION {version!r} is not a gallery version (MAJOR.MINOR.PATCH, e.g. 2026.6.1).",
-                        fix="Pick one from `aks-jumpbox versions`.")
+        raise UserError(
+            f"VERSION {version!r} is not a gallery version (MAJOR.MINOR.PATCH, e.g. 2026.6.1).",
+            fix="Pick one from `aks-jumpbox versions`.",
+        )
     _, plan = load_plan(spec_path, lock_path, keep_on_error)
     definition = Definition.of(gallery_of(plan, spec_path))
     con = console(stderr=output == "json")
@@ -50,8 +53,11 @@ def command(version: str, spec_path: str | None, lock_path: str | None, keep_on_
         target = next((v for v in versions if v.name == version), None)
         if target is None:
             known = ", ".join(v.name for v in versions) or "none"
-            _refuse(output, version, [f"gallery image {definition.gallery}/{definition.image} has no version "
-                                      f"{version} (versions: {known})"])
+            _refuse(
+                output,
+                version,
+                [f"gallery image {definition.gallery}/{definition.image} has no version {version} (versions: {known})"],
+            )
         if channel(target, versions) == "latest":
             _done(output, con, target, versions, plan.hash, changed=False)
             return
@@ -60,10 +66,13 @@ def command(version: str, spec_path: str | None, lock_path: str | None, keep_on_
             _refuse(output, version, blockers)
         if not yes:
             if not sys.stdin.isatty():
-                raise UserError("promote needs confirmation and there is no terminal to ask on.",
-                                fix="Pass --yes to promote without asking.")
-            click.confirm(f"make {version} the latest of {definition.gallery}/{definition.image}?", abort=True,
-                          err=True)
+                raise UserError(
+                    "promote needs confirmation and there is no terminal to ask on.",
+                    fix="Pass --yes to promote without asking.",
+                )
+            click.confirm(
+                f"make {version} the latest of {definition.gallery}/{definition.image}?", abort=True, err=True
+            )
         after = promote(az, definition, version)
     versions = [after if v.name == version else v for v in versions]
     top = latest(versions)
@@ -75,8 +84,9 @@ def command(version: str, spec_path: str | None, lock_path: str | None, keep_on_
 def _refuse(output: str, version: str, reasons: list[str]) -> NoReturn:
     if output == "json":
         emit_json({"promoted": False, "version": version, "refused": reasons})
-    raise OperationFailed(f"not promoting {version}:\n" + "\n".join(f"  - {r}" for r in reasons)
-                          + "\nnothing was changed.")
+    raise OperationFailed(
+        f"not promoting {version}:\n" + "\n".join(f"  - {r}" for r in reasons) + "\nnothing was changed."
+    )
 
 
 def _done(output: str, con, target, versions, current_hash: str, changed: bool) -> None:

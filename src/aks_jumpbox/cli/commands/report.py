@@ -31,24 +31,47 @@ def _source_date_epoch() -> dt.datetime | None:
     if not (raw.isascii() and raw.isdigit()):
         raise UserError(f"SOURCE_DATE_EPOCH={raw!r} is not a number of seconds since 1970.", fix=fix)
     if len(raw) > 12 or int(raw) > MAX_EPOCH:
-        raise UserError(f"SOURCE_DATE_EPOCH={raw!r} is after the year 9999, which an SBOM timestamp "
-                        "cannot hold.", fix=fix)
+        raise UserError(
+            f"SOURCE_DATE_EPOCH={raw!r} is after the year 9999, which an SBOM timestamp cannot hold.", fix=fix
+        )
     return dt.datetime.fromtimestamp(int(raw), dt.UTC)
 
 
 @click.command("report")
 @spec_option
 @lock_option
-@click.option("--log", "log_path", type=click.Path(dir_okay=False), default=None,
-              help="The build's customization.log (or provision.sh output): adds the apt packages installed.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out/report", show_default=True,
-              help="Where to write sbom.cdx.json, software-report.md and software-report.json.")
-@click.option("--upload-to", "upload_to", default=None, metavar="CONTAINER_URL",
-              help="Also store the files in a blob container, under <prefix>/<plan hash>/, with Azure AD "
-                   "(needs Storage Blob Data Contributor): https://<account>.blob.<suffix>/<container>[/<prefix>].")
+@click.option(
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The build's customization.log (or provision.sh output): adds the apt packages installed.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="out/report",
+    show_default=True,
+    help="Where to write sbom.cdx.json, software-report.md and software-report.json.",
+)
+@click.option(
+    "--upload-to",
+    "upload_to",
+    default=None,
+    metavar="CONTAINER_URL",
+    help="Also store the files in a blob container, under <prefix>/<plan hash>/, with Azure AD "
+    "(needs Storage Blob Data Contributor): https://<account>.blob.<suffix>/<container>[/<prefix>].",
+)
 @azure_options
-def command(spec_path: str | None, lock_path: str | None, log_path: str | None, out_dir: str,
-            upload_to: str | None, azure_args: AzureArgs) -> None:
+def command(
+    spec_path: str | None,
+    lock_path: str | None,
+    log_path: str | None,
+    out_dir: str,
+    upload_to: str | None,
+    azure_args: AzureArgs,
+) -> None:
     """Write the image's CycloneDX SBOM and its software report (Markdown and JSON).
 
     Without --log, the report lists the base image, Azure CLI and tools from the plan; with the
@@ -76,15 +99,22 @@ def command(spec_path: str | None, lock_path: str | None, log_path: str | None, 
         from aks_jumpbox.adapters.files import LOG_LIMIT, read_input
 
         # errors="replace": a log may hold any bytes a build printed; only the package lines matter.
-        text = read_input(log_path, what="build log", limit=LOG_LIMIT, errors="replace", label=f"--log {log_path}",
-                          missing_fix="Download the build's customization.log, or leave out --log.")
+        text = read_input(
+            log_path,
+            what="build log",
+            limit=LOG_LIMIT,
+            errors="replace",
+            label=f"--log {log_path}",
+            missing_fix="Download the build's customization.log, or leave out --log.",
+        )
         log = parse_build_log(text)
         if not log.packages:
-            raise UserError(f"--log {log_path}: lists no `==> aks-jumpbox package` lines.",
-                            fix="Pass the customization.log of a build that ran provision.sh to the end.")
+            raise UserError(
+                f"--log {log_path}: lists no `==> aks-jumpbox package` lines.",
+                fix="Pass the customization.log of a build that ran provision.sh to the end.",
+            )
     report = software_report(plan, log, catalog=inputs.catalog, log_label=f"--log {log_path}")
-    files = {SBOM_FILE: sbom_json(report, epoch), MARKDOWN_FILE: report_markdown(report),
-             JSON_FILE: dumps(report)}
+    files = {SBOM_FILE: sbom_json(report, epoch), MARKDOWN_FILE: report_markdown(report), JSON_FILE: dumps(report)}
     write_files(files, Path(out_dir))
     packages = f", {len(report['packages'])} apt packages" if log else ""
     click.echo(f"wrote {', '.join(files)} to {out_dir}/ ({len(report['tools'])} tools{packages})")

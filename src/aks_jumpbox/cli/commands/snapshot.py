@@ -11,12 +11,25 @@ from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 @click.command("snapshot")
 @plan_options
 @azure_options
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, metavar="DIR",
-              help="The folder to write (new or empty; see --replace).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    metavar="DIR",
+    help="The folder to write (new or empty; see --replace).",
+)
 @click.option("--replace", is_flag=True, help="Delete the folder's *.json files first.")
 @output_option
-def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, out_dir: str,
-            replace: bool, output: str) -> None:
+def command(
+    spec_path: str | None,
+    lock_path: str | None,
+    keep_on_error: bool,
+    azure_args,
+    out_dir: str,
+    replace: bool,
+    output: str,
+) -> None:
     """Read from Azure everything `check` needs and write it to DIR, one ARM JSON document per file.
 
     A network team can review the folder or attach it to a ticket; `aks-jumpbox check --snapshot DIR`
@@ -35,6 +48,8 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
     if output == "json":
         emit_json({"out": out_dir, "files": [p.name for p in written], "ok": report.ok})
     else:
-        console().print(f"wrote {len(written)} documents to {esc(out_dir)}/ ({esc(report.summary())}); "
-                        f"check them offline with `aks-jumpbox check --snapshot {esc(out_dir)}`",
-                        soft_wrap=True)
+        console().print(
+            f"wrote {len(written)} documents to {esc(out_dir)}/ ({esc(report.summary())}); "
+            f"check them offline with `aks-jumpbox check --snapshot {esc(out_dir)}`",
+            soft_wrap=True,
+        )

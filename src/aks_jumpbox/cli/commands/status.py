@@ -14,8 +14,12 @@ from aks_jumpbox.cli.azure_common import (
 )
 from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 
-template_option = click.option("--template", "template_name", default=None,
-                               help="Another image template of this spec (default: the plan's current one).")
+template_option = click.option(
+    "--template",
+    "template_name",
+    default=None,
+    help="Another image template of this spec (default: the plan's current one).",
+)
 
 
 @click.command("status")
@@ -24,8 +28,14 @@ template_option = click.option("--template", "template_name", default=None,
 @template_option
 @output_option
 @json_errors
-def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args,
-            template_name: str | None, output: str) -> None:
+def command(
+    spec_path: str | None,
+    lock_path: str | None,
+    keep_on_error: bool,
+    azure_args,
+    template_name: str | None,
+    output: str,
+) -> None:
     """Show the state of the plan's image template and its last build (one look; `watch` follows)."""
     from aks_jumpbox.azure.logs import staging_group
     from aks_jumpbox.azure.pipeline import template_of
@@ -38,21 +48,35 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
         run = RunStatus.from_template(live)
         image = template.image_exists(plan.image_id) if live is not None else False
         staging = staging_group(az, live) if live is not None and run.state else None
-    doc = {"template": template.name, "templateId": template.id, "exists": live is not None,
-           "provisioningState": ((live or {}).get("properties") or {}).get("provisioningState"),
-           "run": run.to_json(), "imageId": plan.image_id, "imageExists": image, "stagingResourceGroup": staging}
+    doc = {
+        "template": template.name,
+        "templateId": template.id,
+        "exists": live is not None,
+        "provisioningState": ((live or {}).get("properties") or {}).get("provisioningState"),
+        "run": run.to_json(),
+        "imageId": plan.image_id,
+        "imageExists": image,
+        "stagingResourceGroup": staging,
+    }
     if output == "json":
         emit_json(doc)
         return
     con = console()
     if live is None:
-        con.print(f"template {esc(template.name)} does not exist; create it with "
-                  f"`{esc(rerun_hint('deploy', spec_path, keep_on_error))}` or build with "
-                  f"`{esc(rerun_hint('build', spec_path, keep_on_error))}`")
+        con.print(
+            f"template {esc(template.name)} does not exist; create it with "
+            f"`{esc(rerun_hint('deploy', spec_path, keep_on_error))}` or build with "
+            f"`{esc(rerun_hint('build', spec_path, keep_on_error))}`"
+        )
         return
     con.print(f"template  {esc(template.name)} ({esc(doc['provisioningState'])})")
-    con.print(esc(f"last run  {run.label()}" + (f" since {run.start_time}" if run.start_time else "")
-                  + (f", ended {run.end_time}" if run.end_time else "")))
+    con.print(
+        esc(
+            f"last run  {run.label()}"
+            + (f" since {run.start_time}" if run.start_time else "")
+            + (f", ended {run.end_time}" if run.end_time else "")
+        )
+    )
     if run.message:
         con.print(f"message   {esc(run.message[:1000])}", soft_wrap=True)
     con.print(f"image     {esc(plan.image_id)} ({'exists' if image else 'not built'})", soft_wrap=True)

@@ -19,19 +19,29 @@ LATEST_RULE = (
 
 def gallery_of(plan: Plan, spec_path: str | None) -> GalleryPlan:
     if plan.gallery is None:
-        raise UserError(f"{spec_path or 'jumpbox.yaml'}: distribute.gallery is not set, so there are no gallery "
-                        "versions to look at.",
-                        fix="Add distribute.gallery (resource_group, name, image) to the spec and build.")
+        raise UserError(
+            f"{spec_path or 'jumpbox.yaml'}: distribute.gallery is not set, so there are no gallery "
+            "versions to look at.",
+            fix="Add distribute.gallery (resource_group, name, image) to the spec and build.",
+        )
     return plan.gallery
 
 
 def version_json(v, versions, current_hash: str) -> dict:
     from aks_jumpbox.core.versions import channel
 
-    return {"name": v.name, "id": v.id, "channel": channel(v, versions), "excludeFromLatest": v.exclude_from_latest,
-            "provisioningState": v.provisioning_state, "replication": v.replication,
-            "regions": [r.to_json() for r in v.regions], "publishedDate": v.published, "planHash": v.plan_hash,
-            "currentPlan": v.plan_hash == current_hash}
+    return {
+        "name": v.name,
+        "id": v.id,
+        "channel": channel(v, versions),
+        "excludeFromLatest": v.exclude_from_latest,
+        "provisioningState": v.provisioning_state,
+        "replication": v.replication,
+        "regions": [r.to_json() for r in v.regions],
+        "publishedDate": v.published,
+        "planHash": v.plan_hash,
+        "currentPlan": v.plan_hash == current_hash,
+    }
 
 
 @click.command("versions", epilog=LATEST_RULE)
@@ -55,31 +65,43 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
         versions = list_versions(az, definition)
     rows = sorted(versions or [], key=lambda v: version_key(v.name) or (-1, -1, -1))
     top = latest(rows)
-    doc: dict[str, Any] = {"imageDefinitionId": definition.id, "exists": versions is not None,
-           "latest": top.name if top else None, "planVersion": gallery.version,
-           "versions": [version_json(v, rows, plan.hash) for v in rows]}
+    doc: dict[str, Any] = {
+        "imageDefinitionId": definition.id,
+        "exists": versions is not None,
+        "latest": top.name if top else None,
+        "planVersion": gallery.version,
+        "versions": [version_json(v, rows, plan.hash) for v in rows],
+    }
     if output == "json":
         emit_json(doc)
         return
     con = console()
     if versions is None:
-        con.print(f"image definition {esc(definition.gallery)}/{esc(definition.image)} does not exist yet; "
-                  "`aks-jumpbox build` creates it")
+        con.print(
+            f"image definition {esc(definition.gallery)}/{esc(definition.image)} does not exist yet; "
+            "`aks-jumpbox build` creates it"
+        )
         return
     if not rows:
         con.print(f"image definition {esc(definition.gallery)}/{esc(definition.image)} has no versions yet")
         return
     from rich.table import Table
 
-    table = Table(box=None, pad_edge=False, title=esc(f"{definition.gallery}/{definition.image}"),
-                  title_justify="left")
+    table = Table(box=None, pad_edge=False, title=esc(f"{definition.gallery}/{definition.image}"), title_justify="left")
     for col in ("version", "channel", "state", "replication", "regions (replicas)", "published", "plan hash"):
         table.add_column(col)
     for v, j in zip(rows, doc["versions"], strict=True):
         regions = ", ".join(f"{r.name} ({r.replicas if r.replicas is not None else '?'})" for r in v.regions)
         mark = " *" if j["currentPlan"] else ""
-        cells = (v.name + mark, j["channel"], v.provisioning_state or "?", v.replication or "?", regions,
-                 v.published or "?", (v.plan_hash or "?")[:12])
+        cells = (
+            v.name + mark,
+            j["channel"],
+            v.provisioning_state or "?",
+            v.replication or "?",
+            regions,
+            v.published or "?",
+            (v.plan_hash or "?")[:12],
+        )
         table.add_row(*map(esc, cells))
     con.print(table)
     con.print("* built from the current plan. " + LATEST_RULE, soft_wrap=True)

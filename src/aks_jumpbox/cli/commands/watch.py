@@ -21,12 +21,23 @@ from aks_jumpbox.cli.present import console, emit_json, output_option
 @plan_options
 @azure_options
 @template_option
-@click.option("--interval", type=click.FloatRange(min=0), default=None,
-              help="Seconds between looks at the build (default 15, env AKS_JUMPBOX_WATCH_SECONDS).")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds between looks at the build (default 15, env AKS_JUMPBOX_WATCH_SECONDS).",
+)
 @output_option
 @json_errors
-def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args,
-            template_name: str | None, interval: float | None, output: str) -> None:
+def command(
+    spec_path: str | None,
+    lock_path: str | None,
+    keep_on_error: bool,
+    azure_args,
+    template_name: str | None,
+    interval: float | None,
+    output: str,
+) -> None:
     """Follow the template's current build: state, step, elapsed time and the log tail.
 
     Exits 0 when the build succeeded, 1 when it failed (with the failing step and log lines).
@@ -41,20 +52,28 @@ def command(spec_path: str | None, lock_path: str | None, keep_on_error: bool, a
     presenter = Presenter(output)
     with connect(plan, azure_args) as az, sigterm_as_interrupt():
         template = pipeline.template_of(az, plan, template_name)
-        opts = pipeline.Options(remove_image_role=plan.spec.identity.remove_image_role_after_build,
-                                interval=az.tuning.watch_seconds if interval is None else interval)
+        opts = pipeline.Options(
+            remove_image_role=plan.spec.identity.remove_image_role_after_build,
+            interval=az.tuning.watch_seconds if interval is None else interval,
+        )
         outcome = pipeline.Outcome(template.name, Decision("attach", "watching"), image_id=plan.image_id)
         try:
             first = template.status()
             if first.state is None:
-                raise click.UsageError(f"template {template.name} has never been run; start a build with "
-                                       f"`{rerun_hint('build', spec_path, keep_on_error)}`")
-            outcome.run = template.watch(interval=opts.interval, on_update=presenter.update,
-                                         log_tail=pipeline.LiveTail(az, opts.tail_lines))
+                raise click.UsageError(
+                    f"template {template.name} has never been run; start a build with "
+                    f"`{rerun_hint('build', spec_path, keep_on_error)}`"
+                )
+            outcome.run = template.watch(
+                interval=opts.interval, on_update=presenter.update, log_tail=pipeline.LiveTail(az, opts.tail_lines)
+            )
         except KeyboardInterrupt:
             presenter.stop()
-            click.echo(f"\ndetached: the build goes on in Azure. Re-attach with "
-                       f"`{rerun_hint('watch', spec_path, keep_on_error)}`.", err=True)
+            click.echo(
+                f"\ndetached: the build goes on in Azure. Re-attach with "
+                f"`{rerun_hint('watch', spec_path, keep_on_error)}`.",
+                err=True,
+            )
             raise click.exceptions.Exit(130) from None
         finally:
             presenter.stop()

@@ -66,9 +66,7 @@ def _strs(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _rule_addresses(
-    items: Sequence[str], groups: Sequence[str], ctx: FirewallContext, where: str
-) -> RuleAddresses:
+def _rule_addresses(items: Sequence[str], groups: Sequence[str], ctx: FirewallContext, where: str) -> RuleAddresses:
     try:
         base = addr.compile_addresses(items, (), ctx.network, where)
     except ValueError as e:
@@ -106,11 +104,7 @@ def _compile_rule(doc: Any, ref: FirewallRuleRef, ctx: FirewallContext, where: s
         raise ResourceFormatError(f"{where}: has neither sourceAddresses nor sourceIpGroups")
     dst_items = _strs(p.get("destinationAddresses"), f"{where}: destinationAddresses")
     dst_groups = id_list(p.get("destinationIpGroups"), f"{where}: destinationIpGroups")
-    dst = (
-        _rule_addresses(dst_items, dst_groups, ctx, f"{where}: destination")
-        if dst_items or dst_groups
-        else None
-    )
+    dst = _rule_addresses(dst_items, dst_groups, ctx, f"{where}: destination") if dst_items or dst_groups else None
     if ref.rule_type == "NetworkRule":
         protos = Intervals()
         for proto in _strs(p.get("ipProtocols"), f"{where}: ipProtocols"):
@@ -125,9 +119,7 @@ def _compile_rule(doc: Any, ref: FirewallRuleRef, ctx: FirewallContext, where: s
             ports = parse_ports(_strs(p.get("destinationPorts"), f"{where}: destinationPorts") or ("*",))
         except ValueError as e:
             raise ResourceFormatError(f"{where}: destinationPorts: {e}") from None
-        fqdns = _patterns(
-            _strs(p.get("destinationFqdns"), f"{where}: destinationFqdns"), f"{where}: destinationFqdns"
-        )
+        fqdns = _patterns(_strs(p.get("destinationFqdns"), f"{where}: destinationFqdns"), f"{where}: destinationFqdns")
         # "By design, FQDN filtering in network rules doesn't support wildcards"
         # (https://learn.microsoft.com/azure/firewall/fqdn-filtering-network-rules): the firewall resolves
         # each listed name in DNS, and "*.x" names no host, so such an entry matches no traffic.
@@ -140,9 +132,7 @@ def _compile_rule(doc: Any, ref: FirewallRuleRef, ctx: FirewallContext, where: s
         if not isinstance(entry, dict):
             raise ResourceFormatError(f"{w}: expected {{protocolType, port}}")
         ptype = entry.get("protocolType")
-        canon = next(
-            (a for a in APP_PROTOCOLS if isinstance(ptype, str) and a.lower() == ptype.lower()), None
-        )
+        canon = next((a for a in APP_PROTOCOLS if isinstance(ptype, str) and a.lower() == ptype.lower()), None)
         if canon is None:
             raise ResourceFormatError(f"{w}: protocolType: expected Http, Https or Mssql, got {ptype!r}")
         port = entry.get("port", {"Http": 80, "Https": 443, "Mssql": 1433}[canon])
@@ -165,9 +155,7 @@ def _compile_rule(doc: Any, ref: FirewallRuleRef, ctx: FirewallContext, where: s
         unknown.append(f"web categories {', '.join(cats)} are classified by Azure at connection time")
     urls = _strs(p.get("targetUrls"), f"{where}: targetUrls")
     if urls:
-        unknown.append(
-            f"target URLs {', '.join(urls)} match on URL paths, which a name-level check cannot see"
-        )
+        unknown.append(f"target URLs {', '.join(urls)} match on URL paths, which a name-level check cannot see")
     return Rule(ref, TCP, src, ALL_PORTS, dst, tuple(patterns), app_ports, tuple(unknown))
 
 
@@ -194,14 +182,12 @@ def compile_policy(docs: FirewallPolicyDocs, context: FirewallContext | None = N
             network.append(gap)
             application.append(gap)
             notes.append(
-                f"policy {pol_name} inherits from {missing_parent}, which was not supplied: "
-                "its rules come first"
+                f"policy {pol_name} inherits from {missing_parent}, which was not supplied: its rules come first"
             )
         pprops = props(level_docs.policy, f"firewall policy {pol_name}")
         if str(pprops.get("threatIntelMode", "")).lower() == "deny":
             notes.append(
-                f"policy {pol_name}: threat intelligence in Deny mode may block addresses flagged "
-                "as malicious"
+                f"policy {pol_name}: threat intelligence in Deny mode may block addresses flagged as malicious"
             )
         groups = []
         for g in level_docs.groups:
@@ -220,9 +206,7 @@ def compile_policy(docs: FirewallPolicyDocs, context: FirewallContext | None = N
                 if ctype == "FirewallPolicyNatRuleCollection":
                     continue  # DNAT: inbound only
                 if ctype != "FirewallPolicyFilterRuleCollection":
-                    raise ResourceFormatError(
-                        f"{w}: ruleCollectionType {ctype!r} is not a filter or NAT collection"
-                    )
+                    raise ResourceFormatError(f"{w}: ruleCollectionType {ctype!r} is not a filter or NAT collection")
                 action = c.get("action")
                 atype = action.get("type") if isinstance(action, dict) else action
                 canon = next(
@@ -240,9 +224,7 @@ def compile_policy(docs: FirewallPolicyDocs, context: FirewallContext | None = N
                         raise ResourceFormatError(
                             f"{rw}: ruleType: expected NetworkRule or ApplicationRule, got {rtype!r}"
                         )
-                    ref = FirewallRuleRef(
-                        pol_name, gname, gprio, cname, cprio, name_of(r), rtype, canon, inherited
-                    )
+                    ref = FirewallRuleRef(pol_name, gname, gprio, cname, cprio, name_of(r), rtype, canon, inherited)
                     compiled = _compile_rule(r, ref, ctx, f"{rw} '{name_of(r)}'")
                     (network if rtype == "NetworkRule" else application).append(compiled)
     return CompiledPolicy(top_name, tuple(network), tuple(application), tuple(dict.fromkeys(notes)), ctx)

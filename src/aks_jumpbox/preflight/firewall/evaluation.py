@@ -106,9 +106,7 @@ def match(app_protocol: str | None) -> Callable[[Rule, Box], BoxSplit | None]:
     def match_rule(rule: Rule, box: Box) -> BoxSplit | None:
         src, proto, port, dest = box
         if rule.missing_parent:
-            return split_box(
-                box, ((None, src, None), (None, proto, None), (None, port, None), (None, dest, None))
-            )
+            return split_box(box, ((None, src, None), (None, proto, None), (None, port, None), (None, dest, None)))
         if rule.is_app:
             assert rule.app_ports is not None
             if app_protocol is None or app_protocol not in rule.app_ports:
@@ -138,9 +136,7 @@ def flow_box(flow: FirewallFlow, ctx: FirewallContext) -> Box:
     if flow.protocol.upper() not in IP_PROTOCOLS:
         raise ValueError(f"firewall flow {flow}: protocol must be TCP, UDP or ICMP")
     if flow.app_protocol is not None and flow.app_protocol not in APP_PROTOCOLS:
-        raise ValueError(
-            f"firewall flow {flow}: app_protocol must be one of {', '.join(APP_PROTOCOLS)} or None"
-        )
+        raise ValueError(f"firewall flow {flow}: app_protocol must be one of {', '.join(APP_PROTOCOLS)} or None")
     src = addr.resolve_endpoint(flow.source, ctx.network, "firewall flow source")
     if not isinstance(src, Intervals):
         raise ValueError(f"firewall flow {flow}: the source must be an address or prefix")  # noqa: TRY004
@@ -186,9 +182,11 @@ def _unmatched_wildcards(policy: CompiledPolicy, box: Box) -> list[str]:
         if src[0] is None and src[1] is None:
             continue
         names = ", ".join(str(w) for w in r.unmatched_wildcards)
-        out.append(f"{r.ref} lists {names} in destinationFqdns, which Azure Firewall does not match: network "
-                   f"rules take no wildcard FQDNs ({FQDN_NETWORK_RULES}); use an application rule, a service tag "
-                   "or IP addresses")
+        out.append(
+            f"{r.ref} lists {names} in destinationFqdns, which Azure Firewall does not match: network "
+            f"rules take no wildcard FQDNs ({FQDN_NETWORK_RULES}); use an application rule, a service tag "
+            "or IP addresses"
+        )
     return out
 
 

@@ -33,10 +33,7 @@ def _describe(box: Box, whole: Box) -> str:
 def _reasons(rule: Rule) -> tuple[str, ...]:
     if rule.missing_parent:
         return (f"the parent policy {rule.missing_parent.rsplit('/', 1)[-1]} was not supplied",)
-    out = [
-        u.reason
-        for u in (*rule.source.unknowns, *(rule.dest_addresses.unknowns if rule.dest_addresses else ()))
-    ]
+    out = [u.reason for u in (*rule.source.unknowns, *(rule.dest_addresses.unknowns if rule.dest_addresses else ()))]
     out.extend(rule.unknown_names)
     if not out:
         out.append("it is not known which addresses the name resolves to")
@@ -44,9 +41,7 @@ def _reasons(rule: Rule) -> tuple[str, ...]:
 
 
 def _ref_text(rule: Rule) -> str:
-    return (
-        str(rule.ref) if rule.ref else f"the rules of parent policy {rule.missing_parent.rsplit('/', 1)[-1]}"
-    )
+    return str(rule.ref) if rule.ref else f"the rules of parent policy {rule.missing_parent.rsplit('/', 1)[-1]}"
 
 
 def decision(o: Outcome[Rule], whole: Box) -> FirewallDecision:
@@ -76,8 +71,7 @@ def evidence(
                 continue
             otherwise = one(FirewallDecision("", d.rule, True, ()))
             parts.append(
-                f"{d.part + ': ' if d.part else ''}{' / '.join(d.unresolved)} may decide first; "
-                f"otherwise {otherwise}"
+                f"{d.part + ': ' if d.part else ''}{' / '.join(d.unresolved)} may decide first; otherwise {otherwise}"
             )
         return "cannot decide: " + "; ".join(dict.fromkeys(parts))
     if verdict is Verdict.DENY and partial:

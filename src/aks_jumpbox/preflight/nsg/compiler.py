@@ -41,11 +41,7 @@ class CompiledRule:
         out: list[str] = []
         for rule_addrs, value in ((self.source, box[1]), (self.destination, box[3])):
             bound = value.bound if isinstance(value, addr.Opaque) else value
-            if (
-                isinstance(value, addr.Opaque)
-                and not rule_addrs.unknowns
-                and rule_addrs.concrete.overlaps(bound)
-            ):
+            if isinstance(value, addr.Opaque) and not rule_addrs.unknowns and rule_addrs.concrete.overlaps(bound):
                 out.append(f"whether {value.tag} lies within the rule's prefixes")
             out.extend(u.reason for u in rule_addrs.unknowns if u.bound.overlaps(bound))
         return tuple(dict.fromkeys(out))
@@ -66,9 +62,7 @@ class CompiledNsg:
     inbound: tuple[CompiledRule, ...]
     outbound: tuple[CompiledRule, ...]
     # Rules of one direction that can match a protocol / port combination, filled on first use.
-    _by_ports: dict[tuple[Any, ...], tuple[CompiledRule, ...]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    _by_ports: dict[tuple[Any, ...], tuple[CompiledRule, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def candidates(self, direction: str, box: Box) -> tuple[CompiledRule, ...]:
         """Rules of ``direction`` whose protocol and ports overlap the flow's, in priority order:
@@ -81,9 +75,7 @@ class CompiledNsg:
             found = tuple(
                 r
                 for r in rules
-                if r.protocol.overlaps(proto)
-                and r.destination_ports.overlaps(dport)
-                and r.source_ports.overlaps(sport)
+                if r.protocol.overlaps(proto) and r.destination_ports.overlaps(dport) and r.source_ports.overlaps(sport)
             )
             self._by_ports[key] = found
         return found

@@ -37,10 +37,7 @@ class NsgFlow:
     source_port: int | str | None = None
 
     def __str__(self) -> str:
-        return (
-            f"{self.direction.lower()} {self.protocol} {self.source} -> "
-            f"{self.destination}:{self.destination_port}"
-        )
+        return f"{self.direction.lower()} {self.protocol} {self.source} -> {self.destination}:{self.destination_port}"
 
 
 @dataclass(frozen=True)
@@ -105,8 +102,7 @@ def evaluate(nsg: CompiledNsg, flow: NsgFlow) -> NsgResult:
     if any(o.rule is None for o in outcomes):
         # Only possible when a document's own defaultSecurityRules lack the deny-all rule.
         raise ResourceFormatError(
-            f"network security group {nsg.nsg.name}: no rule matches {flow}; "
-            "its defaultSecurityRules are incomplete"
+            f"network security group {nsg.nsg.name}: no rule matches {flow}; its defaultSecurityRules are incomplete"
         )
     c = conclude(outcomes, access)
     decisions = tuple(decision(o, box) for o in outcomes)

@@ -98,9 +98,7 @@ def _dedupe(decisions: Sequence[NsgDecision]) -> list[NsgDecision]:
     out = []
     for ref, ds in seen.items():
         part = "" if any(not d.part for d in ds) else "; ".join(dict.fromkeys(d.part for d in ds))
-        out.append(
-            NsgDecision(part, ref, all(d.certain for d in ds), tuple(u for d in ds for u in d.unresolved))
-        )
+        out.append(NsgDecision(part, ref, all(d.certain for d in ds), tuple(u for d in ds for u in d.unresolved)))
     return out
 
 

@@ -86,18 +86,14 @@ def _parse_rule(doc: Any, nsg_name: str, nsg_id: str, default: bool, where: str)
     direction = canon(p.get("direction"), DIRECTIONS, f"{where}: direction")
     access = canon(p.get("access"), ("Allow", "Deny"), f"{where}: access")
     protocol = canon(p.get("protocol"), ("*", *PROTOCOLS), f"{where}: protocol")
-    src = str_list(
-        p.get("sourceAddressPrefixes"), p.get("sourceAddressPrefix"), f"{where}: sourceAddressPrefixes"
-    )
+    src = str_list(p.get("sourceAddressPrefixes"), p.get("sourceAddressPrefix"), f"{where}: sourceAddressPrefixes")
     dst = str_list(
         p.get("destinationAddressPrefixes"),
         p.get("destinationAddressPrefix"),
         f"{where}: destinationAddressPrefixes",
     )
     src_asg = id_list(p.get("sourceApplicationSecurityGroups"), f"{where}: sourceApplicationSecurityGroups")
-    dst_asg = id_list(
-        p.get("destinationApplicationSecurityGroups"), f"{where}: destinationApplicationSecurityGroups"
-    )
+    dst_asg = id_list(p.get("destinationApplicationSecurityGroups"), f"{where}: destinationApplicationSecurityGroups")
     if not src and not src_asg:
         raise ResourceFormatError(
             f"{where}: has neither a source address prefix nor a source application security group"
@@ -106,9 +102,7 @@ def _parse_rule(doc: Any, nsg_name: str, nsg_id: str, default: bool, where: str)
         raise ResourceFormatError(
             f"{where}: has neither a destination address prefix nor a destination application security group"
         )
-    sports = str_list(p.get("sourcePortRanges"), p.get("sourcePortRange"), f"{where}: sourcePortRanges") or (
-        "*",
-    )
+    sports = str_list(p.get("sourcePortRanges"), p.get("sourcePortRange"), f"{where}: sourcePortRanges") or ("*",)
     dports = str_list(
         p.get("destinationPortRanges"), p.get("destinationPortRange"), f"{where}: destinationPortRanges"
     ) or ("*",)
@@ -142,8 +136,7 @@ def parse_nsg(doc: Mapping[str, Any]) -> Nsg:
     defaults = p.get("defaultSecurityRules")
     if isinstance(defaults, list) and defaults:
         rules.extend(
-            _parse_rule(r, name, rid, True, f"{where}: defaultSecurityRules[{i}]")
-            for i, r in enumerate(defaults)
+            _parse_rule(r, name, rid, True, f"{where}: defaultSecurityRules[{i}]") for i, r in enumerate(defaults)
         )
         from_doc = True
     else:
