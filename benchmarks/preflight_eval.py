@@ -135,7 +135,10 @@ def make_nsg(rng: random.Random, n_rules: int = 4000) -> dict[str, Any]:
                 },
             }
         )
-    rid = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg-big"
+    rid = (
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
+        "/providers/Microsoft.Network/networkSecurityGroups/nsg-big"
+    )
     return {"id": rid, "name": "nsg-big", "properties": {"securityRules": rules}}
 
 
@@ -147,7 +150,10 @@ def make_policy(rng: random.Random, n_rules: int = 10000) -> firewall.FirewallPo
     """10 groups x 10 collections x 100 rules, 40% network and 60% application rules; the build's
     FQDNs are allowed in the last collection of the last group, so every network rule is examined
     for every flow."""
-    pid = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Network/firewallPolicies/fw-big"
+    pid = (
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
+        "/providers/Microsoft.Network/firewallPolicies/fw-big"
+    )
     words = ["contoso", "fabrikam", "northwind", "adatum", "litware", "proseware", "tailspin", "wingtip"]
     tlds = ["com", "net", "org", "io", "dev"]
     groups = []
@@ -362,10 +368,12 @@ def main() -> None:
     print(f"compile NSG once:      {t_nsg_compile * 1e3:8.1f} ms")
     print(f"compile policy once:   {t_fw_compile * 1e3:8.1f} ms")
     print(
-        f"NSG check (median of {len(nsg_times)} flows):      {statistics.median(nsg_times) * 1e3:8.2f} ms  (max {max(nsg_times) * 1e3:.2f})"
+        f"NSG check (median of {len(nsg_times)} flows):      {statistics.median(nsg_times) * 1e3:8.2f} ms  "
+        f"(max {max(nsg_times) * 1e3:.2f})"
     )
     print(
-        f"firewall check (median of {len(fw_times)} flows): {statistics.median(fw_times) * 1e3:8.2f} ms  (max {max(fw_times) * 1e3:.2f})"
+        f"firewall check (median of {len(fw_times)} flows): {statistics.median(fw_times) * 1e3:8.2f} ms  "
+        f"(max {max(fw_times) * 1e3:.2f})"
     )
     print(
         f"first NSG check on a fresh compile (builds the pre-filter): median {statistics.median(cold_nsg) * 1e3:.1f} ms"

@@ -245,7 +245,7 @@ def test_build_succeeds_and_logs_are_readable_in_azurite_with_a_token(azure_env)
         str(uuid.uuid4()),
         {
             "properties": {
-                "roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+                "roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",  # noqa: E501 - literal data
                 "principalId": azure_env.arm.config.caller_principal_id,
             }
         },
@@ -568,7 +568,7 @@ def test_role_assignment_lists_filter_by_principal_and_scope(clients):
 def test_role_assignment_needs_an_existing_principal_or_a_principal_type(clients):
     clients.resource.resource_groups.create_or_update("rg", {"location": "westeurope"})
     scope = f"/subscriptions/{clients.sub}/resourceGroups/rg"
-    reader = f"/subscriptions/{clients.sub}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    reader = f"/subscriptions/{clients.sub}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"  # noqa: E501 - literal data
     ghost = str(uuid.uuid4())
     with pytest.raises(HttpResponseError) as err:
         clients.auth.role_assignments.create(

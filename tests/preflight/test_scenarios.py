@@ -156,7 +156,7 @@ def test_an_unregistered_container_instance_provider_fails_every_topology(tmp_pa
     assert f.evidence == "registrationState: NotRegistered"
     assert (
         f.fix
-        == f"az provider register --subscription {world.plan.subscription} --namespace Microsoft.ContainerInstance --wait"
+        == f"az provider register --subscription {world.plan.subscription} --namespace Microsoft.ContainerInstance --wait"  # noqa: E501 - literal data
     )
 
 

@@ -26,7 +26,7 @@ def test_the_failed_marker_names_the_step_and_why():
             f"{OUT}    fetching helm",
             f"{ERR}sha256sum: WARNING: 1 computed checksum did NOT match",
             f"{ERR}==> aks-jumpbox step download FAILED: sha256 mismatch for helm.tar.gz",
-            "[2026/12/01 10:00:00] PACKER ERR ==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
+            "[2026/12/01 10:00:00] PACKER ERR ==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",  # noqa: E501 - literal data
             "[2026/12/01 10:00:00] PACKER OUT ==> azure-arm: Deleting individual resources ...",
         ]
     )
@@ -86,7 +86,7 @@ def test_long_steps_are_cut_to_their_end():
 
 def test_no_markers_but_packer_errors():
     r = parse_log(
-        "[2026/12/01 10:00:00] PACKER ERR ==> azure-arm: Script exited with non-zero exit status: 2. Allowed exit codes are: [0]"
+        "[2026/12/01 10:00:00] PACKER ERR ==> azure-arm: Script exited with non-zero exit status: 2. Allowed exit codes are: [0]"  # noqa: E501 - literal data
     )
     assert r.failed_step is None and r.reason.startswith("Script exited") and r.relevant
 

@@ -51,7 +51,7 @@ def test_yq_multi_hash_table_uses_the_order_file():
         hashlib.sha1(b"yq").hexdigest(),
         hashlib.sha512(b"yq").hexdigest(),
     )
-    text = f"yq_linux_amd64  1a2b3c4d {md5} {sha1} {sha256} {sha512} {sha3}\nyq_linux_arm64  0 {md5} {sha1} {sha3} {sha512} {sha256}\n"
+    text = f"yq_linux_amd64  1a2b3c4d {md5} {sha1} {sha256} {sha512} {sha3}\nyq_linux_arm64  0 {md5} {sha1} {sha3} {sha512} {sha256}\n"  # noqa: E501 - literal data
     assert find_sha256(text, "yq-multi", "yq_linux_amd64", order) == sha256
     assert find_sha256(text, "yq-multi", "yq_linux_arm64", order) == sha3
     with pytest.raises(ChecksumFileError):

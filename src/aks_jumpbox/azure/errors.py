@@ -69,9 +69,13 @@ def error_message(exc: HttpResponseError) -> str:
 
 
 _HINTS = {
-    "AuthorizationFailed": "Your identity lacks a permission ARM named above; ask for it or run as an identity that has it.",
+    "AuthorizationFailed": (
+        "Your identity lacks a permission ARM named above; ask for it or run as an identity that has it."
+    ),
     "RoleAssignmentExists": "The same role is already assigned to this identity at this scope under another name.",
-    "RoleDefinitionWithSameNameExists": "A custom role with this name exists under another ID; delete it or rename the spec.",
+    "RoleDefinitionWithSameNameExists": (
+        "A custom role with this name exists under another ID; delete it or rename the spec."
+    ),
     "PrincipalNotFound": "Azure AD had not yet replicated the new identity; re-run the command.",
     "SubscriptionNotFound": "Check the subscription ID and that your identity can see it (`az account list`).",
     "MissingSubscriptionRegistration": "Register the resource provider named above (`az provider register -n ...`).",

@@ -192,6 +192,7 @@ def inline_wrapper(script_name: str, script: str) -> list[str]:
         f"cat > {target} <<'{INLINE_EOF}'",
         *script.rstrip("\n").split("\n"),
         INLINE_EOF,
-        f"echo '{digest}  {target}' | sha256sum --check --status || {{ echo '{script_name} was altered in transit' >&2; exit 1; }}",
+        f"echo '{digest}  {target}' | sha256sum --check --status "
+        f"|| {{ echo '{script_name} was altered in transit' >&2; exit 1; }}",
         f"sudo bash {target}",
     ]

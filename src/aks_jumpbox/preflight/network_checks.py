@@ -353,7 +353,8 @@ def _firewall_fix(
     if classic:
         if kind == "ApplicationRule":
             return (
-                f"az network firewall application-rule create --subscription {sub} -g {q(rg)} --firewall-name {q(name)} "
+                f"az network firewall application-rule create --subscription {sub} -g {q(rg)} "
+                f"--firewall-name {q(name)} "
                 f"--collection-name {q(ref.collection) if ref else '<allow collection>'} -n {rule_name} "
                 f"--protocols {e.protocol}={e.port} --source-addresses {src} --target-fqdns {q(e.fqdn)}"
             )

@@ -38,7 +38,8 @@ def region_check(ctx: CheckContext) -> Finding:
     except Unavailable as exc:
         evidence += f"; the provider's own list was not read ({exc.reason})"
     if live is not None:
-        evidence += f"; provider {AIB} offers imageTemplates in {len(live)} regions, {'including' if loc in live else 'not'} {loc}"
+        including = "including" if loc in live else "not"
+        evidence += f"; provider {AIB} offers imageTemplates in {len(live)} regions, {including} {loc}"
     ok = loc in live if live is not None else loc in listed
     if not ok:
         return Finding(
@@ -231,7 +232,8 @@ def template_check(ctx: CheckContext) -> list[Finding]:
             Finding(
                 fid,
                 Status.WARN,
-                f"image template {t.name} is already {state.lower()}: `build` attaches to that run rather than start one",
+                f"image template {t.name} is already {state.lower()}: "
+                "`build` attaches to that run rather than start one",
                 evidence,
                 "Follow it with `aks-jumpbox watch`, or stop it with `aks-jumpbox cancel`",
             )

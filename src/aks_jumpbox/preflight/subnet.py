@@ -347,8 +347,9 @@ def check_same_vnet(build_subnet: SubnetLike, container_subnet: SubnetLike) -> F
             f"{build.id.vnet}; both must be in the same VNet",
             evidence,
             f"Choose a container subnet in VNet {build.id.vnet} (create one with "
-            f"`az network vnet subnet create --subscription {build.id.subscription} -g {shlex.quote(build.id.resource_group)} "
-            f"--vnet-name {shlex.quote(build.id.vnet)} -n <name> --address-prefixes <prefix> --delegations {ACI_DELEGATION}`)",
+            f"`az network vnet subnet create --subscription {build.id.subscription} "
+            f"-g {shlex.quote(build.id.resource_group)} --vnet-name {shlex.quote(build.id.vnet)} -n <name> "
+            f"--address-prefixes <prefix> --delegations {ACI_DELEGATION}`)",
         )
     if str(build.id).lower() == str(container.id).lower():
         return Finding(
@@ -385,7 +386,8 @@ def check_region(vnet: Mapping[str, Any], region: str) -> Finding:
         Status.FAIL,
         f"VNet {name} is in {normalize_region(loc)} but the image template builds in {normalize_region(region)}",
         evidence,
-        f"Set the template region to {normalize_region(loc)} in jumpbox.yaml, or use a subnet of a VNet in {normalize_region(region)}",
+        f"Set the template region to {normalize_region(loc)} in jumpbox.yaml, "
+        f"or use a subnet of a VNet in {normalize_region(region)}",
     )
 
 
@@ -403,7 +405,8 @@ def check_subscription(
         Status.FAIL if required else Status.WARN,
         f"subnet {info.name} is in subscription {info.id.subscription}, the {what} in {subscription.lower()}",
         evidence,
-        f"Use a subnet in subscription {subscription.lower()}, or deploy the {what} to subscription {info.id.subscription}",
+        f"Use a subnet in subscription {subscription.lower()}, "
+        f"or deploy the {what} to subscription {info.id.subscription}",
     )
 
 

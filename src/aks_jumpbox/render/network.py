@@ -189,7 +189,9 @@ def network_template(plan: Plan) -> dict[str, Any]:
             "type": "string",
             "defaultValue": "fwp-hub",
             "metadata": {
-                "description": "The Azure Firewall policy (in this resource group) that governs the build subnets' egress."
+                "description": (
+                    "The Azure Firewall policy (in this resource group) that governs the build subnets' egress."
+                )
             },
         }
     }

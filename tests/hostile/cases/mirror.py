@@ -212,7 +212,7 @@ def _mirror_cases() -> list[Case]:
                 (
                     "file",
                     "from/aks-jumpbox-mirror.json",
-                    '{"schema": "aks-jumpbox/mirror/v1", "schema": "x", "artifacts": [{"path": "../../canary/target.txt"}]}',
+                    '{"schema": "aks-jumpbox/mirror/v1", "schema": "x", "artifacts": [{"path": "../../canary/target.txt"}]}',  # noqa: E501 - literal data
                 ),
             ),
         ),

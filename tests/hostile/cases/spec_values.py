@@ -196,7 +196,7 @@ DEB822_PAYLOADS = {
     "trusted": "\nTrusted: yes",
     "signed-by-continuation": "\n Signed-By: /tmp/attacker.gpg",
     "second-uri": " https://evil.example/ubuntu/",
-    "new-paragraph": "\n\nTypes: deb\nURIs: https://evil.example/ubuntu/\nSuites: noble\nComponents: main\nTrusted: yes",
+    "new-paragraph": "\n\nTypes: deb\nURIs: https://evil.example/ubuntu/\nSuites: noble\nComponents: main\nTrusted: yes",  # noqa: E501 - literal data
 }
 
 

@@ -249,7 +249,7 @@ def test_network_rules_with_fqdns_and_names_resolving_to_addresses() -> None:
 
 
 def test_ip_groups() -> None:
-    gid = f"/subscriptions/{'0' * 8}-0000-0000-0000-{'0' * 12}/resourceGroups/rg/providers/Microsoft.Network/ipGroups/ipg-build"
+    gid = f"/subscriptions/{'0' * 8}-0000-0000-0000-{'0' * 12}/resourceGroups/rg/providers/Microsoft.Network/ipGroups/ipg-build"  # noqa: E501 - literal data
     docs = one_policy(
         group(
             "fwpol",

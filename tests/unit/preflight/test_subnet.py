@@ -38,7 +38,7 @@ def subnet(
 def ipconfigs(n: int) -> list[dict[str, str]]:
     return [
         {
-            "id": f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic{i}/ipConfigurations/ipconfig1"
+            "id": f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic{i}/ipConfigurations/ipconfig1"  # noqa: E501 - literal data
         }
         for i in range(n)
     ]
@@ -54,7 +54,7 @@ def test_prefix_size(prefix: str, status: Status) -> None:
     if status is Status.FAIL:
         assert "/29" in f.message and "at least a /28" in f.message
         assert f.fix is not None and f.fix.startswith(
-            f"az network vnet subnet update --subscription {SUB} -g rg-net --vnet-name vnet-build -n snet-build --address-prefixes"
+            f"az network vnet subnet update --subscription {SUB} -g rg-net --vnet-name vnet-build -n snet-build --address-prefixes"  # noqa: E501 - literal data
         )
 
 
