@@ -109,3 +109,26 @@ def test_contract_files_show_basis_and_level(plan):
     md = contract_markdown(plan.network)
     assert "| level | basis |" in md and "| advisory | inferred, not documented: " in md
     assert "| required | documented: https://learn.microsoft.com/" in md
+
+
+def test_a_row_names_each_source_once(plan):
+    # Many tools share github.com, and a tool's own download host is also in its catalog `hosts`:
+    # merging their rows must not repeat a source.
+    for row in _rows(plan):
+        sources = row.basis.source.split("; ")
+        assert len(sources) == len(set(sources)), (row, sources)
+
+
+def test_merging_an_already_merged_basis_keeps_sources_once():
+    merged = Basis.strongest((Basis("derived", "a 1"), Basis("derived", "b 2")))
+    again = Basis.strongest((merged, Basis("derived", "a 1"), Basis("inferred", "why")))
+    assert again == Basis("derived", "a 1; b 2")
+
+
+def test_a_download_host_is_not_also_called_its_own_redirect_target(plan):
+    from aks_jumpbox.core.catalog import url_host
+
+    hosts = {url_host(a.url) for a in plan.artifacts}
+    for row in plan.network.egress:
+        if row.fqdn in hosts:
+            assert "redirects here" not in row.basis.source, row

@@ -54,7 +54,10 @@ class Basis:
     def strongest(bases: tuple[Basis, ...]) -> Basis:
         """The strongest of several reasons for one row; equal ones keep every source."""
         best = min(_STRENGTH[b.kind] for b in bases)
-        sources = tuple(dict.fromkeys(b.source for b in bases if _STRENGTH[b.kind] == best))
+        # A merged basis already joins its sources with "; ": split it, so a source is named once.
+        sources = tuple(
+            dict.fromkeys(part for b in bases if _STRENGTH[b.kind] == best for part in b.source.split("; "))
+        )
         return Basis(next(k for k, v in _STRENGTH.items() if v == best), "; ".join(sources))
 
 

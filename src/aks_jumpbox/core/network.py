@@ -203,9 +203,11 @@ def egress_rules(
         if not mirrored:
             # Redirect targets (e.g. GitHub's release asset hosts) must be allowed too.
             redirect = Basis(DERIVED, f"{a.name} {a.version} (its download redirects here, per the catalog)")
+            direct = {url_host(a.url), url_host(a.checksum_url)}  # already rows of their own, above
             rules += [
                 EgressRule(h, 443, "Https", f"download of {a.name} (redirect target)", (a.name,), basis=redirect)
                 for h in catalog.tool(a.name).hosts
+                if h.lower() not in direct
             ]
     return _merge(rules)
 
