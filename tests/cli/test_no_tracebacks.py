@@ -406,3 +406,13 @@ def test_lock_with_a_new_lock_path_creates_it(tmp_path, default_data):
     lock = json.loads(new.read_text())
     assert lock["tools"]["helm"][0]["artifacts"]["amd64"]["sha256"] == digests[("helm", "amd64")]
     assert not (tmp_path / "jumpbox.lock.json").exists(), "only the lock named was written"
+
+
+def test_a_mistyped_command_gets_a_suggestion(capsys):
+    rc, _, err = cli(capsys, "plna")
+    assert rc == 2 and "No such command 'plna'. Did you mean 'plan'?" in err
+
+
+def test_an_unknown_command_is_shown_escaped_without_a_suggestion(capsys):
+    rc, _, err = cli(capsys, "x\x1b[2Jy")
+    assert rc == 2 and "\x1b" not in err and "No such command 'x\\x1b[2Jy'." in err and "Did you mean" not in err
