@@ -77,3 +77,10 @@ def test_readme_quick_start_names_the_commands_ci_runs():
     readme = (ROOT / "README.md").read_text()
     assert "uv run aks-jumpbox plan" in readme and "uv run pytest" in readme
     assert "uv run pytest" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_plan_ends_with_the_next_step():
+    from aks_jumpbox.cli.commands.plan import _next_step
+
+    assert "aks-jumpbox init" in _next_step("<embedded default jumpbox.yaml>")
+    assert "aks-jumpbox check" in _next_step("jumpbox.yaml") and "build" in _next_step("jumpbox.yaml")

@@ -99,3 +99,11 @@ def _summary(plan, spec_label: str, lock_label: str, out: Path | None, files: di
         con.print(f"[yellow]warning:[/] {esc(w)}")
     if out is not None:
         con.print(f"wrote {len(files)} files to {esc(out)}/: " + esc(", ".join(sorted(files))))
+    con.print(_next_step(spec_label))
+
+
+def _next_step(spec_label: str) -> str:
+    """What a person does after a plan: make the spec theirs, or prove the network and build."""
+    if spec_label.startswith("<embedded"):
+        return "next: `aks-jumpbox init`, then edit jumpbox.yaml (plan reads it from then on)"
+    return "next: `aks-jumpbox check` (network, roles, providers), then `aks-jumpbox build`"
