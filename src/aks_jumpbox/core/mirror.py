@@ -43,8 +43,8 @@ class MirrorItem:
     path: str  # relative path in the mirror
     sha256: str | None  # None: check against the checksum file
     # An Azure CLI extension's "checksum file" is Microsoft's extension index (format azext-index).
-    checksum_upstream_url: str | None
-    checksum_path: str | None
+    checksum_upstream_url: str
+    checksum_path: str
     checksum_format: str
     order_upstream_url: str | None
     order_path: str | None

@@ -104,10 +104,6 @@ def _read_text(where: str | Path, fetch_text: FetchText, limit: int = CHECKSUM_L
 
 def _expected(item: MirrorItem, source: Source, fetch_text: FetchText) -> tuple[str, dict[str, str]]:
     """The digest to hold the artifact to, and the checksum (and order) files to publish beside it."""
-    if item.checksum_path is None or item.checksum_upstream_url is None:  # an extension wheel: the lock's digest
-        if not item.sha256:
-            raise OperationFailed(f"{item.tool} {item.version}: the lock pins no SHA-256; run `aks-jumpbox lock`")
-        return item.sha256, {}
     limit = INDEX_LIMIT if item.checksum_format == "azext-index" else CHECKSUM_LIMIT  # Microsoft's whole index
     text = _read_text(source.locate(item.checksum_upstream_url, item.checksum_path), fetch_text, limit)
     sums = {item.checksum_path: text}

@@ -25,7 +25,8 @@ def command() -> None:
     "to_dir",
     type=click.Path(file_okay=False),
     required=True,
-    help="The folder to fill, laid out as <tool>/<version>/<arch>/<file>; serve it as mirror.artifacts.",
+    help="The folder to fill, laid out as <tool>/<version>/<arch>/<file> (extensions under azure-cli-extensions/); "
+    "serve it as mirror.artifacts.",
 )
 @click.option(
     "--from",
@@ -37,6 +38,9 @@ def command() -> None:
 )
 def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str | None) -> None:
     """Download every locked artifact and its checksum file, verifying each SHA-256.
+
+    Azure CLI extension wheels go to azure-cli-extensions/<name>/<version>/, beside a copy of
+    Microsoft's extension index (azure-cli-extensions/index.json), which `lock` reads there.
 
     A file already in place with the right digest is left alone, so a re-run only fetches what changed.
     """
