@@ -2,6 +2,7 @@
 
     python tests/data/refresh.py --arm-schemas ~/src/azure-resource-manager-schemas
     python tests/data/refresh.py --rest-api-specs ~/src/azure-rest-api-specs@<commit> [--check]
+    python tests/data/refresh.py --upstream-guide ~/src/aks-jumpbox-imagebuilder@4420841
 
 Each option takes a git repository on this machine (a clone, a sparse or a bare one) and an optional
 ``@REV`` (default HEAD). Files are read with ``git show REV:path``, so the work tree may be anywhere.
@@ -81,6 +82,15 @@ SOURCES = (
         | {"LICENSE": "LICENSE"},
         "Azure VM Image Builder's REST API (OpenAPI 2.0) for api-version 2025-10-01 and its examples of "
         "image template requests and responses (tests/contract/test_imagebuilder_swagger.py).",
+    ),
+    Source(
+        "--upstream-guide",
+        "mspnp/aks-jumpbox-imagebuilder",
+        "mspnp-aks-jumpbox-imagebuilder",
+        {"README.md": "README.md", "LICENSE": "LICENSE"},
+        'The upstream AKS jump box guide at the commit whose "Before we begin" network tables (the build '
+        "subnet's NSG, the egress FQDNs including fluxcd.io) the locked-down network fixtures in "
+        "tests/unit/preflight/fixtures/upstream model (tests/unit/preflight/test_upstream_network.py).",
     ),
 )
 

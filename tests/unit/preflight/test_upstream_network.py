@@ -7,12 +7,14 @@ Fixtures: ``fixtures/upstream`` (see its README). The required flows are the gui
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 
 from aks_jumpbox.preflight import firewall, nsg, route, subnet
 from aks_jumpbox.preflight.findings import Status
 from aks_jumpbox.preflight.nsg import NetworkContext, NsgFlow, Verdict
+from tests.conftest import ROOT
 from tests.unit.preflight.builders import load
 
 NSG = load("upstream/nsg-imagebuilder.json")
@@ -53,6 +55,29 @@ REQUIRED_EGRESS = [
     ("Https", 443, "fluxcd.io"),
     ("Https", 443, "releases.hashicorp.com"),
 ]
+
+
+GUIDE = ROOT / "tests" / "data" / "mspnp-aks-jumpbox-imagebuilder" / "README.md"
+
+
+def guide_egress_table(text: str) -> list[tuple[str, int, str]]:
+    """(application protocol, port, FQDN) of each row of the guide's egress table, e.g.
+    ``| HTTP:`80`<br>HTTPS:`443` | `packages.microsoft.com` | ... |``; the _as needed_ row is no FQDN."""
+    rows = []
+    for ports, fqdn in re.findall(r"^\s*\| ((?:HTTPS?:`\d+`(?:<br>)?)+)\s*\| `([^`]+)`", text, re.M):
+        for proto, port in re.findall(r"(HTTPS?):`(\d+)`", ports):
+            rows.append((proto.capitalize(), int(port), fqdn))
+    return rows
+
+
+def test_the_required_egress_is_the_vendored_guides_table() -> None:
+    table = guide_egress_table(GUIDE.read_text(encoding="utf-8"))
+    assert sorted(table) == sorted(REQUIRED_EGRESS)
+
+
+def test_the_table_reader_splits_a_two_protocol_row() -> None:
+    row = "    | HTTP:`80`<br>HTTPS:`443` | `packages.microsoft.com`  | Allows Packer VM to run apt-get commands |"
+    assert guide_egress_table(row) == [("Http", 80, "packages.microsoft.com"), ("Https", 443, "packages.microsoft.com")]
 
 
 def egress(app: str, port: int, fqdn: str) -> firewall.FirewallFlow:
