@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from aks_jumpbox.core import scripts
-from tests.support.rendered import Deb822Error, apt_sources, image_manifest, parse_deb822
+from tests.support.rendered import Deb822Error, apt_sources, arm_strings, image_manifest, parse_deb822
 
 VAR_NAME = re.compile(r"([A-Z_][A-Z0-9_]*)=")
 SAFE_BARE = re.compile(r"[A-Za-z0-9@%+=:,./_-]+")  # what shlex.quote leaves unquoted
@@ -163,19 +163,6 @@ def arm_skeleton(expression: str) -> str:
     return ARM_LITERAL.sub("''", expression)
 
 
-def arm_strings(value: Any):
-    """Every string of a JSON value, object keys included (ARM evaluates expressions in both)."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield k
-            yield from arm_strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from arm_strings(v)
-    elif isinstance(value, str):
-        yield value
-
-
 def is_expression(s: str) -> bool:
     return s.startswith("[") and s.endswith("]") and not s.startswith("[[")
 
@@ -221,7 +208,7 @@ class Baseline:
                 signed[name] = tuple(v for p in paragraphs for k, v in p if k == "Signed-By")
             for rel, text in files.items():
                 if rel.startswith("arm/"):
-                    skeletons |= {arm_skeleton(s) for s in arm_strings(json.loads(text)) if is_expression(s)}
+                    skeletons |= {arm_skeleton(s) for _, s in arm_strings(json.loads(text)) if is_expression(s)}
         assert set(fields) == set(SOURCES), f"the benign plans write {sorted(fields)}, not {SOURCES}"
         return cls(
             provision_vars=tuple(script_vars(first, "provision.sh")),
@@ -299,7 +286,7 @@ def check_arm(files: dict[str, str], base: Baseline, expect_values: tuple[str, .
     problems, literals = [], set()
     for rel in sorted(r for r in files if r.startswith("arm/") and r.endswith(".json")):
         doc = json.loads(files[rel])
-        for s in arm_strings(doc):
+        for _, s in arm_strings(doc):
             if is_expression(s):
                 if not s.startswith(TOOL_FUNCTIONS) or arm_skeleton(s) not in base.skeletons:
                     problems.append(f"{rel}: {s[:100]!r} would be evaluated by ARM (not an expression the tool writes)")

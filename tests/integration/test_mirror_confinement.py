@@ -15,8 +15,7 @@ from aks_jumpbox.core.errors import OperationFailed, UserError
 from aks_jumpbox.core.mirror import MirrorItem
 from aks_jumpbox.core.mirrorsync import Source, check_items, sync_item
 from tests.conftest import run_cli
-from tests.integration.test_mirror_sync import _inputs
-from tests.support.https_server import StaticHttps
+from tests.integration.test_mirror_sync import synced_once
 from tests.unit.test_files import tree
 
 BODY = b"artifact bytes\n" * 100
@@ -198,15 +197,7 @@ def test_from_a_folder_a_fifo_or_a_huge_checksum_file_is_refused(box):
 
 
 def test_the_cli_refuses_a_from_folder_with_a_link_to_etc_passwd(tmp_path, default_data):
-    with StaticHttps(tmp_path / "www", tmp_path) as srv:
-        spec = _inputs(tmp_path, default_data, srv)
-        first = tmp_path / "first"
-        assert (
-            run_cli(
-                "mirror", "sync", "-f", str(spec), "--to", str(first), env={"SSL_CERT_FILE": str(srv.ca_file)}
-            ).returncode
-            == 0
-        )
+    spec, first = synced_once(tmp_path, default_data)
     # azwi is locked without a digest: only its checksum file vouches for it, and that file can be edited.
     folder = first / "azwi" / "1.6.0" / "amd64"
     (folder / "azwi-v1.6.0-linux-amd64.tar.gz").unlink()

@@ -108,16 +108,18 @@ def test_a_tampered_upstream_artifact_is_not_mirrored(tmp_path, default_data):
         assert not [p for p in (out / "helm").rglob("*") if p.is_file()]
 
 
-def test_sync_from_a_folder_works_offline(tmp_path, default_data):
+def synced_once(tmp_path, default_data):
+    """(spec, mirror folder) after one `mirror sync` from the loopback upstream, which is then gone."""
     with StaticHttps(tmp_path / "www", tmp_path) as srv:
         spec = _inputs(tmp_path, default_data, srv)
         first = tmp_path / "first"
-        assert (
-            run_cli(
-                "mirror", "sync", "-f", str(spec), "--to", str(first), env={"SSL_CERT_FILE": str(srv.ca_file)}
-            ).returncode
-            == 0
-        )
+        result = run_cli("mirror", "sync", "-f", str(spec), "--to", str(first), env={"SSL_CERT_FILE": str(srv.ca_file)})
+        assert result.returncode == 0, result.stderr
+    return spec, first
+
+
+def test_sync_from_a_folder_works_offline(tmp_path, default_data):
+    spec, first = synced_once(tmp_path, default_data)
     # The server is gone: the second mirror is filled from the first folder only.
     second = tmp_path / "second"
     result = run_cli("mirror", "sync", "-f", str(spec), "--to", str(second), "--from", str(first))

@@ -4,7 +4,6 @@ renderer writes on purpose, and the template path stores the same literal `deplo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from aks_jumpbox.core.arm_strings import Expression, arm_literal, arm_value, esc
 from aks_jumpbox.core.errors import SpecError
 from aks_jumpbox.render.output import render_files
 from tests.conftest import make_plan, variant
+from tests.support.rendered import arm_strings
 
 PAYLOAD = "[subscription().id]"
 # The expressions the renderer writes itself, and nothing else.
@@ -54,18 +54,6 @@ def test_quote_arg_doubles_quotes():
     assert quote_arg("it's") == "'it''s'"
 
 
-def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield f"{path}.{k} (key)", k
-            yield from _strings(v, f"{path}.{k}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _strings(v, f"{path}[{i}]")
-    elif isinstance(value, str):
-        yield path, value
-
-
 def _templates(plan) -> dict[str, Any]:
     files = render_files(plan)
     return {rel: json.loads(text) for rel, text in files.items() if rel.startswith("arm/")}
@@ -75,7 +63,7 @@ def assert_no_foreign_expression(plan) -> int:
     """Walk every string of every rendered template; return how many expressions were the renderer's."""
     own = 0
     for rel, doc in _templates(plan).items():
-        for where, s in _strings(doc):
+        for where, s in arm_strings(doc):
             if is_expression(s):
                 assert s.startswith(OWN), f"{rel}{where}: ARM would evaluate {s!r}"
                 assert "subscription()" not in s and "list" not in s, f"{rel}{where}: {s!r}"

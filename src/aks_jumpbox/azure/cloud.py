@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from aks_jumpbox.core.errors import UserError
 from aks_jumpbox.core.spec import azure_facts
+from aks_jumpbox.core.urls import is_dns_name
 
 # Azure Storage accepts this audience in every cloud; a custom cloud may name its own.
 DEFAULT_STORAGE_AUDIENCE = "https://storage.azure.com"
@@ -62,14 +62,9 @@ def _scope(audience: str) -> str:
     return audience if audience.endswith("/.default") else audience + "/.default"
 
 
-# A DNS label (RFC 1123): letters, digits, inner hyphens.
-_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-
-
 def dns_name_problem(name: str) -> str | None:
     """Why name is not a DNS name (dot-separated RFC 1123 labels), or None."""
-    labels = name.removesuffix(".").split(".")
-    if not name or len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+    if not is_dns_name(name):
         return "is not a DNS name (dot-separated labels of letters, digits and hyphens)"
     return None
 

@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import re
 from importlib import resources
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import unquote, urlsplit
 
 from pydantic import (
@@ -32,8 +32,10 @@ from aks_jumpbox.core.validation import error, invalid, located
 from aks_jumpbox.core.yamlfile import load_yaml
 
 ARCHES = ("amd64", "arm64")
-ARCHIVES = ("raw", "tar.gz", "zip")
-CHECKSUM_FORMATS = ("bare", "sha256sum", "yq-multi")
+Archive = Literal["raw", "tar.gz", "zip"]
+ChecksumFormat = Literal["bare", "sha256sum", "yq-multi"]
+ARCHIVES: tuple[str, ...] = get_args(Archive)
+CHECKSUM_FORMATS: tuple[str, ...] = get_args(ChecksumFormat)
 RELEASE_SOURCES = ("github", "hashicorp", "stable-txt")
 CATALOG_SCHEMA = "aks-jumpbox/toolset/v1"
 
@@ -156,7 +158,7 @@ class ReleaseSource(_Entry):
 class Artifact(_Entry):
     url: str
     arch: dict[Arch, str] = Field(min_length=1)
-    archive: Literal["raw", "tar.gz", "zip"]
+    archive: Archive
     member: str | None = None
 
     @model_validator(mode="after")
@@ -176,7 +178,7 @@ class Artifact(_Entry):
 
 class Checksum(_Entry):
     url: str
-    format: Literal["bare", "sha256sum", "yq-multi"]
+    format: ChecksumFormat
     order_url: str | None = None
 
     @model_validator(mode="after")

@@ -214,7 +214,6 @@ class AzureCliPlan:
     apt_version: str
     package: str
     repo_url: str
-    suite: str
     key_url: str
     key_fingerprints: tuple[str, ...]
     extensions: tuple[tuple[str, str], ...]  # (name, locked version)

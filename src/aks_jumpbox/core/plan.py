@@ -173,7 +173,6 @@ def _azure_cli(spec: Spec, lock: Lock, catalog: Catalog, spec_label: str, lock_l
         apt_version=cli.apt_version(spec.azure_cli.version, image.codename),
         package=cli.package,
         repo_url=m.azure_cli_repo or cli.repo_url,
-        suite=image.codename,
         key_url=m.azure_cli_key_url or cli.key_url,
         key_fingerprints=m.azure_cli_key_fingerprints or cli.key_fingerprints,
         extensions=tuple((w.name, w.version) for w in wheels),
@@ -238,22 +237,43 @@ def _apt(spec: Spec, catalog: Catalog) -> AptPlan:
     return AptPlan(family=image.family, codename=image.codename, archive=archive, security=security, hosts=hosts)
 
 
+def _named_by_guid(
+    kind: kinds.Kind,
+    key: str,
+    scope: str,
+    guid: str,
+    *,
+    body: dict[str, Any],
+    depends_on: tuple[str, ...],
+    purpose: str,
+) -> Resource:
+    """A resource of `kind` at `scope` whose name is a stable GUID (role definitions and assignments)."""
+    return Resource(
+        key=key,
+        type=kind.arm_type,
+        name=guid,
+        api_version=kind.api_version,
+        id=f"{scope}/providers/{kind.arm_type}/{guid}",
+        level=kind.level,
+        scope=scope,
+        body=body,
+        depends_on=depends_on,
+        purpose=purpose,
+    )
+
+
 def _role_definitions(spec: Spec, sub: str) -> list[Resource]:
     kind = kinds.ROLE_DEFINITION
     scope = subscription_scope(sub)
     actions = role_actions(spec)
     out = []
     for role in kinds.ROLES:
-        guid = stable_guid(scope, spec.name, role.slug)
         out.append(
-            Resource(
-                key=role.key,
-                type=kind.arm_type,
-                name=guid,
-                api_version=kind.api_version,
-                id=f"{scope}/providers/{kind.arm_type}/{guid}",
-                level=kind.level,
-                scope=scope,
+            _named_by_guid(
+                kind,
+                role.key,
+                scope,
+                stable_guid(scope, spec.name, role.slug),
                 body={
                     "properties": {
                         "roleName": f"[aks-jumpbox] {role.title} ({spec.name}, {sub[:8]})",
@@ -300,16 +320,12 @@ def _assignments(
             depends += (f"role.{declared.role}",)
         if declared.after_gallery:
             depends += tuple(r.key for r in galleries)
-        guid = stable_guid(scope, identity.id, role_id)
         out.append(
-            Resource(
-                key=declared.key,
-                type=kind.arm_type,
-                name=guid,
-                api_version=kind.api_version,
-                id=f"{scope}/providers/{kind.arm_type}/{guid}",
-                level=kind.level,
-                scope=scope,
+            _named_by_guid(
+                kind,
+                declared.key,
+                scope,
+                stable_guid(scope, identity.id, role_id),
                 body={
                     "properties": {
                         "roleDefinitionId": role_id,

@@ -49,20 +49,22 @@ def _describe(ch: str) -> str:
     return f"the character {ch!r}" if ch.isprintable() else f"the control character {ch!r}"
 
 
+def is_dns_name(name: str) -> bool:
+    """Dot-separated RFC 1123 labels (letters, digits, inner hyphens), at most 253 characters; a trailing
+    dot (fully qualified) is allowed."""
+    labels = name.removesuffix(".").split(".")
+    return bool(name) and len(name) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+
+
 def valid_host(host: str) -> bool:
     """A DNS name (letters, digits, hyphens; dot-separated labels) or an IPv4/IPv6 address."""
-    if not host or len(host) > 253:
-        return False
     try:
         ipaddress.ip_address(host)
         return True
     except ValueError:
         pass
-    labels = (host[:-1] if host.endswith(".") else host).split(".")  # a trailing dot: fully qualified
-    if not all(_LABEL.fullmatch(label) for label in labels):
-        return False
     # A name of digits and dots only is a malformed IP address, not a host name.
-    return not all(label.isdigit() for label in labels)
+    return is_dns_name(host) and not all(label.isdigit() for label in host.removesuffix(".").split("."))
 
 
 def check_url(value: object, *, schemes: tuple[str, ...] = ("https",)) -> str:

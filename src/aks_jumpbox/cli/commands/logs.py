@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -68,23 +69,7 @@ def command(
             "packerlogs when it ends; follow its live output with `aks-jumpbox watch`"
         )
         if output == "json":
-            emit_json(
-                {
-                    "template": template.name,
-                    "run": run.to_json(),
-                    "stagingResourceGroup": logs.staging_resource_group,
-                    "account": logs.account,
-                    "auth": logs.auth,
-                    "runFolder": None,
-                    "blobs": {},
-                    "failedStep": None,
-                    "reason": None,
-                    "failedChecks": [],
-                    "relevantLines": [],
-                    "steps": [],
-                    "note": waiting,
-                }
-            )
+            emit_json({**_document(template.name, run, logs, None), "runFolder": None, "blobs": {}, "note": waiting})
         else:
             console().print(esc(waiting))
         return
@@ -93,23 +78,7 @@ def command(
 
         write_all(Path(save_dir), logs.texts)
     if output == "json":
-        emit_json(
-            {
-                "template": template.name,
-                "run": run.to_json(),
-                "stagingResourceGroup": logs.staging_resource_group,
-                "account": logs.account,
-                "auth": logs.auth,
-                "runFolder": logs.run_folder,
-                "blobs": logs.blob_urls,
-                "failedStep": report.failed_step if report else None,
-                "reason": report.reason if report else None,
-                "failedChecks": report.failed_checks if report else [],
-                "relevantLines": report.relevant if report else [],
-                "steps": [s.name for s in report.steps] if report else [],
-                **({"texts": logs.texts} if full else {}),
-            }
-        )
+        emit_json({**_document(template.name, run, logs, report), **({"texts": logs.texts} if full else {})})
         return
     con = console()
     con.print(f"template {esc(template.name)}: last run {esc(run.label())}")
@@ -121,3 +90,21 @@ def command(
         steps = ", ".join(s.name for s in report.steps) or "none yet"
         con.print(f"no step failed (steps seen: {esc(steps)})")
     show_logs(con, report, logs)
+
+
+def _document(template: str, run: Any, logs: Any, report: Any) -> dict[str, Any]:
+    """The `logs -o json` document: where the logs are and, from the report, what failed."""
+    return {
+        "template": template,
+        "run": run.to_json(),
+        "stagingResourceGroup": logs.staging_resource_group,
+        "account": logs.account,
+        "auth": logs.auth,
+        "runFolder": logs.run_folder,
+        "blobs": logs.blob_urls,
+        "failedStep": report.failed_step if report else None,
+        "reason": report.reason if report else None,
+        "failedChecks": report.failed_checks if report else [],
+        "relevantLines": report.relevant if report else [],
+        "steps": [s.name for s in report.steps] if report else [],
+    }
