@@ -44,7 +44,7 @@ def command(
     With --upgrade, pins move to their newest releases first, edited in place in jumpbox.yaml
     (comments kept). Without TOOLs, a pin that has a reason is held until its review_by date.
     """
-    from aks_jumpbox.adapters.http import fetch_text
+    from aks_jumpbox.adapters.http import fetch_file, fetch_text
     from aks_jumpbox.core.resolve import resolve_lock
 
     if tools and not upgrade:
@@ -69,6 +69,8 @@ def command(
         fetch_index=lambda url: fetch_text(url, limit=INDEX_LIMIT),
         feed=feed,
         upgrade_extensions=upgrade and not tools,
+        fetch_file=fetch_file,  # a base image published with SHA-512 only is hashed once (streamed, not kept)
+        upgrade_base_images=upgrade and not tools,
     )
     if new_spec_text is not None and inputs.spec_path is not None:  # _upgrade refuses a spec without a file
         _write(inputs.spec_path, new_spec_text)
