@@ -339,6 +339,11 @@ def apply(
     `sleep` waits between retries (tests pass one that does not sleep); `on_note` hears why.
     """
     skip = set(skip)
+    # Another spec's resource among the plan's: refuse before writing anything (no half-taken footprint).
+    for change in changes:
+        if change.code == "OwnedByAnotherSpec":
+            r = change.resource
+            raise AzureFailure(f"deploying {r.type} {r.name}", change.code, change.note or "", resource=r.id)
     paths = _ref_paths(plan)
     values: dict[tuple[str, str], Any] = {}
     done = []
