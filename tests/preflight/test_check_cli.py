@@ -63,7 +63,9 @@ def test_in_ci_without_a_terminal_each_check_is_one_line_and_a_summary_counts_th
     assert sorted(line.split()[1] for line in per_check) == sorted(c["id"] for c in doc["checks"])
     assert per_check[0].startswith("FAIL subnet.container.delegation ")
     c = doc["counts"]
-    assert lines[-1].startswith(f"SUMMARY FAILED: {c['fail']} fail, {c['warn']} warn, {c['pass']} pass, {c['skip']} skip")
+    assert lines[-1].startswith(
+        f"SUMMARY FAILED: {c['fail']} fail, {c['warn']} warn, {c['pass']} pass, {c['skip']} skip"
+    )
     assert "\u2501" not in r.stdout and "\u2502" not in r.stdout  # no table rules
     assert c["fail"] == 1 and sum(c[s] for s in ("pass", "warn", "fail", "skip")) == c["total"]
 

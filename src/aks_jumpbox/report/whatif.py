@@ -389,7 +389,7 @@ class _Writer:
             self.add(depth, "Modify", f"{label}: [")
             for child in c.children:
                 self.prop(depth + 2, child, f"[{child.path}]")
-            self.add(depth + 1, "", "]")
+            self.add(depth + 2, "", "]")
         elif c.change_type == "NoEffect":
             self.add(depth, "NoEffect", f"{label}: {describe(c.before)} (kept: deploy does not change it)")
         elif c.children:
