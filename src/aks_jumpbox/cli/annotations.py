@@ -74,7 +74,10 @@ def emit(
         return
     from aks_jumpbox.cli.present import printable, redact
 
-    text = command(kind, printable(redact(message)), file=file and printable(file), line=line, title=title)
+    # `##[` inside the message is harmless (the line parses as this command first) but is defused all the
+    # same, so no output line of the tool holds the older form.
+    message = printable(redact(message)).replace("##[", "## [")
+    text = command(kind, message, file=file and printable(file), line=line, title=title)
     stream = sys.stderr if to_stderr else sys.stdout
     stream.write(text + "\n")
     stream.flush()

@@ -121,10 +121,16 @@ def _run(argv: list[str] | None) -> int:
 def _click_error(exc: click.ClickException) -> int:
     """click's own message (usage line included); with -o json also the error document, under GitHub
     Actions an annotation."""
+    import io
+
+    from aks_jumpbox.cli.annotations import defuse
     from aks_jumpbox.cli.present import ErrorReport, printable, show_error
 
     code = 2 if isinstance(exc, click.UsageError | click.BadParameter) else exc.exit_code
-    exc.show()
+    shown = io.StringIO()
+    exc.show(file=shown)
+    for line in shown.getvalue().splitlines():
+        click.echo(defuse(line), err=True)
     ctx = getattr(exc, "ctx", None)
     where = ctx.command_path if ctx is not None else "aks-jumpbox"
     report = ErrorReport(

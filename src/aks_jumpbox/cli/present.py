@@ -340,7 +340,14 @@ def esc(value: object) -> str:
 
 
 def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    from aks_jumpbox.cli.annotations import enabled
+
+    if enabled():
+        # GitHub's runner reads `##[` anywhere in a line as a workflow command; in JSON it can only be
+        # inside a string, where \u0023 is the same `#`: the document's values are unchanged.
+        text = text.replace("##[", "\\u0023#[")
+    sys.stdout.write(text + "\n")
 
 
 output_option = click.option(

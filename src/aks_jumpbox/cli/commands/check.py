@@ -26,10 +26,10 @@ def _only(ctx: click.Context, param: click.Parameter, value: str | None) -> froz
     wanted = [v.strip().lower() for v in value.split(",")]
     bad = [v for v in wanted if v not in STATUSES]
     if bad or not any(wanted):
-        shown = ", ".join(repr(printable(v)) for v in bad) if bad else "nothing"
+        shown = ", ".join(repr(printable(v)) for v in bad) if bad else "no status"
         raise click.BadParameter(
-            f"{printable(value)!r} names {shown}: give statuses from {', '.join(STATUSES)}, comma-separated "
-            "(e.g. --only fail,warn)",
+            f"{shown} {'is not a status' if len(bad) == 1 else 'are not statuses'}: give statuses from "
+            f"{', '.join(STATUSES)}, comma-separated (e.g. --only fail,warn)",
             ctx=ctx,
             param=param,
         )
