@@ -96,9 +96,12 @@ def show_what_if(plan, changes, output: str, *, exit_code: bool = False) -> None
 def show_changes(plan, result) -> None:
     from rich.text import Text
 
+    from aks_jumpbox.cli.annotations import defuse
     from aks_jumpbox.cli.present import printable
     from aks_jumpbox.report.whatif import render_line, text_lines
 
     con = console()
     for line in text_lines(plan, result):
-        con.print(Text(printable(render_line(line)), style=_STYLE.get(line.kind, "")), soft_wrap=True)
+        # Live values come from Azure: under GitHub Actions none may read as a workflow command.
+        shown = defuse(printable(render_line(line)))
+        con.print(Text(shown, style=_STYLE.get(line.kind, "")), soft_wrap=True)
