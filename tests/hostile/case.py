@@ -32,6 +32,7 @@ CLASSES = (
     "environment",
     "ci-workflow",
     "markup",
+    "workflow-command",
 )
 DELETE = object()  # a spec/lock value that removes the key
 

@@ -183,10 +183,10 @@ def name_resolution_failure(exc: Exception) -> Exception | None:
     text = str(exc)
     if not _NAME_RESOLUTION.search(text):
         return None
-    from aks_jumpbox.azure.errors import AzureFailure
+    from aks_jumpbox.azure.errors import SignInFailure
 
     host = m.group(1) if (m := _HOST_IN_MESSAGE.search(text)) else "the sign-in endpoint"
-    return AzureFailure(
+    return SignInFailure(
         "sign-in",
         "NameResolutionFailed",
         f"{host} could not be resolved (DNS), so no token could be requested",

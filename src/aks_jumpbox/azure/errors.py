@@ -1,5 +1,14 @@
 """Azure failures as one line a person can act on: what we were doing, ARM's code and message, and
-the resource concerned. Secrets never appear: SDK errors carry no tokens and we print no headers."""
+the resource concerned. Secrets never appear: SDK errors carry no tokens and we print no headers.
+
+A failed sign-in is its own kind (SignInFailure, exit 3): no credential (not signed in), the identity
+platform refusing to issue a token (an AADSTS error:
+https://learn.microsoft.com/entra/identity-platform/reference-error-codes), or Azure refusing the token
+it was given (HTTP 401, "lacks valid authentication credentials": RFC 9110 section 15.5.2; ARM says
+InvalidAuthenticationToken, ExpiredAuthenticationToken, ...). A
+pipeline can tell it from a failed check or build (exit 1): the environment, not the image, needs fixing.
+A missing permission (403, AuthorizationFailed) is not a sign-in failure: the caller is known, and
+`check` reports what it lacks."""
 
 from __future__ import annotations
 
@@ -49,6 +58,23 @@ class AzureFailure(OperationFailed):
         }
 
 
+class SignInFailure(AzureFailure):
+    """No token, or a token Azure refused: the environment's sign-in needs fixing (cli/present.py
+    EXIT_SIGN_IN)."""
+
+    exit_code = 3
+    kind = "sign-in"
+
+
+SIGN_IN_HINT = "Sign in with `az login` (or set up a managed or workload identity), then re-run."
+
+
+def _refused_token(status: int | None, message: str) -> bool:
+    # 401: Azure refused the bearer token. AADSTS…: the identity platform refused to issue one
+    # (https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
+    return status == 401 or "AADSTS" in message
+
+
 def error_code(exc: HttpResponseError) -> str:
     err = getattr(exc, "error", None)
     if err is not None and getattr(err, "code", None):
@@ -83,10 +109,12 @@ _HINTS = {
 
 
 def from_http(action: str, exc: HttpResponseError, resource: str | None) -> AzureFailure:
-    code = error_code(exc)
-    return AzureFailure(
-        action, code, error_message(exc), resource=resource, status=exc.status_code, hint=_HINTS.get(code)
-    )
+    code, message = error_code(exc), error_message(exc)
+    if _refused_token(exc.status_code, message):
+        return SignInFailure(
+            action, code, message, resource=resource, status=exc.status_code, hint=_HINTS.get(code, SIGN_IN_HINT)
+        )
+    return AzureFailure(action, code, message, resource=resource, status=exc.status_code, hint=_HINTS.get(code))
 
 
 @contextlib.contextmanager
@@ -100,13 +128,7 @@ def arm(action: str, resource: str | None = None) -> Iterator[None]:
         first = (exc.message or str(exc)).strip().splitlines()[0]
         if exc.status_code:
             raise from_http(action, exc, resource) from None
-        raise AzureFailure(
-            action,
-            "CredentialUnavailable",
-            first,
-            resource=resource,
-            hint="Sign in with `az login` (or set up a managed or workload identity), then re-run.",
-        ) from None
+        raise SignInFailure(action, "CredentialUnavailable", first, resource=resource, hint=SIGN_IN_HINT) from None
     except HttpResponseError as exc:
         raise from_http(action, exc, resource) from None
     except (ServiceRequestError, ServiceResponseError) as exc:

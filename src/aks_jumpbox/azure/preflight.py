@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from aks_jumpbox.azure.clients import Azure
-from aks_jumpbox.azure.errors import AzureFailure, arm
+from aks_jumpbox.azure.errors import SIGN_IN_HINT, AzureFailure, SignInFailure, arm
 from aks_jumpbox.core.spec import azure_facts
 from aks_jumpbox.preflight.source import (
     Doc,
@@ -27,7 +27,7 @@ from aks_jumpbox.preflight.source import (
 )
 
 # Answers that mean "Azure will not tell this caller": the check is skipped with ARM's reason.
-_REFUSED = (400, 401, 403, 409)
+_REFUSED = (400, 403, 409)  # 401 (the token refused) is a failed sign-in, below
 
 
 class LiveSource(Source):
@@ -74,6 +74,8 @@ class LiveSource(Source):
         err = error if isinstance(error, dict) else {}
         code = str(err.get("code") or f"HTTP{status}")
         message = str(err.get("message") or response.reason or "")
+        if status == 401:  # the token itself was refused: every read would be, so nothing can be checked
+            raise SignInFailure(f"reading {path}", code, message, resource=path, status=status, hint=SIGN_IN_HINT)
         if status in _REFUSED:
             raise Unavailable(message, code, status)
         raise AzureFailure(f"reading {path}", code, message, resource=path, status=status)

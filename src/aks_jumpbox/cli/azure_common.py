@@ -30,22 +30,9 @@ class AzureArgs:
 
 
 def json_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """With --output json, an Azure failure also goes to stdout as {"error": {...}} for pipelines
-    (the person-readable message still goes to stderr and the exit code stays 1)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            to_json = getattr(exc, "to_json", None)
-            if kwargs.get("output") == "json" and callable(to_json):
-                from aks_jumpbox.cli.present import emit_json
-
-                emit_json({"error": to_json()})
-            raise
-
-    return wrapper
+    """Kept for the commands that carry it: with --output json every error (an Azure failure included)
+    now becomes the {"error": {...}} document on stdout in one place, cli/present.py's show_error."""
+    return fn
 
 
 def azure_options(fn: Callable[..., Any]) -> Callable[..., Any]:

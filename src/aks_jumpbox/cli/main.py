@@ -66,11 +66,14 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-EPILOG = (
-    "Exit codes: 0 done; 1 a check, build or Azure operation failed; 2 bad input or a bad environment "
-    "(spec, lock, argument, environment variable, file); 70 internal error (a bug: please report it; "
-    "AKS_JUMPBOX_DEBUG=1 shows the trace); 130 interrupted."
-)
+def _epilog() -> str:
+    from aks_jumpbox.cli.present import EXIT_CODES
+
+    # \b keeps click from re-wrapping the list into one paragraph.
+    return "\b\nExit codes:\n" + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES)
+
+
+EPILOG = _epilog()
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
@@ -95,8 +98,10 @@ def _never_crash_on_output() -> None:
 
 
 def _run(argv: list[str] | None) -> int:
-    from aks_jumpbox.cli.present import check_debug_var
+    from aks_jumpbox.cli.present import check_debug_var, set_json_output, wants_json
 
+    # Until the command reads its -o (a callback in present.py), errors are JSON when asked for on the line.
+    set_json_output(wants_json(sys.argv[1:] if argv is None else list(argv)))
     check_debug_var()
     try:
         # Without standalone mode click returns (not raises) the code of a `raise Exit(n)`.
@@ -109,9 +114,30 @@ def _run(argv: list[str] | None) -> int:
         click.echo("aborted", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
-        return 2 if isinstance(exc, click.UsageError | click.BadParameter) else exc.exit_code
+        return _click_error(exc)
     return 0
+
+
+def _click_error(exc: click.ClickException) -> int:
+    """click's own message (usage line included); with -o json also the error document, under GitHub
+    Actions an annotation."""
+    import io
+
+    from aks_jumpbox.cli.annotations import defuse
+    from aks_jumpbox.cli.present import ErrorReport, printable, show_error
+
+    code = 2 if isinstance(exc, click.UsageError | click.BadParameter) else exc.exit_code
+    shown = io.StringIO()
+    exc.show(file=shown)
+    for line in shown.getvalue().splitlines():
+        click.echo(defuse(line), err=True)
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "aks-jumpbox"
+    report = ErrorReport(
+        code, "usage", printable(exc.format_message()), f"`{where} --help` lists the options.", shown=[]
+    )
+    show_error(report)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:

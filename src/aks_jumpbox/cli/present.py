@@ -1,11 +1,15 @@
 """Presentation helpers shared by commands: errors, JSON output, rich consoles.
 
-Errors: every exception that leaves a command ends here as one message on stderr and an exit code:
-2 bad input or a bad environment (a spec, an argument, an environment variable, a file the user named),
-1 a failed operation (a check, a build, an Azure or network failure), 70 an internal error (a bug in
-aks-jumpbox; EX_SOFTWARE of sysexits.h, so scripts can tell it from both). Tracebacks are shown only
-with AKS_JUMPBOX_DEBUG=1. Nothing printed here ever holds a secret: known secret values and token
-shapes are redacted, and control characters are shown escaped so input cannot drive the terminal.
+Errors: every exception that leaves a command ends here as one message on stderr and an exit code
+(EXIT_CODES, listed by `--help` and the README): 2 bad input or a bad environment (a spec, an argument,
+an environment variable, a file the user named), 3 a failed sign-in (no credential, a token refused),
+1 any other failed operation (a check, a build, an Azure or network failure), 70 an internal error (a
+bug in aks-jumpbox; EX_SOFTWARE of sysexits.h, so scripts can tell it from all of these). With
+`--output json` the error is also one JSON document on stdout, `{"error": {"message", "fix",
+"exit_code", "kind", ...}}`; under GitHub Actions it is also an annotation (cli/annotations.py).
+Tracebacks are shown only with AKS_JUMPBOX_DEBUG=1. Nothing printed here ever holds a secret: known
+secret values and token shapes are redacted, and control characters are shown escaped so input cannot
+drive the terminal.
 """
 
 from __future__ import annotations
@@ -17,13 +21,24 @@ import re
 import sys
 import traceback
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
 from aks_jumpbox.core.errors import OperationFailed, SpecError, UserError
 
-EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 1, 2, 70
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_SIGN_IN, EXIT_CHANGES, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 4, 70, 130
+# Every exit code, for `--help` (cli/main.py) and the README (tests/contract/test_docs.py holds them equal).
+EXIT_CODES: tuple[tuple[int, str], ...] = (
+    (0, "done (deploy --what-if --exit-code: nothing would change)"),
+    (EXIT_FAILED, "a check, build or Azure operation failed (the message keeps Azure's code)"),
+    (EXIT_BAD_INPUT, "bad input: a spec, lock, argument, variable or file (named, with the fix); nothing sent"),
+    (EXIT_SIGN_IN, "sign-in failed: no Azure credential (not signed in), or the token was refused"),
+    (EXIT_CHANGES, "deploy --what-if --exit-code: deploy would change something"),
+    (EXIT_INTERNAL, "internal error (a bug: please report it; AKS_JUMPBOX_DEBUG=1 shows the trace)"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C or SIGTERM)"),
+)
 DEBUG_VAR = "AKS_JUMPBOX_DEBUG"
 _ON, _OFF = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 
@@ -78,13 +93,78 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+class _Output:
+    """Whether this command's stdout is JSON (-o json): then its errors are JSON documents there too."""
+
+    json = False
+
+
+def set_json_output(value: bool) -> None:
+    _Output.json = value
+
+
+def json_output() -> bool:
+    return _Output.json
+
+
+def _record_output(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    set_json_output(value == "json")
+    return value
+
+
+def wants_json(argv: list[str]) -> bool:
+    """-o json / --output json / --output=json / -ojson among the arguments (before `--`): for errors
+    found before the option itself is read (a bad option earlier on the line)."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg in ("-ojson", "--output=json") or (arg in ("-o", "--output") and argv[i + 1 : i + 2] == ["json"]):
+            return True
+    return False
+
+
 def _say(text: str) -> None:
+    from aks_jumpbox.cli.annotations import defuse
+
     for line in printable(redact(text)).split("\n"):
-        click.echo(line, err=True)
+        click.echo(defuse(line), err=True)
 
 
-def _error(message: str, fix: str | None = None) -> None:
-    _say(f"error: {message}" + (f" {fix}" if fix else ""))
+@dataclass
+class ErrorReport:
+    """One error as every reader gets it: people (stderr), machines (JSON), GitHub (annotations)."""
+
+    exit_code: int
+    kind: str  # input | spec | sign-in | failed | internal | usage
+    message: str
+    fix: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    shown: list[str] | None = None  # stderr's lines when not "error: <message> <fix>"
+    problems: list[Any] = field(default_factory=list)  # a spec error's located problems
+
+    def lines(self) -> list[str]:
+        if self.shown is not None:
+            return self.shown
+        return [f"error: {self.message}" + (f" {self.fix}" if self.fix else "")]
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {**self.extra, "message": self.message, "fix": self.fix}
+        doc.update({"exit_code": self.exit_code, "kind": self.kind})
+        if self.problems:
+            doc["problems"] = [
+                {"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in self.problems
+            ]
+        return _clean_json(doc)
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    return value
 
 
 _PERMISSIONS = "Check the permissions of the file and its folder, or use another path."
@@ -113,20 +193,22 @@ _OS_ERRORS: dict[int, tuple[str, str]] = {
 _ENVIRONMENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
 
 
-def _os_error(exc: OSError) -> int:
+def _os_error(exc: OSError) -> ErrorReport:
     what, fix = _OS_ERRORS.get(exc.errno or 0, (exc.strerror or type(exc).__name__, "Check the path."))
     if exc.filename is not None:
         where = os.fsdecode(exc.filename)
         if exc.filename2 is not None:
             where += f" -> {os.fsdecode(exc.filename2)}"
-        _error(f"{where}: {what}.", fix)
-        return EXIT_BAD_INPUT
+        return ErrorReport(EXIT_BAD_INPUT, "input", f"{where}: {what}.", fix, {"path": where})
     if exc.errno in _ENVIRONMENT_ERRNOS:
-        _error(f"{what}.", fix)
-        return EXIT_BAD_INPUT
+        return ErrorReport(EXIT_BAD_INPUT, "input", f"{what}.", fix)
     # A socket, TLS or pipe failure: the operation failed, the input may well be fine.
-    _error(f"{type(exc).__name__}: {exc.strerror or exc}", "Check the network (DNS, proxy, firewall) and re-run.")
-    return EXIT_FAILED
+    return ErrorReport(
+        EXIT_FAILED,
+        "failed",
+        f"{type(exc).__name__}: {exc.strerror or exc}",
+        "Check the network (DNS, proxy, firewall) and re-run.",
+    )
 
 
 def issues_url() -> str:
@@ -143,49 +225,94 @@ def issues_url() -> str:
     return "the aks-jumpbox issue tracker"
 
 
-def report_error(exc: BaseException) -> int:
-    """Print exc for a person (one message, no traceback unless AKS_JUMPBOX_DEBUG=1); return the exit code."""
+def describe_error(exc: BaseException) -> ErrorReport:
+    """What to say about exc, and its exit code (see EXIT_CODES)."""
     if isinstance(exc, SpecError):
-        for problem in exc.problems:  # one line each: a newline in a file name or value is shown escaped
-            _say(f"error: {problem}".replace("\n", "\\n"))
-        return EXIT_BAD_INPUT
+        # One line each: a newline in a file name or value is shown escaped.
+        shown = [f"error: {problem}".replace("\n", "\\n") for problem in exc.problems]
+        first = str(exc.problems[0]) if exc.problems else str(exc)
+        more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+        return ErrorReport(EXIT_BAD_INPUT, "spec", first + more, None, shown=shown, problems=list(exc.problems))
     if isinstance(exc, UserError):
-        _error(str(exc))
-        return EXIT_BAD_INPUT
+        return ErrorReport(EXIT_BAD_INPUT, "input", exc.message, exc.fix, shown=[f"error: {exc}"])
     if isinstance(exc, OperationFailed):
-        _error(str(exc))
-        return EXIT_FAILED
-    if debug_enabled():
-        _say("".join(traceback.format_exception(exc)).rstrip("\n"))
+        code = getattr(exc, "exit_code", EXIT_FAILED)
+        kind = getattr(exc, "kind", "failed")
+        to_json = getattr(exc, "to_json", None)
+        extra = dict(to_json()) if callable(to_json) else {}
+        hint = getattr(exc, "hint", None)
+        if "message" in extra:  # Azure's own message, kept beside the whole sentence
+            extra["azureMessage"] = extra.pop("message")
+        first = str(exc).split("\n", 1)[0]
+        return ErrorReport(code, kind, first, hint, extra, shown=[f"error: {exc}"])
     if isinstance(exc, UnicodeDecodeError):
-        _error(f"an input is not UTF-8 text ({exc.reason} at byte {exc.start}).", "Save it as UTF-8 and re-run.")
-        return EXIT_BAD_INPUT
+        return ErrorReport(
+            EXIT_BAD_INPUT,
+            "input",
+            f"an input is not UTF-8 text ({exc.reason} at byte {exc.start}).",
+            "Save it as UTF-8 and re-run.",
+        )
     if isinstance(exc, UnicodeEncodeError):
-        _error(
+        return ErrorReport(
+            EXIT_BAD_INPUT,
+            "input",
             f"the output cannot be written in this terminal's encoding ({exc.encoding}).",
             "Use a UTF-8 locale or set PYTHONIOENCODING=utf-8.",
         )
-        return EXIT_BAD_INPUT
     if isinstance(exc, OSError):
         return _os_error(exc)
     if isinstance(exc, RecursionError):
-        _error(
+        return ErrorReport(
+            EXIT_BAD_INPUT,
+            "input",
             "an input is nested too deeply (or refers to itself) to be processed.",
             "Check the spec and lock you passed: they are a few levels deep.",
         )
-        return EXIT_BAD_INPUT
     if isinstance(exc, MemoryError):
-        _error(
+        return ErrorReport(
+            EXIT_BAD_INPUT,
+            "input",
             "ran out of memory reading the input.",
             "Check that -f and --lock name the spec and lock (not a device or a huge file).",
         )
-        return EXIT_BAD_INPUT
     first = (str(exc).strip().splitlines() or [""])[0][:300]
-    _error(
+    return ErrorReport(
+        EXIT_INTERNAL,
+        "internal",
         f"internal error ({type(exc).__name__}: {first}); please report it at {issues_url()}; "
-        f"run with {DEBUG_VAR}=1 for the trace"
+        f"run with {DEBUG_VAR}=1 for the trace",
     )
-    return EXIT_INTERNAL
+
+
+def show_error(report: ErrorReport) -> None:
+    """stderr for people; stdout's JSON document in JSON mode; annotations under GitHub Actions."""
+    from aks_jumpbox.cli import annotations
+
+    for line in report.lines():
+        _say(line)
+    if json_output():
+        try:
+            emit_json({"error": report.to_json()})
+        except (OSError, ValueError):  # stdout closed: stderr has said it
+            pass
+    if report.problems:
+        for p in report.problems:
+            annotations.emit(
+                "error", p.message, file=p.file, line=p.line, title=p.field or "spec", to_stderr=json_output()
+            )
+    else:
+        text = report.message + (f" {report.fix}" if report.fix else "")
+        annotations.emit("error", text, title=f"aks-jumpbox ({report.kind})", to_stderr=json_output())
+
+
+def report_error(exc: BaseException) -> int:
+    """Print exc for people and machines (one message, no traceback unless AKS_JUMPBOX_DEBUG=1); return
+    the exit code."""
+    if not isinstance(exc, UserError | OperationFailed) and debug_enabled():
+        _say("".join(traceback.format_exception(exc)).rstrip("\n"))
+    report = describe_error(exc)
+    show_error(report)
+    return report.exit_code
 
 
 def _size_var(value: str) -> bool:
@@ -213,7 +340,14 @@ def esc(value: object) -> str:
 
 
 def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    from aks_jumpbox.cli.annotations import enabled
+
+    if enabled():
+        # GitHub's runner reads `##[` anywhere in a line as a workflow command; in JSON it can only be
+        # inside a string, where \u0023 is the same `#`: the document's values are unchanged.
+        text = text.replace("##[", "\\u0023#[")
+    sys.stdout.write(text + "\n")
 
 
 output_option = click.option(
@@ -223,7 +357,8 @@ output_option = click.option(
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="text for people, json for machines.",
+    callback=_record_output,
+    help='text for people, json for machines (errors too: one {"error": ...} document on stdout).',
 )
 spec_option = click.option(
     "--file",

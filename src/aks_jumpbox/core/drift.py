@@ -86,7 +86,7 @@ def differences(planned: Any, live: Any, path: str = "", key: str = "") -> list[
     if isinstance(planned, list | tuple):
         if not isinstance(live, list) or len(live) != len(planned):
             return [Difference(path, list(planned), live)]
-        if all(not isinstance(x, dict | list) for x in planned) and _is_set_like(key):
+        if all(not isinstance(x, dict | list) for x in planned) and is_set_like(key):
             ok = sorted(map(str, planned)) == sorted(map(str, live))
             return [] if ok else [Difference(path, list(planned), live)]
         out = []
@@ -102,7 +102,8 @@ def differences(planned: Any, live: Any, path: str = "", key: str = "") -> list[
 _SET_LIKE = {"actions", "notactions", "dataactions", "notdataactions", "assignablescopes"}
 
 
-def _is_set_like(key: str) -> bool:
+def is_set_like(key: str) -> bool:
+    """A list under this key is compared as a set: ARM does not keep its order."""
     return key.lower() in _SET_LIKE
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from tests.hostile.case import DELETE, Case
+from tests.hostile.case import DELETE, PLAN, Case
 
 EOF = "AKS_JUMPBOX_SCRIPT_EOF"
 FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
@@ -596,5 +596,55 @@ def _markup_cases() -> list[Case]:
     ]
 
 
-CASES = _url_cases() + _deb822_cases() + _spec_field_cases() + _arm_cases() + _name_cases() + _markup_cases()
+# workflow-command: under GitHub Actions (GITHUB_ACTIONS=true) every output line is read for workflow
+# commands: a line starting `::` (after whitespace, split at CR or LF) or holding `##[` anywhere. A value
+# in an error, an annotation or a JSON document must not start a second command (add-mask, stop-commands).
+INJECTION = "x\n::add-mask::hostile\r::stop-commands::tok\n  ::error::forged ##[add-mask]y"
+_INJECTED = ("\n::add-mask", "\r::stop-commands", "\n  ::error::forged", "##[")
+GHA = {"GITHUB_ACTIONS": "true"}
+
+
+def _workflow_command_cases() -> list[Case]:
+    return [
+        reject("gha-spec-error", "workflow-command", "name", INJECTION, env=GHA, forbid=_INJECTED),
+        reject(
+            "gha-spec-error-json",
+            "workflow-command",
+            "name",
+            INJECTION,
+            env=GHA,
+            forbid=_INJECTED,
+            args=(*PLAN, "--output", "json"),
+            why="stdout holds the JSON error document: a `##[` in it is written \\u0023#[",
+        ),
+        reject(
+            "gha-tag-name",
+            "workflow-command",
+            "tags",
+            {"a\n  ::warning::tag ##[add-mask]z": "v"},
+            env=GHA,
+            forbid=_INJECTED + ("\n  ::warning",),
+        ),
+        Case(
+            "gha-usage-error",
+            "workflow-command",
+            "reject",
+            ("--only",),
+            args=("check", "--snapshot", "snap", "--only", INJECTION),
+            env=GHA,
+            forbid=_INJECTED,
+            max_lines=8,
+        ),
+    ]
+
+
+CASES = (
+    _url_cases()
+    + _deb822_cases()
+    + _spec_field_cases()
+    + _arm_cases()
+    + _name_cases()
+    + _markup_cases()
+    + _workflow_command_cases()
+)
 __all__ = ["APT", "CASES", "DELETE", "EOF", "GALLERY"]

@@ -6,27 +6,48 @@ import click
 
 from aks_jumpbox.cli.azure_common import azure_options, connect, json_errors, load_plan, plan_options
 from aks_jumpbox.cli.footprint import warn_foreign
-from aks_jumpbox.cli.present import console, emit_json, esc, output_option
+from aks_jumpbox.cli.present import EXIT_CHANGES, EXIT_FAILED, console, emit_json, esc, output_option
+
+_STYLE = {"Create": "green", "Delete": "red", "Modify": "yellow", "Deploy": "yellow", "Unsupported": "bold red"}
+_STYLE.update({"NoChange": "dim", "Ignore": "dim", "NoEffect": "dim"})
 
 
 @click.command("deploy")
 @plan_options
 @azure_options
 @click.option("--what-if", "what_if", is_flag=True, help="Read live state and show what would change; write nothing.")
+@click.option(
+    "--exit-code",
+    "exit_code",
+    is_flag=True,
+    help=f"With --what-if: exit {EXIT_CHANGES} when deploy would change something, 0 when nothing "
+    f"(like `git diff --exit-code`); {EXIT_FAILED} on a conflict or failure either way.",
+)
 @output_option
 @json_errors
 def command(
-    spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, what_if: bool, output: str
+    spec_path: str | None,
+    lock_path: str | None,
+    keep_on_error: bool,
+    azure_args,
+    what_if: bool,
+    exit_code: bool,
+    output: str,
 ) -> None:
     """Deploy custom roles, identity, role assignments and the image template, in dependency order.
 
     Idempotent: only what is missing or differs is written. Image templates are immutable; a changed
     spec gets a new template (named by its content), an unchanged one is left alone.
+
+    --what-if shows, per resource, what deploy would do and, per property path, the live value (-)
+    and the planned one (+); role definitions and assignments by role name, principal and scope.
     """
     from aks_jumpbox.azure import apply as ap
     from aks_jumpbox.azure.footprint import survey
     from aks_jumpbox.cli.progress import Presenter
 
+    if exit_code and not what_if:
+        raise click.UsageError("--exit-code reports what --what-if found: add --what-if, or drop --exit-code.")
     _, plan = load_plan(spec_path, lock_path, keep_on_error)
     with connect(plan, azure_args) as az:
         changes = ap.what_if(az, plan)
@@ -36,19 +57,7 @@ def command(
         warn_foreign(found.lines())
         foreign = [f.to_json() for f in found.foreign]
         if what_if:
-            if output == "json":
-                emit_json(
-                    {
-                        "whatIf": True,
-                        "template": plan.names.template,
-                        "changes": [c.to_json() for c in changes],
-                        "foreign": foreign,
-                    }
-                )
-            else:
-                show_changes(changes)
-            if any(c.action == "conflict" for c in changes):
-                raise click.exceptions.Exit(1)
+            show_what_if(plan, changes, output, exit_code=exit_code, foreign=foreign)
             return
         presenter = Presenter(output)
         done = ap.apply(az, plan, changes, on_change=presenter.deployed, on_note=presenter.note)
@@ -68,25 +77,40 @@ def command(
         console().print(f"deployed {len(done)} of {len(changes)} resources; template {esc(plan.names.template)}")
 
 
-def show_changes(changes) -> None:
-    from rich.table import Table
+def show_what_if(plan, changes, output: str, *, exit_code: bool = False, foreign: list[dict] | None = None) -> None:
+    """Print what-if's result; exit 1 on a conflict, EXIT_CHANGES with `exit_code` when deploy would write."""
+    from aks_jumpbox.report.whatif import what_if_result
 
-    from aks_jumpbox.cli.progress import ACTION_STYLE
+    result = what_if_result(plan, changes)
+    if output == "json":
+        emit_json(
+            {
+                "whatIf": True,
+                "status": "Succeeded",
+                "template": plan.names.template,
+                "changed": result.changed,
+                "counts": result.counts(),
+                "changes": [{**c.to_json(), **rc.to_json()} for c, rc in zip(changes, result.changes, strict=True)],
+                "foreign": foreign or [],
+            }
+        )
+    else:
+        show_changes(plan, result)
+    if result.conflict:
+        raise click.exceptions.Exit(EXIT_FAILED)
+    if exit_code and result.changed:
+        raise click.exceptions.Exit(EXIT_CHANGES)
 
-    table = Table(box=None, pad_edge=False, title="What deploy would do", title_justify="left")
-    for col in ("action", "type", "name"):
-        table.add_column(col)
-    for c in changes:
-        style = ACTION_STYLE.get(c.action, "")
-        table.add_row(f"[{style}]{esc(c.action)}[/]", esc(c.resource.type), esc(c.resource.name))
+
+def show_changes(plan, result) -> None:
+    from rich.text import Text
+
+    from aks_jumpbox.cli.annotations import defuse
+    from aks_jumpbox.cli.present import printable
+    from aks_jumpbox.report.whatif import render_line, text_lines
+
     con = console()
-    con.print(table)
-    for c in changes:
-        if c.differences or c.note:
-            con.print(f"[bold]{esc(c.resource.name)}[/] ({esc(c.resource.type)}):")
-            if c.note:
-                con.print(f"  {esc(c.note)}")
-            for d in c.differences[:20]:
-                con.print(f"  {esc(d.describe())}")
-    counts = {a: sum(1 for c in changes if c.action == a) for a in dict.fromkeys(c.action for c in changes)}
-    con.print(esc(", ".join(f"{n} {a}" for a, n in counts.items())))
+    for line in text_lines(plan, result):
+        # Live values come from Azure: under GitHub Actions none may read as a workflow command.
+        shown = defuse(printable(render_line(line)))
+        con.print(Text(shown, style=_STYLE.get(line.kind, "")), soft_wrap=True)

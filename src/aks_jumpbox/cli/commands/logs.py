@@ -89,7 +89,7 @@ def command(
     if report is not None and not report.failed_step and not report.failed_checks:
         steps = ", ".join(s.name for s in report.steps) or "none yet"
         con.print(f"no step failed (steps seen: {esc(steps)})")
-    show_logs(con, report, logs)
+    show_logs(con, report, logs, failed=not (run.succeeded or run.active or full))
 
 
 def _document(template: str, run: Any, logs: Any, report: Any) -> dict[str, Any]:
