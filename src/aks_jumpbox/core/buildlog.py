@@ -295,10 +295,10 @@ class StepBoard:
         return (item, self.items.index(item) + 1) if item is not None else None
 
     def label(self) -> str:
-        """'download 3/13', 'download 3/13 FAILED', '-' before the first marker."""
+        """'download 3/13', 'download 3/13 FAILED', 'none yet (13 planned)' before the first marker."""
         cur = self.current()
         if cur is None:
-            return "-"
+            return f"none yet ({len(self.items)} planned)"
         item, n = cur
         tail = " FAILED" if item.status == "failed" else " done" if item.status == "done" else ""
         return f"{item.name} {n}/{len(self.items)}{tail}"
