@@ -440,7 +440,12 @@ class ArmEmulator:
                 continue
             if wanted and res.type.lower() != wanted:
                 continue
-            items.append({k: res.body[k] for k in ("id", "name", "type", "location", "tags") if k in res.body})
+            item = {k: res.body[k] for k in ("id", "name", "type", "location", "tags") if k in res.body}
+            # $expand=createdTime adds when the resource was made
+            # (https://learn.microsoft.com/rest/api/resources/resources/list-by-resource-group).
+            if "createdtime" in (req.q("$expand") or "").lower() and res.meta.get("created_time"):
+                item["createdTime"] = res.meta["created_time"]
+            items.append(item)
         return self._list_response(req, items)
 
     def _providers(self, req: Request, segs: list[str]) -> Response:

@@ -4,7 +4,11 @@ A run moves through the sub-states Queued → Building → Customizing → [Opti
 Distributing and ends Succeeded / Failed / Canceled. It advances only when somebody looks (a GET of the
 template or of the run's operation): by default one sub-state per ``ticks_per_phase`` looks, or, with
 ``seconds_per_phase`` set, by elapsed time. Nothing runs in the background, so a test that stops looking
-(a killed CLI) finds the build where it left it. ``hold`` freezes runs.
+(a killed CLI) finds the build where it left it. ``hold`` freezes runs; a test then moves a held run
+itself, to the exact moment it wants a watcher to see (``advance``: a phase, and how far the build
+container's output has got), so what a watcher sees does not depend on timing. ``backdate`` moves a run's
+start into the past (a watcher attaching late); ``linger_build_containers`` leaves a finished run's build
+container (and its output) behind, as a guess at the worst a new run's watcher may find.
 
 Each rule cites its source here and in README.md ("what is emulated"); what has no source is marked
 "guess". The pages cited most:
@@ -16,7 +20,9 @@ Each rule cites its source here and in README.md ("what is emulated"); what has 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -167,11 +173,35 @@ class ImageBuilder:
         self.customizer_output: packerlog.StepOutput = packerlog.default_output
         self.validator_output: packerlog.StepOutput = packerlog.default_output
         self.runs: dict[str, BuildRun] = {}  # lower-case template id -> latest run
+        self.linger_build_containers = False
+        self.lingering: dict[str, list[str]] = {}  # lower-case container group id -> what it printed
 
     # ---- helpers for tests
 
     def run_of(self, template_id: str) -> BuildRun | None:
         return self.runs.get(template_id.lower())
+
+    def advance(self, template_id: str, phase: str, until: str | None = None) -> BuildRun:
+        """Move a (held) run on to ``phase``; in Customizing, with ``until`` (a regex), the build container has
+        printed the customization output up to and including the first line that matches."""
+        run = self.runs[template_id.lower()]
+        while run.sub_state != phase and not run.terminal:
+            self.observe(run, force=True)
+        if until is not None and run.custom_log is not None and not run.terminal:
+            lines = run.custom_log.lines
+            hit = next((i for i, line in enumerate(lines) if re.search(until, line)), None)
+            if hit is None:
+                raise AssertionError(f"no customization output line matches {until!r}")
+            run.live = run.preamble + lines[: hit + 1]
+        return run
+
+    def backdate(self, template_id: str, seconds: float) -> BuildRun:
+        """The run started ``seconds`` earlier than it did (its startTime and its phase clock)."""
+        run = self.runs[template_id.lower()]
+        start = dt.datetime.fromisoformat(run.start_time.replace("Z", "+00:00")) - dt.timedelta(seconds=seconds)
+        run.start_time = start.isoformat().replace("+00:00", "Z")
+        run.started -= seconds
+        return run
 
     def finish(self, template_id: str) -> BuildRun:
         """Drive a run to its end without anybody polling."""
@@ -273,6 +303,7 @@ class ImageBuilder:
                     "location": tpl.body.get("location"),
                     "properties": {"provisioningState": "Succeeded", **copy.deepcopy(props)},
                 },
+                meta={"created_time": now_iso()},  # Resources - List's createdTime (app.py, $expand)
             )
         )
         return rid
@@ -337,7 +368,9 @@ class ImageBuilder:
             self._put_blob(run, "customization.log", run.live)
         if run.validation_lines is not None:
             self._put_blob(run, "validation.log", run.validation_lines)
-        if run.container_group:
+        if run.container_group and self.linger_build_containers:
+            self.lingering[run.container_group.lower()] = list(run.live)
+        elif run.container_group:
             self.arm.store.delete(run.container_group)
         if run.build_vm and not keep_vm:
             self.arm.store.delete(run.build_vm)
@@ -347,9 +380,9 @@ class ImageBuilder:
     def container_logs(self, group_id: str) -> list[str] | None:
         """What the build container of a running build has printed, or None if no run owns the group."""
         for run in self.runs.values():
-            if run.container_group and ids.same(run.container_group, group_id):
+            if run.container_group and ids.same(run.container_group, group_id) and not run.terminal:
                 return list(run.live)  # reading it does not advance the build (a GET of the template does)
-        return None
+        return self.lingering.get(group_id.lower())
 
     def container_logs_response(self, group_id: str, container: str, req: Request) -> Response:
         """Containers - List Logs (https://learn.microsoft.com/rest/api/container-instances/containers/list-logs):

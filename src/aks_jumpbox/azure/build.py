@@ -7,6 +7,7 @@ without harm, `watch` re-attaches, and a dropped connection costs one missed loo
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 from aks_jumpbox.azure import resources as rs
 from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.errors import AzureFailure, arm, from_http
+from aks_jumpbox.core.buildlog import StepBoard
 from aks_jumpbox.core.runs import RunStatus
 
 # How long a watch tolerates Azure not answering at all before giving up (the build goes on).
@@ -31,10 +33,16 @@ class Snapshot:
 
     template: str
     run: RunStatus
-    elapsed: float | None = None  # seconds since this run started, as far as we watched
+    elapsed: float | None = None  # seconds since this run started (Azure's startTime), at this look
     log_tail: list[str] = field(default_factory=list)
     note: str | None = None  # e.g. "lost contact with Azure; retrying"
     log_source: str | None = None  # where log_tail comes from, or what it waits for
+    start: dt.datetime | None = None  # when the run started, so a view can count on between looks
+    steps: StepBoard | None = None  # the script's steps seen so far in the run's output
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 class Template:
@@ -125,13 +133,21 @@ class Template:
         log_tail: Callable[[dict[str, Any]], list[str] | None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], dt.datetime] = _utc_now,
     ) -> RunStatus:
         """Look until the run ends; returns its final status.
 
         `before` is the status from before we started a run: until the template shows a new run, its
-        old terminal state is not this run's result.
+        old terminal state is not this run's result. Elapsed time counts from the run's startTime in
+        Azure (so re-attaching 20 s into a run shows 00:20), from our own start until Azure shows it.
         """
         started = clock()
+
+        def snapshot(run: RunStatus, tail: list[str], note: str | None, source: str | None) -> Snapshot:
+            took = run.seconds(now())
+            elapsed = took if took is not None else clock() - started
+            return Snapshot(self.name, run, elapsed, tail, note, source, run.started, getattr(log_tail, "board", None))
+
         lost_since: float | None = None
         tail: list[str] = []
         source: str | None = None
@@ -173,11 +189,11 @@ class Template:
                     )
                 last = run if fresh else RunStatus("Running", "Queued", start_time=None)
                 if on_update:
-                    on_update(Snapshot(self.name, last, clock() - started, tail, note, source))
+                    on_update(snapshot(last, tail, note, source))
                 if fresh and run.finished:
                     return run
             elif on_update and last is not None:
-                on_update(Snapshot(self.name, last, clock() - started, tail, note, source))
+                on_update(snapshot(last, tail, note, source))
             sleep(interval)
 
 

@@ -25,6 +25,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.errors import AzureFailure, arm, error_code, from_http
 from aks_jumpbox.azure.resources import to_json
+from aks_jumpbox.core.runs import instant as _instant
 
 CONTAINER = "packerlogs"
 LOG_NAMES = ("customization.log", "validation.log")
@@ -37,26 +38,15 @@ WAITING = "waiting for the build VM's output"
 _FOLDER_IN_MESSAGE = re.compile(r"/packerlogs/([^/\s]+)/(?:customization|validation)\.log")
 
 
-def _instant(value: Any) -> dt.datetime | None:
-    """An ARM or blob time as an aware datetime (ARM may send 7 or 9 fractional digits)."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$", str(value).strip())
-    if not m:
-        return None
-    text = m[1] + (f".{m[2][:6]}" if m[2] else "") + ("+00:00" if m[3] in (None, "Z") else m[3])
-    return dt.datetime.fromisoformat(text)
-
-
 @dataclass(frozen=True)
 class Run:
     """Which run's logs to read: the folder its failure message names, else the newest one written after
-    it started."""
+    it started (strictly after, while it runs: Image Builder writes a run's logs when it ends, so a folder
+    from the second the run started is the previous run's)."""
 
     start_time: str | None = None
     message: str | None = None
+    active: bool = False
 
     @property
     def folder(self) -> str | None:
@@ -181,7 +171,10 @@ class LogReader:
             return (run.folder, by_folder[run.folder]) if run.folder in by_folder else (None, {})
         since = run.since if run is not None else None
         if since is not None:
-            by_folder = {k: v for k, v in by_folder.items() if newest((k, v)) >= since}
+            strict = run is not None and run.active
+            by_folder = {
+                k: v for k, v in by_folder.items() if newest((k, v)) > since or (not strict and newest((k, v)) == since)
+            }
         if not by_folder:
             return None, {}
         folder, blobs = max(by_folder.items(), key=newest)
@@ -231,29 +224,52 @@ class LiveOutput:
     source: str  # where it came from, or why there is nothing yet
 
 
-def live_output(az: Azure, group: str | None, lines: int = 200) -> LiveOutput:
-    """The build container's recent output (Containers - List Logs), or why it cannot be read now."""
+def _build_containers(az: Azure, group: str) -> list[dict[str, Any]]:
+    """The staging group's build container instances, with their creation times: Resources - List By Resource
+    Group returns createdTime when asked with $expand=createdTime
+    (https://learn.microsoft.com/rest/api/resources/resources/list-by-resource-group)."""
+    found = [
+        to_json(r) or {}
+        for r in az.resources.resources.list_by_resource_group(
+            group, filter=f"resourceType eq '{CONTAINER_GROUPS}'", expand="createdTime"
+        )
+    ]
+    return [r for r in found if str(r.get("name", "")).startswith(BUILD_CONTAINER_PREFIX)]
+
+
+def current_container(containers: list[dict[str, Any]], run_start: str | None) -> str | None:
+    """The build container of the run that started at run_start: one made since then (the newest, if a
+    previous run's lingers too), never one made before it. Without times to compare, the only one there is."""
+    start = _instant(run_start)
+    dated = [(c, _instant(c.get("createdTime"))) for c in containers]
+    if start is not None and any(t is not None for _, t in dated):
+        mine = [(c, t) for c, t in dated if t is not None and t >= start]
+        return max(mine, key=lambda ct: ct[1])[0]["name"] if mine else None
+    return containers[-1]["name"] if containers else None
+
+
+def live_output(az: Azure, group: str | None, lines: int = 200, run_start: str | None = None) -> LiveOutput:
+    """The current run's build container's recent output (Containers - List Logs), or why it cannot be
+    read now. A previous run's container that lingers is never read: its lines are not this run's."""
     if group is None:
         return LiveOutput("", f"{WAITING} (Image Builder has not made its staging resource group yet)")
     rid = f"/subscriptions/{az.subscription}/resourceGroups/{group}"
     try:
-        found = [
-            to_json(r) or {}
-            for r in az.resources.resources.list_by_resource_group(
-                group, filter=f"resourceType eq '{CONTAINER_GROUPS}'"
-            )
-        ]
-        names = [r["name"] for r in found if str(r.get("name", "")).startswith(BUILD_CONTAINER_PREFIX)]
-        if not names:
-            return LiveOutput("", f"{WAITING} (no build container in {group} yet)")
+        containers = _build_containers(az, group)
+        name = current_container(containers, run_start)
+        if name is None:
+            return LiveOutput("", f"{WAITING} (no build container of this run in {group} yet)")
         ci = az.containerinstance
-        container_group = to_json(ci.container_groups.get(group, names[0])) or {}
+        container_group = to_json(ci.container_groups.get(group, name)) or {}
         props = container_group.get("properties") or container_group
-        containers = [c.get("name") for c in props.get("containers") or [] if c.get("name")]
-        if not containers:
-            return LiveOutput("", f"{WAITING} (the build container {names[0]} has no container yet)")
-        logs = to_json(ci.containers.list_logs(group, names[0], containers[0], tail=lines)) or {}
-        return LiveOutput(str(logs.get("content") or ""), f"live output of {names[0]}")
+        names = [c.get("name") for c in props.get("containers") or [] if c.get("name")]
+        if not names:
+            return LiveOutput("", f"{WAITING} (the build container {name} has no container yet)")
+        logs = to_json(ci.containers.list_logs(group, name, names[0], tail=lines)) or {}
+        text = str(logs.get("content") or "")
+        return LiveOutput(
+            text, f"live output of {name}" if text.strip() else f"{WAITING} ({name} has printed nothing yet)"
+        )
     except ResourceNotFoundError:
         return LiveOutput("", f"{WAITING} (the build container is gone: the build is ending)")
     except HttpResponseError as exc:

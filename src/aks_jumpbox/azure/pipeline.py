@@ -13,8 +13,8 @@ from aks_jumpbox.azure.apply import Change, apply, what_if
 from aks_jumpbox.azure.build import Snapshot, Template
 from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.jit import image_assignment_keys, remove_image_role
-from aks_jumpbox.azure.logs import Logs, Run, live_output, reader_for, staging_group
-from aks_jumpbox.core.buildlog import LogReport, parse_log, tail
+from aks_jumpbox.azure.logs import WAITING, Logs, Run, live_output, reader_for, staging_group
+from aks_jumpbox.core.buildlog import LogReport, StepBoard, parse_log, plan_steps, tail
 from aks_jumpbox.core.plan import Plan
 from aks_jumpbox.core.runs import Decision, RunStatus, decide
 
@@ -92,28 +92,35 @@ class LiveTail:
     """Feeds Template.watch the last lines the running build printed; never fails the watch.
 
     Live output is in the build container, not in packerlogs, which gets the logs only when the build
-    ends (azure/logs.py): so this reads the container's logs, and says what it is waiting for when it
-    cannot. `status` tells where the lines came from, or why there are none.
+    ends (azure/logs.py): so this reads the current run's container's logs, and says what it is waiting
+    for when it cannot. `status` tells where the lines came from, or why there are none; `board` is the
+    checklist of the script's steps seen so far (planned: the steps the plan's provision.sh has).
     """
 
-    def __init__(self, az: Azure, lines: int) -> None:
-        self.az, self.lines = az, lines
+    def __init__(self, az: Azure, lines: int, planned: tuple[str, ...] = ()) -> None:
+        self.az, self.lines, self.planned = az, lines, planned
         self.group: str | None = None
         self.status: str | None = None
         self.error: str | None = None
+        self.board = StepBoard(planned)
+        self._run: str | None = None
 
     def __call__(self, template: dict[str, Any]) -> list[str] | None:
         try:
-            if not RunStatus.from_template(template).active:
+            run = RunStatus.from_template(template)
+            if not run.active:
                 return None
+            if run.start_time != self._run:  # another run: its own checklist
+                self._run, self.board = run.start_time, StepBoard(self.planned)
             if self.group is None:
                 self.group = staging_group(self.az, template)
-            out = live_output(self.az, self.group)
+            out = live_output(self.az, self.group, run_start=run.start_time)
             self.status = out.source
+            self.board.feed(out.text)
             return tail(out.text, self.lines) if out.text else []
         except Exception as exc:
             self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.status = f"waiting for the build VM's output ({self.error})"
+            self.status = f"{WAITING} ({self.error})"
             return None
 
 
@@ -126,7 +133,7 @@ def fetch_logs(
     if reader is None:
         return None, None
     last = RunStatus.from_template(live)
-    logs = reader.fetch(Run(last.start_time, last.message) if last.state else None)
+    logs = reader.fetch(Run(last.start_time, last.message, last.active) if last.state else None)
     if not logs.texts:
         return logs, None
     custom = parse_log(logs.texts.get("customization.log", ""))
@@ -162,7 +169,7 @@ def build(az: Azure, plan: Plan, opts: Options, progress: Progress) -> Outcome:
         outcome.run = template.status()
         return outcome
 
-    tailer = LiveTail(az, opts.tail_lines)
+    tailer = LiveTail(az, opts.tail_lines, plan_steps(plan))
     outcome.run = template.watch(
         before=before if decision.action == "run" else None,
         interval=opts.interval,

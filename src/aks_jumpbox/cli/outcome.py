@@ -69,7 +69,9 @@ def show_outcome(con: Any, outcome: Any, hint_logs: str) -> None:
     else:
         message = (run.message or "").strip()
         con.print(
-            f"[bold red]build {esc(run.state)}[/] ({esc(run.sub_state or '-')}) for template {esc(outcome.template)}"
+            f"[bold red]build {esc(run.state)}[/]"
+            + (f" in phase {esc(run.sub_state)}" if run.sub_state else "")
+            + f" for template {esc(outcome.template)}"
         )
         if message:
             con.print(f"  Image Builder says: {esc(message[:1000])}", soft_wrap=True)

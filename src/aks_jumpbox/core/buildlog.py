@@ -12,7 +12,12 @@ marker's name must be a concrete step name, never a format placeholder.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from aks_jumpbox.core.plan import Plan
 
 _STEP = re.compile(
     r"==> aks-jumpbox step (?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*) "
@@ -163,3 +168,137 @@ def tail(text: str, n: int = 8) -> list[str]:
 
 def _short(line: str) -> str:
     return re.sub(r"^\s*azure-arm:\s?", "", _body(line)).strip()
+
+
+# ---- the provision script's steps, as a checklist for the live view
+
+
+def planned_steps(*, mirror_ca: bool, apt_mirror: bool, tools: Sequence[str]) -> tuple[str, ...]:
+    """The step markers provision.sh prints, in order (data/scripts/provision.sh `main`): a mirror CA and an
+    apt mirror add a step each, every tool of the plan one `tool:<name>` step."""
+    return (
+        "wait-for-boot",
+        *(("trust-mirror-ca",) if mirror_ca else ()),
+        *(("apt-sources",) if apt_mirror else ()),
+        "apt-upgrade",
+        "download",
+        "azure-cli",
+        *(f"tool:{t}" for t in tools),
+        "sshd-hardening",
+        "manifest",
+        "cleanup",
+    )
+
+
+def plan_steps(plan: Plan) -> tuple[str, ...]:
+    return planned_steps(
+        mirror_ca=bool(plan.spec.mirror.ca_certificate),
+        apt_mirror=bool(plan.apt.archive),
+        tools=[a.name for a in plan.artifacts],
+    )
+
+
+StepStatus = Literal["pending", "running", "done", "failed"]
+
+
+@dataclass
+class StepItem:
+    name: str
+    status: StepStatus = "pending"
+    why: str | None = None
+
+
+@dataclass(frozen=True)
+class StepChange:
+    """One step's move, for a log stream or a JSON Lines event."""
+
+    name: str
+    index: int  # 1-based position in the checklist
+    total: int
+    status: StepStatus
+    why: str | None = None
+
+
+class StepBoard:
+    """The checklist of a run's script steps, from the markers in whatever output has been seen so far.
+
+    Output arrives as overlapping tails of a growing log, so a marker may be seen twice or never: the board
+    only moves forward, and a step that begins means every earlier step is over (the script runs them one
+    after another under `set -e`; a step skipped by its guard prints nothing)."""
+
+    def __init__(self, planned: Sequence[str] = ()) -> None:
+        self.items = [StepItem(n) for n in planned]
+
+    def _item(self, name: str) -> tuple[int, StepItem]:
+        for i, item in enumerate(self.items):
+            if item.name == name:
+                return i, item
+        self.items.append(StepItem(name))  # a step the plan did not announce (validate.sh's, a newer script)
+        return len(self.items) - 1, self.items[-1]
+
+    def _move(self, i: int, status: StepStatus, why: str | None, changes: list[StepChange]) -> None:
+        item = self.items[i]
+        order = ("pending", "running", "done", "failed")
+        if order.index(status) <= order.index(item.status):
+            return
+        item.status, item.why = status, why or item.why
+        changes.append(StepChange(item.name, i + 1, len(self.items), status, item.why))
+
+    def feed(self, text: str) -> list[StepChange]:
+        """Take in the markers of `text`; returns what moved."""
+        changes: list[StepChange] = []
+        for raw in text.splitlines():
+            line = _clean(raw)
+            if _ECHOED.search(line) or is_debug(line):
+                continue
+            m = _STEP.search(line)
+            if not m:
+                continue
+            i, _ = self._item(m["name"])
+            for j in range(i):
+                if self.items[j].status in ("pending", "running"):
+                    self._move(j, "done", None, changes)
+            if m["event"] == "begin":
+                self._move(i, "running", None, changes)
+            elif m["event"] == "end":
+                self._move(i, "running", None, changes)
+                self._move(i, "done", None, changes)
+            else:
+                self._move(i, "running", None, changes)
+                self._move(i, "failed", m["why"].strip(), changes)
+        return changes
+
+    def fail(self, name: str, why: str | None = None) -> list[StepChange]:
+        """The run failed in `name` (from the whole log, or the step that was running when it ended)."""
+        changes: list[StepChange] = []
+        i, _ = self._item(name)
+        for j in range(i):
+            if self.items[j].status in ("pending", "running"):
+                self._move(j, "done", None, changes)
+        self._move(i, "running", None, changes)
+        self._move(i, "failed", why, changes)
+        return changes
+
+    def running(self) -> StepItem | None:
+        return next((s for s in self.items if s.status == "running"), None)
+
+    def failed(self) -> StepItem | None:
+        return next((s for s in self.items if s.status == "failed"), None)
+
+    def current(self) -> tuple[StepItem, int] | None:
+        """The step to show: the failed one, else the running one, else the last one done; with its 1-based
+        position."""
+        item = self.failed() or self.running()
+        if item is None:
+            done = [s for s in self.items if s.status == "done"]
+            item = done[-1] if done else None
+        return (item, self.items.index(item) + 1) if item is not None else None
+
+    def label(self) -> str:
+        """'download 3/13', 'download 3/13 FAILED', 'none yet (13 planned)' before the first marker."""
+        cur = self.current()
+        if cur is None:
+            return f"none yet ({len(self.items)} planned)"
+        item, n = cur
+        tail = " FAILED" if item.status == "failed" else " done" if item.status == "done" else ""
+        return f"{item.name} {n}/{len(self.items)}{tail}"

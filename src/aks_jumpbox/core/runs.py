@@ -7,6 +7,8 @@ Canceled; runSubState: Queued | Building | Customizing | Optimizing | Validating
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -34,6 +36,37 @@ class RunStatus:
         )
 
     @property
+    def started(self) -> dt.datetime | None:
+        return instant(self.start_time)
+
+    @property
+    def ended(self) -> dt.datetime | None:
+        return instant(self.end_time)
+
+    def seconds(self, now: dt.datetime | None = None) -> float | None:
+        """How long the run took (ended) or has taken so far (active, by `now`), from Azure's startTime: a
+        watcher that attaches late still counts from the run's start."""
+        start = self.started
+        end = self.ended if self.finished else None
+        if end is None and self.active and now is not None:
+            end = now
+        if start is None or end is None:
+            return None
+        return max(0.0, (end - start).total_seconds())
+
+    def since(self, now: dt.datetime | None = None) -> str:
+        """'Succeeded since 2026-06-01 10:31:02 UTC (took 31:02)', 'Running / Customizing since … (12:03 so
+        far)': for `status`; whole seconds, no microseconds."""
+        label, took = self.label(), self.seconds(now)
+        if self.finished and self.ended is not None:
+            return f"{label} since {clock_text(self.ended)}" + (
+                f" (the run took {hms(took)})" if took is not None else ""
+            )
+        if self.started is not None:
+            return f"{label} since {clock_text(self.started)}" + (f" ({hms(took)} so far)" if took is not None else "")
+        return label
+
+    @property
     def active(self) -> bool:
         return self.state in ACTIVE
 
@@ -52,13 +85,47 @@ class RunStatus:
         return f"{self.state} / {self.sub_state}" if self.sub_state and self.active else self.state
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "runState": self.state,
             "runSubState": self.sub_state,
             "message": self.message,
             "startTime": self.start_time,
             "endTime": self.end_time,
         }
+        took = self.seconds() if self.finished else None
+        if took is not None:
+            out["durationSeconds"] = int(took)
+        return out
+
+
+def instant(value: Any) -> dt.datetime | None:
+    """An ARM or blob time as an aware datetime (ARM may send 7 or 9 fractional digits), None if unreadable."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$", str(value).strip())
+    if not m:
+        return None
+    text = m[1] + (f".{m[2][:6]}" if m[2] else "") + ("+00:00" if m[3] in (None, "Z") else m[3])
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def clock_text(when: dt.datetime, *, date: bool = True) -> str:
+    """'2026-06-01 10:31:02 UTC': whole seconds, in UTC (Azure's times are UTC)."""
+    utc = when.astimezone(dt.UTC)
+    return utc.strftime("%Y-%m-%d %H:%M:%S UTC" if date else "%H:%M:%S UTC")
+
+
+def hms(seconds: float | None) -> str:
+    """'04:07', '1:02:03'; '-' when unknown."""
+    if seconds is None:
+        return "-"
+    s = max(0, int(seconds))
+    return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
 
 
 def _s(value: Any) -> str | None:

@@ -15,25 +15,38 @@ from aks_jumpbox.cli.azure_common import (
     rerun_hint,
     sigterm_as_interrupt,
 )
-from aks_jumpbox.cli.present import console, emit_json, esc, output_option
+from aks_jumpbox.cli.present import console, esc, output_option
 from aks_jumpbox.core.errors import OperationFailed
 
 if TYPE_CHECKING:
+    from aks_jumpbox.cli.progress import Presenter
     from aks_jumpbox.core.plan import Plan
     from aks_jumpbox.preflight.checks import Report
     from aks_jumpbox.preflight.source import Source
 
 
-def run_preflight(plan: Plan, source: Source, output: str) -> Report:
-    """Run the preflight checks against source; stop the build when one fails."""
+def run_preflight(plan: Plan, source: Source, output: str, presenter: Presenter | None = None) -> Report:
+    """Run the preflight checks against source and show their summary line with every failure and warning
+    (a JSON Lines event with -o json); stop the build when one fails."""
     from aks_jumpbox.preflight.checks import run_checks
 
     report = run_checks(plan, source)
+    if presenter is not None:
+        presenter.preflight(report)
+    elif output != "json":
+        console().print(esc(str(report)))
     if not report.ok:
-        if output != "json":
-            console().print(esc(str(report)))
         raise OperationFailed("preflight checks failed; fix what they report (or pass --skip-check to build anyway)")
     return report
+
+
+def hints(spec_path: str | None, keep_on_error: bool):
+    """Spell a follow-up command with the user's spec (and --keep-on-error for the commands of this template)."""
+
+    def hint(command: str, extra: str) -> str:
+        return rerun_hint(command, spec_path, keep_on_error and command in ("logs", "watch", "build"), extra)
+
+    return hint
 
 
 @click.command("build")
@@ -76,8 +89,7 @@ def command(
     On failure the build logs are fetched and the failing step named.
     """
     from aks_jumpbox.azure import pipeline
-    from aks_jumpbox.cli.outcome import show_outcome
-    from aks_jumpbox.cli.progress import Presenter
+    from aks_jumpbox.cli.progress import Presenter, present_outcome
 
     _, plan = load_plan(spec_path, lock_path, keep_on_error)
     az = connect(plan, azure_args)
@@ -94,10 +106,13 @@ def command(
             if not skip_check:
                 from aks_jumpbox.azure.preflight import LiveSource
 
-                run_preflight(plan, LiveSource(az), output)
+                run_preflight(plan, LiveSource(az), output, presenter)
             outcome = pipeline.build(az, plan, opts, presenter)
+            presenter.finished(outcome)
         except KeyboardInterrupt:
             presenter.stop()
+            if presenter.json:
+                presenter.emit("detached", started=presenter.started)
             if presenter.started:
                 click.echo(
                     f"\ndetached: the build goes on in Azure. Re-attach with `{watch_hint}`, "
@@ -113,11 +128,8 @@ def command(
             raise click.exceptions.Exit(130) from None
         finally:
             presenter.stop()
-    if output == "json":
-        emit_json(outcome.to_json())
-    else:
-        show_outcome(console(), outcome, rerun_hint("logs", spec_path, keep_on_error))
-        if no_wait and outcome.run is not None and outcome.run.active:
-            console().print(f"follow it with `{esc(watch_hint)}`")
+    present_outcome(presenter, outcome, plan, hints(spec_path, keep_on_error))
+    if output != "json" and no_wait and outcome.run is not None and outcome.run.active:
+        console().print(f"follow it with `{esc(watch_hint)}`")
     if not outcome.ok:
         raise click.exceptions.Exit(1)

@@ -37,6 +37,8 @@ def command(
     output: str,
 ) -> None:
     """Show the state of the plan's image template and its last build (one look; `watch` follows)."""
+    import datetime as dt
+
     from aks_jumpbox.azure.logs import staging_group
     from aks_jumpbox.azure.pipeline import template_of
     from aks_jumpbox.core.runs import RunStatus
@@ -70,13 +72,8 @@ def command(
         )
         return
     con.print(f"template  {esc(template.name)} ({esc(doc['provisioningState'])})")
-    con.print(
-        esc(
-            f"last run  {run.label()}"
-            + (f" since {run.start_time}" if run.start_time else "")
-            + (f", ended {run.end_time}" if run.end_time else "")
-        )
-    )
+    # "Succeeded since 2026-06-01 10:31:02 UTC (the run took 31:02)": whole seconds, with the run's duration.
+    con.print(esc(f"last run  {run.since(dt.datetime.now(dt.UTC))}"))
     if run.message:
         con.print(f"message   {esc(run.message[:1000])}", soft_wrap=True)
     con.print(f"image     {esc(plan.image_id)} ({'exists' if image else 'not built'})", soft_wrap=True)

@@ -14,7 +14,7 @@ from aks_jumpbox.cli.azure_common import (
     sigterm_as_interrupt,
 )
 from aks_jumpbox.cli.commands.status import template_option
-from aks_jumpbox.cli.present import console, emit_json, output_option
+from aks_jumpbox.cli.present import output_option
 
 
 @click.command("watch")
@@ -38,14 +38,15 @@ def command(
     interval: float | None,
     output: str,
 ) -> None:
-    """Follow the template's current build: state, step, elapsed time and the log tail.
+    """Follow the template's current build: state, phase, the script's steps, elapsed time and the log tail.
 
     Exits 0 when the build succeeded, 1 when it failed (with the failing step and log lines).
     Ctrl-C detaches again; the build goes on.
     """
     from aks_jumpbox.azure import pipeline
-    from aks_jumpbox.cli.outcome import show_outcome
-    from aks_jumpbox.cli.progress import Presenter
+    from aks_jumpbox.cli.commands.build import hints
+    from aks_jumpbox.cli.progress import Presenter, present_outcome
+    from aks_jumpbox.core.buildlog import plan_steps
     from aks_jumpbox.core.runs import Decision
 
     _, plan = load_plan(spec_path, lock_path, keep_on_error)
@@ -64,11 +65,20 @@ def command(
                     f"template {template.name} has never been run; start a build with "
                     f"`{rerun_hint('build', spec_path, keep_on_error)}`"
                 )
+            # Another template of this spec may have another script: its steps are those its output shows.
+            planned = plan_steps(plan) if template.name == plan.template.name else ()
             outcome.run = template.watch(
-                interval=opts.interval, on_update=presenter.update, log_tail=pipeline.LiveTail(az, opts.tail_lines)
+                interval=opts.interval,
+                on_update=presenter.update,
+                log_tail=pipeline.LiveTail(az, opts.tail_lines, planned),
             )
+            # Only the watcher that saw the end removes the JIT role, and only if the spec asks.
+            pipeline.finish(az, plan, template, outcome, opts)
+            presenter.finished(outcome)
         except KeyboardInterrupt:
             presenter.stop()
+            if presenter.json:
+                presenter.emit("detached", started=True)
             click.echo(
                 f"\ndetached: the build goes on in Azure. Re-attach with "
                 f"`{rerun_hint('watch', spec_path, keep_on_error)}`.",
@@ -77,11 +87,6 @@ def command(
             raise click.exceptions.Exit(130) from None
         finally:
             presenter.stop()
-        # Only the watcher that saw the end removes the JIT role, and only if the spec asks.
-        pipeline.finish(az, plan, template, outcome, opts)
-    if output == "json":
-        emit_json(outcome.to_json())
-    else:
-        show_outcome(console(), outcome, rerun_hint("logs", spec_path, keep_on_error))
+    present_outcome(presenter, outcome, plan, hints(spec_path, keep_on_error))
     if not outcome.ok:
         raise click.exceptions.Exit(1)
