@@ -24,7 +24,7 @@ SAFE_BARE = re.compile(r"[A-Za-z0-9@%+=:,./_-]+")  # what shlex.quote leaves unq
 # ARM evaluates a string that starts with "[" and ends with "]"; "[[" escapes it (and only then).
 # https://learn.microsoft.com/azure/azure-resource-manager/templates/template-expressions#escape-characters
 ARM_LITERAL = re.compile(r"'(?:[^']|'')*'")
-TOOL_FUNCTIONS = ("[reference(", "[resourceId(", "[format(", "[parameters(")
+TOOL_FUNCTIONS = ("[reference(", "[resourceId(", "[format(", "[parameters(", "[union(")
 SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 EGRESS_LINE = re.compile(r"^[A-Za-z0-9*.:\-]+$")
 # The tool tables' columns, as the renderer names them (the scripts read rows into these names).
