@@ -222,6 +222,18 @@ def svg(diagram: str) -> str:
     return out if out.endswith("\n") else out + "\n"
 
 
-def markdown(diagram: str, title: str) -> str:
-    """The diagram in a Markdown file of its own (what `check --diagram x.md` writes)."""
-    return f"# {title}\n\n```mermaid\n{diagram}```\n"
+LEGEND = (
+    "Each flow, host and the firewall carry the verdict of the `check` findings that cover them "
+    "(`nsg.<flow>`, `egress.<subnet>.<host>:<port>`, `egress.<subnet>.path` / `.firewall`); "
+    "a group edge carries its worst host. unchecked: no finding covered it."
+)
+
+
+def write_verdict_diagram(path: str, plan: Plan, verdicts: Mapping[str, str]) -> None:
+    """`check --diagram PATH`: Markdown (a fenced diagram and its legend) for *.md, else the Mermaid source."""
+    from aks_jumpbox.adapters.files import write_file
+
+    text = network_diagram(plan, verdicts)
+    if path.lower().endswith(".md"):
+        text = f"# Network contract, as checked\n\n{LEGEND}\n\n```mermaid\n{text}```\n"
+    write_file(path, text)

@@ -23,9 +23,24 @@ _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
     help="Check offline against a folder of ARM JSON documents (as `aks-jumpbox snapshot` writes); "
     "default: read live Azure.",
 )
+@click.option(
+    "--diagram",
+    "diagram",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="PATH",
+    help="Also write the network diagram with each flow coloured by its verdict: Markdown when PATH ends in .md, "
+    "else Mermaid source.",
+)
 @output_option
 def command(
-    spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, snapshot: str | None, output: str
+    spec_path: str | None,
+    lock_path: str | None,
+    keep_on_error: bool,
+    azure_args,
+    snapshot: str | None,
+    diagram: str | None,
+    output: str,
 ) -> None:
     """Prove what a build needs before it starts: NSG flows, firewall egress, subnets, region,
     resource providers, role assignments and your permissions, the source image and the template.
@@ -49,6 +64,10 @@ def command(
             found = survey(az, plan)  # other specs' resources: warned about, never checked or counted
         warn_foreign(found.lines())
         foreign = [f.to_json() for f in found.foreign]
+    if diagram is not None:
+        from aks_jumpbox.render.diagram import write_verdict_diagram
+
+        write_verdict_diagram(diagram, plan, {f.id: str(f.status) for f in report.checks})
     if output == "json":
         emit_json(report.to_json() if foreign is None else {**report.to_json(), "foreign": foreign})
     else:
