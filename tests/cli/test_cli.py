@@ -133,3 +133,12 @@ def test_plan_svg_without_the_extra_is_one_message(monkeypatch):
     with pytest.raises(UserError, match=r"--svg: .*mermaidx") as e:
         plan._need_svg()
     assert "aks-jumpbox[svg]" in str(e.value.fix)
+
+
+def test_shell_completion_as_the_readme_documents_it():
+    r = run_cli(env={"_AKS_JUMPBOX_COMPLETE": "bash_source"})
+    assert r.returncode == 0 and "_aks_jumpbox_completion()" in r.stdout and "complete " in r.stdout
+    words = {"_AKS_JUMPBOX_COMPLETE": "bash_complete", "COMP_WORDS": "aks-jumpbox pl", "COMP_CWORD": "1"}
+    assert run_cli(env=words).stdout.split() == ["plain,plan"]
+    words |= {"COMP_WORDS": "aks-jumpbox check --dia", "COMP_CWORD": "2"}
+    assert run_cli(env=words).stdout.split() == ["plain,--diagram"]
