@@ -14,6 +14,7 @@ from aks_jumpbox.render.diagram import ID_RE, label, network_diagram
 from aks_jumpbox.render.network import deploy_commands, network_hub_template, network_spoke_template
 from aks_jumpbox.render.output import render_files
 from tests.conftest import make_plan, variant
+from tests.hostile.inert import check_diagram, mermaid_problems
 
 PROXY = {
     "build__container_instance_subnet_id": None,
@@ -32,26 +33,9 @@ WESTEUROPE = {
     "distribute__managed_image__resource_group": "rg-images-weu",
 }
 
-# Every line of a diagram is one of the shapes the renderer writes, and a label is a quoted run of plain
-# characters, entity codes and the renderer's own <br>: nothing a value could add parses as anything else.
-_LABEL = r'"(?:[A-Za-z0-9 .,:/()*+_-]|#\d+;|<br>)*"'
-_ID = r"[a-z][a-z0-9_]*"
-_GRAMMAR = [
-    r"flowchart LR",
-    r"  %% network contract: [A-Za-z0-9 .,:/()*+_#;-]*",
-    rf"\s*subgraph {_ID}\[{_LABEL}\]",
-    r"\s*direction TB",
-    r"\s*end",
-    rf"\s*{_ID}(?:\[{_LABEL}\]|\[\[{_LABEL}\]\]|\(\[{_LABEL}\]\)|\{{\{{{_LABEL}\}}\}})",
-    rf"  {_ID} (?:-->|-\.->)\|{_LABEL}\| {_ID}",
-    r"  classDef (?:pass|warn|fail|skip|unchecked) [a-z:#0-9,-]+(?: [0-9]+)?",
-    rf"  class {_ID}(?:,{_ID})* (?:pass|warn|fail|skip|unchecked)",
-    r"  linkStyle \d+ stroke:#[0-9a-f]{6},stroke-width:\dpx",
-]
-
 
 def grammar_problems(diagram: str) -> list[str]:
-    return [line for line in diagram.splitlines() if not any(re.fullmatch(g, line) for g in _GRAMMAR)]
+    return mermaid_problems(diagram)
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +51,16 @@ def test_label_keeps_plain_text_and_encodes_everything_else():
     assert out.count("#34;") == 5 and "#10;" in out and "#96;" in out
 
 
-def test_the_grammar_check_can_fail():
+def test_the_grammar_check_can_fail(default_plan):
     assert grammar_problems('flowchart LR\n  a["x"] --> b\n  click a "javascript:x"\n') == [
         '  a["x"] --> b',
         '  click a "javascript:x"',
     ]
+    md = render_files(default_plan)["network/contract.md"]
+    assert check_diagram({"network/contract.md": md}) == []
+    broken = md.replace('"build VM"', '"build VM"]\n  click build_vm "javascript:x"\n  x["')
+    assert len(check_diagram({"network/contract.md": broken})) == 2
+    assert check_diagram({"network/contract.md": md.replace("```\n", "", 1)}) != []
 
 
 def test_the_diagram_is_deterministic_and_only_writes_its_own_shapes(default_plan, proxy_plan):
