@@ -101,7 +101,7 @@ def test_plan_summary_folds_long_types_names_and_ids_at_80_columns(tmp_path):
     for col, whole in (
         (0, "Microsoft.VirtualMachineImages/imageTemplates"),
         (0, "Microsoft.ManagedIdentity/userAssignedIdentities"),
-        (1, "id-aksjb-imagebuilder"),
+        (1, json.loads(run_cli("plan", "--no-write", "-o", "json").stdout)["names"]["identity"]),
         (
             2,
             "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-enterprise-networking-spokes-eastus2",

@@ -184,7 +184,8 @@ def test_the_cleanup_table_shows_custom_role_names_whole(terminal):
 
     role = "[aks-jumpbox] Image Builder Image Writer (aksjb, 00000000)"
     deletion = SimpleNamespace(exists=True, kind="custom role", name=role, note="[bold]why[/]")
-    cleanup._show(cleanup.console(), [deletion])
+    cleanup._show(cleanup.console(), [deletion], "aksjb[x]")
     raw = terminal.getvalue()
     _literal(raw, role)
     _literal(raw, "[bold]why[/]")
+    _literal(raw, "aksjb[x]")

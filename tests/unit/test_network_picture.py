@@ -176,7 +176,10 @@ def test_the_hub_template_holds_only_the_rule_collection_group_and_names_no_poli
 def test_deploy_commands_use_the_specs_own_names(default_data, default_lock):
     plan = make_plan(variant(default_data, **WESTEUROPE), default_lock)
     text = "\n".join(deploy_commands(plan, "out"))
-    assert f"az deployment group create --subscription {SUB} -g rg-net-weu -n aks-jumpbox-network-spoke-aksjb" in text
+    assert (
+        f"az deployment group create --subscription {SUB} -g rg-net-weu -n aks-jumpbox-network-spoke-{plan.names.spec} "
+        in text
+    )
     assert "-f out/arm/network-spoke.json" in text and "-f out/arm/network-hub.json" in text
     assert '-p firewallPolicyName="$FIREWALL_POLICY"' in text and '-g "$HUB_RESOURCE_GROUP"' in text
     assert f"--ids /subscriptions/{SUB}/resourceGroups/rg-net-weu/providers/Microsoft.Network/virtualNetworks/" in text

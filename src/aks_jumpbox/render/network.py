@@ -111,7 +111,7 @@ def deploy_commands(plan: Plan, out: str = "out") -> list[str]:
     lines = [
         "# spoke: the NSGs, attached to the subnets (the virtual network's resource group)",
         f"az deployment group create --subscription {q(sid.subscription)} -g {q(sid.resource_group)} "
-        f"-n aks-jumpbox-network-spoke-{plan.spec.name} -f {q(base + kinds.NETWORK_SPOKE_JSON)}",
+        f"-n aks-jumpbox-network-spoke-{plan.names.spec} -f {q(base + kinds.NETWORK_SPOKE_JSON)}",
         "# or, with -p attachToSubnets=false above, attach them with az (it keeps every other subnet property):",
     ]
     for _, subnet in _subnets(plan):
@@ -120,7 +120,7 @@ def deploy_commands(plan: Plan, out: str = "out") -> list[str]:
     lines += [
         "# hub: the egress allow-list in your Azure Firewall policy (its own subscription and resource group)",
         'az deployment group create --subscription "$HUB_SUBSCRIPTION" -g "$HUB_RESOURCE_GROUP" '
-        f"-n aks-jumpbox-network-hub-{plan.spec.name} -f {q(base + kinds.NETWORK_HUB_JSON)} "
+        f"-n aks-jumpbox-network-hub-{plan.names.spec} -f {q(base + kinds.NETWORK_HUB_JSON)} "
         '-p firewallPolicyName="$FIREWALL_POLICY"',
     ]
     return lines
