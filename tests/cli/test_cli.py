@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 
 import yaml
@@ -84,3 +85,60 @@ def test_plan_ends_with_the_next_step():
 
     assert "aks-jumpbox init" in _next_step("<embedded default jumpbox.yaml>")
     assert "aks-jumpbox check" in _next_step("jumpbox.yaml") and "build" in _next_step("jumpbox.yaml")
+
+
+def test_plan_summary_folds_long_types_names_and_ids_at_80_columns(tmp_path):
+    r = run_cli("plan", "--out", str(tmp_path / "o"), env={"COLUMNS": "80"})
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines if not line.startswith("  az "))  # commands are left whole
+    assert "…" not in "\n".join(lines[: lines.index(next(x for x in lines if x.startswith("Tools")))])
+    # A folded cell reads back whole, column by column.
+    header = next(i for i, line in enumerate(lines) if line.startswith("#  type"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("Tools"))
+    cols = [lines[header].index(c) for c in ("type", "name", "scope")] + [None]
+    column = ["".join(line[a:b].strip() for line in lines[header + 1 : end]) for a, b in itertools.pairwise(cols)]
+    for col, whole in (
+        (0, "Microsoft.VirtualMachineImages/imageTemplates"),
+        (0, "Microsoft.ManagedIdentity/userAssignedIdentities"),
+        (1, json.loads(run_cli("plan", "--no-write", "-o", "json").stdout)["names"]["identity"]),
+        (
+            2,
+            "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-enterprise-networking-spokes-eastus2",
+        ),
+    ):
+        assert whole in column[col], whole
+    az = [line.strip() for line in lines if line.startswith("  az deployment group create")]
+    assert len(az) == 2 and "-g rg-enterprise-networking-spokes-eastus2" in az[0]
+    assert az[0].endswith(f"-f {tmp_path}/o/arm/network-spoke.json") and "network-hub.json" in az[1]
+
+
+def test_plan_svg_draws_the_network_diagram(tmp_path):
+    r = run_cli("plan", "--out", str(tmp_path / "o"), "--svg")
+    assert r.returncode == 0, r.stderr
+    svg = (tmp_path / "o/network/contract.svg").read_text()
+    assert svg.startswith("<svg") and "snet-imagebuilder-aci" in svg and "management.azure.com" in svg
+    assert "<script" not in svg and "javascript:" not in svg
+
+
+def test_plan_svg_without_the_extra_is_one_message(monkeypatch):
+    import importlib.util
+
+    import pytest
+
+    from aks_jumpbox.cli.commands import plan
+    from aks_jumpbox.core.errors import UserError
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(UserError, match=r"--svg: .*mermaidx") as e:
+        plan._need_svg()
+    assert "aks-jumpbox[svg]" in str(e.value.fix)
+
+
+def test_shell_completion_as_the_readme_documents_it():
+    r = run_cli(env={"_AKS_JUMPBOX_COMPLETE": "bash_source"})
+    assert r.returncode == 0 and "_aks_jumpbox_completion()" in r.stdout and "complete " in r.stdout
+    words = {"_AKS_JUMPBOX_COMPLETE": "bash_complete", "COMP_WORDS": "aks-jumpbox pl", "COMP_CWORD": "1"}
+    assert run_cli(env=words).stdout.split() == ["plain,plan"]
+    words |= {"COMP_WORDS": "aks-jumpbox check --dia", "COMP_CWORD": "2"}
+    assert run_cli(env=words).stdout.split() == ["plain,--diagram"]

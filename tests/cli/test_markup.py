@@ -176,3 +176,16 @@ def test_esc_escapes_markup_and_control_characters():
     con.print(f"[bold]{present.esc('[/]x[bold]y')}[/] {present.esc('a' + chr(27) + '[2J')}")
     raw = buffer.getvalue()
     assert "[/]x[bold]y" in raw and "\\x1b[2J" in raw and "\x1b[2J" not in raw
+
+
+def test_the_cleanup_table_shows_custom_role_names_whole(terminal):
+    # Issue 12: "[aks-jumpbox]" at the start of a custom role's name was read as a style tag and vanished.
+    from aks_jumpbox.cli.commands import cleanup
+
+    role = "[aks-jumpbox] Image Builder Image Writer (aksjb, 00000000)"
+    deletion = SimpleNamespace(exists=True, kind="custom role", name=role, note="[bold]why[/]")
+    cleanup._show(cleanup.console(), [deletion], "aksjb[x]")
+    raw = terminal.getvalue()
+    _literal(raw, role)
+    _literal(raw, "[bold]why[/]")
+    _literal(raw, "aksjb[x]")

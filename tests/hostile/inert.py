@@ -24,7 +24,7 @@ SAFE_BARE = re.compile(r"[A-Za-z0-9@%+=:,./_-]+")  # what shlex.quote leaves unq
 # ARM evaluates a string that starts with "[" and ends with "]"; "[[" escapes it (and only then).
 # https://learn.microsoft.com/azure/azure-resource-manager/templates/template-expressions#escape-characters
 ARM_LITERAL = re.compile(r"'(?:[^']|'')*'")
-TOOL_FUNCTIONS = ("[reference(", "[resourceId(", "[format(", "[parameters(")
+TOOL_FUNCTIONS = ("[reference(", "[resourceId(", "[format(", "[parameters(", "[union(")
 SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 EGRESS_LINE = re.compile(r"^[A-Za-z0-9*.:\-]+$")
 # The tool tables' columns, as the renderer names them (the scripts read rows into these names).
@@ -329,6 +329,43 @@ def check_egress(files: dict[str, str]) -> list[str]:
     ]
 
 
+# network/contract.md's Mermaid diagram: every line is one of the shapes render/diagram.py writes, and a label
+# is a quoted run of plain characters, entity codes and the renderer's own <br>; so no value closes its
+# label, starts a directive (click, style, %%{init}%%) or a link.
+_MM_LABEL = r'"(?:[A-Za-z0-9 .,:/()*+_-]|#\d+;|<br>)*"'
+_MM_ID = r"[a-z][a-z0-9_]*"
+MERMAID_GRAMMAR = tuple(
+    re.compile(g)
+    for g in (
+        r"flowchart LR",
+        r"  %% network contract: [A-Za-z0-9 .,:/()*+_#;-]*",
+        rf"\s*subgraph {_MM_ID}\[{_MM_LABEL}\]",
+        r"\s*direction TB",
+        r"\s*end",
+        rf"\s*{_MM_ID}(?:\[{_MM_LABEL}\]|\[\[{_MM_LABEL}\]\]|\(\[{_MM_LABEL}\]\)|\{{\{{{_MM_LABEL}\}}\}})",
+        rf"  {_MM_ID} (?:-->|-\.->)\|{_MM_LABEL}\| {_MM_ID}",
+        r"  classDef (?:pass|warn|fail|skip|unchecked) [a-z:#0-9,-]+(?: [0-9]+)?",
+        rf"  class {_MM_ID}(?:,{_MM_ID})* (?:pass|warn|fail|skip|unchecked)",
+        r"  linkStyle \d+ stroke:#[0-9a-f]{6},stroke-width:\dpx",
+    )
+)
+
+
+def mermaid_problems(diagram: str) -> list[str]:
+    """Lines of a diagram that are none of the shapes the tool writes."""
+    return [line for line in diagram.splitlines() if not any(g.fullmatch(line) for g in MERMAID_GRAMMAR)]
+
+
+def check_diagram(files: dict[str, str]) -> list[str]:
+    text = files.get("network/contract.md")
+    if text is None:
+        return []
+    blocks = text.split("```mermaid\n")
+    if len(blocks) != 2 or "```" not in blocks[1]:
+        return ["network/contract.md: not exactly one closed mermaid block (a value broke the fence)"]
+    return [f"network/contract.md: diagram line {line[:100]!r}" for line in mermaid_problems(blocks[1].split("```")[0])]
+
+
 def check_manifest(files: dict[str, str]) -> list[str]:
     """The image's manifest.json, as provision.sh's manifest_json completes it, is JSON and names each
     tool's download URL exactly as the tool table does."""
@@ -368,6 +405,7 @@ def check_plan_output(
         problems += check_manifest(files)
     problems += check_arm(files, base, expect_arm)
     problems += check_egress(files)
+    problems += check_diagram(files)
     if "plan.json" in files:
         try:
             json.loads(files["plan.json"])

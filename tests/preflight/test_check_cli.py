@@ -129,3 +129,21 @@ def test_help_lists_check_and_snapshot():
     assert "check" in r.stdout and "snapshot" in r.stdout
     r = run_cli("snapshot", "--help")
     assert "--out" in r.stdout and "--replace" in r.stdout
+
+
+def test_diagram_draws_each_flow_by_its_verdict(tmp_path):
+    w = World.isolated()
+    w.subnet("snet-imagebuilder-aci")["properties"]["delegations"] = []
+    snap = w.write(tmp_path / "snap")
+    md, mmd = tmp_path / "net.md", tmp_path / "net.mmd"
+    spec = _spec(tmp_path, spec_data("isolated"))
+    r = run_cli("check", "-f", spec, "--snapshot", str(snap), "-o", "json", "--diagram", str(md))
+    assert r.returncode == 1, r.stderr
+    statuses = {c["id"]: c["status"] for c in json.loads(r.stdout)["checks"]}
+    text = md.read_text()
+    assert text.startswith("# Network contract, as checked\n") and "```mermaid\nflowchart LR\n" in text
+    assert statuses["nsg.build-in-ssh-from-container"] == "pass"
+    assert '"PASS Tcp 22: build-in-ssh-from-container"' in text and "classDef fail" in text
+    assert "linkStyle 0 stroke:#1e7e34" in text
+    r = run_cli("check", "-f", spec, "--snapshot", str(snap), "--diagram", str(mmd), env={"COLUMNS": "120"})
+    assert r.returncode == 1 and mmd.read_text() == text.split("```mermaid\n", 1)[1].split("```", 1)[0]

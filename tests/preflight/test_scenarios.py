@@ -12,7 +12,7 @@ from aks_jumpbox.core.network import AIB_ACI_SUBNET
 from aks_jumpbox.preflight.checks import Report, run_checks
 from aks_jumpbox.preflight.findings import Finding, Status
 from aks_jumpbox.preflight.snapshot import load_snapshot
-from aks_jumpbox.render.network import network_template
+from aks_jumpbox.render.network import network_hub_template
 from tests.preflight.world import CALLER_CONTRIBUTOR, VNET_ID, World, load, spec_data
 
 TODAY = dt.date(2026, 6, 1)
@@ -318,8 +318,8 @@ def test_a_wildcard_fqdn_network_rule_for_smb_fails_as_azure_firewall_would_not_
 
 
 def test_the_rendered_network_template_names_smb_by_service_tag_only(tmp_path):
-    # arm/network.json: no wildcard FQDN in any network rule; SMB to the build region's Storage tag.
-    template = network_template(World.isolated().plan)
+    # arm/network-hub.json: no wildcard FQDN in any network rule; SMB to the build region's Storage tag.
+    template = network_hub_template(World.isolated().plan)
     rcg = next(r for r in template["resources"] if r["type"].endswith("ruleCollectionGroups"))
     net = [r for c in rcg["properties"]["ruleCollections"] for r in c["rules"] if r["ruleType"] == "NetworkRule"]
     assert net and all(not any(f.startswith("*") for f in r.get("destinationFqdns", [])) for r in net)

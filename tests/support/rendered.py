@@ -15,7 +15,15 @@ from typing import Any
 from aks_jumpbox.core.arm_strings import is_expression
 
 # The expressions the renderer writes itself (render/arm.py, render/network.py), and nothing else.
-OWN_EXPRESSIONS = ("[reference(", "[resourceId(", "[format('{0}/rcg-")
+OWN_EXPRESSIONS = (
+    "[reference(",
+    "[resourceId(",
+    "[format('{0}/rcg-",
+    # network-spoke.json: attach each NSG to its subnet, keeping the subnet's properties
+    "[parameters('attachToSubnets')]",
+    "[union(parameters('subnetProperties'), createObject('networkSecurityGroup', "
+    "createObject('id', parameters('nsgId'))))]",
+)
 
 
 class Deb822Error(AssertionError):

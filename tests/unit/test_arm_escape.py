@@ -12,11 +12,11 @@ from aks_jumpbox.core.arm_strings import Expression, arm_literal, arm_value, esc
 from aks_jumpbox.core.errors import SpecError
 from aks_jumpbox.render.output import render_files
 from tests.conftest import make_plan, variant
-from tests.support.rendered import arm_strings
+from tests.support.rendered import OWN_EXPRESSIONS, arm_strings
 
 PAYLOAD = "[subscription().id]"
 # The expressions the renderer writes itself, and nothing else.
-OWN = ("[reference(", "[resourceId(", "[format('{0}/rcg-")
+OWN = OWN_EXPRESSIONS  # tests/support/rendered.py: the renderer's own
 
 
 @pytest.mark.parametrize(

@@ -183,3 +183,20 @@ def test_a_gallery_spec_gets_canary_and_promote_and_a_version_the_plan_names(tmp
     assert planned.returncode == 0, planned.stderr
     doc = json.loads(planned.stdout)
     assert doc[jq_path[0]][jq_path[1]] == "2.3.4"
+
+
+def test_pipelines_install_the_wheel_uv_build_makes_not_a_name_from_a_public_index():
+    import tomllib
+
+    from aks_jumpbox import __version__
+    from tests.conftest import ROOT
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["version"] == __version__
+    # The wheel's file name as `uv build` writes it (PEP 427: the name with '-' as '_').
+    wheel = f"dist/{project['name'].replace('-', '_')}-{__version__}-py3-none-any.whl"
+    assert CiOptions().install == wheel
+    gh = yaml.safe_load(github_workflow(CiOptions()))
+    runs = [s.get("run", "") for job in gh["jobs"].values() for s in job["steps"]]
+    assert f'uv tool install "{wheel}"' in runs and not any("aks-jumpbox==" in r for r in runs)
+    assert f'pipx install "{wheel}"' in azure_devops_pipeline(CiOptions())

@@ -96,7 +96,13 @@ def test_every_api_version_matches_data_azure_yaml_or_replaces_it():
 
 
 def test_declarations_are_complete_where_they_are_placed():
-    templates = {kinds.SUBSCRIPTION_JSON, kinds.RESOURCE_GROUP_JSON, kinds.NETWORK_JSON, None}
+    templates = {
+        kinds.SUBSCRIPTION_JSON,
+        kinds.RESOURCE_GROUP_JSON,
+        kinds.NETWORK_SPOKE_JSON,
+        kinds.NETWORK_HUB_JSON,
+        None,
+    }
     for kind in kinds.KINDS.values():
         assert kind.template in templates, kind.arm_type
         assert (kind.nesting != "none") == (kind.deployment_name is not None), kind.arm_type
@@ -118,10 +124,11 @@ def test_each_resource_is_rendered_where_its_kind_says(plan):
         assert (r.type, r.name) in placed[where], f"{r.key} not in {where}"
         others = [p for p in placed if p != where]
         assert all((r.type, r.name) not in placed[p] for p in others), r.key
-    network = json.loads(files[kinds.NETWORK_JSON])
-    assert {(r["type"], r["apiVersion"]) for r in network["resources"]} == {
-        (k.arm_type, k.api_version) for k in kinds.KINDS.values() if k.template == kinds.NETWORK_JSON
-    }
+    for path in (kinds.NETWORK_SPOKE_JSON, kinds.NETWORK_HUB_JSON):
+        network = json.loads(files[path])
+        assert {(r["type"], r["apiVersion"]) for r in inner_resources(network)} == {
+            (k.arm_type, k.api_version) for k in kinds.KINDS.values() if k.template == path
+        }, path
 
 
 def test_nested_deployments_use_the_declared_deployment_api_version(plan):

@@ -106,7 +106,7 @@ def test_contract_files_show_basis_and_level(plan):
     for row in (*doc["flows"], *doc["egress"]):
         assert row["level"] in ("required", "advisory") and row["basis"]["level"] == row["level"]
         assert row["basis"]["kind"] in ("documented", "derived", "inferred") and row["basis"]["source"]
-    md = contract_markdown(plan.network)
+    md = contract_markdown(plan)
     assert "| level | basis |" in md and "| advisory | inferred, not documented: " in md
     assert "| required | documented: https://learn.microsoft.com/" in md
 

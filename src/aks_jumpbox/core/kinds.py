@@ -34,7 +34,10 @@ Nesting = Literal["none", "shared", "own"]
 
 SUBSCRIPTION_JSON = "arm/subscription.json"
 RESOURCE_GROUP_JSON = "arm/resource-group.json"
-NETWORK_JSON = "arm/network.json"
+# The network contract in two templates, as hub-and-spoke networks split ownership: the spoke's NSGs (the
+# VNet's resource group) and the hub's firewall policy rule collection group (the hub's group).
+NETWORK_SPOKE_JSON = "arm/network-spoke.json"
+NETWORK_HUB_JSON = "arm/network-hub.json"
 
 
 @dataclass(frozen=True)
@@ -156,12 +159,18 @@ TEMPLATE = Kind(
 
 # Rendered or read, never planned.
 DEPLOYMENT = Kind("Microsoft.Resources/deployments", "2025-04-01", "deployment")  # the nested deployments
-NSG = Kind("Microsoft.Network/networkSecurityGroups", "2025-07-01", "network security group", template=NETWORK_JSON)
+NSG = Kind(
+    "Microsoft.Network/networkSecurityGroups", "2025-07-01", "network security group", template=NETWORK_SPOKE_JSON
+)
+# Re-deployed by network-spoke.json (its existing properties kept) to attach the NSG; a subnet has no tags.
+SUBNET = Kind(
+    "Microsoft.Network/virtualNetworks/subnets", "2025-07-01", "subnet", template=NETWORK_SPOKE_JSON, tags=False
+)
 RULE_COLLECTION_GROUP = Kind(  # a child of the firewall policy; its template reference lists no tags
     "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
     "2025-07-01",
     "firewall policy rule collection group",
-    template=NETWORK_JSON,
+    template=NETWORK_HUB_JSON,
     tags=False,
 )
 IMAGE = Kind("Microsoft.Compute/images", "2025-04-01", "managed image")  # made by Image Builder
@@ -178,6 +187,7 @@ KINDS: dict[str, Kind] = {
         TEMPLATE,
         DEPLOYMENT,
         NSG,
+        SUBNET,
         RULE_COLLECTION_GROUP,
         IMAGE,
         GALLERY_IMAGE_VERSION,

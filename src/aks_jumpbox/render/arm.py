@@ -6,7 +6,8 @@ core/kinds.py (`template`, `nesting`, `deployment_name`); nothing here tests a r
 subscription.json       custom least-privilege roles (subscription scope)
 resource-group.json     identity, role assignments (nested deployments into the VNet's and the
                         image's resource groups) and the image template; deploy to build.resource_group
-network.json            NSG rules and an Azure Firewall policy rule collection group for the contract
+network-spoke.json      the contract's NSGs, attached to the subnets; network-hub.json: its Azure Firewall
+                        policy rule collection group (both rendered by render/network.py)
 
 Every string is an ARM literal (a leading `[` of a `[...]` value is written `[[`) except the
 expressions written here on purpose (`Expression`); see core/arm_strings.py.

@@ -124,7 +124,10 @@ class CiOptions:
     spec_file: str = "jumpbox.yaml"  # relative to the repository root
     schedule: str = "17 3 * * 1"  # weekly, Monday 03:17 UTC (off the top of the hour, as GitHub asks)
     branch: str = "main"
-    install: str = f"aks-jumpbox=={__version__}"  # a pip requirement: a version, a git URL, an internal index
+    # A pip requirement: by default the wheel `uv build` makes of this version, committed to the repository
+    # (checked out before the install). Not `aks-jumpbox==X` from a public index: the tool is not published
+    # there, and whoever registered the name would run in the pipeline. A git URL or an internal index works too.
+    install: str = f"dist/aks_jumpbox-{__version__}-py3-none-any.whl"
     gallery: bool = False  # canary -> promote jobs (distribute.gallery in the spec)
     promote_environment: str = "production"  # a protected environment: promotion waits for approval
     service_connection: str = "aks-jumpbox"  # Azure DevOps: a workload identity federation connection

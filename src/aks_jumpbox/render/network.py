@@ -1,24 +1,39 @@
-"""Render the network contract: a readable table, JSON, and deployable ARM (NSGs, firewall rules).
+"""Render the network contract: a readable table with a diagram, JSON, and deployable ARM.
 
-network.json deploys to the virtual network's resource group.
+Two templates, as hub-and-spoke networks split ownership:
+  network-spoke.json  the NSGs of the build (and container) subnet, attached to them; deploy to the
+                      virtual network's resource group
+  network-hub.json    the egress allow-list as a rule collection group of the hub's Azure Firewall
+                      policy; deploy to the policy's resource group (often another subscription)
 """
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from aks_jumpbox.core import kinds
-from aks_jumpbox.core.arm_strings import Expression, escape_template
+from aks_jumpbox.core.arm_strings import Expression, escape_template, quote_arg
 from aks_jumpbox.core.model import Plan
 from aks_jumpbox.core.network import NetworkContract
+from aks_jumpbox.core.resource_ids import SubnetId
 from aks_jumpbox.render.arm import RG_SCHEMA
+from aks_jumpbox.render.diagram import network_diagram
+
+# A subnet PUT replaces the whole subnet: any property left out (its route table, delegations, service
+# endpoints, NAT gateway) is removed. https://learn.microsoft.com/rest/api/virtualnetwork/subnets/create-or-update
+# So the spoke template re-deploys each subnet with the properties it has now (read with reference() at
+# deployment time) plus the NSG; `az network vnet subnet update --network-security-group` does the same
+# read-modify-write: https://learn.microsoft.com/cli/azure/network/vnet/subnet#az-network-vnet-subnet-update
+SUBNET_API_NOTE = "https://learn.microsoft.com/rest/api/virtualnetwork/subnets/create-or-update"
 
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def contract_markdown(contract: NetworkContract) -> str:
+def contract_markdown(plan: Plan) -> str:
+    contract = plan.network
     lines = [
         f"# Network contract ({contract.topology} build, {contract.cloud})",
         "",
@@ -27,6 +42,10 @@ def contract_markdown(contract: NetworkContract) -> str:
     if contract.container_subnet:
         lines.append(f"Container instance subnet: `{contract.container_subnet}`")
     lines += [
+        "",
+        "```mermaid",
+        network_diagram(plan).rstrip("\n"),
+        "```",
         "",
         "Each row's level follows its basis: `required` rows are documented by Microsoft (source given) or "
         "derived from the lock, and `aks-jumpbox check` fails when they are blocked; `advisory` rows are "
@@ -55,8 +74,56 @@ def contract_markdown(contract: NetworkContract) -> str:
             f"| {dest} | {e.port} | {e.protocol} | {', '.join(e.subnets)} | {', '.join(e.required_by)} | "
             f"{e.purpose} | {e.basis.level} | {_md(e.basis.describe())} |"
         )
+    lines += [
+        "",
+        "## Deploy",
+        "",
+        "From the folder `plan` wrote (`out/` by default). The spoke template attaches the NSGs to the subnets by "
+        "re-deploying each subnet with the properties it has (route table, delegations, service endpoints kept); "
+        "with `-p attachToSubnets=false` it only creates the NSGs, and the `az network vnet subnet update` lines "
+        "attach them instead. The hub template needs your firewall policy's subscription, resource group and name.",
+        "",
+        "```sh",
+        *deploy_commands(plan, "."),
+        "```",
+    ]
     lines += ["", "## Notes", ""] + [f"- {n}" for n in contract.notes]
     return "\n".join(lines) + "\n"
+
+
+def _subnets(plan: Plan) -> list[tuple[str, SubnetId]]:
+    b = plan.spec.build
+    out = [("build", b.subnet)]
+    if b.container_subnet is not None:
+        out.append(("container", b.container_subnet))
+    return out
+
+
+def nsg_name(subnet: SubnetId) -> str:
+    return f"nsg-{subnet.subnet}"
+
+
+def deploy_commands(plan: Plan, out: str = "out") -> list[str]:
+    """The az commands that deploy the network templates, with the spec's own names (shell-quoted)."""
+    q = shlex.quote
+    sid = plan.spec.build.subnet
+    base = "" if out in ("", ".") else out.rstrip("/") + "/"
+    lines = [
+        "# spoke: the NSGs, attached to the subnets (the virtual network's resource group)",
+        f"az deployment group create --subscription {q(sid.subscription)} -g {q(sid.resource_group)} "
+        f"-n aks-jumpbox-network-spoke-{plan.names.spec} -f {q(base + kinds.NETWORK_SPOKE_JSON)}",
+        "# or, with -p attachToSubnets=false above, attach them with az (it keeps every other subnet property):",
+    ]
+    for _, subnet in _subnets(plan):
+        nsg = f"{subnet.vnet_id.rsplit('/virtualNetworks/', 1)[0]}/networkSecurityGroups/{nsg_name(subnet)}"
+        lines.append(f"#   az network vnet subnet update --ids {q(str(subnet))} --network-security-group {q(nsg)}")
+    lines += [
+        "# hub: the egress allow-list in your Azure Firewall policy (its own subscription and resource group)",
+        'az deployment group create --subscription "$HUB_SUBSCRIPTION" -g "$HUB_RESOURCE_GROUP" '
+        f"-n aks-jumpbox-network-hub-{plan.names.spec} -f {q(base + kinds.NETWORK_HUB_JSON)} "
+        '-p firewallPolicyName="$FIREWALL_POLICY"',
+    ]
+    return lines
 
 
 def _nsg_rules(contract: NetworkContract, subnet: str) -> list[dict[str, Any]]:
@@ -102,22 +169,89 @@ def _nsg_rules(contract: NetworkContract, subnet: str) -> list[dict[str, Any]]:
     return rules
 
 
-def network_template(plan: Plan) -> dict[str, Any]:
+def _attach(subnet: SubnetId, role: str, after: Expression | None) -> dict[str, Any]:
+    """A nested deployment that re-deploys an existing subnet with its current properties plus the NSG.
+
+    reference() reads the subnet's properties when the deployment runs (the outer template's scope), and
+    union() adds only networkSecurityGroup: nothing the subnet has is dropped (see SUBNET_API_NOTE).
+    """
+    subnet_id = (
+        f"resourceId('Microsoft.Network/virtualNetworks/subnets', {quote_arg(subnet.vnet)}, {quote_arg(subnet.subnet)})"
+    )
+    nsg_id = f"resourceId({quote_arg(kinds.NSG.arm_type)}, {quote_arg(nsg_name(subnet))})"
+    out: dict[str, Any] = {
+        "type": kinds.DEPLOYMENT.arm_type,
+        "apiVersion": kinds.DEPLOYMENT.api_version,
+        "name": f"aks-jumpbox-attach-nsg-{role}",
+        "condition": Expression("[parameters('attachToSubnets')]"),
+        "dependsOn": [Expression(f"[{nsg_id}]"), *([after] if after is not None else [])],
+        "properties": {
+            "mode": "Incremental",
+            "expressionEvaluationOptions": {"scope": "inner"},
+            "parameters": {
+                "subnetProperties": {
+                    "value": Expression(f"[reference({subnet_id}, {quote_arg(kinds.SUBNET.api_version)})]")
+                },
+                "nsgId": {"value": Expression(f"[{nsg_id}]")},
+            },
+            "template": {
+                "$schema": RG_SCHEMA,
+                "contentVersion": "1.0.0.0",
+                "parameters": {"subnetProperties": {"type": "object"}, "nsgId": {"type": "string"}},
+                "resources": [
+                    {
+                        "type": kinds.SUBNET.arm_type,
+                        "apiVersion": kinds.SUBNET.api_version,
+                        "name": f"{subnet.vnet}/{subnet.subnet}",
+                        "properties": Expression(
+                            "[union(parameters('subnetProperties'), createObject('networkSecurityGroup', "
+                            "createObject('id', parameters('nsgId'))))]"
+                        ),
+                    }
+                ],
+            },
+        },
+    }
+    return out
+
+
+def network_spoke_template(plan: Plan) -> dict[str, Any]:
+    """NSGs for the build (and container) subnet allowing exactly the contract's flows, attached to them."""
     contract, spec = plan.network, plan.spec
     resources: list[dict[str, Any]] = []
-    subnets = [("build", spec.build.subnet)]
-    if spec.build.container_subnet is not None:
-        subnets.append(("container", spec.build.container_subnet))
-    for role, subnet in subnets:
+    for role, subnet in _subnets(plan):
         resources.append(
             {
                 "type": kinds.NSG.arm_type,
                 "apiVersion": kinds.NSG.api_version,
-                "name": f"nsg-{subnet.subnet}",
+                "name": nsg_name(subnet),
                 "location": spec.build.location,
                 "properties": {"securityRules": _nsg_rules(contract, role)},
             }
         )
+    after: Expression | None = None
+    for role, subnet in _subnets(plan):
+        resources.append(_attach(subnet, role, after))
+        # One subnet at a time: Azure refuses concurrent writes to subnets of one virtual network.
+        after = Expression(f"[resourceId('Microsoft.Resources/deployments', 'aks-jumpbox-attach-nsg-{role}')]")
+    parameters = {
+        "attachToSubnets": {
+            "type": "bool",
+            "defaultValue": True,
+            "metadata": {
+                "description": "Attach each NSG to its subnet (the subnet is re-deployed with its current properties "
+                "plus the NSG). false: create the NSGs only."
+            },
+        }
+    }
+    return escape_template(
+        {"$schema": RG_SCHEMA, "contentVersion": "1.0.0.0", "parameters": parameters, "resources": resources}
+    )
+
+
+def network_hub_template(plan: Plan) -> dict[str, Any]:
+    """The egress allow-list as a rule collection group of the hub's Azure Firewall policy."""
+    contract, spec = plan.network, plan.spec
     app_rules, net_rules = [], []
     prefixes = {
         "build": spec.build.subnet_address_prefix,
@@ -176,21 +310,21 @@ def network_template(plan: Plan) -> dict[str, Any]:
             "rules": app_rules,
         }
     )
-    resources.append(
+    resources = [
         {
             "type": kinds.RULE_COLLECTION_GROUP.arm_type,
             "apiVersion": kinds.RULE_COLLECTION_GROUP.api_version,
             "name": Expression(f"[format('{{0}}/rcg-{spec.name}-imagebuilder', parameters('firewallPolicyName'))]"),
             "properties": {"priority": 500, "ruleCollections": collections},
         }
-    )
+    ]
     parameters = {
         "firewallPolicyName": {
             "type": "string",
-            "defaultValue": "fwp-hub",
             "metadata": {
                 "description": (
-                    "The Azure Firewall policy (in this resource group) that governs the build subnets' egress."
+                    "The name of the Azure Firewall policy (in this resource group) that governs the build subnets' "
+                    "egress."
                 )
             },
         }

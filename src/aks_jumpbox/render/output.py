@@ -9,7 +9,7 @@ from typing import Any
 
 from aks_jumpbox.core.plan import Plan, Ref
 from aks_jumpbox.render.arm import resource_group_template, subscription_template
-from aks_jumpbox.render.network import contract_markdown, network_template
+from aks_jumpbox.render.network import contract_markdown, network_hub_template, network_spoke_template
 
 
 def dumps(value: Any) -> str:
@@ -99,9 +99,10 @@ def render_files(plan: Plan) -> dict[str, str]:
         "validate.sh": plan.scripts["validate.sh"],
         "arm/subscription.json": dumps(subscription_template(plan)),
         "arm/resource-group.json": dumps(resource_group_template(plan)),
-        "arm/network.json": dumps(network_template(plan)),
+        "arm/network-spoke.json": dumps(network_spoke_template(plan)),
+        "arm/network-hub.json": dumps(network_hub_template(plan)),
         "network/contract.json": dumps(plan.network.to_json()),
-        "network/contract.md": contract_markdown(plan.network),
+        "network/contract.md": contract_markdown(plan),
         "network/egress-fqdns.txt": "".join(f"{fqdn}\n" for fqdn in plan.network.fqdns),
     }
 

@@ -535,6 +535,20 @@ def _name_cases() -> list[Case]:
         reject("name-staging-rg-traversal", "resource-name", "build.staging_resource_group", "rg/../x"),
         reject("name-image-rg-trailing-period", "resource-name", "distribute.managed_image.resource_group", "rg."),
         Case(
+            "name-mermaid-keywords",
+            "resource-name",
+            "inert",
+            spec={
+                "build.subnet_id": SUBNET.format(vnet="end", subnet="click").replace(
+                    "rg-enterprise-networking-spokes-eastus2", "subgraph(x)"
+                ),
+                "build.container_instance_subnet_id": SUBNET.format(vnet="end", subnet="style").replace(
+                    "rg-enterprise-networking-spokes-eastus2", "subgraph(x)"
+                ),
+            },
+            why="names that are Mermaid keywords stay text inside the diagram's quoted labels (issue 12)",
+        ),
+        Case(
             "name-image-good",
             "resource-name",
             "inert",

@@ -58,6 +58,15 @@ def _only(ctx: click.Context, param: click.Parameter, value: str | None) -> froz
     help="Show only checks of these statuses, comma-separated: fail, warn, skip, pass (e.g. fail,warn). "
     "Counts and the exit code still cover every check.",
 )
+@click.option(
+    "--diagram",
+    "diagram",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="PATH",
+    help="Also write the network diagram with each flow coloured by its verdict: Markdown when PATH ends in .md, "
+    "else Mermaid source.",
+)
 @output_option
 def command(
     spec_path: str | None,
@@ -66,6 +75,7 @@ def command(
     azure_args,
     snapshot: str | None,
     only: frozenset[str] | None,
+    diagram: str | None,
     output: str,
 ) -> None:
     """Prove what a build needs before it starts: NSG flows, firewall egress, subnets, region,
@@ -92,6 +102,10 @@ def command(
             found = survey(az, plan)  # other specs' resources: warned about, never checked or counted
         warn_foreign(found.lines())
         foreign = [f.to_json() for f in found.foreign]
+    if diagram is not None:
+        from aks_jumpbox.render.diagram import write_verdict_diagram
+
+        write_verdict_diagram(diagram, plan, {f.id: str(f.status) for f in report.checks})
     annotate(report)
     if output == "json":
         doc = report_json(report, only)

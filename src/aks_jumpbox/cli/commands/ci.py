@@ -30,7 +30,8 @@ def _options(f):
         "--install",
         default=None,
         metavar="REQUIREMENT",
-        help="How the pipeline installs aks-jumpbox (a pip requirement). Default: this version.",
+        help="How the pipeline installs aks-jumpbox (a pip requirement: a wheel in the repository, a git URL, "
+        "a version on your index). Default: this version's wheel from `uv build`, committed as dist/<wheel>.",
     )(f)
     f = click.option("--branch", default="main", show_default=True, help="The branch the pipeline builds.")(f)
     f = click.option(
