@@ -32,9 +32,7 @@ sys.exit(rc)
 
 
 def run_offline(*args: str, cwd) -> tuple[subprocess.CompletedProcess, list[str]]:
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([sys.executable, "-c", _CHILD, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
     head, _, tail = done.stderr.rpartition("\nRESOLVER ")
     return subprocess.CompletedProcess(done.args, done.returncode, done.stdout, head), json.loads(tail)
 

@@ -82,7 +82,9 @@ def _known_unreachable(url: str) -> Unreachable | None:
         first = _first_unreachable[0]
     if first.host == host:
         return first
-    return Unreachable(host, f"not tried: {first.host} could not be reached ({first.reason}); this machine seems offline")
+    return Unreachable(
+        host, f"not tried: {first.host} could not be reached ({first.reason}); this machine seems offline"
+    )
 
 
 def _open(url: str, timeout: float):

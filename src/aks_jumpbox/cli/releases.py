@@ -19,12 +19,19 @@ def newest_releases(names: list[str], catalog: Catalog, arch: str, feed: str | N
         return {n.name: n for n in found}
 
 
-def offline_fix(host: str, *, command: str, mirror: str | None = None, feed: str | None = None) -> str:
+def offline_fix(
+    host: str, *, command: str, mirror: str | None = None, feed: str | None = None, source: str | None = None
+) -> str:
     """What to do when `host` cannot be reached, for `command` (lock, outdated, mirror sync): the exact
     commands for an offline or air-gapped machine, or which setting names the unreachable mirror."""
     from urllib.parse import urlsplit
 
-    for setting, url in (("mirror.artifacts in jumpbox.yaml", mirror), ("--feed (or AKS_JUMPBOX_RELEASE_FEED)", feed)):
+    settings = (
+        ("mirror.artifacts in jumpbox.yaml", mirror),
+        ("--feed (or AKS_JUMPBOX_RELEASE_FEED)", feed),
+        ("--from", source),
+    )
+    for setting, url in settings:
         if url and (urlsplit(url).hostname or "").lower() == host.lower():
             return f"{host} is the host {setting} names: check that URL, its DNS name and any proxy, then re-run."
     feed_hint = (
