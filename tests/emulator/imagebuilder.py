@@ -430,6 +430,9 @@ class ImageBuilder:
                 {
                     "location": tpl.body.get("location"),
                     "tags": {
+                        # SW managedResourceTags: "applied to the resource group and/or resources created by
+                        # the service" (the storage account gets them too: _ensure_staging_storage).
+                        **(props.get("managedResourceTags") or {}),
                         "createdBy": "AzureVMImageBuilder",
                         "imageTemplateName": tpl.name,
                         "imageTemplateResourceGroupName": rg,

@@ -302,7 +302,7 @@ def test_every_problem_of_a_lock_is_reported():
     doc["extra"] = 1
     problems = _problems(doc)
     assert f"{HELM}.sha256" in problems and "tools.kubectl[0].artifacts.amd64.url" in problems
-    assert "extra: is not a lock field (allowed: schema, tools, azureCli)" in problems
+    assert "extra: is not a lock field (allowed: schema, tools, azureCli, baseImages)" in problems
 
 
 @pytest.mark.parametrize(

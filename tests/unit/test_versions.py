@@ -130,5 +130,5 @@ def test_gallery_artifact_tags_carry_the_plan_hash_without_changing_it(default_d
     plan = make_plan(data, default_lock)
     (target,) = plan.template.body["properties"]["distribute"]
     assert target["artifactTags"][HASH_TAG] == plan.hash
-    assert plan.names.template == template_name(plan.spec.name, plan.hash)
+    assert plan.names.template == template_name(plan.names.spec, plan.hash)  # how build_evidence finds it
     assert make_plan(data, default_lock).hash == plan.hash

@@ -29,7 +29,9 @@ from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.errors import AzureFailure, arm, error_code
 from aks_jumpbox.core import kinds
 from aks_jumpbox.core.drift import MISSING, Difference, differences, dig, has_refs, resolve_refs
+from aks_jumpbox.core.footprint import tag_owner
 from aks_jumpbox.core.model import Plan, Ref, Resource
+from aks_jumpbox.core.naming import SPEC_TAG
 from aks_jumpbox.core.plan import HASH_TAG
 
 Action = Literal["create", "unchanged", "differs", "replace", "update-tags", "conflict", "skip"]
@@ -88,6 +90,7 @@ class Change:
     differences: list[Difference] = field(default_factory=list)
     live: dict[str, Any] | None = None
     note: str | None = None
+    code: str | None = None  # of a conflict: why deploy refuses it
 
     @property
     def writes(self) -> bool:
@@ -153,10 +156,28 @@ def read_all(az: Azure, items: Iterable[Resource]) -> dict[str, dict[str, Any] |
         return dict(zip([r.key for r in items], pool.map(one, items), strict=True))
 
 
+def _owned_elsewhere(r: Resource, body: dict[str, Any], live: dict[str, Any]) -> Change | None:
+    """A conflict when the live resource carries another spec's footprint key: deploy never takes over
+    (rewrites) another spec's resource. Untagged ones of the planned name are adopted (tagged on write).
+    Galleries and image definitions (create-if-absent) are never rewritten, so may be shared."""
+    kind = kinds.of(r.type)
+    mine, theirs = tag_owner(body), tag_owner(live)
+    if not kind.tags or kind.write == "create-if-absent" or mine is None or theirs is None or mine == theirs:
+        return None
+    why = (
+        f"{kind.label} {r.name} belongs to spec {theirs} (its {SPEC_TAG} tag), not {mine}: deploy does not take "
+        "another spec's resource over; give this spec its own `environment:` or identity name (or, to share it on "
+        f"purpose, the same `name:` and `environment:` as spec {theirs})"
+    )
+    return Change(r, "conflict", [], live, note=why, code="OwnedByAnotherSpec")
+
+
 def classify(r: Resource, body: dict[str, Any], live: dict[str, Any] | None) -> Change:
     write = kinds.of(r.type).write
     if live is None:
         return Change(r, "create")
+    if (elsewhere := _owned_elsewhere(r, body, live)) is not None:
+        return elsewhere
     if write == "create-if-absent":
         diffs = differences(body, live)
         note = "exists; created only when absent, so left as it is" if diffs else None
@@ -318,6 +339,11 @@ def apply(
     `sleep` waits between retries (tests pass one that does not sleep); `on_note` hears why.
     """
     skip = set(skip)
+    # Another spec's resource among the plan's: refuse before writing anything (no half-taken footprint).
+    for change in changes:
+        if change.code == "OwnedByAnotherSpec":
+            r = change.resource
+            raise AzureFailure(f"deploying {r.type} {r.name}", change.code, change.note or "", resource=r.id)
     paths = _ref_paths(plan)
     values: dict[tuple[str, str], Any] = {}
     done = []
@@ -332,10 +358,12 @@ def apply(
         if change.action == "conflict":
             raise AzureFailure(
                 f"deploying {r.type} {r.name}",
-                "ImageTemplateChanged",
+                change.code or "ImageTemplateChanged",
                 change.note or "",
                 resource=r.id,
-                hint="differences: " + "; ".join(d.describe() for d in change.differences[:5]),
+                hint=("differences: " + "; ".join(d.describe() for d in change.differences[:5]))
+                if change.differences
+                else None,
             )
         if change.action == "skip" and change.note:
             note(f"left {kinds.of(r.type).label} {r.name} to Image Builder: {change.note}")

@@ -2,6 +2,11 @@
 assignments, the identity, the custom roles — never the images already built (so neither the
 gallery nor its image definition, which hold the image versions).
 
+Only this spec's: resources that take tags must carry its footprint key in aks-jumpbox.spec; role
+definitions and assignments are its own by their GUIDs, which derive from that key. Another spec's
+resources, and untagged ones that look like aks-jumpbox's, are listed to warn about, never deleted
+(core/footprint.py).
+
 What is deleted, and in which order, is declared per kind in core/kinds.py (`Kind.cleanup`): the
 reverse of creation. Templates before the assignments they were built with (Image Builder empties a
 staging group it did not create with the identity's rights there) and the identity they run as;
@@ -18,10 +23,12 @@ from aks_jumpbox.azure import resources as rs
 from aks_jumpbox.azure.build import Template
 from aks_jumpbox.azure.clients import Azure
 from aks_jumpbox.azure.errors import AzureFailure, arm
+from aks_jumpbox.azure.footprint import survey
 from aks_jumpbox.core import kinds
 from aks_jumpbox.core.drift import MISSING, dig
+from aks_jumpbox.core.footprint import Found, tag_owner
+from aks_jumpbox.core.footprint import found as footprint_found
 from aks_jumpbox.core.model import Plan, Resource
-from aks_jumpbox.core.plan import GENERATOR
 from aks_jumpbox.core.runs import RunStatus
 
 
@@ -39,63 +46,61 @@ class Deletion:
         return {"kind": self.kind, "name": self.name, "id": self.id, "exists": self.exists, "note": self.note}
 
 
-def _templates_of_spec(az: Azure, plan: Plan) -> list[dict[str, Any]]:
-    """Every image template this spec has produced in the build group (one per content version)."""
-    rg = plan.spec.build.resource_group
-    prefix = f"imgt-{plan.spec.name}-"
-    with arm(f"listing the image templates in resource group {rg}", plan.template.scope):
-        items = [
-            rs.to_json(t) or {} for t in az.imagebuilder.virtual_machine_image_templates.list_by_resource_group(rg)
-        ]
-    ours = []
-    for t in items:
-        generator = (t.get("tags") or {}).get("aks-jumpbox.generator") or ""
-        if t.get("name", "").startswith(prefix) and generator.split(" ")[0] == GENERATOR.split(" ")[0]:
-            ours.append(t)
-    return sorted(ours, key=lambda t: t["name"])
-
-
-def _templates(az: Azure, plan: Plan, planned_exists: bool) -> list[Deletion]:
-    """The planned template and every older one of this spec (a template per content version)."""
+def _templates(az: Azure, plan: Plan, ours: list[dict[str, Any]]) -> list[Deletion]:
+    """Every image template of this spec (one per content version; the planned one among them when it
+    exists), or the planned one, absent."""
     rg = plan.spec.build.resource_group
     label = kinds.of(plan.template.type).label
-    names = {t["name"] for t in _templates_of_spec(az, plan)}
-    if planned_exists:
-        names.add(plan.template.name)
+    names = sorted({t["name"] for t in ours})
+    if not names:
+        return [Deletion(label, plan.template.name, plan.template.id, False)]
     out = []
-    for name in sorted(names) or [plan.template.name]:
+    for name in names:
         tid = plan.template.id.rsplit("/", 1)[0] + "/" + name
-        exists = name in names
-        out.append(
-            Deletion(
-                label,
-                name,
-                tid,
-                exists,
-                template=Template(az, rg, name, tid),
-                note="Image Builder deletes its staging resource group with it" if exists else None,
-            )
-        )
+        note = "Image Builder deletes its staging resource group with it"
+        out.append(Deletion(label, name, tid, True, template=Template(az, rg, name, tid), note=note))
     return out
 
 
-def cleanup_plan(az: Azure, plan: Plan) -> list[Deletion]:
+@dataclass
+class CleanupPlan:
+    deletions: list[Deletion]  # this spec's resources only
+    foreign: list[Found]  # other specs' (or untagged) resources found: left alone, warned about
+    key: str
+
+    @property
+    def present(self) -> list[Deletion]:
+        return [d for d in self.deletions if d.exists]
+
+    def warnings(self) -> list[str]:
+        return [f.line(self.key) for f in self.foreign]
+
+
+def cleanup_plan(az: Azure, plan: Plan) -> CleanupPlan:
     from aks_jumpbox.azure.apply import read_all
 
     live = read_all(az, plan.resources)
+    found = survey(az, plan, strict=True)
+    foreign = list(found.foreign)
     out: list[Deletion] = []
     for kind in kinds.cleanup_order():
         if kind.write == "immutable":  # named by content: older versions of this spec's go too
-            out += _templates(az, plan, live[plan.template.key] is not None)
+            out += _templates(az, plan, found.templates)
             continue
         for r in plan.resources:
             if r.type != kind.arm_type:
                 continue
+            doc = live[r.key]
+            if doc is not None and kind.tags and tag_owner(doc) != plan.names.spec:
+                # Planned by name, but tagged for another spec or not at all: never deleted.
+                if not any(f.id.lower() == r.id.lower() for f in foreign):
+                    foreign.append(footprint_found(kind, doc, planned=True))
+                continue
             title = dig(r.body, kind.title) if kind.title else MISSING
             name = str(title) if title is not MISSING else r.name
             note = r.purpose if kind.named_by_guid and title is MISSING else None
-            out.append(Deletion(kind.label, name, r.id, live[r.key] is not None, resource=r, note=note))
-    return out
+            out.append(Deletion(kind.label, name, r.id, doc is not None, resource=r, note=note))
+    return CleanupPlan(out, foreign, plan.names.spec)
 
 
 def execute(az: Azure, deletions: list[Deletion], on_done: Callable[[Deletion], None] | None = None) -> None:

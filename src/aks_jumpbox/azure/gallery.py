@@ -75,7 +75,7 @@ def build_evidence(az: Azure, plan: Plan, version: GalleryVersion) -> BuildEvide
     if version.plan_hash is None:
         return None
     t = plan.template
-    name = template_name(plan.spec.name, version.plan_hash)
+    name = template_name(plan.names.spec, version.plan_hash)
     template = Template(az, t.resource_group or "", name, t.id.rsplit("/", 1)[0] + "/" + name)
     live = template.read()
     output_id = None

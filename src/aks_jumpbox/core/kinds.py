@@ -56,7 +56,16 @@ class Kind:
     waits_for_principal: bool = False  # creation retries while a new identity replicates
     preflight_get: bool = False  # preflight reads the planned resource at once (prefetch)
     preflight_permissions: bool = False  # preflight reads the caller's permissions at its scope
+    # It takes tags: then it carries the spec's footprint key in the aks-jumpbox.spec tag (core/naming.py),
+    # and whose it is is read from that tag; else from its name (core/footprint.py).
+    tags: bool = True
 
+
+# Role definitions and role assignments take no tags: "Supports tags: No" for both in
+# https://learn.microsoft.com/azure/azure-resource-manager/management/tag-support#microsoftauthorization
+# (and their template references, https://learn.microsoft.com/azure/templates/microsoft.authorization/roledefinitions
+# and .../roleassignments, list no `tags`). So they are told apart by their scoped names: a role's GUID and
+# roleName derive from the spec's footprint key, an assignment's GUID from its identity and role.
 
 # Role definitions can be updated in place; Azure refuses to delete one that is still assigned, so
 # they go last (https://learn.microsoft.com/azure/role-based-access-control/troubleshooting).
@@ -73,6 +82,7 @@ ROLE_DEFINITION = Kind(
     named_by_guid=True,
     preflight_get=True,
     preflight_permissions=True,
+    tags=False,
 )
 IDENTITY = Kind(
     "Microsoft.ManagedIdentity/userAssignedIdentities",
@@ -126,6 +136,7 @@ ROLE_ASSIGNMENT = Kind(
     waits_for_principal=True,
     preflight_get=True,
     preflight_permissions=True,
+    tags=False,
 )
 # Image templates cannot be updated but for tags and a few other properties, so each content gets
 # its own template, named by the plan hash; deleting one deletes the staging group Image Builder made
@@ -146,11 +157,12 @@ TEMPLATE = Kind(
 # Rendered or read, never planned.
 DEPLOYMENT = Kind("Microsoft.Resources/deployments", "2025-04-01", "deployment")  # the nested deployments
 NSG = Kind("Microsoft.Network/networkSecurityGroups", "2025-07-01", "network security group", template=NETWORK_JSON)
-RULE_COLLECTION_GROUP = Kind(
+RULE_COLLECTION_GROUP = Kind(  # a child of the firewall policy; its template reference lists no tags
     "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
     "2025-07-01",
     "firewall policy rule collection group",
     template=NETWORK_JSON,
+    tags=False,
 )
 IMAGE = Kind("Microsoft.Compute/images", "2025-04-01", "managed image")  # made by Image Builder
 GALLERY_IMAGE_VERSION = Kind("Microsoft.Compute/galleries/images/versions", "2025-03-03", "gallery image version")

@@ -26,7 +26,9 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from aks_jumpbox.adapters.files import SPEC_LIMIT, load_json, read_input
-from aks_jumpbox.core.catalog import ARCHES, EXACT_VERSION, Catalog, url_basename
+from aks_jumpbox.core.baseimages import HEX128, load_base_images
+from aks_jumpbox.core.baseimages import mirror_path as base_image_mirror_path
+from aks_jumpbox.core.catalog import ARCHES, EXACT_VERSION, SAFE_FILE_NAME, Catalog, url_basename
 from aks_jumpbox.core.checksums import HEX64
 from aks_jumpbox.core.extensions import VERSION as EXTENSION_VERSION
 from aks_jumpbox.core.extensions import version_key as extension_version_key
@@ -46,7 +48,8 @@ _KEYS = {  # the fields of each object of the file, for the message about an unk
     "entry": ("version", "artifacts"),
     "azureCli": ("versions", "extensions"),
     "extension": ("version", "url", "sha256", "source"),
-    "": ("schema", "tools", "azureCli"),
+    "baseImage": ("release", "url", "sha256", "checksumUrl", "sha512", "source"),
+    "": ("schema", "tools", "azureCli", "baseImages"),
 }
 
 
@@ -278,12 +281,146 @@ class _AzureCliFile(_LockModel):
         return out
 
 
+class LockedBaseImage(_LockModel):
+    """One baseImages.<base>.<arch> entry: the publisher's cloud image of one release (data/baseimages.yaml).
+    sha256 is what every download is held to (null: not confirmed; `lock` resolves it); sha512 is the
+    publisher's own digest where it publishes only SHA-512 (Debian), kept to show where sha256 came from."""
+
+    release: str
+    url: str
+    sha256: str | None = None
+    checksum_url: str = Field(validation_alias="checksumUrl")
+    sha512: str | None = None
+    source: str = ""
+
+    @field_validator("url", "checksum_url", mode="before")
+    @classmethod
+    def _url(cls, value: Any) -> str:
+        url = check_url(value)
+        url_basename(url)
+        return url
+
+    @field_validator("release", mode="before")
+    @classmethod
+    def _release(cls, value: Any) -> str:
+        if not isinstance(value, str) or not SAFE_FILE_NAME.fullmatch(value):
+            raise ValueError(f'must be the publisher\'s release name, e.g. "20260926"; {_REGENERATE}')
+        return value
+
+    @field_validator("sha256", mode="before")
+    @classmethod
+    def _sha(cls, value: Any) -> str | None:
+        if value is not None and not (isinstance(value, str) and HEX64.fullmatch(value)):
+            raise ValueError("must be 64 lowercase hex digits or null")
+        return value
+
+    @field_validator("sha512", mode="before")
+    @classmethod
+    def _sha512(cls, value: Any) -> str | None:
+        if value is not None and not (isinstance(value, str) and HEX128.fullmatch(value)):
+            raise ValueError("must be 128 lowercase hex digits or null")
+        return value
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source(cls, value: Any) -> str:
+        return _note(value, "where the digest came from")
+
+    @model_validator(mode="after")
+    def _verified(self, info: ValidationInfo) -> LockedBaseImage:
+        # Read from a file: the URLs must be the publisher's for this release (data/baseimages.yaml), or
+        # their copies under one mirror base; nothing else is ever downloaded for a base image.
+        where = info.context or {}
+        image = where.get("image")
+        if image is None:
+            return self
+        try:
+            want_url, want_sum = image.image_url(self.release, where["arch"]), image.checksum_url(self.release)
+        except ValueError as exc:
+            raise invalid([error(("release",), f"{exc}; {_REGENERATE}", self.release)]) from None
+        arch = where["arch"]
+        copy = _copy_base(self.url, base_image_mirror_path(image.key, self.release, arch, want_url))
+        if self.url != want_url and copy is None:
+            raise invalid(
+                [
+                    error(
+                        ("url",),
+                        f"is not {want_url} (the {image.publisher} image of this release) or its mirror copy "
+                        f"(<mirror>/{base_image_mirror_path(image.key, self.release, arch, want_url)}); {_REGENERATE}",
+                        self.url,
+                    )
+                ]
+            )
+        sum_copy = _copy_base(self.checksum_url, base_image_mirror_path(image.key, self.release, arch, want_sum))
+        if self.checksum_url != want_sum and (sum_copy is None or sum_copy != copy):
+            raise invalid(
+                [
+                    error(
+                        ("checksumUrl",),
+                        f"is not {want_sum} (the {image.publisher} checksum file of this release) or its copy "
+                        f"in the same mirror as url; {_REGENERATE}",
+                        self.checksum_url,
+                    )
+                ]
+            )
+        return self
+
+    @property
+    def pinned(self) -> bool:
+        return self.sha256 is not None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"release": self.release, "url": self.url, "sha256": self.sha256}
+        out["checksumUrl"] = self.checksum_url
+        if self.sha512 is not None:
+            out["sha512"] = self.sha512
+        out["source"] = self.source
+        return out
+
+
+def _base_images(value: Any) -> dict[str, dict[str, LockedBaseImage]]:
+    """The baseImages section: base -> arch -> entry, each verified against data/baseimages.yaml."""
+    if not isinstance(value, dict):
+        raise ValueError(f"must be a mapping of base image to architecture to entry; {_REGENERATE}")
+    data = load_base_images()
+    out: dict[str, dict[str, LockedBaseImage]] = {}
+    errors: list[InitErrorDetails] = []
+    for base, arches in value.items():
+        image = data.image(base)
+        if image is None:
+            errors.append(error((base,), f"is not a base image ({', '.join(data.images)}); remove it or {_REGENERATE}"))
+            continue
+        if not isinstance(arches, dict):
+            errors.append(error((base,), f"must be a mapping of architecture to entry; {_REGENERATE}"))
+            continue
+        out[base] = {}
+        for arch, raw in arches.items():
+            if not image.supports(arch):
+                errors.append(
+                    error((base, arch), f"{image.publisher} publishes {base} for {', '.join(image.arch)} only", arch)
+                )
+            elif not isinstance(raw, dict):
+                errors.append(error((base, arch), "must be a mapping with release, url, sha256, checksumUrl, source"))
+            else:
+                try:
+                    out[base][arch] = LockedBaseImage.model_validate(
+                        raw, context={"image": image, "arch": arch}, by_alias=True, by_name=False
+                    )
+                except ValidationError as exc:
+                    errors += relocated(exc, (base, arch))
+    if errors:
+        raise invalid(errors)
+    return out
+
+
 class _LockFile(_LockModel):
     """jumpbox.lock.json as written: tools by name, each a list of locked versions."""
 
     schema_: Literal["aks-jumpbox/lock/v1"] = Field(validation_alias="schema")
     tools: dict[str, list[LockedTool]] = {}
     azure_cli: _AzureCliFile = Field(default=_AzureCliFile(), validation_alias="azureCli")
+    # Absent from a lock written before base images were pinned: `try` then asks for `aks-jumpbox lock`.
+    base_images: dict[str, dict[str, LockedBaseImage]] = Field(default={}, validation_alias="baseImages")
 
     @model_validator(mode="before")
     @classmethod
@@ -291,7 +428,7 @@ class _LockFile(_LockModel):
         # Not a lock at all: one problem, not one per field.
         if not isinstance(data, dict) or data.get("schema") != LOCK_SCHEMA:
             raise invalid([error(("schema",), f"is not an {LOCK_SCHEMA} lock; {_REGENERATE}")])
-        return {k: v for k, v in data.items() if v is not None or k not in ("tools", "azureCli")}
+        return {k: v for k, v in data.items() if v is not None or k not in ("tools", "azureCli", "baseImages")}
 
     @field_validator("azure_cli", mode="before")
     @classmethod
@@ -299,6 +436,11 @@ class _LockFile(_LockModel):
         if not isinstance(value, dict):
             raise invalid([error(("versions",), _VERSIONS, value)])
         return value
+
+    @field_validator("base_images", mode="plain")
+    @classmethod
+    def _bases(cls, value: Any) -> dict[str, dict[str, LockedBaseImage]]:
+        return _base_images(value)
 
     @field_validator("tools", mode="plain")
     @classmethod
@@ -348,6 +490,8 @@ class Lock(_LockModel):
     azure_cli_versions: tuple[str, ...] = ()
     # Azure CLI extension name -> version -> entry.
     extensions: dict[str, dict[str, LockedExtension]] = {}
+    # Base image (the catalog's key) -> architecture -> the pinned cloud image `try` boots.
+    base_images: dict[str, dict[str, LockedBaseImage]] = {}
 
     def get(self, tool: str, version: str) -> LockedTool | None:
         return self.tools.get(tool, {}).get(version)
@@ -365,6 +509,11 @@ class Lock(_LockModel):
         extensions = {k: dict(v) for k, v in self.extensions.items()}
         extensions.setdefault(name, {})[entry.version] = entry
         return self.model_copy(update={"extensions": extensions})
+
+    def with_base_image(self, base: str, arch: str, entry: LockedBaseImage) -> Lock:
+        bases = {k: dict(v) for k, v in self.base_images.items()}
+        bases.setdefault(base, {})[arch] = entry
+        return self.model_copy(update={"base_images": bases})
 
     def extension_versions(self, name: str) -> list[str]:
         """The locked versions of an extension, oldest first (the order of the file's list)."""
@@ -390,6 +539,16 @@ class Lock(_LockModel):
                     else {}
                 ),
             },
+            **(
+                {
+                    "baseImages": {
+                        base: {a: self.base_images[base][a].to_json() for a in sorted(self.base_images[base])}
+                        for base in sorted(self.base_images)
+                    }
+                }
+                if self.base_images
+                else {}
+            ),
         }
 
     def dumps(self) -> str:
@@ -398,6 +557,11 @@ class Lock(_LockModel):
 
 def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split(".") if p.isdigit())
+
+
+def _copy_base(url: str, path: str) -> str | None:
+    """The mirror base of url when it ends with /path (a mirror copy), else None."""
+    return url[: -len(path) - 1] if url.endswith("/" + path) and len(url) > len(path) + 1 else None
 
 
 def _mirror_base(url: str, name: str, version: str, arch: str, upstream: str) -> str | None:
@@ -439,7 +603,9 @@ def _verify_source(
 
 def _unknown_key(parent: str) -> str:
     kind = (
-        "artifact"
+        "baseImage"
+        if parent.startswith("baseImages.")
+        else "artifact"
         if ".artifacts." in parent
         else "entry"
         if parent.startswith("tools.")
@@ -472,7 +638,8 @@ def parse_lock(doc: Any, label: str, catalog: Catalog, *, lines: dict | None = N
     extensions = {
         name: {e.version: e for e in entries} for name, entries in file.azure_cli.extensions.items() if entries
     }
-    return Lock(tools=tools, azure_cli_versions=file.azure_cli.versions, extensions=extensions)
+    bases = {base: arches for base, arches in file.base_images.items() if arches}
+    return Lock(tools=tools, azure_cli_versions=file.azure_cli.versions, extensions=extensions, base_images=bases)
 
 
 def default_lock_text() -> str:

@@ -234,6 +234,7 @@ class AptPlan:
 
 @dataclass(frozen=True)
 class Names:
+    spec: str  # the footprint key (core/footprint.py) every other name and the aks-jumpbox.spec tag carry
     template: str
     image: str
     identity: str

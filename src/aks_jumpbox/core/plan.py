@@ -14,6 +14,7 @@ from aks_jumpbox.core import kinds
 from aks_jumpbox.core.catalog import Catalog, sibling_url, url_basename, url_host
 from aks_jumpbox.core.errors import Problem, SpecError
 from aks_jumpbox.core.extensions import mirror_path as extension_mirror_path
+from aks_jumpbox.core.footprint import footprint_key
 from aks_jumpbox.core.gallery import VERSION_PLACEHOLDER, content_version, gallery_plan, gallery_resources
 from aks_jumpbox.core.kinds import GALLERY_ACTIONS, role_actions
 from aks_jumpbox.core.lock import Lock
@@ -29,7 +30,15 @@ from aks_jumpbox.core.model import (
     Resource,
     ToolArtifact,
 )
-from aks_jumpbox.core.naming import content_hash, stable_guid, template_name
+from aks_jumpbox.core.naming import (
+    SPEC_TAG,
+    content_hash,
+    identity_name,
+    image_name,
+    role_name,
+    stable_guid,
+    template_name,
+)
 from aks_jumpbox.core.network import egress_rules, network_contract
 from aks_jumpbox.core.resource_ids import resource_group_id, resource_id, subscription_scope
 from aks_jumpbox.core.scripts import inline_wrapper, render_provision, render_validate, with_plan_hash
@@ -262,7 +271,8 @@ def _named_by_guid(
     )
 
 
-def _role_definitions(spec: Spec, sub: str) -> list[Resource]:
+def _role_definitions(spec: Spec, sub: str, key: str) -> list[Resource]:
+    """The custom roles, named (GUID and roleName) by the footprint key: they take no tags (core/kinds.py)."""
     kind = kinds.ROLE_DEFINITION
     scope = subscription_scope(sub)
     actions = role_actions(spec)
@@ -273,10 +283,10 @@ def _role_definitions(spec: Spec, sub: str) -> list[Resource]:
                 kind,
                 role.key,
                 scope,
-                stable_guid(scope, spec.name, role.slug),
+                stable_guid(scope, key, role.slug),
                 body={
                     "properties": {
-                        "roleName": f"[aks-jumpbox] {role.title} ({spec.name}, {sub[:8]})",
+                        "roleName": role_name(role.title, key, sub),
                         "description": role.description,
                         "type": "CustomRole",
                         "permissions": [
@@ -346,9 +356,9 @@ def _customizer(name: str, script_name: str, script: str) -> dict[str, Any]:
 
 
 def _distribute(
-    spec: Spec, image_id: str | None, gallery: GalleryPlan | None, plan_hash: str | None = None
+    spec: Spec, key: str, image_id: str | None, gallery: GalleryPlan | None, plan_hash: str | None = None
 ) -> list[dict[str, Any]]:
-    tags = {"source": "aks-jumpbox", "baseImage": spec.base_image}
+    tags = {"source": "aks-jumpbox", "baseImage": spec.base_image, SPEC_TAG: key}
     if plan_hash is not None:  # absent from the draft the hash is computed from
         tags[HASH_TAG] = plan_hash  # so `versions` can tell an image's content from the image alone
     out: list[dict[str, Any]] = []
@@ -380,6 +390,7 @@ def _distribute(
 
 def _template_body(
     spec: Spec,
+    key: str,
     catalog: Catalog,
     identity: Resource,
     scripts: dict[str, str],
@@ -411,9 +422,10 @@ def _template_body(
             "sourceValidationOnly": False,
             "inVMValidations": [_customizer("aks-jumpbox validate", "validate.sh", scripts["validate.sh"])],
         },
-        "distribute": _distribute(spec, image_id, gallery, plan_hash),
+        "distribute": _distribute(spec, key, image_id, gallery, plan_hash),
         "errorHandling": {"onCustomizerError": b.on_customizer_error, "onValidationError": b.on_validation_error},
-        "managedResourceTags": {"aks-jumpbox.template": "managed"},
+        # On the staging group and what Image Builder makes in it.
+        "managedResourceTags": {"aks-jumpbox.template": "managed", SPEC_TAG: key},
     }
     if b.staging_resource_group:
         props["stagingResourceGroup"] = resource_group_id(sub, b.staging_resource_group)
@@ -437,21 +449,23 @@ def build_plan(
         "validate.sh": render_validate(spec, artifacts, azure_cli),
     }
     build_rg = spec.build.resource_group
-    identity_name = spec.identity.name or f"id-{spec.name}-imagebuilder"
-    tags = dict(sorted(spec.tags.items()))
+    key = footprint_key(spec)
+    identity_id_name = spec.identity.name or identity_name(key)
+    # Every resource that takes tags carries the footprint key (the user's tags cannot replace it).
+    tags = {**dict(sorted(spec.tags.items())), SPEC_TAG: key}
     identity = Resource(
         key="identity",
         type=kinds.IDENTITY.arm_type,
-        name=identity_name,
+        name=identity_id_name,
         api_version=kinds.IDENTITY.api_version,
-        id=resource_id(sub, build_rg, kinds.IDENTITY.arm_type, identity_name),
+        id=resource_id(sub, build_rg, kinds.IDENTITY.arm_type, identity_id_name),
         level=kinds.IDENTITY.level,
         scope=resource_group_id(sub, build_rg),
         body={"location": spec.build.location, "tags": tags, "properties": {}},
         depends_on=(),
         purpose="the identity Image Builder builds and distributes with",
     )
-    custom = {r.key: r for r in _role_definitions(spec, sub)} if spec.identity.roles == "custom" else {}
+    custom = {r.key: r for r in _role_definitions(spec, sub, key)} if spec.identity.roles == "custom" else {}
     managed = spec.distribute.managed_image
     gallery_spec = spec.distribute.gallery
     galleries = gallery_resources(spec, catalog, sub, tags)
@@ -462,22 +476,22 @@ def build_plan(
     # The content hash names the template and image; compute it with placeholder names.
     placeholder = resource_id(sub, dest_rg, "Microsoft.Compute/images", "__IMAGE__") if managed else None
     draft_gallery = gallery_plan(spec, sub, gallery_spec.version or VERSION_PLACEHOLDER) if gallery_spec else None
-    draft = _template_body(spec, catalog, identity, scripts, placeholder, sub, draft_gallery)
+    draft = _template_body(spec, key, catalog, identity, scripts, placeholder, sub, draft_gallery)
     hashed: dict[str, Any] = {"template": draft, "generator": "aks-jumpbox/plan/v1"}
     if gallery_spec is not None:
         hashed["galleryVersion"] = gallery_spec.version
     digest = content_hash(hashed)
-    short = digest[:10]
-    tname = template_name(spec.name, digest)
+    tname = template_name(key, digest)
     scripts = {name: with_plan_hash(text, digest) for name, text in scripts.items()}
-    image_name = (managed.name if managed else None) or f"img-{spec.name}-{short}"
+    image = (managed.name if managed else None) or image_name(key, digest)
     gallery = gallery_plan(spec, sub, gallery_spec.version or content_version(digest)) if gallery_spec else None
     body = _template_body(
         spec,
+        key,
         catalog,
         identity,
         scripts,
-        resource_id(sub, dest_rg, "Microsoft.Compute/images", image_name) if managed else None,
+        resource_id(sub, dest_rg, "Microsoft.Compute/images", image) if managed else None,
         sub,
         gallery,
         digest,
@@ -515,9 +529,10 @@ def build_plan(
             "Builder needs; prefer custom least-privilege roles",
         )
     names = Names(
+        spec=key,
         template=tname,
-        image=image_name,
-        identity=identity_name,
+        image=image,
+        identity=identity_id_name,
         network_role=custom["role.network"].name if custom else "",
         image_role=custom["role.image"].name if custom else "",
     )

@@ -32,6 +32,7 @@ from aks_jumpbox.core.yamlfile import LocatedDocument, load_yaml
 DEFAULT_SPEC_NAME = "jumpbox.yaml"
 VERSION_RE = EXACT_VERSION  # MAJOR.MINOR.PATCH in ASCII digits; matched with fullmatch
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
+ENVIRONMENT_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$")  # 1-12: fits every name it goes into
 VM_SIZE_RE = re.compile(r"^(Standard|Basic)_[A-Za-z0-9_]+$")
 EXTENSION_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -504,6 +505,9 @@ class MirrorSpec(_Model):
 
 class Spec(_Model):
     name: str = "aksjb"
+    # Which environment (dev, prod, ...) of `name` this spec is: with the name, it scopes the spec's Azure
+    # footprint (core/footprint.py). None: derived from where the spec builds and distributes.
+    environment: str | None = None
     subscription_id: str | None = None
     cloud: Literal["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"] = "AzureCloud"
     base_image: str = "ubuntu-24.04"
@@ -522,6 +526,13 @@ class Spec(_Model):
     def _name(cls, value: str) -> str:
         if not NAME_RE.fullmatch(value):
             raise ValueError(f"{value!r} must be 2-24 lowercase letters, digits or hyphens, starting with a letter")
+        return value
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, value: str | None) -> str | None:
+        if value is not None and not ENVIRONMENT_RE.fullmatch(value):
+            raise ValueError(f"{value!r} must be 1-12 lowercase letters, digits or inner hyphens, such as dev or prod")
         return value
 
     @field_validator("subscription_id")

@@ -22,6 +22,7 @@ from aks_jumpbox.core import kinds
 from aks_jumpbox.core.arm_strings import Expression, escape_template, quote_arg
 from aks_jumpbox.core.drift import has_refs
 from aks_jumpbox.core.model import Plan, Ref, Resource
+from aks_jumpbox.core.naming import SPEC_TAG
 
 SUB_SCHEMA = "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#"
 RG_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
@@ -144,6 +145,8 @@ def _nested(entry: _Entry, plan: Plan, depends: list[str | Expression]) -> dict[
         "apiVersion": kinds.DEPLOYMENT.api_version,
         "name": entry.name,
         "resourceGroup": entry.resource_group,
+        # Deployments take tags: https://learn.microsoft.com/azure/templates/microsoft.resources/deployments
+        "tags": {SPEC_TAG: plan.names.spec},
     }
     if depends:
         out["dependsOn"] = depends

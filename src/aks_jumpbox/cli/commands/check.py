@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from aks_jumpbox.cli.azure_common import azure_options, connect, load_plan, plan_options
+from aks_jumpbox.cli.footprint import warn_foreign
 from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
@@ -34,17 +35,22 @@ def command(
     from aks_jumpbox.preflight.checks import run_checks
 
     _, plan = load_plan(spec_path, lock_path, keep_on_error, offline=snapshot is not None)
+    foreign: list[dict] | None = None  # read live only
     if snapshot is not None:
         from aks_jumpbox.preflight.snapshot import load_snapshot
 
         report = run_checks(plan, load_snapshot(snapshot))
     else:
+        from aks_jumpbox.azure.footprint import survey
         from aks_jumpbox.azure.preflight import LiveSource
 
         with connect(plan, azure_args) as az:
             report = run_checks(plan, LiveSource(az))
+            found = survey(az, plan)  # other specs' resources: warned about, never checked or counted
+        warn_foreign(found.lines())
+        foreign = [f.to_json() for f in found.foreign]
     if output == "json":
-        emit_json(report.to_json())
+        emit_json(report.to_json() if foreign is None else {**report.to_json(), "foreign": foreign})
     else:
         show_report(report)
     if not report.ok:

@@ -7,6 +7,7 @@ import sys
 import click
 
 from aks_jumpbox.cli.azure_common import azure_options, connect, json_errors, load_plan, plan_options
+from aks_jumpbox.cli.footprint import warn_foreign
 from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 from aks_jumpbox.core.errors import UserError
 
@@ -22,20 +23,32 @@ def command(
     spec_path: str | None, lock_path: str | None, keep_on_error: bool, azure_args, yes: bool, dry_run: bool, output: str
 ) -> None:
     """Remove the role assignments, image templates (and so their staging groups), the identity and
-    the custom roles of this spec. Images already built are kept. The plan is shown first."""
+    the custom roles of this spec. Images already built are kept. The plan is shown first.
+
+    Only this spec's resources (by its aks-jumpbox.spec tag, or for roles and role assignments by
+    their names): other specs' resources and untagged look-alikes are warned about and left alone."""
     from aks_jumpbox.azure import cleanup
 
     _, plan = load_plan(spec_path, lock_path, keep_on_error)
     con = console(stderr=output == "json")
     with connect(plan, azure_args) as az:
-        deletions = cleanup.cleanup_plan(az, plan)
-        present = [d for d in deletions if d.exists]
-        _show(con, deletions)
+        found = cleanup.cleanup_plan(az, plan)
+        deletions, present = found.deletions, found.present
+        foreign = [f.to_json() for f in found.foreign]
+        _show(con, deletions, plan.names.spec)
+        warn_foreign(found.warnings())
         if not present or dry_run:
             if output == "json":
-                emit_json({"deleted": [], "wouldDelete": [d.to_json() for d in present], "dryRun": dry_run})
+                emit_json(
+                    {
+                        "deleted": [],
+                        "wouldDelete": [d.to_json() for d in present],
+                        "dryRun": dry_run,
+                        "foreign": foreign,
+                    }
+                )
             elif not present:
-                con.print("nothing to clean up")
+                con.print(f"nothing to clean up of spec {esc(plan.names.spec)}")
             return
         if not yes:
             if not sys.stdin.isatty():
@@ -52,15 +65,22 @@ def command(
 
         cleanup.execute(az, deletions, on_done=done)
     if output == "json":
-        emit_json({"deleted": [d.to_json() for d in deleted], "kept": "images are never deleted by cleanup"})
+        emit_json(
+            {
+                "deleted": [d.to_json() for d in deleted],
+                "kept": "images are never deleted by cleanup",
+                "foreign": foreign,
+            }
+        )
     else:
         con.print(f"cleaned up {len(deleted)} resources; the images built are kept")
 
 
-def _show(con, deletions) -> None:
+def _show(con, deletions, key: str) -> None:
     from rich.table import Table
 
-    table = Table(box=None, pad_edge=False, title="cleanup plan (images are kept)", title_justify="left")
+    title = f"cleanup plan of spec {esc(key)} (images are kept)"
+    table = Table(box=None, pad_edge=False, title=title, title_justify="left")
     for col in ("", "kind", "name", "note"):
         table.add_column(col)
     for d in deletions:

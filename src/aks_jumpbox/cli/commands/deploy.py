@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from aks_jumpbox.cli.azure_common import azure_options, connect, json_errors, load_plan, plan_options
+from aks_jumpbox.cli.footprint import warn_foreign
 from aks_jumpbox.cli.present import console, emit_json, esc, output_option
 
 
@@ -23,14 +24,27 @@ def command(
     spec gets a new template (named by its content), an unchanged one is left alone.
     """
     from aks_jumpbox.azure import apply as ap
+    from aks_jumpbox.azure.footprint import survey
     from aks_jumpbox.cli.progress import Presenter
 
     _, plan = load_plan(spec_path, lock_path, keep_on_error)
     with connect(plan, azure_args) as az:
         changes = ap.what_if(az, plan)
+        # Other specs' resources: never written; planned ones among them are this run's conflicts.
+        found = survey(az, plan)
+        found.foreign = [f for f in found.foreign if not f.planned]
+        warn_foreign(found.lines())
+        foreign = [f.to_json() for f in found.foreign]
         if what_if:
             if output == "json":
-                emit_json({"whatIf": True, "template": plan.names.template, "changes": [c.to_json() for c in changes]})
+                emit_json(
+                    {
+                        "whatIf": True,
+                        "template": plan.names.template,
+                        "changes": [c.to_json() for c in changes],
+                        "foreign": foreign,
+                    }
+                )
             else:
                 show_changes(changes)
             if any(c.action == "conflict" for c in changes):
@@ -45,6 +59,7 @@ def command(
                 "template": plan.names.template,
                 "changes": [c.to_json() for c in changes],
                 "written": [c.resource.key for c in done],
+                "foreign": foreign,
             }
         )
     elif not done:

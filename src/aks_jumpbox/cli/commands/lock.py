@@ -44,7 +44,7 @@ def command(
     With --upgrade, pins move to their newest releases first, edited in place in jumpbox.yaml
     (comments kept). Without TOOLs, a pin that has a reason is held until its review_by date.
     """
-    from aks_jumpbox.adapters.http import fetch_text
+    from aks_jumpbox.adapters.http import fetch_file, fetch_text
     from aks_jumpbox.core.resolve import resolve_lock
 
     if tools and not upgrade:
@@ -71,6 +71,8 @@ def command(
             fetch_index=lambda url: fetch_text(url, limit=INDEX_LIMIT),
             feed=feed,
             upgrade_extensions=upgrade and not tools,
+            fetch_file=fetch_file,  # a base image published with SHA-512 only is hashed once (streamed, not kept)
+            upgrade_base_images=upgrade and not tools,
         )
     except Unreachable as exc:
         raise _offline(exc.host, str(exc), spec.mirror.artifacts, feed) from None
