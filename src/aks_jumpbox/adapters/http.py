@@ -51,13 +51,6 @@ _answered: set[str] = set()  # hosts that answered in this process (an HTTP erro
 _first_unreachable: list[Unreachable] = []  # the first host that could not be reached at all
 
 
-def forget_unreachable() -> None:
-    """Forget what this process learnt about reachability (a new command in the same process, tests)."""
-    with _state:
-        _answered.clear()
-        _first_unreachable.clear()
-
-
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or url).lower()
 
