@@ -183,3 +183,39 @@ def test_an_extension_wheel_is_mirrored_from_a_folder_checked_against_the_lock_a
     planned = run_cli("plan", "-f", str(spec), "--out", str(tmp_path / "plan"))
     assert planned.returncode == 0, planned.stderr
     assert f"https://mirror.contoso.internal/tools/{rel}" in (tmp_path / "plan" / "provision.sh").read_text()
+
+
+def test_sync_from_a_folder_lists_every_missing_file_at_once_and_writes_nothing(tmp_path, default_data):
+    spec, first = synced_once(tmp_path, default_data)
+    gone = [
+        "helm/4.3.0/amd64/helm-v4.3.0-linux-amd64.tar.gz",
+        "yq/4.54.1/amd64/checksums_hashes_order",
+        "azwi/1.6.0/amd64/sha256sums.txt",
+    ]
+    for rel in gone:
+        (first / rel).unlink()
+    second = tmp_path / "second"
+    result = run_cli("mirror", "sync", "-f", str(spec), "--to", str(second), "--from", str(first))
+    assert result.returncode == 2, result.stderr
+    assert "3 file(s) the lock needs are missing (nothing was written)" in result.stderr
+    for rel in gone:
+        assert f"{first}/{rel}" in result.stderr, rel
+    assert "Copy them into that folder" in result.stderr and "Traceback" not in result.stderr
+    assert not second.exists()
+    # An artifact already in --to with the locked digest needs no source: only the others are missing.
+    third = tmp_path / "third"
+    (third / "helm/4.3.0/amd64").mkdir(parents=True)
+    (tmp_path / "www/helm/helm-v4.3.0-linux-amd64.tar.gz").rename(third / gone[0])
+    again = run_cli("mirror", "sync", "-f", str(spec), "--to", str(third), "--from", str(first))
+    assert again.returncode == 2 and "2 file(s)" in again.stderr and gone[0] not in again.stderr
+
+
+def test_sync_from_an_unreachable_mirror_says_no_network_once(tmp_path, default_data):
+    with StaticHttps(tmp_path / "www", tmp_path) as srv:
+        spec = _inputs(tmp_path, default_data, srv)
+        url = srv.url
+    # The server is gone, its port closed: connection refused is not retried, and --from is named.
+    result = run_cli("mirror", "sync", "-f", str(spec), "--to", str(tmp_path / "m"), "--from", f"{url}/m")
+    assert result.returncode == 1
+    assert "no network: " in result.stderr and "is the host --from names" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -2,20 +2,29 @@
 
 The standard library's urllib suffices (one GET at a time, small checksum files, streamed
 artifacts); trust comes from the system CA store, or SSL_CERT_FILE for an internal CA.
+
+A host that cannot be reached at all (its name does not resolve, no route, connection refused, no answer
+to a connect) is not retried: on an offline or air-gapped machine that only costs time. The first such
+failure is remembered for the process, and every later fetch from a host that has not answered fails at
+once with it, so the command can say "no network" once and what to do instead.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
-from aks_jumpbox.core.errors import OperationFailed
+from aks_jumpbox.core.errors import OperationFailed, Unreachable
 
 USER_AGENT = "aks-jumpbox"
 
@@ -36,9 +45,47 @@ def _context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile if cafile and Path(cafile).is_file() else None)
 
 
+_NO_ROUTE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ECONNREFUSED, errno.ENETDOWN}
+_state = threading.Lock()
+_answered: set[str] = set()  # hosts that answered in this process (an HTTP error is an answer)
+_first_unreachable: list[Unreachable] = []  # the first host that could not be reached at all
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or url).lower()
+
+
+def _unreachable_reason(exc: BaseException) -> str | None:
+    """Why exc means the host cannot be reached at all, or None for a failure a retry may cure."""
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else None  # connect failures come wrapped
+    if isinstance(reason, socket.gaierror):
+        return f"its name does not resolve: {reason.strerror or reason}"
+    if isinstance(reason, TimeoutError):
+        return "no answer to a connect"
+    if isinstance(reason, OSError) and not isinstance(reason, ssl.SSLError) and reason.errno in _NO_ROUTE:
+        return reason.strerror or str(reason)
+    return None
+
+
+def _known_unreachable(url: str) -> Unreachable | None:
+    host = _host(url)
+    with _state:
+        if host in _answered or not _first_unreachable:
+            return None
+        first = _first_unreachable[0]
+    if first.host == host:
+        return first
+    return Unreachable(
+        host, f"not tried: {first.host} could not be reached ({first.reason}); this machine seems offline"
+    )
+
+
 def _open(url: str, timeout: float):
     if not url.startswith("https://"):
         raise FetchError(f"refusing to fetch {url}: only https:// URLs are fetched")
+    known = _known_unreachable(url)
+    if known is not None:
+        raise known
     opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=_context()), _HttpsOnlyRedirects())
     return opener.open(urllib.request.Request(url, headers={"User-Agent": USER_AGENT}), timeout=timeout)
 
@@ -47,12 +94,24 @@ def _retrying(url: str, attempts: int, action):
     delay = 1.0
     for attempt in range(1, attempts + 1):
         try:
-            return action()
+            result = action()
+            with _state:
+                _answered.add(_host(url))
+            return result
         except urllib.error.HTTPError as exc:
+            with _state:
+                _answered.add(_host(url))
             transient = exc.code in (408, 429) or exc.code >= 500
             if not transient or attempt == attempts:
                 raise FetchError(f"GET {url} failed: HTTP {exc.code} {exc.reason}") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, ssl.SSLError) as exc:
+            why = _unreachable_reason(exc)
+            if why is not None:
+                down = Unreachable(_host(url), why)
+                with _state:
+                    if not _first_unreachable:
+                        _first_unreachable.append(down)
+                raise down from None
             if attempt == attempts:
                 reason = getattr(exc, "reason", exc)
                 raise FetchError(f"GET {url} failed after {attempts} attempt(s): {reason}") from None

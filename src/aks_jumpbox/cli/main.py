@@ -15,6 +15,7 @@ import click
 # name -> (module under aks_jumpbox.cli.commands, one-line help shown by --help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Write the default jumpbox.yaml (and its lock) for editing."),
+    "schema": ("schema", "Print the JSON Schema of jumpbox.yaml, for editor completion (offline)."),
     "plan": ("plan", "Render scripts, ARM templates and the network contract (offline)."),
     "mirror": ("mirror", "Fill a network-local artifact mirror from the lock, verifying every digest."),
     "lock": ("lock", "Resolve versions, URLs and SHA-256 digests into jumpbox.lock.json (online)."),

@@ -49,3 +49,13 @@ class OperationFailed(Exception):
     """A check, build or Azure operation failed: exit code 1."""
 
     exit_code = 1
+
+
+class Unreachable(OperationFailed):
+    """A host could not be reached at all (its name does not resolve, no route, refused, no answer to a connect):
+    no retry helps, so the HTTPS adapter gives up at once and every later fetch in the process fails fast."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"cannot reach {host} ({reason})")
+        self.host = host
+        self.reason = reason

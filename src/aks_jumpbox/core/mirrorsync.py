@@ -85,6 +85,25 @@ def check_sources(items: Iterable[MirrorItem], source: Source) -> None:
                 open_regular(where, what=what, label=str(source.folder.joinpath(*safe_parts(rel)))).close()
 
 
+def missing_sources(items: Iterable[MirrorItem], source: Source, out: Path) -> list[str]:
+    """Every file a --from folder lacks that this sync needs, in mirror-layout paths, so all are reported at
+    once (not one per run). An artifact already in place in --to with the lock's digest needs no source."""
+    if source.folder is None:
+        return []
+    missing: list[str] = []
+    for item in items:
+        needed = [item.checksum_path, item.order_path]
+        if not (item.sha256 and _in_place(out, item.path, item.sha256)):
+            needed.append(item.path)
+        for rel in needed:
+            if rel is None or rel in missing:
+                continue
+            where = source.locate("", rel)
+            if isinstance(where, Path) and not where.exists():
+                missing.append(rel)
+    return missing
+
+
 def _sha256(fh: BinaryIO, copy_to: BinaryIO | None = None) -> str:
     digest = hashlib.sha256()
     while chunk := fh.read(1 << 20):

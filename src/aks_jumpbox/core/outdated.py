@@ -132,6 +132,37 @@ def outdated(
 
 
 @dataclass(frozen=True)
+class SourceCounts:
+    """How many release sources were asked, and how many could not be reached or read."""
+
+    total: int
+    unreachable: int
+    unreadable: int
+    first_unreachable: Newest | None
+
+    @property
+    def unknown(self) -> int:
+        return self.unreachable + self.unreadable
+
+    def summary(self) -> str:
+        parts = [f"{self.unreachable} of {self.total} sources unreachable"] if self.unreachable else []
+        if self.unreadable:
+            parts.append(f"{self.unreadable} of {self.total} sources unreadable")
+        return ", ".join(parts)
+
+    def to_json(self) -> dict[str, int]:
+        return {"total": self.total, "unreachable": self.unreachable, "unreadable": self.unreadable}
+
+
+def source_counts(newest: dict[str, Newest]) -> SourceCounts:
+    """Whether `outdated` could tell at all: a pin whose source was not read is unknown, never current."""
+    found = [newest[k] for k in sorted(newest)]
+    down = [n for n in found if n.unreachable]
+    bad = [n for n in found if n.error and not n.unreachable]
+    return SourceCounts(len(found), len(down), len(bad), down[0] if down else None)
+
+
+@dataclass(frozen=True)
 class UpgradeChoice:
     changes: dict[str, tuple[str, str]]  # pin name -> (pinned, newest)
     held: dict[str, str]  # pin name -> why it stays

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from aks_jumpbox.adapters.files import InputError, load_json
 from aks_jumpbox.core.catalog import Catalog, ReleaseSource, Tool, url_basename
-from aks_jumpbox.core.errors import OperationFailed
+from aks_jumpbox.core.errors import OperationFailed, Unreachable
 
 GITHUB_API = "https://api.github.com"
 # ASCII digits, a sane length, nothing after (`$` would take a trailing newline, `\d` any script's digits):
@@ -40,6 +40,7 @@ class Newest:
     version: str | None  # None: the source lists no usable release
     source_url: str  # the upstream metadata URL (what the feed mirrors)
     error: str | None = None
+    unreachable: str | None = None  # the host that could not be reached at all (offline?), not a bad answer
 
 
 def metadata_url(src: ReleaseSource) -> str:
@@ -136,6 +137,8 @@ def newest_release(name: str, catalog: Catalog, arch: str, fetch_text: FetchText
             versions = hashicorp_versions(text, tool.arch_names[arch] if tool else arch)
         else:
             versions = stable_txt_versions(text)
+    except Unreachable as exc:
+        return Newest(name, None, url, f"{via_feed(url, feed)}: {exc}", unreachable=exc.host)
     except OperationFailed as exc:
         return Newest(name, None, url, str(exc))
     except (ValueError, AttributeError, TypeError, InputError) as exc:

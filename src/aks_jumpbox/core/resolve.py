@@ -14,7 +14,7 @@ from aks_jumpbox.core.baseimages import BaseImages, CloudImage, find_sha512, loa
 from aks_jumpbox.core.baseimages import mirror_path as base_image_mirror_path
 from aks_jumpbox.core.catalog import ARCHES, Catalog, url_basename
 from aks_jumpbox.core.checksums import ChecksumFileError, find_sha256
-from aks_jumpbox.core.errors import OperationFailed
+from aks_jumpbox.core.errors import OperationFailed, Unreachable
 from aks_jumpbox.core.extensions import INDEX_URL, MIRROR_INDEX, ExtensionIndexError, choose, parse_index
 from aks_jumpbox.core.lock import Lock, LockedArtifact, LockedBaseImage, LockedExtension, LockedTool
 from aks_jumpbox.core.mirror import mirror_url
@@ -62,6 +62,8 @@ def resolve_tool(
             text = fetch_text(source_url)
             order = fetch_text(source_order) if source_order else None
             sha = find_sha256(text, tool.checksum_format, url_basename(url), order)
+        except Unreachable:
+            raise  # no network: not "no digest for this architecture"; the command says what to do
         except (OperationFailed, ChecksumFileError) as exc:
             if arch == spec.architecture:
                 raise OperationFailed(f"{name} {version} ({arch}): {exc}") from None

@@ -11,6 +11,8 @@ import datetime as dt
 import functools
 import ipaddress
 import re
+import types
+import typing
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +26,7 @@ from aks_jumpbox.core.errors import Problem, SpecError
 from aks_jumpbox.core.extensions import VERSION as EXTENSION_VERSION
 from aks_jumpbox.core.resource_ids import GUID_RE, RESOURCE_GROUP_RE, SubnetId, parse_subnet_id
 from aks_jumpbox.core.urls import check_url
-from aks_jumpbox.core.validation import located
+from aks_jumpbox.core.validation import did_you_mean, error, invalid, located
 from aks_jumpbox.core.yamlfile import LocatedDocument, load_yaml
 
 DEFAULT_SPEC_NAME = "jumpbox.yaml"
@@ -201,9 +203,10 @@ class BuildSpec(_Model):
         name = value.replace(" ", "").lower()
         regions = azure_facts()["image_builder_regions"]
         if not any(name in r for r in regions.values()):
+            every = sorted({r for names in regions.values() for r in names})
             raise ValueError(
-                f"{value!r} is not a region where Azure VM Image Builder runs builds; choose one of: "
-                + ", ".join(regions["AzureCloud"])
+                f"{value!r} is not a region where Azure VM Image Builder runs builds;{did_you_mean(name, every)} "
+                "choose one of: " + ", ".join(regions["AzureCloud"])
             )
         return name
 
@@ -259,7 +262,27 @@ class BuildSpec(_Model):
             raise ValueError("container_instance_subnet_id must be a subnet of the same virtual network as subnet_id")
         if build.subnet.lower() == aci.subnet.lower():
             raise ValueError("container_instance_subnet_id must be a different subnet from subnet_id")
+        self._no_overlap()
         return self
+
+    def _no_overlap(self) -> None:
+        # Subnets of one virtual network never share addresses: Azure refuses an overlapping range.
+        # https://learn.microsoft.com/azure/virtual-network/virtual-network-manage-subnet#add-a-subnet
+        build, aci = self.subnet_address_prefix, self.container_instance_subnet_address_prefix
+        if build is None or aci is None:
+            return
+        if ipaddress.ip_network(build).overlaps(ipaddress.ip_network(aci)):
+            raise invalid(
+                [
+                    error(
+                        ("container_instance_subnet_address_prefix",),
+                        f"{aci} overlaps subnet_address_prefix {build}; two subnets of one virtual network "
+                        "never share addresses: give each subnet's own prefix (`az network vnet subnet show "
+                        "--ids ID --query addressPrefix` shows it)",
+                        aci,
+                    )
+                ]
+            )
 
     @property
     def subnet(self) -> SubnetId:
@@ -524,7 +547,9 @@ class Spec(_Model):
     def _base(cls, value: str, info: ValidationInfo) -> str:
         images = _catalog(info).base_images
         if value not in images:
-            raise ValueError(f"unknown base image {value!r}; choose one of: {', '.join(images)}")
+            raise ValueError(
+                f"unknown base image {value!r};{did_you_mean(value, images)} choose one of: {', '.join(images)}"
+            )
         return value
 
     @field_validator("tools", mode="before")
@@ -535,7 +560,8 @@ class Spec(_Model):
         known = _catalog(info).tools
         unknown = [k for k in value if k not in known]
         if unknown:
-            raise ValueError(f"unknown tool {unknown[0]!r}; the catalog has: {', '.join(known)}")
+            hint = did_you_mean(str(unknown[0]), known)
+            raise ValueError(f"unknown tool {unknown[0]!r};{hint} the catalog has: {', '.join(known)}")
         return {k: v if isinstance(v, dict) else {"version": v} for k, v in value.items()}
 
     @field_validator("tags")
@@ -606,7 +632,43 @@ def parse_spec(doc: LocatedDocument, catalog: Catalog) -> Spec:
             unknown=lambda parent: (
                 f"unknown key; remove it or check its spelling (allowed under {parent}: see `aks-jumpbox init`)"
             ),
+            allowed=allowed_keys,
         ) from None
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    """The type found at `part` below a value of `annotation` (a model's field, a mapping's value, an item)."""
+    for arm in (
+        typing.get_args(annotation)
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        else (annotation,)
+    ):
+        origin = typing.get_origin(arm)
+        if isinstance(arm, type) and issubclass(arm, BaseModel) and isinstance(part, str) and part in arm.model_fields:
+            return arm.model_fields[part].annotation
+        if origin is dict:
+            return typing.get_args(arm)[1]
+        if origin in (tuple, list) and isinstance(part, int):
+            return typing.get_args(arm)[0]
+    return None
+
+
+def allowed_keys(path: tuple[str | int, ...]) -> list[str]:
+    """The keys the spec allows in the mapping at path (e.g. ("build",) -> vm_size, location, ...)."""
+    annotation: Any = Spec
+    for part in path:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return []
+    arms = (
+        typing.get_args(annotation)
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        else (annotation,)
+    )
+    for arm in arms:
+        if isinstance(arm, type) and issubclass(arm, BaseModel):
+            return list(arm.model_fields)
+    return []
 
 
 def default_spec_text() -> str:

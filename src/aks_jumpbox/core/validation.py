@@ -8,8 +8,10 @@ document and what to change. Validators raise ValueError with a sentence the use
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -50,6 +52,12 @@ def _document_path(loc: Loc, data: Any, etype: str) -> tuple[list[str | int], An
     return path, node
 
 
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """' did you mean 'x'?' (with its leading space) for the closest choice, else ''."""
+    close = difflib.get_close_matches(value, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" did you mean {close[0]!r}?" if close else ""
+
+
 def problem_for(
     error: Any,
     doc: LocatedDocument,
@@ -58,18 +66,26 @@ def problem_for(
     missing: str,
     brackets: bool = False,
     exact: bool = False,
+    allowed: Callable[[tuple[str | int, ...]], Sequence[str]] | None = None,
 ) -> Problem:
     """One pydantic error as a Problem; `unknown(parent)` and `missing` word the two generic cases.
 
     exact: the models mirror the document field for field, so the error's loc is the field's path even
-    where the document holds something else (e.g. a list where a mapping with that field belongs)."""
+    where the document holds something else (e.g. a list where a mapping with that field belongs).
+    allowed(parent path): the keys allowed there, to suggest the closest for an unknown key."""
     # pydantic appends validator kinds, and "[key]" when a mapping's key (the part before it) is wrong.
     loc = tuple(p for p in error["loc"] if p not in ("function-after", "function-before", "[key]"))
     path, node = (list(loc), None) if exact else _document_path(loc, doc.data, error["type"])
     field = field_path(tuple(path), brackets=brackets)
     etype, msg = error["type"], error["msg"]
     if etype == "extra_forbidden":
-        msg = unknown(field_path(tuple(path[:-1]), brackets=brackets) or "the top level")
+        parent = field_path(tuple(path[:-1]), brackets=brackets) or "the top level"
+        keys = list(allowed(tuple(path[:-1]))) if allowed else []
+        if keys:
+            hint = did_you_mean(str(path[-1]), keys)
+            msg = f"unknown key;{hint} {'rename' if hint else 'remove'} it (allowed under {parent}: {', '.join(keys)})"
+        else:
+            msg = unknown(parent)
     elif etype == "missing":
         last = loc[-1]
         field = field_path((*path, last), brackets=brackets) if path[-1:] != [last] else field
@@ -81,12 +97,25 @@ def problem_for(
         msg = msg.removeprefix("Value error, ")
         if "input" in error and etype != "value_error" and not isinstance(error["input"], dict | list):
             msg = f"{msg} (got {error['input']!r})"
+        if etype == "literal_error" and isinstance(error.get("input"), str):  # a mistyped choice
+            hint = did_you_mean(error["input"], re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected"))))
+            msg += f";{hint}" if hint else ""
     return Problem(doc.file, doc.line_of(tuple(path)), field, msg)
 
 
 def located(exc: ValidationError, doc: LocatedDocument, **words: Any) -> SpecError:
     """Every error of exc, located in doc, once each (see problem_for for the words)."""
-    problems = [problem_for(e, doc, **words) for e in exc.errors(include_url=False)]
+    errors = exc.errors(include_url=False)
+    allowed = words.get("allowed")
+    if allowed is not None:  # `verison:` is one mistake: say "did you mean 'version'?", not also "version is required"
+        renamed = set()
+        for e in errors:
+            if e["type"] == "extra_forbidden" and isinstance(e["loc"][-1], str):
+                parent = tuple(e["loc"][:-1])
+                close = difflib.get_close_matches(e["loc"][-1], list(allowed(parent)), n=1, cutoff=0.6)
+                renamed |= {(*parent, c) for c in close}
+        errors = [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in renamed)]
+    problems = [problem_for(e, doc, **words) for e in errors]
     return SpecError(list(dict.fromkeys(problems)))
 
 

@@ -61,7 +61,11 @@ from aks_jumpbox.preflight.source import (
     type_from_id as _type_from_id,
 )
 
-__all__ = ["FolderSource", "SnapshotError", "load_snapshot", "write_snapshot"]
+__all__ = ["DOCUMENT_GLOB", "FolderSource", "SnapshotError", "document_file", "load_snapshot", "write_snapshot"]
+
+# What `check --snapshot` reads of a folder (subfolders too); `snapshot` and `snapshot --print-commands` write
+# their files by document_file() below, so every file either writes is one the loader reads.
+DOCUMENT_GLOB = "*.json"
 
 _PERMISSIONS_SUFFIX = "/providers/microsoft.authorization/permissions"
 _ROLE_ASSIGNMENTS = "microsoft.authorization/roleassignments"
@@ -348,7 +352,7 @@ def load_snapshot(folder: str | Path) -> FolderSource:
             fix="Give the folder `aks-jumpbox snapshot --out DIR` wrote (or one of ARM JSON documents).",
         )
     src = FolderSource(root)
-    for path in sorted(root.rglob("*.json")):
+    for path in sorted(root.rglob(DOCUMENT_GLOB)):
         if path.is_dir():  # a folder named *.json (rglob does not descend into folder links)
             continue
         # A link that leads out of the folder is refused, not read; a FIFO or device is refused by add_file.
@@ -376,6 +380,13 @@ def _file_name(prefix: str, path: str) -> str:
     return f"{prefix}{_slug(rtype)}--{_slug(name)}--{digest}"
 
 
+def document_file(path: str, *, listing: str | None = None) -> str:
+    """The file a document read from ``path`` (an ARM ID or REST path) is written to: the resource itself, or
+    with ``listing`` (an answer kind) the list envelope of that collection."""
+    prefix = f"list-{listing.replace('_', '-')}--" if listing else ""
+    return _file_name(prefix, path) + ".json"
+
+
 def _document(answer: Answer) -> tuple[str, Any]:
     value = answer.value
     if isinstance(value, Unavailable):
@@ -391,8 +402,11 @@ def _document(answer: Answer) -> tuple[str, Any]:
             "error": {"code": "NotFound", "message": f"{answer.path} does not exist"},
         }
     if isinstance(value, list):
-        return _file_name(f"list-{answer.kind.replace('_', '-')}--", answer.path), {"id": answer.path, "value": value}
-    return _file_name("", id_of(value) or answer.path), value
+        return document_file(answer.path, listing=answer.kind).removesuffix(".json"), {
+            "id": answer.path,
+            "value": value,
+        }
+    return document_file(id_of(value) or answer.path).removesuffix(".json"), value
 
 
 def write_snapshot(answers: Iterable[Answer], out: str | Path, *, replace: bool = False) -> list[Path]:
@@ -400,7 +414,7 @@ def write_snapshot(answers: Iterable[Answer], out: str | Path, *, replace: bool 
     root = Path(out)
     if root.exists() and not root.is_dir():
         raise SnapshotError(f"--out {out}: exists and is not a folder")
-    old = sorted(p for p in root.rglob("*.json") if p.is_symlink() or not p.is_dir()) if root.is_dir() else []
+    old = sorted(p for p in root.rglob(DOCUMENT_GLOB) if p.is_symlink() or not p.is_dir()) if root.is_dir() else []
     if old and not replace:
         raise SnapshotError(
             f"--out {out}: already holds {len(old)} JSON files, which `check --snapshot` would read too",

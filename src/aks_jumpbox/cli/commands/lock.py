@@ -56,22 +56,26 @@ def command(
         else (inputs.spec_path.parent if inputs.spec_path else Path(".")) / DEFAULT_LOCK_NAME
     )
     spec, new_spec_text = inputs.spec, None
-    if upgrade:
-        spec, new_spec_text = _upgrade(inputs, tools, feed)
+    from aks_jumpbox.core.errors import Unreachable
     from aks_jumpbox.core.extensions import INDEX_LIMIT
 
-    # Azure CLI extensions: from Microsoft's extension index (read through --feed when given), a large file.
-    resolution = resolve_lock(
-        spec,
-        inputs.catalog,
-        inputs.lock,
-        fetch_text,
-        fetch_index=lambda url: fetch_text(url, limit=INDEX_LIMIT),
-        feed=feed,
-        upgrade_extensions=upgrade and not tools,
-        fetch_file=fetch_file,  # a base image published with SHA-512 only is hashed once (streamed, not kept)
-        upgrade_base_images=upgrade and not tools,
-    )
+    try:
+        if upgrade:
+            spec, new_spec_text = _upgrade(inputs, tools, feed)
+        # Azure CLI extensions: from Microsoft's extension index (read through --feed when given), a large file.
+        resolution = resolve_lock(
+            spec,
+            inputs.catalog,
+            inputs.lock,
+            fetch_text,
+            fetch_index=lambda url: fetch_text(url, limit=INDEX_LIMIT),
+            feed=feed,
+            upgrade_extensions=upgrade and not tools,
+            fetch_file=fetch_file,  # a base image published with SHA-512 only is hashed once (streamed, not kept)
+            upgrade_base_images=upgrade and not tools,
+        )
+    except Unreachable as exc:
+        raise _offline(exc.host, str(exc), spec.mirror.artifacts, feed) from None
     if new_spec_text is not None and inputs.spec_path is not None:  # _upgrade refuses a spec without a file
         _write(inputs.spec_path, new_spec_text)
         click.echo(f"wrote {inputs.spec_path}")
@@ -79,6 +83,15 @@ def command(
     for line in resolution.changes:
         click.echo(f"  {printable(line)}")  # may quote a server's error message
     click.echo(f"wrote {target} ({len(spec.tools)} tools)")
+
+
+def _offline(host: str, what: str, mirror: str | None, feed: str | None):
+    """One message for no network: what could not be reached, that nothing was written, and what to do."""
+    from aks_jumpbox.cli.releases import offline_fix
+    from aks_jumpbox.core.errors import OperationFailed
+
+    fix = offline_fix(host, command="lock", mirror=mirror, feed=feed)
+    return OperationFailed(f"no network: {printable(what)}; nothing was written. {fix}")
 
 
 def _inputs(spec_path: str | None, lock_path: str | None) -> Inputs:
@@ -124,6 +137,9 @@ def _upgrade(inputs, names: tuple[str, ...], feed: str | None):
     for name, why in sorted(choice.held.items()):
         click.echo(f"  held {name}: {why}")
     failed = [n for n in wanted if newest[n].error]
+    down = next((newest[n] for n in failed if newest[n].unreachable), None)
+    if down is not None and down.unreachable:
+        raise _offline(down.unreachable, down.error or "", spec.mirror.artifacts, feed)
     if failed:  # nothing is written unless every release source could be read
         from aks_jumpbox.core.errors import OperationFailed
 

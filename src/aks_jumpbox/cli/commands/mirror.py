@@ -46,8 +46,16 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
     """
     from aks_jumpbox.adapters.files import ensure_dir
     from aks_jumpbox.adapters.http import fetch_file, fetch_text
+    from aks_jumpbox.core.errors import Unreachable
     from aks_jumpbox.core.mirror import mirror_items
-    from aks_jumpbox.core.mirrorsync import Source, check_items, check_sources, sync_item, write_index
+    from aks_jumpbox.core.mirrorsync import (
+        Source,
+        check_items,
+        check_sources,
+        missing_sources,
+        sync_item,
+        write_index,
+    )
 
     if not to_dir.strip():  # e.g. `--to "$OUT"` with OUT unset: not silently the current folder
         raise UserError("--to is empty.", fix="Name a folder, e.g. --to mirror.")
@@ -76,10 +84,25 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
         raise UserError(f"{inputs.lock_label} locks none of the spec's tools.", fix="Run `aks-jumpbox lock` first.")
     check_items(items, out)  # every path stays inside --to, checked before anything is written
     check_sources(items, src)  # and every --from file is a regular file inside --from
+    missing = missing_sources(items, src, out)
+    if missing:  # all of them at once, before anything is written
+        listed = "".join(f"\n  {src.folder}/{rel}" for rel in missing)
+        raise UserError(
+            f"--from {source}: {len(missing)} file(s) the lock needs are missing (nothing was written):{listed}\n",
+            fix="Copy them into that folder in the same layout (from a machine that ran `aks-jumpbox mirror sync "
+            "--to DIR`), then re-run.",
+        )
     ensure_dir(out)
     synced = []
     for item in items:
-        result = sync_item(item, src, out, read_text, fetch_file)
+        try:
+            result = sync_item(item, src, out, read_text, fetch_file)
+        except Unreachable as exc:
+            from aks_jumpbox.cli.releases import offline_fix
+            from aks_jumpbox.core.errors import OperationFailed
+
+            fix = offline_fix(exc.host, command="mirror sync", source=src.base)
+            raise OperationFailed(f"no network: {item.tool}: {exc}. {fix}") from None
         synced.append(result)
         click.echo(f"  {result.action:10} {item.path}  sha256 {result.sha256[:12]}…")
     index = write_index(out, synced)

@@ -47,7 +47,7 @@ def command(
     releases missing this tool's artifact are ignored. Exit 1 if a release source could not be read.
     """
     from aks_jumpbox.cli.releases import newest_releases
-    from aks_jumpbox.core.outdated import outdated
+    from aks_jumpbox.core.outdated import outdated, source_counts
     from aks_jumpbox.core.releases import AZURE_CLI
     from aks_jumpbox.core.spec import azure_facts
 
@@ -56,24 +56,26 @@ def command(
     today = as_of.date() if as_of else dt.date.today()
     newest = newest_releases([*sorted(spec.tools), AZURE_CLI], catalog, spec.architecture, feed)
     rows = outdated(spec, inputs.lock, catalog, azure_facts(), newest, today)
+    sources = source_counts(newest)
     if output == "json":
         emit_json(
             {
                 "schema": "aks-jumpbox/outdated/v1",
                 "asOf": today.isoformat(),
                 "feed": feed,
+                "sources": sources.to_json(),
                 "pins": [r.to_json() for r in rows],
             }
         )
     else:
-        _table(rows, today)
+        _table(rows, today, sources, feed)
     if any(f.kind == "source-error" for r in rows for f in r.flags):
         raise click.exceptions.Exit(1)
     if exit_code and any(r.status in ("outdated", "retiring") or r.flags for r in rows):
         raise click.exceptions.Exit(1)
 
 
-def _table(rows, today: dt.date) -> None:
+def _table(rows, today: dt.date, sources, feed: str | None) -> None:
     from rich.table import Table
 
     con = console()
@@ -86,8 +88,24 @@ def _table(rows, today: dt.date) -> None:
             esc(r.kind), esc(r.name), esc(r.pinned), esc(r.newest or "?"), f"[{style[r.status]}]{esc(r.status)}[/]"
         )
     con.print(table)
+    first_down = sources.first_unreachable
     for r in rows:
         for f in r.flags:
+            if f.kind == "source-error" and first_down is not None:
+                continue  # no network: said once below, not once per source
             con.print(f"[yellow]{esc(f.kind)}:[/] {esc(r.name)}: {esc(f.message)}")
-    if not any(r.status == "outdated" for r in rows):
+    behind = sum(r.status == "outdated" for r in rows)
+    if sources.unknown:
+        read = sources.total - sources.unknown
+        tail = f"; {behind} of the {read} pins read are behind" if read else ""
+        con.print(f"[red]unknown:[/] {esc(sources.summary())}{tail}", soft_wrap=True)
+        if first_down is not None:
+            from aks_jumpbox.cli.releases import offline_fix
+
+            con.print(
+                f"no network: {esc(first_down.error or first_down.unreachable or '')}. "
+                f"{esc(offline_fix(first_down.unreachable or '', command='outdated', feed=feed))}",
+                soft_wrap=True,
+            )
+    elif not behind:
         con.print("no pin is behind its newest release")
