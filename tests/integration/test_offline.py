@@ -46,7 +46,7 @@ def project(tmp_path):
 def test_lock_offline_asks_the_resolver_once_and_names_the_mirror_and_the_commands(project):
     before = sorted(p.name for p in project.iterdir())
     r, calls = run_offline("lock", cwd=project)
-    assert r.returncode == 1, r.stderr
+    assert r.returncode == 3, r.stderr  # the environment (no network), as EXIT_CODES says
     assert len(calls) == 1, calls  # not 4 attempts per file with back-off
     message = r.stderr.strip()
     assert message.count("\n") == 0, message
@@ -60,7 +60,7 @@ def test_lock_offline_asks_the_resolver_once_and_names_the_mirror_and_the_comman
 def test_lock_upgrade_offline_stops_before_editing_the_spec(project):
     text = (project / "jumpbox.yaml").read_text()
     r, calls = run_offline("lock", "--upgrade", cwd=project)
-    assert r.returncode == 1, r.stderr
+    assert r.returncode == 3, r.stderr  # the environment (no network), as EXIT_CODES says
     assert "error: no network: " in r.stderr and "--feed https://FEED" in r.stderr
     assert len(calls) <= 4  # at most one per worker; the rest fail at once
     assert (project / "jumpbox.yaml").read_text() == text
@@ -68,7 +68,7 @@ def test_lock_upgrade_offline_stops_before_editing_the_spec(project):
 
 def test_outdated_offline_says_unknown_not_current(project):
     r, calls = run_offline("outdated", cwd=project)
-    assert r.returncode == 1
+    assert r.returncode == 3  # nothing could be read: no network
     out = " ".join(r.stdout.split())  # the table may wrap
     assert "no pin is behind" not in out
     assert "unknown: 8 of 8 sources unreachable" in out, out

@@ -34,7 +34,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (0, "done (deploy --what-if --exit-code: nothing would change)"),
     (EXIT_FAILED, "a check, build or Azure operation failed (the message keeps Azure's code)"),
     (EXIT_BAD_INPUT, "bad input: a spec, lock, argument, variable or file (named, with the fix); nothing sent"),
-    (EXIT_SIGN_IN, "sign-in failed: no Azure credential (not signed in), or the token was refused"),
+    (EXIT_SIGN_IN, "the environment: sign-in failed (no Azure credential, a refused token) or no network"),
     (EXIT_CHANGES, "deploy --what-if --exit-code: deploy would change something"),
     (EXIT_INTERNAL, "internal error (a bug: please report it; AKS_JUMPBOX_DEBUG=1 shows the trace)"),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C or SIGTERM)"),

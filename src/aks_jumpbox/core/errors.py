@@ -51,7 +51,15 @@ class OperationFailed(Exception):
     exit_code = 1
 
 
-class Unreachable(OperationFailed):
+class NoNetwork(OperationFailed):
+    """The environment has no network to where the command must go: exit 3, like a failed sign-in (the
+    environment needs fixing, not the input, and nothing failed that a re-run alone would change)."""
+
+    exit_code = 3
+    kind = "network"
+
+
+class Unreachable(NoNetwork):
     """A host could not be reached at all (its name does not resolve, no route, refused, no answer to a connect):
     no retry helps, so the HTTPS adapter gives up at once and every later fetch in the process fails fast."""
 

@@ -88,10 +88,10 @@ def command(
 def _offline(host: str, what: str, mirror: str | None, feed: str | None):
     """One message for no network: what could not be reached, that nothing was written, and what to do."""
     from aks_jumpbox.cli.releases import offline_fix
-    from aks_jumpbox.core.errors import OperationFailed
+    from aks_jumpbox.core.errors import NoNetwork
 
     fix = offline_fix(host, command="lock", mirror=mirror, feed=feed)
-    return OperationFailed(f"no network: {printable(what)}; nothing was written. {fix}")
+    return NoNetwork(f"no network: {printable(what)}; nothing was written. {fix}")
 
 
 def _inputs(spec_path: str | None, lock_path: str | None) -> Inputs:

@@ -99,10 +99,10 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
             result = sync_item(item, src, out, read_text, fetch_file)
         except Unreachable as exc:
             from aks_jumpbox.cli.releases import offline_fix
-            from aks_jumpbox.core.errors import OperationFailed
+            from aks_jumpbox.core.errors import NoNetwork
 
             fix = offline_fix(exc.host, command="mirror sync", source=src.base)
-            raise OperationFailed(f"no network: {item.tool}: {exc}. {fix}") from None
+            raise NoNetwork(f"no network: {item.tool}: {exc}. {fix}") from None
         synced.append(result)
         click.echo(f"  {result.action:10} {item.path}  sha256 {result.sha256[:12]}…")
     index = write_index(out, synced)

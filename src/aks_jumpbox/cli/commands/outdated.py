@@ -8,6 +8,7 @@ import click
 
 from aks_jumpbox.cli.context import resolve_inputs
 from aks_jumpbox.cli.present import (
+    EXIT_SIGN_IN,
     console,
     emit_json,
     esc,
@@ -69,6 +70,8 @@ def command(
         )
     else:
         _table(rows, today, sources, feed)
+    if sources.unreachable and sources.unreachable == sources.total:
+        raise click.exceptions.Exit(EXIT_SIGN_IN)  # no network at all: the environment, as EXIT_CODES says
     if any(f.kind == "source-error" for r in rows for f in r.flags):
         raise click.exceptions.Exit(1)
     if exit_code and any(r.status in ("outdated", "retiring") or r.flags for r in rows):
