@@ -155,3 +155,18 @@ def test_a_failed_build_whose_logs_name_no_step_shows_their_last_lines():
     quiet = Console(record=True, width=200)
     show_logs(quiet, report, logs)  # a run that did not fail: nothing to explain
     assert "the check died" not in quiet.export_text()
+
+
+def test_a_command_that_wrote_its_document_gets_no_second_one_for_its_error(capsys, monkeypatch):
+    # promote -o json writes {"promoted": false, "refused": [...]} and then fails: stdout stays one document.
+    from aks_jumpbox.cli import present
+    from aks_jumpbox.core.errors import OperationFailed
+
+    monkeypatch.setattr(present, "json_output", lambda: True)
+    present.new_invocation()
+    present.emit_json({"promoted": False})
+    present.report_error(OperationFailed("not promoting"))
+    assert json.loads(capsys.readouterr().out) == {"promoted": False}
+    present.new_invocation()
+    present.report_error(OperationFailed("not promoting"))
+    assert json.loads(capsys.readouterr().out)["error"]["message"] == "not promoting"

@@ -84,6 +84,9 @@ def cli() -> None:
 
     Start with `aks-jumpbox init`, edit jumpbox.yaml, then `aks-jumpbox plan`.
     """
+    from aks_jumpbox.cli.present import new_invocation
+
+    new_invocation()
 
 
 def _never_crash_on_output() -> None:

@@ -290,7 +290,7 @@ def show_error(report: ErrorReport) -> None:
 
     for line in report.lines():
         _say(line)
-    if json_output():
+    if json_output() and not _emitted:  # a command that already wrote its document (with the refusal) keeps one
         try:
             emit_json({"error": report.to_json()})
         except (OSError, ValueError):  # stdout closed: stderr has said it
@@ -339,8 +339,18 @@ def esc(value: object) -> str:
     return escape(printable(f"{value}"))
 
 
+_emitted: list[bool] = []  # whether this invocation has written its stdout document
+
+
+def new_invocation() -> None:
+    """Forget the previous invocation's document (one process may run several, as tests do)."""
+    _emitted.clear()
+
+
 def emit_json(value: Any) -> None:
+    """Write the command's one JSON document on stdout."""
     text = json.dumps(value, indent=2, ensure_ascii=False)
+    _emitted.append(True)
     from aks_jumpbox.cli.annotations import enabled
 
     if enabled():
