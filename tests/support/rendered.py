@@ -19,6 +19,7 @@ OWN_EXPRESSIONS = (
     "[reference(",
     "[resourceId(",
     "[format('{0}/rcg-",
+    "[parameters('ruleCollectionGroupPriority')]",
     # network-spoke.json: attach each NSG to its subnet, keeping the subnet's properties
     "[parameters('attachToSubnets')]",
     "[union(parameters('subnetProperties'), createObject('networkSecurityGroup', "

@@ -80,7 +80,7 @@ def test_the_diagram_shows_subnets_nsgs_firewall_and_hosts_by_purpose(default_pl
         '{{"NSG nsg-snet-imagebuilder"}}',
         '{{"NSG nsg-snet-imagebuilder-aci"}}',
         "Azure Firewall (hub)",
-        "rcg-aksjb-imagebuilder",
+        f"rcg-{default_plan.names.spec}-imagebuilder",
         'g_mgmt["Azure management"]',
         'g_storage["Azure Storage"]',
         'g_packages["package repositories"]',
@@ -169,7 +169,7 @@ def test_the_spoke_template_attaches_each_nsg_keeping_the_subnets_properties(def
 def test_the_hub_template_holds_only_the_rule_collection_group_and_names_no_policy(default_plan):
     t = network_hub_template(default_plan)
     assert [r["type"] for r in t["resources"]] == [kinds.RULE_COLLECTION_GROUP.arm_type]
-    assert set(t["parameters"]) == {"firewallPolicyName"}
+    assert set(t["parameters"]) == {"firewallPolicyName", "ruleCollectionGroupPriority"}
     assert "defaultValue" not in t["parameters"]["firewallPolicyName"]  # the user's hub, never a guess
 
 
@@ -201,3 +201,13 @@ def test_contract_md_and_templates_render_for_both_topologies(default_plan, prox
         md = files["network/contract.md"]
         block = md.split("```mermaid\n", 1)[1].split("```", 1)[0]
         assert block == network_diagram(plan)
+
+
+def test_each_environment_gets_its_own_rule_collection_group(default_plan):
+    from aks_jumpbox.render.network import network_hub_template
+
+    hub = network_hub_template(default_plan)
+    (group,) = hub["resources"]
+    assert f"/rcg-{default_plan.names.spec}-imagebuilder'" in group["name"]  # the footprint key, not name: alone
+    assert group["properties"]["priority"] == "[parameters('ruleCollectionGroupPriority')]"
+    assert hub["parameters"]["ruleCollectionGroupPriority"]["defaultValue"] == 500

@@ -65,3 +65,8 @@ def role_owner(role_name: str) -> str | None:
     inside = role_name[role_name.rindex(" (") + 2 : -1]
     key, sep, _sub = inside.partition(", ")
     return key if sep and key else None
+
+
+def rule_collection_group_name(key: str) -> str:
+    """The hub firewall policy's group for one footprint key, so dev and prod each have their own."""
+    return f"rcg-{key}-imagebuilder"

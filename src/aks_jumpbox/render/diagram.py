@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aks_jumpbox.core.model import EgressRule, Flow, Plan
+from aks_jumpbox.core.naming import rule_collection_group_name
 from aks_jumpbox.core.spec import azure_facts
 
 # Characters a label keeps as they are; everything else becomes an entity code.
@@ -143,7 +144,7 @@ def network_diagram(plan: Plan, verdicts: Mapping[str, str] | None = None) -> st
     g.node(
         "fw",
         _lines(
-            "Azure Firewall (hub)", "default route 0.0.0.0/0", f"rule collection group rcg-{spec.name}-imagebuilder"
+            "Azure Firewall (hub)", "default route 0.0.0.0/0", f"rule collection group {rule_collection_group_name(plan.names.spec)}"
         ),
         "[[]]",
         status=g.status(*fw_checks),

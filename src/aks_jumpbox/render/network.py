@@ -15,6 +15,7 @@ from typing import Any
 from aks_jumpbox.core import kinds
 from aks_jumpbox.core.arm_strings import Expression, escape_template, quote_arg
 from aks_jumpbox.core.model import Plan
+from aks_jumpbox.core.naming import rule_collection_group_name
 from aks_jumpbox.core.network import NetworkContract
 from aks_jumpbox.core.resource_ids import SubnetId
 from aks_jumpbox.render.arm import RG_SCHEMA
@@ -314,8 +315,11 @@ def network_hub_template(plan: Plan) -> dict[str, Any]:
         {
             "type": kinds.RULE_COLLECTION_GROUP.arm_type,
             "apiVersion": kinds.RULE_COLLECTION_GROUP.api_version,
-            "name": Expression(f"[format('{{0}}/rcg-{spec.name}-imagebuilder', parameters('firewallPolicyName'))]"),
-            "properties": {"priority": 500, "ruleCollections": collections},
+            "name": Expression(f"[format('{{0}}/{rule_collection_group_name(plan.names.spec)}', parameters('firewallPolicyName'))]"),
+            "properties": {
+                "priority": Expression("[parameters('ruleCollectionGroupPriority')]"),
+                "ruleCollections": collections,
+            },
         }
     ]
     parameters = {
@@ -327,7 +331,19 @@ def network_hub_template(plan: Plan) -> dict[str, Any]:
                     "egress."
                 )
             },
-        }
+        },
+        # Azure processes a policy's groups by priority (100 highest .. 65000); whether two groups may share
+        # one is not documented, so each environment's group can be given its own:
+        # https://learn.microsoft.com/azure/firewall/policy-rule-sets
+        "ruleCollectionGroupPriority": {
+            "type": "int",
+            "defaultValue": 500,
+            "minValue": 100,
+            "maxValue": 65000,
+            "metadata": {
+                "description": "This group's priority in the policy; give another environment's group another one."
+            },
+        },
     }
     # One walk over the whole document: every string an ARM literal but the expression above.
     return escape_template(
