@@ -144,7 +144,9 @@ def network_diagram(plan: Plan, verdicts: Mapping[str, str] | None = None) -> st
     g.node(
         "fw",
         _lines(
-            "Azure Firewall (hub)", "default route 0.0.0.0/0", f"rule collection group {rule_collection_group_name(plan.names.spec)}"
+            "Azure Firewall (hub)",
+            "default route 0.0.0.0/0",
+            f"rule collection group {rule_collection_group_name(plan.names.spec)}",
         ),
         "[[]]",
         status=g.status(*fw_checks),

@@ -311,11 +311,12 @@ def network_hub_template(plan: Plan) -> dict[str, Any]:
             "rules": app_rules,
         }
     )
+    group = rule_collection_group_name(plan.names.spec)
     resources = [
         {
             "type": kinds.RULE_COLLECTION_GROUP.arm_type,
             "apiVersion": kinds.RULE_COLLECTION_GROUP.api_version,
-            "name": Expression(f"[format('{{0}}/{rule_collection_group_name(plan.names.spec)}', parameters('firewallPolicyName'))]"),
+            "name": Expression(f"[format('{{0}}/{group}', parameters('firewallPolicyName'))]"),
             "properties": {
                 "priority": Expression("[parameters('ruleCollectionGroupPriority')]"),
                 "ruleCollections": collections,
