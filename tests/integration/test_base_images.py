@@ -275,7 +275,10 @@ def test_mirror_sync_copies_the_pinned_base_image_and_its_checksum_file(tmp_path
     out = tmp_path / "mirror"
     with StaticHttps(tmp_path / "www", tmp_path) as srv:
         env = {"SSL_CERT_FILE": str(srv.ca_file)}
-        result = run_cli("mirror", "sync", "-f", str(spec), "--to", str(out), "--from", f"{srv.url}/m", env=env)
+        without = run_cli("mirror", "sync", "-f", str(spec), "--to", str(out), "--from", f"{srv.url}/m", env=env)
+        assert not (out / pin.mirror_path).exists(), without.stderr  # the image is opt-in: --base-image
+        sync = ("mirror", "sync", "-f", str(spec), "--to", str(out), "--from", f"{srv.url}/m", "--base-image")
+        result = run_cli(*sync, env=env)
         assert result.returncode == 0, result.stderr
         assert (out / pin.mirror_path).read_bytes() == DISK
         assert (out / pin.mirror_path).with_name("SHA256SUMS").is_file()
@@ -290,7 +293,7 @@ def test_mirror_sync_copies_the_pinned_base_image_and_its_checksum_file(tmp_path
 
         image.write_bytes(DISK + b"tampered")
         (out / pin.mirror_path).unlink()
-        bad = run_cli("mirror", "sync", "-f", str(spec), "--to", str(out), "--from", f"{srv.url}/m", env=env)
+        bad = run_cli(*sync, env=env)
         assert bad.returncode == 1 and "SHA-256 mismatch" in bad.stderr
         assert not (out / pin.mirror_path).exists()
 

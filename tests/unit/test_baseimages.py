@@ -169,7 +169,8 @@ def test_a_mirror_copy_of_a_base_image_is_accepted_when_url_and_checksum_share_t
 def test_mirror_items_include_the_specs_confirmed_base_images():
     lock = _parse(_lock_doc())
     spec, _ = load_spec(None, CATALOG)  # the default spec: ubuntu-24.04
-    items = [i for i in mirror_items(spec, lock, CATALOG) if i.path.startswith("base-images/")]
+    assert not [i for i in mirror_items(spec, lock, CATALOG) if i.path.startswith("base-images/")]  # opt-in
+    items = [i for i in mirror_items(spec, lock, CATALOG, base_images=True) if i.path.startswith("base-images/")]
     assert [(i.tool, i.arch, i.path, i.checksum_path, i.checksum_format) for i in items] == [
         (
             "ubuntu-24.04",

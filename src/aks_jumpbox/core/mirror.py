@@ -53,8 +53,11 @@ class MirrorItem:
     order_path: str | None
 
 
-def mirror_items(spec: Spec, lock: Lock, catalog: Catalog, lock_label: str = "jumpbox.lock.json") -> list[MirrorItem]:
-    """Every locked artifact of the spec's tools, for every architecture the lock holds."""
+def mirror_items(
+    spec: Spec, lock: Lock, catalog: Catalog, lock_label: str = "jumpbox.lock.json", *, base_images: bool = False
+) -> list[MirrorItem]:
+    """Every locked artifact of the spec's tools, for every architecture the lock holds; with `base_images`,
+    also the spec's pinned cloud image (hundreds of MB, needed only by `try`, never by a build in Azure)."""
     items, problems = [], []
     for name in sorted(spec.tools):
         version = spec.tools[name].version
@@ -115,7 +118,7 @@ def mirror_items(spec: Spec, lock: Lock, catalog: Catalog, lock_label: str = "ju
             )
         )
     image = load_base_images().image(spec.base_image)
-    for arch, pin in sorted(lock.base_images.get(spec.base_image, {}).items()):
+    for arch, pin in sorted(lock.base_images.get(spec.base_image, {}).items() if base_images else ()):
         if image is None or pin.sha256 is None:
             continue  # unconfirmed: `lock` pins it first (a SHA-512-only publisher cannot be checked otherwise)
         try:

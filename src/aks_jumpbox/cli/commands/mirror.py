@@ -36,7 +36,14 @@ def command() -> None:
     help="Read from a folder with the same layout (artifacts copied by other means) or another "
     "mirror's https:// URL, instead of upstream.",
 )
-def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str | None) -> None:
+@click.option(
+    "--base-image",
+    "base_image",
+    is_flag=True,
+    help="Also mirror the spec's pinned cloud image (base-images/; hundreds of MB), which `try` boots in "
+    "mirror mode. A build in Azure never needs it.",
+)
+def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str | None, base_image: bool) -> None:
     """Download every locked artifact and its checksum file, verifying each SHA-256.
 
     Azure CLI extension wheels go to azure-cli-extensions/<name>/<version>/, beside a copy of
@@ -74,7 +81,7 @@ def sync(spec_path: str | None, lock_path: str | None, to_dir: str, source: str 
     out = Path(to_dir)
     if src.folder is not None and os.path.realpath(src.folder) == os.path.realpath(out):
         raise UserError("--from and --to name the same folder.")
-    items = mirror_items(inputs.spec, inputs.lock, inputs.catalog)
+    items = mirror_items(inputs.spec, inputs.lock, inputs.catalog, base_images=base_image)
     from aks_jumpbox.core.extensions import INDEX_LIMIT
 
     def read_text(url: str) -> str:  # a checksum file, or Microsoft's extension index (tens of MB)
