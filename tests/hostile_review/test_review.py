@@ -37,7 +37,7 @@ def test_live_view_shows_log_lines_and_notes_escaped():
     )
     out = io.StringIO()
     con = Console(file=out, force_terminal=True, color_system=None, width=160)  # no styles: any ESC is injected
-    con.print(Presenter("text")._render(snap))
+    con.print(Presenter("text").render(snap))
     assert ESC not in out.getvalue()
     assert "\\x1b]0;PWNED" in out.getvalue()  # shown, escaped
 
