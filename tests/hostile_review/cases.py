@@ -569,3 +569,39 @@ CASES = [
 ]
 _dupes = [k for k, n in Counter(c.id for c in CASES).items() if n > 1]
 assert not _dupes, f"duplicate case ids: {_dupes}"
+
+
+# ---------------------------------------------------------------------------------------------
+# third review (r3-): the surface added since 8a8036b
+
+
+def _spec_named(name: str) -> Callable[[Any], None]:
+    def prepare(ws) -> None:
+        (ws.work / name).write_bytes((ws.work / SPEC).read_bytes())
+
+    return prepare
+
+
+_NEWLINE_SPEC = "j\ntouch PWNED\n.yaml"
+
+
+def _review3_cases() -> list[Case]:
+    return [
+        Case(
+            "r3-print-commands-spec-name-newline",
+            "cli-argument",
+            "inert",
+            args=("snapshot", "--print-commands", "-f", _NEWLINE_SPEC),
+            prepare=_spec_named(_NEWLINE_SPEC),
+            writes=(),
+            verify=None,
+            forbid=("\ntouch PWNED",),
+            why="the spec's file name is written into the script's first comment: a newline in it ended the "
+            "comment and the rest ran as a command on the network team's machine",
+        ),
+    ]
+
+
+CASES += _review3_cases()
+_dupes = [k for k, n in Counter(c.id for c in CASES).items() if n > 1]
+assert not _dupes, f"duplicate case ids: {_dupes}"

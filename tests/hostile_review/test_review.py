@@ -37,7 +37,7 @@ def test_live_view_shows_log_lines_and_notes_escaped():
     )
     out = io.StringIO()
     con = Console(file=out, force_terminal=True, color_system=None, width=160)  # no styles: any ESC is injected
-    con.print(Presenter("text")._render(snap))
+    con.print(Presenter("text").render(snap))
     assert ESC not in out.getvalue()
     assert "\\x1b]0;PWNED" in out.getvalue()  # shown, escaped
 
@@ -72,3 +72,60 @@ def test_a_lock_note_from_a_server_is_one_printable_line():
 
     note = _one_line(f"HTTP 404 {OSC_TITLE}\nTrusted: yes " + "x" * 5000)
     assert note.isprintable() and len(note) <= 900 and "\\x1b" in note
+
+
+# ---------------------------------------------------------------------------------------------
+# third review: the build's progress under GitHub Actions, the what-if's live values, the fetch script
+
+GHA_INJECTION = "x\n::add-mask::hostile\r::stop-commands::tok\n  ::error::forged ##[add-mask]y"
+
+
+def _workflow_commands(text: str) -> list[str]:
+    """The lines GitHub's runner would read as workflow commands (split at LF, CR and CRLF; `::` after
+    leading whitespace, or the older `##[` anywhere)."""
+    import re
+
+    return [ln for ln in re.split(r"\r\n|\r|\n", text) if ln.lstrip().startswith("::") or "##[" in ln]
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_build_progress_under_github_actions_starts_no_workflow_command(output, monkeypatch):
+    """`build -o json` sends JSON Lines events to stderr and `build` in a pipeline one line per change: the
+    build VM's log lines and Azure's notes are in them, and the runner reads both streams for commands
+    (`##[add-mask]`, `::stop-commands::`). Was: a log line's `##[` in every event, a note's lines raw."""
+    from rich.console import Console
+
+    from aks_jumpbox.azure.build import Snapshot
+    from aks_jumpbox.cli.progress import Presenter
+    from aks_jumpbox.core.runs import Decision, RunStatus
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    events, out = io.StringIO(), io.StringIO()
+    p = Presenter(output, events=events)
+    p.con = Console(file=out, force_terminal=False, width=40)  # a pipeline's log, where long lines wrap
+    p.decided(Decision("create", "because " + "w" * 30 + " ::error::wrapped"))
+    p.note(GHA_INJECTION)
+    snap = Snapshot(
+        "imgt-x",
+        RunStatus("Running", "Building"),
+        12.0,
+        ["[2026] PACKER OUT azure-arm: ##[add-mask]secret", "  ::warning::from the build VM", GHA_INJECTION],
+        GHA_INJECTION,
+    )
+    p.update(snap)
+    shown = events.getvalue() + out.getvalue()
+    assert "hostile" in shown and "from the build VM" in shown  # shown, defused
+    assert _workflow_commands(shown) == []
+    if output == "json":
+        for line in events.getvalue().splitlines():
+            json.loads(line)  # still one JSON document per line
+
+
+def test_what_if_live_values_with_line_breaks_start_no_workflow_command(monkeypatch):
+    """`deploy --what-if`: a resource ID or property path from Azure's what-if answer holding a line break
+    printed a second line that started with `::` (defuse looked at the start of the whole text only)."""
+    from aks_jumpbox.cli.annotations import defuse
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert _workflow_commands(defuse(f"  id: {GHA_INJECTION}")) == []
+    assert defuse("::x\r\n::y") == "> ::x\r\n> ::y"  # the breaks themselves kept

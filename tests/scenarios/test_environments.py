@@ -210,3 +210,22 @@ def test_deploy_never_takes_over_another_specs_identity(world, dev_prod):
     assert not [r for r in world.arm.requests if r.method in ("PUT", "PATCH", "DELETE")]
     what_if = json.loads(world.cli("deploy", "--what-if", "--output", "json", "-f", str(prod_spec)).stdout)
     assert {c["key"]: c["action"] for c in what_if["changes"]}["identity"] == "conflict"
+
+
+def test_a_template_tagged_for_the_spec_but_not_named_by_it_is_never_deleted(world):
+    """A tag is easily copied (an Azure Policy that makes resources inherit the resource group's tags does
+    it to every template there): cleanup deletes only the templates the spec names, imgt-<key>-<hash>.
+    Was: every template in the build group tagged with the key, whatever its name."""
+    spec = write(world, "dev", "dev")
+    fp = built(world, spec)
+    key = fp["names"]["template"].removeprefix("imgt-").rsplit("-", 1)[0]
+    other = fp["ids"]["template"].rsplit("/", 1)[0] + "/golden-team-template"
+    body = copy.deepcopy(world.arm.get(fp["ids"]["template"]))
+    body["tags"] = {SPEC_TAG: key}
+    world.arm.seed(other, body)
+
+    result = run(world, spec, "cleanup", "--yes")
+    (line,) = [x for x in warnings(result.stderr) if "golden-team-template" in x]
+    assert f"carries spec {key}'s" in line and "left alone" in line
+    assert world.arm.get(other) is not None
+    assert world.arm.get(fp["ids"]["template"]) is None

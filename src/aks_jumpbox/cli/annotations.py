@@ -10,10 +10,12 @@ a newline stays on its line, and no value can end a property early or start a se
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 
 _KINDS = ("error", "warning", "notice")
+_BREAK = re.compile(r"(\r\n|\r|\n)")
 
 
 def enabled(env: Mapping[str, str] | None = None) -> bool:
@@ -33,13 +35,15 @@ def defuse(line: str, env: Mapping[str, str] | None = None) -> str:
     """An ordinary output line that cannot be read as a workflow command under GitHub Actions.
 
     The runner treats a line as a command when, leading whitespace trimmed, it starts with `::`, or
-    when it holds `##[` anywhere (the older form). Lines here have no CR or LF left (printable() escapes
-    CR; callers print line by line), so those two are the ways in: a value from a spec or from Azure
-    printed at the start of a line, or holding `##[`. Outside GitHub Actions the line is unchanged."""
+    when it holds `##[` anywhere (the older form). So a value from a spec or from Azure printed at the
+    start of a line, or holding `##[`, is a way in; and so is one holding a line break (printable() keeps
+    LF): each line of the text is defused, as the runner reads each (it breaks lines at LF, CR and CRLF).
+    Outside GitHub Actions the text is unchanged."""
     if not enabled(env):
         return line
-    line = line.replace("##[", "## [")
-    return f"> {line}" if line.lstrip().startswith("::") else line
+    parts = _BREAK.split(line.replace("##[", "## ["))
+    # parts alternate: a line, its break, a line, ...
+    return "".join(f"> {p}" if i % 2 == 0 and p.lstrip().startswith("::") else p for i, p in enumerate(parts))
 
 
 def command(

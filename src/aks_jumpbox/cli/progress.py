@@ -100,8 +100,15 @@ class Presenter:
     def emit(self, event: str, **fields: Any) -> None:
         if not self.json:
             return
+        from aks_jumpbox.cli.annotations import enabled
+
         stream = self.events or sys.stderr
-        stream.write(json.dumps({"event": event, "time": _stamp(self.now()), **fields}, ensure_ascii=False) + "\n")
+        text = json.dumps({"event": event, "time": _stamp(self.now()), **fields}, ensure_ascii=False)
+        if enabled():
+            # The runner reads `##[` anywhere in a stderr line as a workflow command, and a log line of the
+            # build VM may hold one: \u0023 is the same `#` to a JSON reader (as emit_json does).
+            text = text.replace("##[", "\\u0023#[")
+        stream.write(text + "\n")
         stream.flush()
 
     # ---- before the build
@@ -115,9 +122,9 @@ class Presenter:
             return
         style = "red" if not report.ok else "yellow" if c["warn"] else "green"
         lines = str(report).splitlines()
-        self.con.print(f"[{style}]{esc(lines[0])}[/]")
+        self._say(lines[0], style)
         for line in lines[1:]:
-            self.con.print(f"  {esc(line)}", soft_wrap=True)
+            self._say(f"  {line}")
 
     # ---- Progress protocol
 
@@ -131,14 +138,16 @@ class Presenter:
         if self.json:
             self.emit("decision", action=decision.action, why=decision.why)
         else:
-            self.con.print(f"[bold]{esc(decision.action)}[/]: {esc(decision.why)}")
+            from aks_jumpbox.cli.annotations import defuse
+
+            self.con.print(f"[bold]{esc(decision.action)}[/]: {esc(defuse(decision.why))}", soft_wrap=True)
 
     def note(self, text: str) -> None:
         self.started = self.started or text.startswith(("started", "attaching"))
         if self.json:
             self.emit("note", text=text)
         else:
-            self.con.print(esc(text))
+            self._say(text)
 
     def update(self, snap: Any) -> None:
         self.started = True
@@ -196,21 +205,31 @@ class Presenter:
                 out.append(("step", {**fields, **({"why": item.why} if item.why else {})}))
         return out
 
+    def _say(self, text: str, style: str = "") -> None:
+        """One line of plain text (the build VM's and Azure's words in it) for a pipeline's log: never
+        markup, never a terminal control, never wrapped, and under GitHub Actions never a workflow command
+        (a log line holding `##[`, or a note that starts a line with `::`)."""
+        from rich.text import Text
+
+        from aks_jumpbox.cli.annotations import defuse
+
+        self.con.print(Text(defuse(printable(text)), style=style), soft_wrap=True)
+
     def _lines(self, snap: Any, changes: list[tuple[str, dict[str, Any]]]) -> None:
         """One line per change, for pipelines and files."""
         for kind, f in changes:
             if kind == "phase":
-                self.con.print(esc(f"[{elapsed(snap.elapsed)}] {snap.template}: {snap.run.label()}"))
+                self._say(f"[{elapsed(snap.elapsed)}] {snap.template}: {snap.run.label()}")
             elif kind == "step":
                 verb = {"running": "began", "done": "done", "failed": "FAILED"}[f["status"]]
                 why = f": {f['why']}" if f.get("why") else ""
-                self.con.print(esc(f"  step {f['name']} ({f['index']}/{f['total']}) {verb}{why}"), soft_wrap=True)
+                self._say(f"  step {f['name']} ({f['index']}/{f['total']}) {verb}{why}")
             elif kind == "output":
-                self.con.print(f"  [dim]{esc(f['source'])}[/]")
+                self._say(f"  {f['source']}", "dim")
             elif kind == "note":
-                self.con.print(f"  {esc(f['text'])}")
+                self._say(f"  {f['text']}")
             elif kind == "log":
-                self.con.print(f"  | {esc(f['line'])}", soft_wrap=True)
+                self._say(f"  | {f['line']}")
 
     # ---- live view
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from aks_jumpbox.core import kinds
-from aks_jumpbox.core.naming import SPEC_TAG, content_hash, role_owner
+from aks_jumpbox.core.naming import SPEC_TAG, content_hash, role_owner, template_prefix
 from aks_jumpbox.core.spec import Spec
 
 Ownership = Literal["ours", "foreign", "untagged", "unrelated"]
@@ -54,7 +54,7 @@ class Found:
     name: str
     id: str
     owner: str | None  # the footprint key it carries; None: untagged
-    how: str  # where the owner was read: "tag" or "role name"
+    how: str  # where the owner was read: "tag" or "role name"; "misnamed": a tag on a name not the spec's
     planned: bool = False  # this spec plans a resource of this very name
 
     def line(self, key: str) -> str:
@@ -64,6 +64,11 @@ class Found:
             return (
                 f"{what} looks like aks-jumpbox's but has no {SPEC_TAG} tag, so it is not known to be spec "
                 f"{key}'s: left alone (delete it yourself if it is)"
+            )
+        if self.how == "misnamed":
+            return (
+                f"{what} carries spec {self.owner}'s {SPEC_TAG} tag but not a name it gives "
+                f"({template_prefix(self.owner)}<hash>): a copied or inherited tag, left alone"
             )
         where = f"its {SPEC_TAG} tag" if self.how == "tag" else f"its {self.how}"
         if self.planned:
@@ -91,13 +96,26 @@ def ownership(kind: kinds.Kind, doc: dict[str, Any], key: str, looks_ours: bool)
         owner = role_owner(str((doc.get("properties") or {}).get("roleName") or ""))
         if owner is None:
             return "unrelated"
+    if owner == key and not _named_as_tagged(kind, doc, key):
+        return "foreign"
     return "ours" if owner == key else "foreign"
+
+
+def _named_as_tagged(kind: kinds.Kind, doc: dict[str, Any], owner: Any) -> bool:
+    """An image template tagged for a spec is that spec's only if its name is one the spec gives
+    (imgt-<key>-<hash>): cleanup deletes every template of the spec, and a tag is easily copied onto
+    another (by hand, or by an Azure Policy that makes resources inherit their resource group's tags)."""
+    if kind is not kinds.TEMPLATE or not isinstance(owner, str):
+        return True
+    return str(doc.get("name") or "").startswith(template_prefix(owner))
 
 
 def found(kind: kinds.Kind, doc: dict[str, Any], planned: bool = False) -> Found:
     props = doc.get("properties") or {}
     if kind.tags:
         owner, how, name = tag_owner(doc), "tag", str(doc.get("name") or "")
+        if not _named_as_tagged(kind, doc, owner):
+            how = "misnamed"
     else:
         role = str(props.get("roleName") or "")
         owner, how, name = role_owner(role), "role name", role or str(doc.get("name") or "")

@@ -80,6 +80,12 @@ class Fetch:
         return " ".join(["get", _q(self.file), _q(self.path), *map(_q, self.argv)])
 
 
+def _comment(text: str) -> str:
+    """text for a `#` comment line: a newline (or any unprintable character) in a file name or a name would
+    end the comment and start a command, so each is written as its escape (\\n)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def _q(arg: str) -> str:
     """Shell-quoted, a JMESPath with 'literals' in double quotes (ARM IDs hold no $, `, \\ or ")."""
     if "'" in arg and not any(c in arg for c in '$`\\"'):
@@ -153,7 +159,7 @@ def _subnet_lookups(subnet_ids: list[str]) -> list[str]:
     for sid in subnet_ids:
         q = shlex.quote(sid)
         lines += [
-            f"# the NSG and route table of subnet {sid.rsplit('/', 1)[-1]}",
+            f"# the NSG and route table of subnet {_comment(sid.rsplit('/', 1)[-1])}",
             f"nsg=$(az network vnet subnet show --ids {q} --query networkSecurityGroup.id --output tsv)",
             '[ -z "$nsg" ] || get "$(name "$nsg").json" "$nsg" az network nsg show --ids "$nsg"',
             f"rt=$(az network vnet subnet show --ids {q} --query routeTable.id --output tsv)",
@@ -201,7 +207,7 @@ def _identity_lookups(plan: Plan) -> list[str]:
     url = f'"{path}?api-version={api}&\\$filter=principalId%20eq%20%27$pid%27"'
     rd_api = _api("microsoft.authorization/roledefinitions")
     return [
-        f"# the role assignments of the build identity {identity.name}, and the roles they grant",
+        f"# the role assignments of the build identity {_comment(identity.name)}, and the roles they grant",
         f"pid=$(az identity show --ids {shlex.quote(identity.id)} --query principalId --output tsv)",
         'if [ -n "$pid" ]; then',
         f"  get {_q(document_file(path, listing='role_assignments'))} {_q(path)} "
@@ -216,9 +222,9 @@ def _identity_lookups(plan: Plan) -> list[str]:
 
 def fetch_script(plan: Plan, spec_label: str) -> str:
     """The whole script: the static fetches, then the lookups only Azure can answer."""
-    lines = [_PRELUDE.format(spec=spec_label, glob="*.json")]
+    lines = [_PRELUDE.format(spec=_comment(spec_label), glob="*.json")]
     lines.append("# what the plan names")
-    lines += [f"# {f.what}\n{f.line()}" for f in static_fetches(plan)]
+    lines += [f"# {_comment(f.what)}\n{f.line()}" for f in static_fetches(plan)]
     subnets = [plan.spec.build.subnet_id]
     if plan.spec.build.container_instance_subnet_id:
         subnets.append(plan.spec.build.container_instance_subnet_id)
