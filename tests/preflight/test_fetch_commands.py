@@ -211,3 +211,21 @@ def test_the_command_prints_it_for_the_users_spec_only(tmp_path):
     none = run_cli("snapshot", "--print-commands", cwd=tmp_path)
     assert none.returncode == 2 and "aks-jumpbox init" in none.stderr
     assert not re.search(r"Traceback", none.stderr)
+
+
+def test_the_404_document_of_a_hostile_id_is_valid_json_and_ids_are_never_globbed(tmp_path):
+    # An ID read at run time holding a quote, a backslash or a `*`: the document stays JSON, no file name expands.
+    from aks_jumpbox.preflight.fetchcommands import _PRELUDE
+
+    prelude = _PRELUDE.format(spec="x", glob="*.json")
+    (tmp_path / "decoy.json").write_text("{}")
+    script = prelude + (
+        'missing() { echo "ERROR: (ResourceNotFound) not found" >&2; return 1; }\n'
+        'id=\'/sub/a"b\\c/*\'\n'
+        'get out.json "$id" missing\n'
+        "for w in $(printf '%s' '*.json'); do printf '%s\\n' \"$w\" > words; done\n"
+    )
+    subprocess.run(["sh", "-c", script], cwd=tmp_path, check=True, capture_output=True)
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert doc["id"] == '/sub/a"b\\c/*' and doc["status"] == 404
+    assert (tmp_path / "words").read_text() == "*.json\n"  # set -f: a word, not the folder's files

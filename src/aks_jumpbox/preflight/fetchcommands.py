@@ -44,6 +44,7 @@ _PRELUDE = """\
 #   mkdir snapshot && cd snapshot && sh ../fetch-snapshot.sh
 # Then send the folder back: `aks-jumpbox check --snapshot snapshot` reads it offline.
 set -u
+set -f  # IDs read at run time are words, never file-name patterns
 
 # get FILE ID AZ-COMMAND...: the document as JSON; ARM's 404 document when ID does not exist; else no file
 # (az's error is shown, and `check` skips what it could not read, with the reason).
@@ -52,8 +53,9 @@ get() {{
   if "$@" --output json > "$file.part" 2> "$file.err"; then
     mv "$file.part" "$file"
   elif grep -qi 'not *found' "$file.err"; then
+    jid=$(printf '%s' "$id" | sed 's/[\\\\"]/\\\\&/g')  # a JSON string: \\ and " escaped
     printf '{{"id": "%s", "status": 404, "error": {{"code": "NotFound", "message": "%s does not exist"}}}}\\n' \\
-      "$id" "$id" > "$file"
+      "$jid" "$jid" > "$file"
   else
     echo "not written: $file (reading $id)" >&2; cat "$file.err" >&2
   fi
