@@ -9,6 +9,7 @@ is the world) and shapes its output as the Azure CLI does: `az network …` and 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import fnmatch
 import os
 import re
