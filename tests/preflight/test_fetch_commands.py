@@ -9,8 +9,8 @@ is the world) and shapes its output as the Azure CLI does: `az network …` and 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import fnmatch
+import json
 import os
 import re
 import shutil
