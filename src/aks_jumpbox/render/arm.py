@@ -109,7 +109,7 @@ def _entries(plan: Plan) -> tuple[list[_Entry], dict[str, _Entry]]:
             # An extension resource (a role assignment) goes to its scope's group, anything else to its own.
             rg = r.scope.split("/")[4] if r.level == "extension" else r.resource_group
             pattern = kind.deployment_name or "aks-jumpbox-{key}"
-            name = pattern.format(key=r.key.replace(".", "-"), name=r.name)
+            name = pattern.format(key=r.key.replace(".", "-"), name=r.name, spec=plan.names.spec)
             if kind.nesting == "shared" and rg in shared:
                 shared[rg].members.append(r)
                 holder[r.key] = shared[rg]
