@@ -5,7 +5,10 @@ core/kinds.py (`template`, `nesting`, `deployment_name`); nothing here tests a r
 
 subscription.json       custom least-privilege roles (subscription scope)
 resource-group.json     identity, role assignments (nested deployments into the VNet's and the
-                        image's resource groups) and the image template; deploy to build.resource_group
+                        image's resource groups) and the image template; deploy to build.resource_group.
+                        With a gallery: the gallery and image definition, shared by every spec that
+                        distributes there, in a nested deployment of this spec's own (named by its
+                        footprint key) writing the same body from every spec (core/gallery.py)
 network-spoke.json      the contract's NSGs, attached to the subnets; network-hub.json: its Azure Firewall
                         policy rule collection group (both rendered by render/network.py)
 

@@ -19,7 +19,8 @@ EPILOG = (
     "version is still eligible: name versions semantically or by date in the spec, or exclude that version. "
     "A version counts as validated when the image template of its plan hash (tag aks-jumpbox.plan-hash) "
     "still exists, its last run Succeeded and wrote this version, and it gates distribution on in-VM "
-    "validation; so promote before `aks-jumpbox cleanup` removes the template."
+    "validation; so promote before `aks-jumpbox cleanup` removes the template. Another spec's version of a "
+    "shared image definition (its aks-jumpbox.spec tag) is refused: promote it with that spec."
 )
 
 
