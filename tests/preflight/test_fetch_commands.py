@@ -222,7 +222,7 @@ def test_the_404_document_of_a_hostile_id_is_valid_json_and_ids_are_never_globbe
     (tmp_path / "decoy.json").write_text("{}")
     script = prelude + (
         'missing() { echo "ERROR: (ResourceNotFound) not found" >&2; return 1; }\n'
-        'id=\'/sub/a"b\\c/*\'\n'
+        "id='/sub/a\"b\\c/*'\n"
         'get out.json "$id" missing\n'
         "for w in $(printf '%s' '*.json'); do printf '%s\\n' \"$w\" > words; done\n"
     )

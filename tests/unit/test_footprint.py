@@ -53,7 +53,9 @@ def test_every_name_and_tag_carries_the_key(default_data, default_lock):
     assert plan.names.image == f"img-aksjb-prod-{plan.hash[:10]}"
     for r in plan.resources:
         kind = kinds.of(r.type)
-        if kind.tags:
+        if kind.write == "create-if-absent":  # the gallery and image definition: shared, so no one spec's
+            assert SPEC_TAG not in r.body["tags"], r.key
+        elif kind.tags:
             assert r.body["tags"][SPEC_TAG] == "aksjb-prod", r.key
         else:  # role definitions and assignments take none
             assert "tags" not in r.body, r.key
@@ -71,6 +73,17 @@ def test_dev_and_prod_share_nothing_but_the_gallery(default_data, default_lock):
     prod = make_plan(variant(default_data, environment="prod", distribute__gallery=GALLERY), default_lock)
     shared = {r.id.lower() for r in dev.resources} & {r.id.lower() for r in prod.resources}
     assert shared == {r.id.lower() for r in dev.resources if r.key.startswith("gallery")}
+    # What either writes to the shared gallery and image definition is the same, in the plan and rendered
+    # (ARM has no create-if-absent: resource-group.json PUTs them), each from a nested deployment of its own.
+    for key in ("gallery", "gallery.image"):
+        assert dev.resource(key).body == prod.resource(key).body, key
+    rendered = {}
+    for plan in (dev, prod):
+        nested = [r for r in resource_group_template(plan)["resources"] if r["type"] == kinds.DEPLOYMENT.arm_type]
+        (gallery,) = [r for r in nested if r["name"].startswith("aks-jumpbox-gallery-")]
+        assert gallery["name"] == f"aks-jumpbox-gallery-{plan.names.spec}"
+        rendered[plan.names.spec] = gallery["properties"]["template"]["resources"]
+    assert rendered["aksjb-dev"] == rendered["aksjb-prod"]
     roles = {r.body["properties"]["roleName"] for p in (dev, prod) for r in p.resources if r.key.startswith("role.")}
     assert len(roles) == 4  # no RoleDefinitionWithSameNameExists between environments
 
@@ -122,3 +135,11 @@ def test_one_line_names_the_resource_and_its_owner():
     assert "no aks-jumpbox.spec tag" in untagged and "left alone" in untagged
     planned = Found("managed identity", "id-shared", "/z", "aksjb-prod", "tag", planned=True).line("aksjb-dev")
     assert "not taken over" in planned and "environment:" in planned
+
+
+def test_the_gallery_deployment_name_fits_azures_limit_with_the_longest_key(default_data, default_lock):
+    data = variant(default_data, name="a" * 24, environment="e" * 12, distribute__gallery=GALLERY)
+    plan = make_plan(data, default_lock)
+    names = [r["name"] for r in resource_group_template(plan)["resources"] if r["type"] == kinds.DEPLOYMENT.arm_type]
+    # At most 64 characters: https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
+    assert f"aks-jumpbox-gallery-{'a' * 24}-{'e' * 12}" in names and all(len(n) <= 64 for n in names)

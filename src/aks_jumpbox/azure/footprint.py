@@ -3,8 +3,11 @@ another spec's (or cannot be told to be this one's), for `cleanup`, `deploy` and
 and warn about.
 
 Read: the image templates and user-assigned identities in the build resource group (tagged
-aks-jumpbox.spec), the subscription's custom roles (named by their roleName: roles take no tags).
-Whose each one is, is decided in core/footprint.py.
+aks-jumpbox.spec), the subscription's custom roles (named by their roleName: roles take no tags) and,
+only when some of those roles are another spec's, the subscription's role assignments, to find the ones
+of those roles (an assignment takes no tags either: it is the spec's whose role it assigns). Whose each
+one is, is decided in core/footprint.py. Nothing found here is ever written or deleted: `cleanup` deletes
+only the planned resources of this spec (by name), `deploy` writes only those.
 """
 
 from __future__ import annotations
@@ -104,6 +107,7 @@ def survey(az: Azure, plan: Plan, *, strict: bool = False) -> Survey:
         ),
         kinds.ROLE_DEFINITION.arm_type: lambda d: False,
     }
+    foreign_roles: dict[str, Found] = {}  # by role definition GUID
     for kind, what, scope, call in reads:
         try:
             docs = _list(what, scope, call)
@@ -112,7 +116,36 @@ def survey(az: Azure, plan: Plan, *, strict: bool = False) -> Survey:
                 raise
             out.unread.append(f"listing the {what}: {exc.code}")
             continue
+        before = len(out.foreign)
         ours = sort(kind, docs, looks[kind.arm_type])
         if kind is kinds.TEMPLATE:
             out.templates = ours
+        if kind is kinds.ROLE_DEFINITION:
+            foreign_roles = {_guid(f.id): f for f in out.foreign[before:] if f.owner is not None}
+    if foreign_roles:  # one more (paged) list, only when another spec's roles exist
+        _foreign_assignments(az, sub, foreign_roles, out)
     return out
+
+
+def _guid(resource_id: str) -> str:
+    return resource_id.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def _foreign_assignments(az: Azure, sub: str, roles: dict[str, Found], out: Survey) -> None:
+    """The subscription's role assignments of other specs' custom roles: theirs, whoever they are assigned to."""
+    what = "role assignments of the subscription"
+    try:
+        docs = _list(what, sub, lambda: az.authorization.role_assignments.list_for_subscription())
+    except AzureFailure as exc:
+        out.unread.append(f"listing the {what}: {exc.code}")
+        return
+    for doc in sorted(docs, key=lambda d: str(d.get("id") or "")):
+        props = doc.get("properties") or {}
+        role = roles.get(_guid(str(props.get("roleDefinitionId") or "")))
+        if role is None:
+            continue
+        scope = str(props.get("scope") or "")
+        name = f"{doc.get('name') or _guid(str(doc.get('id') or ''))} of {role.name} on {scope.rsplit('/', 1)[-1]}"
+        out.foreign.append(
+            Found(kinds.ROLE_ASSIGNMENT.label, name, str(doc.get("id") or ""), role.owner, "role's name")
+        )

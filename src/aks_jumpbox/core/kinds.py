@@ -52,7 +52,9 @@ class Kind:
     client: str = "by_id"  # which SDK operations read/write it (azure/resources.py maps the name)
     template: str | None = None  # the rendered file that holds it; None: not rendered
     nesting: Nesting = "none"
-    deployment_name: str | None = None  # of its nested deployment: format(key=..., name=...)
+    # Of its nested deployment: format(key=<plan key>, name=<resource name>, spec=<footprint key>); at most
+    # 64 characters (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftresources)
+    deployment_name: str | None = None
     cleanup: int | None = None  # position in cleanup, lower first; None: cleanup never deletes it
     title: str | None = None  # a body path naming it better than its name (a custom role's roleName)
     named_by_guid: bool = False  # its name says nothing to people: show its purpose beside it
@@ -109,7 +111,7 @@ GALLERY = Kind(
     write="create-if-absent",
     template=RESOURCE_GROUP_JSON,
     nesting="shared",
-    deployment_name="aks-jumpbox-{key}-{name:.40}",
+    deployment_name="aks-jumpbox-{key}-{spec}",  # one per spec: dev's never replaces prod's
 )
 GALLERY_IMAGE = Kind(
     "Microsoft.Compute/galleries/images",
@@ -119,7 +121,7 @@ GALLERY_IMAGE = Kind(
     write="create-if-absent",
     template=RESOURCE_GROUP_JSON,
     nesting="shared",
-    deployment_name="aks-jumpbox-{key}-{name:.40}",
+    deployment_name="aks-jumpbox-{key}-{spec}",  # one per spec: dev's never replaces prod's
 )
 # Role assignments cannot be updated (RoleAssignmentUpdateNotPermitted): a stale one is replaced. Made
 # right after a new identity, they wait for its service principal to replicate (PrincipalNotFound):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aks_jumpbox.core.naming import template_name
+from aks_jumpbox.core.naming import SPEC_TAG, template_name
 from aks_jumpbox.core.plan import HASH_TAG
 
 
@@ -59,6 +59,13 @@ class GalleryVersion:
     exclude_from_latest: bool
     published: str | None
     plan_hash: str | None
+    # The spec whose build wrote it (its aks-jumpbox.spec tag). A SharedImage distributor's artifactTags are
+    # "Tags that will be applied to the artifact once it has been created/updated by the distributor" (the
+    # vendored swagger's ImageTemplateDistributor.artifactTags; learn.microsoft.com/javascript/api/
+    # @azure/arm-imagebuilder/imagetemplatedistributor); its artifact is the gallery image version, whose
+    # tags are its resource tags (https://learn.microsoft.com/rest/api/compute/gallery-image-versions/get).
+    # None: untagged (made by hand, or before specs were tagged).
+    owner: str | None = None
 
     @classmethod
     def from_arm(cls, doc: dict[str, Any]) -> GalleryVersion:
@@ -86,6 +93,7 @@ class GalleryVersion:
             exclude_from_latest=bool(profile.get("excludeFromLatest")),
             published=_text(profile.get("publishedDate")),
             plan_hash=(doc.get("tags") or {}).get(HASH_TAG),
+            owner=(doc.get("tags") or {}).get(SPEC_TAG),
         )
 
 

@@ -5,7 +5,10 @@ core/kinds.py (`template`, `nesting`, `deployment_name`); nothing here tests a r
 
 subscription.json       custom least-privilege roles (subscription scope)
 resource-group.json     identity, role assignments (nested deployments into the VNet's and the
-                        image's resource groups) and the image template; deploy to build.resource_group
+                        image's resource groups) and the image template; deploy to build.resource_group.
+                        With a gallery: the gallery and image definition, shared by every spec that
+                        distributes there, in a nested deployment of this spec's own (named by its
+                        footprint key) writing the same body from every spec (core/gallery.py)
 network-spoke.json      the contract's NSGs, attached to the subnets; network-hub.json: its Azure Firewall
                         policy rule collection group (both rendered by render/network.py)
 
@@ -109,7 +112,7 @@ def _entries(plan: Plan) -> tuple[list[_Entry], dict[str, _Entry]]:
             # An extension resource (a role assignment) goes to its scope's group, anything else to its own.
             rg = r.scope.split("/")[4] if r.level == "extension" else r.resource_group
             pattern = kind.deployment_name or "aks-jumpbox-{key}"
-            name = pattern.format(key=r.key.replace(".", "-"), name=r.name)
+            name = pattern.format(key=r.key.replace(".", "-"), name=r.name, spec=plan.names.spec)
             if kind.nesting == "shared" and rg in shared:
                 shared[rg].members.append(r)
                 holder[r.key] = shared[rg]

@@ -89,6 +89,7 @@ def command(
     On failure the build logs are fetched and the failing step named.
     """
     from aks_jumpbox.azure import pipeline
+    from aks_jumpbox.cli.footprint import warn_before_build
     from aks_jumpbox.cli.progress import Presenter, present_outcome
 
     _, plan = load_plan(spec_path, lock_path, keep_on_error)
@@ -107,6 +108,7 @@ def command(
                 from aks_jumpbox.azure.preflight import LiveSource
 
                 run_preflight(plan, LiveSource(az), output, presenter)
+            warn_before_build(az, plan, presenter)  # other specs' resources, as `deploy` warns about them
             outcome = pipeline.build(az, plan, opts, presenter)
             presenter.finished(outcome)
         except KeyboardInterrupt:

@@ -19,7 +19,8 @@ EPILOG = (
     "version is still eligible: name versions semantically or by date in the spec, or exclude that version. "
     "A version counts as validated when the image template of its plan hash (tag aks-jumpbox.plan-hash) "
     "still exists, its last run Succeeded and wrote this version, and it gates distribution on in-VM "
-    "validation; so promote before `aks-jumpbox cleanup` removes the template."
+    "validation; so promote before `aks-jumpbox cleanup` removes the template. Another spec's version of a "
+    "shared image definition (its aks-jumpbox.spec tag) is refused: promote it with that spec."
 )
 
 
@@ -36,8 +37,10 @@ def command(
     """Make a validated canary VERSION the latest of the gallery image definition.
 
     Refuses (exit 1) unless the version exists, provisioned and replicated to every target region,
-    and was distributed by a build whose in-VM validation passed."""
+    and was distributed by a build whose in-VM validation passed; refuses (exit 2) another spec's version
+    (its aks-jumpbox.spec tag) of a shared image definition."""
     from aks_jumpbox.azure.gallery import Definition, build_evidence, list_versions, promote
+    from aks_jumpbox.core.gallery import not_ours
     from aks_jumpbox.core.versions import channel, latest, promotion_blockers, version_key
 
     if version_key(version) is None:
@@ -58,6 +61,10 @@ def command(
                 version,
                 [f"gallery image {definition.gallery}/{definition.image} has no version {version} (versions: {known})"],
             )
+        # Another spec's version (a definition shared by dev and prod): its build evidence is that spec's.
+        refusal = not_ours(target, f"{definition.gallery}/{definition.image}", plan.names.spec)
+        if refusal is not None:
+            raise refusal
         if channel(target, versions) == "latest":
             _done(output, con, target, versions, plan.hash, changed=False)
             return
