@@ -142,3 +142,10 @@ def test_shell_completion_as_the_readme_documents_it():
     assert run_cli(env=words).stdout.split() == ["plain,plan"]
     words |= {"COMP_WORDS": "aks-jumpbox check --dia", "COMP_CWORD": "2"}
     assert run_cli(env=words).stdout.split() == ["plain,--diagram"]
+
+
+def test_keep_on_error_help_says_what_it_does_on_each_command():
+    # build/deploy make the abort template; the others only name it (finding 14 of issue 12).
+    for name, says in (("build", "Keep the build VM"), ("deploy", "Keep the build VM"), ("status", "Act on the")):
+        r = run_cli(name, "--help", env={"COLUMNS": "200"})
+        assert r.returncode == 0 and says in r.stdout, (name, r.stdout)

@@ -77,12 +77,22 @@ def azure_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-keep_on_error_option = click.option(
-    "--keep-on-error",
-    is_flag=True,
-    help="Keep the build VM when a customizer or validation fails, for debugging (sets the template's "
-    "errorHandling to abort, so it is a different template with its own name).",
+_KEEP_ON_ERROR_HELP = (
+    "Keep the build VM when a customizer or validation fails, for debugging (sets the template's "
+    "errorHandling to abort, so it is a different template with its own name)."
 )
+# Every other command acts on a template; this flag names which one (the hash differs), so they keep it.
+_KEEP_ON_ERROR_REFER = (
+    "Act on the template `build --keep-on-error` made: its errorHandling is abort, so it has its own name."
+)
+_MAKES_TEMPLATES = {"build", "deploy"}
+
+
+def keep_on_error_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    makes = fn.__module__.rsplit(".", 1)[-1] in _MAKES_TEMPLATES
+    return click.option("--keep-on-error", is_flag=True, help=_KEEP_ON_ERROR_HELP if makes else _KEEP_ON_ERROR_REFER)(
+        fn
+    )
 
 
 def plan_options(fn: Callable[..., Any]) -> Callable[..., Any]:
