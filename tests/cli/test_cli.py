@@ -149,3 +149,9 @@ def test_keep_on_error_help_says_what_it_does_on_each_command():
     for name, says in (("build", "Keep the build VM"), ("deploy", "Keep the build VM"), ("status", "Act on the")):
         r = run_cli(name, "--help", env={"COLUMNS": "200"})
         assert r.returncode == 0 and says in r.stdout, (name, r.stdout)
+
+
+def test_init_with_an_empty_dir_writes_nothing(tmp_path):
+    r = run_cli("init", "--dir", "", cwd=tmp_path)
+    assert r.returncode == 2 and "--dir is empty" in r.stderr
+    assert list(tmp_path.iterdir()) == []

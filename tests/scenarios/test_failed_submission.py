@@ -31,6 +31,11 @@ def test_a_failed_submission_shows_azures_error_and_is_recreated_by_the_next_run
     assert "the next `aks-jumpbox deploy` (or `build`) deletes it" in first.stderr
     (template,) = arm.store.of_type(TEMPLATES)
     assert template.properties["provisioningState"] == "Failed"
+    status = world.cli("status")  # says why, not only "Failed"
+    assert_ok(status)
+    assert "BadStagingResourceGroup" in status.stdout and "deletes and re-creates it" in " ".join(status.stdout.split())
+    doc = json.loads(world.cli("status", "--output", "json").stdout)
+    assert doc["provisioningError"].startswith("BadStagingResourceGroup: ")
 
     arm.remove(arm.store.get(squatter["id"]))  # the user empties the group, as Azure asked
     what_if = json.loads(world.cli("deploy", "--what-if", "--output", "json").stdout)

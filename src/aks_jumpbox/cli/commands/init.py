@@ -48,6 +48,8 @@ def command(directory: str, force: bool, subnet_id: str | None, aci_subnet_id: s
     With --subnet-id (and --aci-subnet-id), the subnets, their address prefixes and the region are read from
     Azure and filled in, so `aks-jumpbox check` compares the spec with what Azure has.
     """
+    if not directory.strip():  # e.g. `--dir "$DIR"` with DIR unset: not silently the current folder
+        raise UserError("--dir is empty.", fix="Name a folder, e.g. --dir . for this one.")
     target = Path(directory)
     files = {target / DEFAULT_SPEC_NAME: default_spec_text(), target / DEFAULT_LOCK_NAME: default_lock_text()}
     existing = [p for p in files if os.path.lexists(p)]

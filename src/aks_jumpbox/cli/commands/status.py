@@ -39,6 +39,7 @@ def command(
     """Show the state of the plan's image template and its last build (one look; `watch` follows)."""
     import datetime as dt
 
+    from aks_jumpbox.azure.apply import provisioning_failure
     from aks_jumpbox.azure.logs import staging_group
     from aks_jumpbox.azure.pipeline import template_of
     from aks_jumpbox.core.runs import RunStatus
@@ -55,6 +56,7 @@ def command(
         "templateId": template.id,
         "exists": live is not None,
         "provisioningState": ((live or {}).get("properties") or {}).get("provisioningState"),
+        "provisioningError": provisioning_failure(live),  # a submission Azure refused: 'code: message'
         "run": run.to_json(),
         "imageId": plan.image_id,
         "imageExists": image,
@@ -72,6 +74,13 @@ def command(
         )
         return
     con.print(f"template  {esc(template.name)} ({esc(doc['provisioningState'])})")
+    if doc["provisioningError"]:
+        con.print(f"error     {esc(doc['provisioningError'][:1000])}", soft_wrap=True)
+        con.print(
+            f"          a Failed template cannot be updated: `{esc(rerun_hint('deploy', spec_path, keep_on_error))}` "
+            "(or build) deletes and re-creates it",
+            soft_wrap=True,
+        )
     # "Succeeded since 2026-06-01 10:31:02 UTC (the run took 31:02)": whole seconds, with the run's duration.
     con.print(esc(f"last run  {run.since(dt.datetime.now(dt.UTC))}"))
     if run.message:
