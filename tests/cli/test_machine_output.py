@@ -170,3 +170,15 @@ def test_a_command_that_wrote_its_document_gets_no_second_one_for_its_error(caps
     present.new_invocation()
     present.report_error(OperationFailed("not promoting"))
     assert json.loads(capsys.readouterr().out)["error"]["message"] == "not promoting"
+
+
+@pytest.mark.parametrize("ch", ["\u009b", "\u0085", "\u202e", "\u2067", "\u200f", "\u2028", "\u061c"])
+def test_json_output_escapes_characters_a_terminal_acts_on(ch):
+    # A value from Azure with a C1 control (0x9b is CSI), a bidi override or a line separator: shown as
+    # \uXXXX in the document, the same value to a JSON reader.
+    from aks_jumpbox.cli.present import json_text
+
+    value = {"message": f"ok{ch}[31mevil"}
+    text = json_text(value, indent=2)
+    assert ch not in text and f"\\u{ord(ch):04x}" in text
+    assert json.loads(text) == value

@@ -347,16 +347,29 @@ def new_invocation() -> None:
     _emitted.clear()
 
 
-def emit_json(value: Any) -> None:
-    """Write the command's one JSON document on stdout."""
-    text = json.dumps(value, indent=2, ensure_ascii=False)
-    _emitted.append(True)
+# Characters a terminal or an editor acts on even inside a JSON string: C1 controls (0x9b is CSI on some
+# terminals), bidi overrides and isolates (text that reads other than it is), line/paragraph separators.
+_JSON_INERT = re.compile("[\u0080-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(value: Any, indent: int | None = None) -> str:
+    """JSON for machines that a person's terminal may also show: the characters above as \\uXXXX escapes,
+    which any JSON reader decodes to the same value."""
     from aks_jumpbox.cli.annotations import enabled
 
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    text = _JSON_INERT.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     if enabled():
         # GitHub's runner reads `##[` anywhere in a line as a workflow command; in JSON it can only be
         # inside a string, where \u0023 is the same `#`: the document's values are unchanged.
         text = text.replace("##[", "\\u0023#[")
+    return text
+
+
+def emit_json(value: Any) -> None:
+    """Write the command's one JSON document on stdout."""
+    text = json_text(value, indent=2)
+    _emitted.append(True)
     sys.stdout.write(text + "\n")
 
 

@@ -10,7 +10,6 @@ the one final JSON document and every change goes to stderr as one JSON object p
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -100,15 +99,11 @@ class Presenter:
     def emit(self, event: str, **fields: Any) -> None:
         if not self.json:
             return
-        from aks_jumpbox.cli.annotations import enabled
+        from aks_jumpbox.cli.present import json_text
 
         stream = self.events or sys.stderr
-        text = json.dumps({"event": event, "time": _stamp(self.now()), **fields}, ensure_ascii=False)
-        if enabled():
-            # The runner reads `##[` anywhere in a stderr line as a workflow command, and a log line of the
-            # build VM may hold one: \u0023 is the same `#` to a JSON reader (as emit_json does).
-            text = text.replace("##[", "\\u0023#[")
-        stream.write(text + "\n")
+        # A log line of the build VM may hold `##[` or terminal controls: escaped as emit_json does.
+        stream.write(json_text({"event": event, "time": _stamp(self.now()), **fields}) + "\n")
         stream.flush()
 
     # ---- before the build

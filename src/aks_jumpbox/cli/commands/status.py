@@ -56,7 +56,7 @@ def command(
         "templateId": template.id,
         "exists": live is not None,
         "provisioningState": ((live or {}).get("properties") or {}).get("provisioningState"),
-        "provisioningError": provisioning_failure(live),  # a submission Azure refused: 'code: message'
+        "provisioningError": (refused := provisioning_failure(live)),  # a submission Azure refused: 'code: message'
         "run": run.to_json(),
         "imageId": plan.image_id,
         "imageExists": image,
@@ -74,8 +74,8 @@ def command(
         )
         return
     con.print(f"template  {esc(template.name)} ({esc(doc['provisioningState'])})")
-    if doc["provisioningError"]:
-        con.print(f"error     {esc(doc['provisioningError'][:1000])}", soft_wrap=True)
+    if refused:
+        con.print(f"error     {esc(refused[:1000])}", soft_wrap=True)
         con.print(
             f"          a Failed template cannot be updated: `{esc(rerun_hint('deploy', spec_path, keep_on_error))}` "
             "(or build) deletes and re-creates it",
