@@ -200,7 +200,7 @@ def try_plan(
 
         transcript = workdir / "transcript.log"
         timeout = plan.spec.build.timeout_minutes * 60
-        with open(transcript, "w", encoding="utf-8") as log:
+        with open(transcript, "w", encoding="utf-8", buffering=1) as log:
             for index, step in enumerate(steps, 1):
                 t0 = time.monotonic()
                 on_event(Event("script", step.name, step.phase))
