@@ -1,0 +1,184 @@
+"""The pure parts of `try` (src/aks_jumpbox/vm): how Packer's scripts are made, what the guest may reach,
+the seed, the SSH client's isolation, the relay; and the command's bad input. No VM: tests/vm boots one."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from aks_jumpbox.core.errors import UserError
+from aks_jumpbox.render.arm import resource_group_template
+from aks_jumpbox.vm import network, packer, seed
+from aks_jumpbox.vm.checks import version_of
+from aks_jumpbox.vm.ssh import Ssh
+from tests.conftest import make_plan, run_cli, variant
+
+MIRROR = "https://mirror.corp.example:8443"
+FPR = "BC528686B50D79E339D3721CEB3E94ADBE1229CF"
+
+
+@pytest.fixture(scope="module")
+def mirror_plan(default_data, default_lock):
+    return make_plan(
+        variant(
+            default_data,
+            mirror={
+                "artifacts": f"{MIRROR}/artifacts",
+                "apt": f"{MIRROR}/debian/",
+                "apt_security": f"{MIRROR}/debian-security/",
+                "azure_cli_repo": f"{MIRROR}/azure-cli/",
+                "azure_cli_key_url": f"{MIRROR}/keys/azure-cli.asc",
+                "azure_cli_key_fingerprints": [FPR],
+            },
+        ),
+        default_lock,
+    )
+
+
+def _unescape(value: str) -> str:
+    return value[1:] if value.startswith("[[") else value
+
+
+def test_packer_script_is_the_templates_inline_lines_under_bin_sh_e(default_plan):
+    steps = packer.shell_steps(default_plan)
+    assert [(s.phase, s.name) for s in steps] == [
+        ("customize", "aks-jumpbox provision"),
+        ("validate", "aks-jumpbox validate"),
+    ]
+    template = next(
+        r
+        for r in resource_group_template(default_plan)["resources"]
+        if r["type"] == "Microsoft.VirtualMachineImages/imageTemplates"
+    )
+    customize = template["properties"]["customize"][0]["inline"]
+    validate = template["properties"]["validate"]["inVMValidations"][0]["inline"]
+    for step, lines in zip(steps, (customize, validate), strict=True):
+        # the rendered ARM template's strings, once ARM removed its `[[` escape, are what Packer joins
+        assert step.script == "#!/bin/sh -e\n" + "\n".join(_unescape(x) for x in lines) + "\n"
+        assert "sudo bash /tmp/aks-jumpbox-" in step.script  # the build user is not root
+    vars_ = "PACKER_BUILDER_TYPE='azure-arm' PACKER_BUILD_NAME='azure-arm'"
+    assert steps[0].execute_command(1) == f"chmod +x /tmp/script_0001.sh; {vars_} /tmp/script_0001.sh"
+
+
+def test_with_a_mirror_the_guest_reaches_the_mirror_only(mirror_plan):
+    assert network.allowed_endpoints(mirror_plan) == [("mirror.corp.example", 8443)]
+    fwds = network.forwards(network.allowed_endpoints(mirror_plan), {("mirror.corp.example", 8443): "127.0.0.1"})
+    assert [(f.guest_ip, f.target) for f in fwds] == [("10.0.2.100", "127.0.0.1")]
+    assert network.hosts_lines(fwds) == ["10.0.2.100 mirror.corp.example"]
+    netdev = network.netdev(2222, fwds)
+    parts = netdev.split(",")
+    assert parts[:4] == ["user", "id=net0", "restrict=on", "hostfwd=tcp:127.0.0.1:2222-:22"]
+    assert len([p for p in parts if p.startswith("guestfwd=")]) == 1
+    assert parts[4].startswith("guestfwd=tcp:10.0.2.100:8443-cmd:") and parts[4].endswith(
+        "-m aks_jumpbox.vm.relay 127.0.0.1 8443"
+    )
+
+
+def test_without_a_mirror_the_guest_reaches_the_locks_hosts_and_no_wildcard(default_plan):
+    endpoints = network.allowed_endpoints(default_plan)
+    hosts = {h for h, _ in endpoints}
+    for a in default_plan.artifacts:
+        assert a.url.split("/")[2] in hosts
+    assert not any("*" in h for h in hosts)
+    fwds = network.forwards(endpoints)
+    assert len({f.guest_ip for f in fwds}) == len(hosts)  # one guest address per host name
+
+
+def test_an_ip_literal_host_cannot_be_forwarded_by_name():
+    with pytest.raises(UserError, match="names an IP address"):
+        network.forwards([("127.0.0.1", 8443)])
+
+
+def test_seed_holds_the_run_key_and_hosts_and_nothing_else_of_this_machine():
+    text = seed.user_data("ssh-ed25519 AAAAtest aks-jumpbox-try", ["10.0.2.100 mirror.corp.example"])
+    assert text.startswith("#cloud-config\n")
+    doc = json.loads(text.split("\n", 1)[1])
+    (user,) = doc["users"]
+    assert user["name"] == seed.BUILD_USER != "root"
+    assert user["sudo"] == "ALL=(ALL) NOPASSWD:ALL" and user["lock_passwd"] is True
+    assert user["ssh_authorized_keys"] == ["ssh-ed25519 AAAAtest aks-jumpbox-try"]
+    assert "10.0.2.100 mirror.corp.example" in doc["write_files"][0]["content"]
+    assert "ssh-" not in json.dumps({k: v for k, v in doc.items() if k != "users"})
+
+
+def test_seed_iso_is_a_cidata_volume(tmp_path):
+    import pycdlib
+
+    iso = seed.write_seed_iso(tmp_path / "seed.iso", {"user-data": "#cloud-config\n{}\n", "meta-data": "{}\n"})
+    reader = pycdlib.PyCdlib()
+    reader.open(str(iso))
+    try:
+        assert reader.pvd.volume_identifier.decode().strip() == "cidata"
+        files = [c for c in reader.list_children(rr_path="/") if c.is_file()]
+        names = {reader.full_path_from_dirrecord(c, rockridge=True).rsplit("/", 1)[1] for c in files}
+        assert names == {"user-data", "meta-data"}
+    finally:
+        reader.close()
+
+
+def test_ssh_is_isolated_from_the_users_keys_agent_and_config(tmp_path):
+    ssh = Ssh(key=tmp_path / "id_ed25519", port=2222, known_hosts=tmp_path / "known_hosts")
+    argv = ssh.argv("packer")
+    text = " ".join(argv)
+    assert argv[:3] == ["ssh", "-F", "/dev/null"]
+    for option in ("IdentityAgent=none", "ForwardAgent=no", "IdentitiesOnly=yes", "BatchMode=yes"):
+        assert option in text
+    assert f"UserKnownHostsFile={tmp_path / 'known_hosts'}" in text and "GlobalKnownHostsFile=/dev/null" in text
+    assert argv[-1] == "packer@127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("regex", "text", "want"),
+    [
+        ('"gitVersion": *"v([^"]+)"', '{\n  "gitVersion": "v1.33.1",\n}', "1.33.1"),
+        ("^v([0-9.]+)", "x v9\nv3.17.3+g1\n", "3.17.3"),
+        ("git hash: v([0-9][^/ ]*)/", "nothing", None),
+    ],
+)
+def test_version_of_reads_like_the_scripts(regex, text, want):
+    assert version_of(regex, text) == want
+
+
+def test_relay_copies_both_ways_to_its_one_target():
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def echo() -> None:
+        conn, _ = server.accept()
+        with conn:
+            data = conn.recv(100)
+            conn.sendall(b"echo:" + data)
+
+    t = threading.Thread(target=echo, daemon=True)
+    t.start()
+    proc = subprocess.run(
+        [sys.executable, "-m", "aks_jumpbox.vm.relay", "127.0.0.1", str(port)],
+        input=b"hello",
+        capture_output=True,
+        timeout=30,
+    )
+    server.close()
+    assert proc.stdout == b"echo:hello", proc.stderr
+
+
+def test_try_needs_a_base_disk_and_says_so():
+    proc = run_cli("try")
+    assert proc.returncode == 2
+    assert "--base-disk" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_try_with_a_missing_base_disk_is_one_message(tmp_path):
+    proc = run_cli("try", "--base-disk", str(tmp_path / "none.qcow2"), "--workdir", str(tmp_path / "w"))
+    assert proc.returncode == 2, proc.stderr
+    assert "none.qcow2" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_try_rejects_a_malformed_resolve(tmp_path):
+    proc = run_cli("try", "--base-disk", str(tmp_path / "x"), "--resolve", "mirror:notaport:1.2.3.4")
+    assert proc.returncode == 2
+    assert "HOST:PORT:ADDRESS" in proc.stderr
