@@ -23,7 +23,8 @@ from tests.rootfs.harness.world import NEWER_AZURE_CLI, World, cli_command
 from .basedisk import BaseDisk
 from .conftest import MIRROR_HOST
 
-pytestmark = pytest.mark.vm
+# One run boots a VM under TCG: minutes, more on a busy machine (no assertion on time anywhere).
+pytestmark = [pytest.mark.vm, pytest.mark.timeout(2700)]
 
 
 def run_try(world: World, base: BaseDisk, out: Path, spec: dict[str, Any], *extra: str) -> tuple[int, dict, str]:
@@ -46,7 +47,7 @@ def run_try(world: World, base: BaseDisk, out: Path, spec: dict[str, Any], *extr
         *extra,
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "SSH_"))}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=1800)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=2400)
     try:
         doc = json.loads(proc.stdout)
     except ValueError:

@@ -173,11 +173,17 @@ class VM:
             "none",
         ]
 
-    def start(self) -> None:
+    def start(self, *, outlive: bool = False) -> None:
+        """Start QEMU in its own session (Ctrl-C at the terminal reaches `try`, which stops the VM itself).
+        Unless it is to outlive `try` (--keep), the kernel ends it if `try` dies without cleaning up."""
         with open(self.qemu_log, "wb") as err:
-            # Its own session: Ctrl-C at the terminal reaches `try`, which stops the VM itself (or keeps it).
             self.process = subprocess.Popen(
-                self.command(), stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=err,
+                stderr=err,
+                start_new_session=True,
+                preexec_fn=None if outlive else _die_with_parent,
             )
 
     def failure(self) -> str | None:
@@ -217,6 +223,14 @@ class VM:
         if not self.console_log.exists():
             return []
         return self.console_log.read_text(errors="replace").splitlines()[-n:]
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the parent dies (Linux prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def wait_until(predicate, timeout: float, interval: float = 2.0) -> bool:

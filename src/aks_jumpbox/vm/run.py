@@ -180,7 +180,7 @@ def try_plan(
         t0 = time.monotonic()
         qemu.overlay(base_disk, disk, size)
         on_event(Event("boot", chosen))
-        vm.start()
+        vm.start(outlive=keep)
         why = _wait_for_ssh(vm, ssh, BOOT_TIMEOUT[vm.accel])
         if why in (qemu.KVM_FAILED, qemu.KVM_STALLED) and accel == "auto":
             vm.stop()
@@ -190,7 +190,7 @@ def try_plan(
             disk.unlink()
             vm.console_log.unlink(missing_ok=True)
             qemu.overlay(base_disk, disk, size)
-            vm.start()
+            vm.start(outlive=keep)
             why = _wait_for_ssh(vm, ssh, BOOT_TIMEOUT["tcg"])
         result.phases["boot"] = time.monotonic() - t0
         if why:

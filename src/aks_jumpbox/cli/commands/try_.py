@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,14 @@ def command(
         con = console()
         con.print(f"[bold]aks-jumpbox try[/] {plan.hash[:12]}  base {esc(plan.spec.base_image)} from {esc(base_disk)}")
         con.print(f"  note: {esc(BASE_NOTE)}")
-    result = try_plan(plan, Path(base_disk), workdir=folder, accel=accel, keep=keep, resolve=pins, on_event=show.event)
+    # SIGTERM ends the run like Ctrl-C does: the VM is stopped and its disk removed on the way out.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        result = try_plan(
+            plan, Path(base_disk), workdir=folder, accel=accel, keep=keep, resolve=pins, on_event=show.event
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if output == "json":
         emit_json(_document(plan, result))
     else:
@@ -97,6 +105,10 @@ def command(
     if not result.ok:
         step = result.failure.step if result.failure else "checks"
         raise OperationFailed(f"try failed at {step}; the run's logs are in {folder}")
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 class _Live:
