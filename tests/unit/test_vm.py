@@ -166,7 +166,7 @@ def test_relay_copies_both_ways_to_its_one_target():
     assert proc.stdout == b"echo:hello", proc.stderr
 
 
-def test_try_needs_a_base_disk_and_says_so():
+def test_try_without_a_pinned_base_image_asks_for_a_base_disk():
     proc = run_cli("try")
     assert proc.returncode == 2
     assert "--base-disk" in proc.stderr and "Traceback" not in proc.stderr

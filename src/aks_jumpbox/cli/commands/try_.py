@@ -35,9 +35,10 @@ def _resolve(values: tuple[str, ...]) -> dict[tuple[str, int], str]:
     "--base-disk",
     "base_disk",
     type=click.Path(dir_okay=False),
-    required=True,
+    default=None,
     help="The base image to boot: a qcow2 or raw cloud image of the spec's base (e.g. Debian 12 genericcloud), "
-    "for air-gapped use or until the lock pins base images. It is never written to.",
+    "for air-gapped use. Default: the lock's pinned base image, downloaded once (from the mirror in mirror mode), "
+    "verified by SHA-256 and cached. It is never written to.",
 )
 @click.option(
     "--accel",
@@ -65,7 +66,7 @@ def _resolve(values: tuple[str, ...]) -> dict[tuple[str, int], str]:
 def command(
     spec_path: str | None,
     lock_path: str | None,
-    base_disk: str,
+    base_disk: str | None,
     accel: str,
     keep: bool,
     resolve: tuple[str, ...],
@@ -83,19 +84,18 @@ def command(
     from aks_jumpbox.vm.run import BASE_NOTE, try_plan
 
     pins = _resolve(resolve)
-    _, plan = resolve_plan(spec_path, lock_path)
+    inputs, plan = resolve_plan(spec_path, lock_path)
+    disk = Path(base_disk) if base_disk else _pinned_base_disk(inputs, plan)
     folder = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="aks-jumpbox-try-"))
     show = _Live(output == "text")
     if output == "text":
         con = console()
-        con.print(f"[bold]aks-jumpbox try[/] {plan.hash[:12]}  base {esc(plan.spec.base_image)} from {esc(base_disk)}")
+        con.print(f"[bold]aks-jumpbox try[/] {plan.hash[:12]}  base {esc(plan.spec.base_image)} from {esc(disk)}")
         con.print(f"  note: {esc(BASE_NOTE)}")
     # SIGTERM ends the run like Ctrl-C does: the VM is stopped and its disk removed on the way out.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        result = try_plan(
-            plan, Path(base_disk), workdir=folder, accel=accel, keep=keep, resolve=pins, on_event=show.event
-        )
+        result = try_plan(plan, disk, workdir=folder, accel=accel, keep=keep, resolve=pins, on_event=show.event)
     finally:
         signal.signal(signal.SIGTERM, previous)
     if output == "json":
@@ -105,6 +105,30 @@ def command(
     if not result.ok:
         step = result.failure.step if result.failure else "checks"
         raise OperationFailed(f"try failed at {step}; the run's logs are in {folder}")
+
+
+def _pinned_base_disk(inputs, plan) -> Path:
+    """The lock's base image for the spec's base and architecture, from the local cache (filled on first use)."""
+    import importlib
+    import os
+
+    spec = plan.spec
+    try:  # base images in the lock (core/baseimages.py) and their cache (adapters/imagecache.py)
+        baseimages = importlib.import_module("aks_jumpbox.core.baseimages")
+        imagecache = importlib.import_module("aks_jumpbox.adapters.imagecache")
+    except ModuleNotFoundError:
+        raise UserError(
+            "this version of aks-jumpbox pins no base images in the lock.",
+            fix="Pass --base-disk with a qcow2 cloud image of the spec's base (e.g. Debian 12 genericcloud).",
+        ) from None
+    pin = baseimages.base_image_entry(inputs.lock, spec.base_image, spec.architecture)
+    if pin is None:
+        raise UserError(
+            f"{inputs.lock_label} pins no base image for {spec.base_image} ({spec.architecture}).",
+            fix="Run `aks-jumpbox lock` to pin it, or pass --base-disk with a cloud image of that release.",
+        )
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "aks-jumpbox" / "images"
+    return Path(imagecache.ensure_base_image(pin, mirror_base_url=spec.mirror.artifacts, cache_dir=cache))
 
 
 def _interrupt(signum, frame) -> None:
