@@ -182,3 +182,15 @@ def test_try_rejects_a_malformed_resolve(tmp_path):
     proc = run_cli("try", "--base-disk", str(tmp_path / "x"), "--resolve", "mirror:notaport:1.2.3.4")
     assert proc.returncode == 2
     assert "HOST:PORT:ADDRESS" in proc.stderr
+
+
+def test_a_kvm_failure_is_remembered_for_this_host_only(tmp_path):
+    from aks_jumpbox.vm import qemu
+
+    if not __import__("shutil").which(qemu.QEMU):
+        pytest.skip("QEMU is not installed")
+    assert qemu.kvm_known_bad(tmp_path) is None
+    qemu.remember_kvm_bad(tmp_path, "no console output")
+    assert qemu.kvm_known_bad(tmp_path) == "no console output"
+    (tmp_path / "kvm-verdict").write_text("another kernel | QEMU 1.0\nno console output\n")
+    assert qemu.kvm_known_bad(tmp_path) is None

@@ -78,6 +78,31 @@ def probe_kvm(workdir: Path, timeout: float = 20.0) -> tuple[bool, str]:
     return False, f"a probe guest failed under KVM: {why}"
 
 
+def _kvm_key() -> str:
+    """This host's kernel and QEMU: a KVM verdict holds while both stay the same."""
+    import platform
+
+    proc = subprocess.run([QEMU, "--version"], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    return f"{platform.release()} | {(proc.stdout.splitlines() or [''])[0]}"
+
+
+def kvm_known_bad(cache_dir: Path) -> str | None:
+    """Why KVM failed a real guest on this host before (same kernel and QEMU), or None."""
+    try:
+        key, _, why = (cache_dir / "kvm-verdict").read_text().partition("\n")
+    except OSError:
+        return None
+    if key != _kvm_key():
+        return None
+    return why.strip() or "it failed before"
+
+
+def remember_kvm_bad(cache_dir: Path, why: str) -> None:
+    with contextlib.suppress(OSError):
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        (cache_dir / "kvm-verdict").write_text(f"{_kvm_key()}\n{why}\n")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

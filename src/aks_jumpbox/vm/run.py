@@ -7,7 +7,7 @@ ephemeral key, the seed, the overlay, the console log and the transcript of the 
 
 from __future__ import annotations
 
-import shutil
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -134,6 +134,7 @@ def try_plan(
     accel: str = "auto",
     keep: bool = False,
     resolve: dict[tuple[str, int], str] | None = None,
+    cache_dir: Path | None = None,
     on_event: Callable[[Event], None] = lambda e: None,
 ) -> TryResult:
     missing = qemu.missing_tools()
@@ -144,6 +145,7 @@ def try_plan(
     if not base_disk.is_file():
         raise UserError(f"--base-disk {base_disk} is not a file.", fix="Pass the path of a qcow2 or raw cloud image.")
     started = time.monotonic()
+    cache_dir = cache_dir or default_cache_dir()
     workdir.mkdir(parents=True, exist_ok=True)
     steps = packer.shell_steps(plan)
     fwds = network.forwards(network.allowed_endpoints(plan), resolve)
@@ -160,7 +162,10 @@ def try_plan(
     netdev = network.netdev(ssh_port, fwds)
 
     if accel == "auto":
-        usable, probe_note = qemu.probe_kvm(workdir)
+        known = qemu.kvm_known_bad(cache_dir)
+        usable, probe_note = (
+            (False, f"KVM failed a real guest on this host before: {known}") if known else qemu.probe_kvm(workdir)
+        )
         chosen, note = ("kvm", "") if usable else ("tcg", probe_note)
     else:
         chosen, note = accel, "chosen with --accel"
@@ -185,6 +190,7 @@ def try_plan(
         if why in (qemu.KVM_FAILED, qemu.KVM_STALLED) and accel == "auto":
             vm.stop()
             note = f"KVM failed the real guest ({why}); fell back to TCG"
+            qemu.remember_kvm_bad(cache_dir, str(why))
             result.accelerator, result.accel_note, vm.accel = "tcg", note, "tcg"
             on_event(Event("accel", "tcg", qemu.SPEED["tcg"] + f" ({note})"))
             disk.unlink()
@@ -275,5 +281,5 @@ def _failure(step: packer.ShellStep, rc: int, lines: list[str], ssh: Ssh, plan: 
     return failure
 
 
-def remove_workdir(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "aks-jumpbox"

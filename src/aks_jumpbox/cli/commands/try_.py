@@ -110,7 +110,8 @@ def command(
 def _pinned_base_disk(inputs, plan) -> Path:
     """The lock's base image for the spec's base and architecture, from the local cache (filled on first use)."""
     import importlib
-    import os
+
+    from aks_jumpbox.vm.run import default_cache_dir
 
     spec = plan.spec
     try:  # base images in the lock (core/baseimages.py) and their cache (adapters/imagecache.py)
@@ -127,7 +128,7 @@ def _pinned_base_disk(inputs, plan) -> Path:
             f"{inputs.lock_label} pins no base image for {spec.base_image} ({spec.architecture}).",
             fix="Run `aks-jumpbox lock` to pin it, or pass --base-disk with a cloud image of that release.",
         )
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "aks-jumpbox" / "images"
+    cache = default_cache_dir() / "images"
     return Path(imagecache.ensure_base_image(pin, mirror_base_url=spec.mirror.artifacts, cache_dir=cache))
 
 
