@@ -138,6 +138,8 @@ def test_ssh_is_isolated_from_the_users_keys_agent_and_config(tmp_path):
         ('"gitVersion": *"v([^"]+)"', '{\n  "gitVersion": "v1.33.1",\n}', "1.33.1"),
         ("^v([0-9.]+)", "x v9\nv3.17.3+g1\n", "3.17.3"),
         ("git hash: v([0-9][^/ ]*)/", "nothing", None),
+        ("v([0-9][^ ]*)", "Version: v1.6.0\nGitCommit: 04d01a2", "1.6.0"),  # per line, as sed reads it
+        ("flux: v(.*)", "flux: v2.9.6\n", "2.9.6"),
     ],
 )
 def test_version_of_reads_like_the_scripts(regex, text, want):
@@ -194,3 +196,11 @@ def test_a_kvm_failure_is_remembered_for_this_host_only(tmp_path):
     assert qemu.kvm_known_bad(tmp_path) == "no console output"
     (tmp_path / "kvm-verdict").write_text("another kernel | QEMU 1.0\nno console output\n")
     assert qemu.kvm_known_bad(tmp_path) is None
+
+
+def test_version_of_reads_every_catalog_example_as_the_catalog_does():
+    from aks_jumpbox.core.catalog import load_catalog
+
+    for tool in load_catalog().tools.values():
+        v = tool.version
+        assert version_of(v.regex, v.example) == v.parse(v.example) is not None, tool.name

@@ -27,10 +27,14 @@ class Check:
 
 
 def version_of(regex: str, text: str) -> str | None:
-    """The first capture group of regex in text, as common.sh's version_of reads it (anchored: per line)."""
-    pattern = re.compile(regex, re.MULTILINE)
-    m = pattern.search(text)
-    return m.group(1) if m else None
+    """The first capture group of regex in the first line it matches: as validate.sh reads it (sed, line by
+    line) and as the catalog proves each regex against its example (core/catalog.py VersionCheck.parse)."""
+    pattern = re.compile(regex)
+    for line in text.splitlines():
+        m = pattern.search(line)
+        if m:
+            return m.group(1)
+    return None
 
 
 def check_auth_methods(ssh: Ssh, plan: Plan) -> Check:
