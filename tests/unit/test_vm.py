@@ -204,3 +204,16 @@ def test_version_of_reads_every_catalog_example_as_the_catalog_does():
     for tool in load_catalog().tools.values():
         v = tool.version
         assert version_of(v.regex, v.example) == v.parse(v.example) is not None, tool.name
+
+
+def test_a_tool_steps_marker_names_the_tool_step():
+    """provision.sh marks each tool's step `tool:<name>`; the log reader (core/buildlog.py) must read it, for
+    `try`'s timeline and for `build`/`logs` naming the failing step."""
+    from aks_jumpbox.core.buildlog import parse_log
+
+    report = parse_log(
+        "==> aks-jumpbox step tool:kubectl begin 2026-12-05T14:44:27Z\n"
+        "==> aks-jumpbox step tool:kubectl FAILED: kubectl: SHA-256 mismatch for kubectl\n"
+    )
+    assert report.failed_step == "tool:kubectl"
+    assert report.reason == "kubectl: SHA-256 mismatch for kubectl"
