@@ -217,3 +217,30 @@ def test_a_tool_steps_marker_names_the_tool_step():
     )
     assert report.failed_step == "tool:kubectl"
     assert report.reason == "kubectl: SHA-256 mismatch for kubectl"
+
+
+def test_the_verdict_table_and_json_name_the_failing_step(capsys, default_plan, tmp_path):
+    from aks_jumpbox.cli.commands import try_
+    from aks_jumpbox.vm.checks import Check
+    from aks_jumpbox.vm.run import Failure, StepTiming, TryResult
+
+    result = TryResult(accelerator="tcg", accel_note="no KVM", base_disk="base.qcow2", workdir=tmp_path)
+    result.phases = {"boot": 90.0, "customize": 50.0, "total": 150.0}
+    result.steps = [
+        StepTiming("apt-upgrade", "customize", "passed", 12.0),
+        StepTiming("tool:helm", "customize", "failed", 2.0),
+    ]
+    result.failure = Failure(
+        "tool:helm",
+        "helm: SHA-256 mismatch",
+        ["==> aks-jumpbox step tool:helm begin"],
+        ["/usr/local/bin/helm is absent from the VM"],
+    )
+    result.checks = [Check("manifest", False, "not written")]
+    try_._present(result)
+    out = capsys.readouterr().out
+    assert "tool:helm" in out and "SHA-256 mismatch" in out and "absent from the VM" in out and "12s" in out
+    doc = try_._document(default_plan, result)
+    assert doc["verdict"] == "failed" and doc["failure"]["step"] == "tool:helm"
+    assert doc["steps"][0] == {"name": "apt-upgrade", "phase": "customize", "status": "passed", "seconds": 12.0}
+    assert json.loads(json.dumps(doc)) == doc
