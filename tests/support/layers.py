@@ -2,12 +2,13 @@
 
 Direction (an arrow reads "may import"):
 
-    cli -> azure, render, preflight, report -> core -> adapters -> core.errors
+    cli -> azure, render, preflight, report, vm -> core -> adapters -> core.errors
                                                                  -> aks_jumpbox (the version)
 
 - ``cli`` is the composition root: the only package that may import ``azure`` next to the others
   (it builds ``LiveSource(az)`` and hands it to ``run_checks``). Nothing imports ``cli``.
-- ``azure``, ``render``, ``preflight`` and ``report`` import ``core`` and ``adapters``, never each
+- ``azure``, ``render``, ``preflight``, ``report`` and ``vm`` (the local VM of `try`) import ``core`` and
+  ``adapters``, never each
   other, with one exception: ``azure`` implements preflight's ``Source`` port, so it may import
   ``aks_jumpbox.preflight.source`` (that module only). ``preflight`` never imports ``azure``.
 - ``core`` imports none of the above. It may import ``adapters`` (bounded file reads).
@@ -41,7 +42,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "report": MIDDLE,
     "preflight": MIDDLE,
     "azure": MIDDLE | {"preflight"},
-    "cli": MIDDLE | {"azure", "render", "preflight", "report"},
+    "vm": MIDDLE,
+    "cli": MIDDLE | {"azure", "render", "preflight", "report", "vm"},
 }
 # (importer unit, imported unit) -> the only modules of the imported unit it may name.
 NARROW: dict[tuple[str, str], frozenset[str]] = {

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Write the default jumpbox.yaml (and its lock) for editing."),
     "schema": ("schema", "Print the JSON Schema of jumpbox.yaml, for editor completion (offline)."),
     "plan": ("plan", "Render scripts, ARM templates and the network contract (offline)."),
+    "try": ("try_", "Build the image in a local QEMU VM as Image Builder would, and check it from outside."),
     "mirror": ("mirror", "Fill a network-local artifact mirror from the lock, verifying every digest."),
     "lock": ("lock", "Resolve versions, URLs and SHA-256 digests into jumpbox.lock.json (online)."),
     "check": ("check", "Preflight: prove network, region, providers and permissions before a build."),

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from aks_jumpbox.core.plan import Plan
 
 _STEP = re.compile(
-    r"==> aks-jumpbox step (?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*) "
+    r"==> aks-jumpbox step (?P<name>[A-Za-z0-9][A-Za-z0-9_.:-]*) "  # provision.sh names tool steps tool:<name>
     r"(?:(?P<event>begin|end)\b|FAILED: (?P<why>.*))"
 )
 _CHECK = re.compile(r"==> aks-jumpbox validate FAILED: (?P<why>.*)")

@@ -274,9 +274,11 @@ def build_all(
     codename: str = "bookworm",
     extensions: dict[str, str] | None = None,
     artifacts_url: str | None = None,
+    os_key: SigningKey | None = None,
 ) -> Repos:
-    """Publish debian/, debian-security/, azure-cli/ and the key under mirror_root."""
-    os_key = make_key(work / "gnupg-os", "aks-jumpbox harness OS archive <os@harness.invalid>")
+    """Publish debian/, debian-security/, azure-cli/ and the key under mirror_root (the OS repositories
+    signed with os_key when given, else a new throw-away key)."""
+    os_key = os_key or make_key(work / "gnupg-os", "aks-jumpbox harness OS archive <os@harness.invalid>")
     cli_key = make_key(work / "gnupg-cli", "aks-jumpbox harness Azure CLI <cli@harness.invalid>")
     try:
         debs = work / "debs"

@@ -157,11 +157,14 @@ class _Server(http.server.ThreadingHTTPServer):
 class Mirror:
     """The loopback HTTPS mirror. Use as a context manager; files go under `root`."""
 
-    def __init__(self, root: Path, ca: trustme.CA | None = None):
+    def __init__(self, root: Path, ca: trustme.CA | None = None, host: str = "127.0.0.1"):
+        """host: the name its URLs use (and its certificate names besides 127.0.0.1 and localhost); it
+        listens on 127.0.0.1 whatever the name (a VM reaches it by that name through a forward)."""
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.ca = ca or trustme.CA()
-        cert = self.ca.issue_cert("127.0.0.1", "localhost")
+        self.host = host
+        cert = self.ca.issue_cert(*dict.fromkeys(("127.0.0.1", "localhost", host)))
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(ctx)
         self._server = _Server(root, ctx)
@@ -173,7 +176,7 @@ class Mirror:
 
     @property
     def base_url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return f"https://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"

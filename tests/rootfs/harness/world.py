@@ -219,12 +219,22 @@ def default_tools(spec_doc: dict[str, Any]) -> dict[str, str]:
     return {name: str(v["version"] if isinstance(v, dict) else v) for name, v in spec_doc["tools"].items()}
 
 
-def create_world(image: RootfsImage, workdir: Path, ca: trustme.CA | None = None) -> World:
-    """Build mirror content for the default spec's tools and start the mirror (caller stops it)."""
+def create_world(
+    image: RootfsImage,
+    workdir: Path,
+    ca: trustme.CA | None = None,
+    *,
+    mirror_host: str = "127.0.0.1",
+    os_key: aptrepo.SigningKey | None = None,
+) -> World:
+    """Build mirror content for the default spec's tools and start the mirror (caller stops it).
+
+    image: anything with `.debs` (the OS packages the debian/ repository serves); mirror_host: the name
+    the mirror's URLs use; os_key: sign the OS repositories with this key (one the image already trusts)."""
     catalog = load_catalog()
     spec_doc = yaml.safe_load(default_spec_text())
     mirror_root = workdir / "mirror"
-    mirror = Mirror(mirror_root, ca)
+    mirror = Mirror(mirror_root, ca, host=mirror_host)
     stand_ins = {}
     for name, version in default_tools(spec_doc).items():
         stand_ins[name] = build_stand_in(catalog.tools[name], version, ARCH)
@@ -243,6 +253,7 @@ def create_world(image: RootfsImage, workdir: Path, ca: trustme.CA | None = None
             codename=catalog.base_images[BASE_IMAGE].codename,
             extensions=extensions,
             artifacts_url=mirror.url("artifacts"),
+            os_key=os_key,
         )
     except BaseException:
         mirror.stop()
