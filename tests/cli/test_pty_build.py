@@ -8,9 +8,9 @@ shows it within a generous bound) and then asserted.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
-import os
 import shutil
 import subprocess
 import sys
