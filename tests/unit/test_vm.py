@@ -168,10 +168,17 @@ def test_relay_copies_both_ways_to_its_one_target():
     assert proc.stdout == b"echo:hello", proc.stderr
 
 
-def test_try_without_a_pinned_base_image_asks_for_a_base_disk():
-    proc = run_cli("try")
-    assert proc.returncode == 2
-    assert "--base-disk" in proc.stderr and "Traceback" not in proc.stderr
+def test_try_without_a_pinned_base_image_asks_for_a_base_disk(tmp_path):
+    # The default lock has no SHA-256 for Debian 12 (its publisher gives SHA-512 only): nothing to download.
+    from aks_jumpbox.core.spec import default_spec_text
+
+    spec = tmp_path / "jumpbox.yaml"
+    spec.write_text(default_spec_text().replace("base_image: ubuntu-24.04", "base_image: debian-12", 1))
+    proc = run_cli("try", "-f", str(spec), "--workdir", str(tmp_path / "w"))
+    assert proc.returncode == 2, proc.stderr
+    assert "pins no base image for debian-12" in proc.stderr and "--base-disk" in proc.stderr
+    assert not (tmp_path / "w").exists()  # nothing made before the refusal
+    assert "Traceback" not in proc.stderr
 
 
 def test_try_with_a_missing_base_disk_is_one_message(tmp_path):

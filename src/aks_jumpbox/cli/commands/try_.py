@@ -109,27 +109,19 @@ def command(
 
 def _pinned_base_disk(inputs, plan) -> Path:
     """The lock's base image for the spec's base and architecture, from the local cache (filled on first use)."""
-    import importlib
-
+    from aks_jumpbox.adapters.imagecache import ensure_base_image
+    from aks_jumpbox.core.baseimages import base_image_entry
     from aks_jumpbox.vm.run import default_cache_dir
 
     spec = plan.spec
-    try:  # base images in the lock (core/baseimages.py) and their cache (adapters/imagecache.py)
-        baseimages = importlib.import_module("aks_jumpbox.core.baseimages")
-        imagecache = importlib.import_module("aks_jumpbox.adapters.imagecache")
-    except ModuleNotFoundError:
-        raise UserError(
-            "this version of aks-jumpbox pins no base images in the lock.",
-            fix="Pass --base-disk with a qcow2 cloud image of the spec's base (e.g. Debian 12 genericcloud).",
-        ) from None
-    pin = baseimages.base_image_entry(inputs.lock, spec.base_image, spec.architecture)
+    pin = base_image_entry(inputs.lock, spec.base_image, spec.architecture)
     if pin is None:
         raise UserError(
             f"{inputs.lock_label} pins no base image for {spec.base_image} ({spec.architecture}).",
             fix="Run `aks-jumpbox lock` to pin it, or pass --base-disk with a cloud image of that release.",
         )
     cache = default_cache_dir() / "images"
-    return Path(imagecache.ensure_base_image(pin, mirror_base_url=spec.mirror.artifacts, cache_dir=cache))
+    return Path(ensure_base_image(pin, mirror_base_url=spec.mirror.artifacts, cache_dir=cache))
 
 
 def _interrupt(signum, frame) -> None:
