@@ -305,3 +305,34 @@ def _from_folder(folder: Path, pin: BaseImagePin):
         return _sha256(data)
 
     return fetch
+
+
+# --- try's base disk -------------------------------------------------------------------------------------
+
+
+def test_try_takes_the_locked_base_image_from_the_mirror_into_its_cache(tmp_path, https, default_data, monkeypatch):
+    """The glue `try` runs without --base-disk: the lock's pin for the spec's base, read through the mirror
+    (mirror mode), verified and cached under XDG_CACHE_HOME; the VM tests pass --base-disk, so this is it."""
+    from types import SimpleNamespace
+
+    from aks_jumpbox.cli.commands.try_ import _pinned_base_disk
+
+    pin = _pin()
+    _serve(tmp_path / "www" / "m", pin)
+    spec_path = tmp_path / "jumpbox.yaml"
+    spec_path.write_text(yaml.safe_dump(variant(default_data, mirror={"artifacts": f"{https.url}/m"})))
+    doc = {
+        "schema": "aks-jumpbox/lock/v1",
+        "baseImages": {"ubuntu-24.04": {"amd64": _entry(NOBLE, pin.release, "amd64", pin.sha256)}},
+    }
+    (tmp_path / "jumpbox.lock.json").write_text(json.dumps(doc))
+    catalog = load_catalog()
+    spec, _ = load_spec(spec_path, catalog)
+    lock, label = load_lock(tmp_path / "jumpbox.lock.json", catalog)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    disk = _pinned_base_disk(SimpleNamespace(lock=lock, lock_label=label), SimpleNamespace(spec=spec))
+    assert disk == tmp_path / "xdg" / "aks-jumpbox" / "images" / f"{pin.sha256}.qcow2"
+    assert disk.read_bytes() == DISK
+    served = tmp_path / "www" / "m" / pin.mirror_path
+    served.write_bytes(DISK + b"tampered")  # a second try reads the cache, not the mirror
+    assert _pinned_base_disk(SimpleNamespace(lock=lock, lock_label=label), SimpleNamespace(spec=spec)) == disk
