@@ -64,6 +64,13 @@ def _exact_version(value: Any, message: str) -> str:
     return value
 
 
+def _digest_or_null(value: Any, pattern: re.Pattern[str], digits: int) -> str | None:
+    """A hex digest field that may be null (no digest confirmed yet)."""
+    if value is not None and not (isinstance(value, str) and pattern.fullmatch(value)):
+        raise ValueError(f"must be {digits} lowercase hex digits or null")
+    return value
+
+
 def _note(value: Any, what: str) -> str:
     if not isinstance(value, str):
         raise ValueError(f"must be a string ({what})")
@@ -96,9 +103,7 @@ class LockedArtifact(_LockModel):
     @field_validator("sha256", mode="before")
     @classmethod
     def _sha(cls, value: Any) -> str | None:
-        if value is not None and not (isinstance(value, str) and HEX64.fullmatch(value)):
-            raise ValueError("must be 64 lowercase hex digits or null")
-        return value
+        return _digest_or_null(value, HEX64, 64)
 
     @field_validator("source", mode="before")
     @classmethod
@@ -310,16 +315,12 @@ class LockedBaseImage(_LockModel):
     @field_validator("sha256", mode="before")
     @classmethod
     def _sha(cls, value: Any) -> str | None:
-        if value is not None and not (isinstance(value, str) and HEX64.fullmatch(value)):
-            raise ValueError("must be 64 lowercase hex digits or null")
-        return value
+        return _digest_or_null(value, HEX64, 64)
 
     @field_validator("sha512", mode="before")
     @classmethod
     def _sha512(cls, value: Any) -> str | None:
-        if value is not None and not (isinstance(value, str) and HEX128.fullmatch(value)):
-            raise ValueError("must be 128 lowercase hex digits or null")
-        return value
+        return _digest_or_null(value, HEX128, 128)
 
     @field_validator("source", mode="before")
     @classmethod
