@@ -251,3 +251,14 @@ def test_the_verdict_table_and_json_name_the_failing_step(capsys, default_plan, 
     assert doc["verdict"] == "failed" and doc["failure"]["step"] == "tool:helm"
     assert doc["steps"][0] == {"name": "apt-upgrade", "phase": "customize", "status": "passed", "seconds": 12.0}
     assert json.loads(json.dumps(doc)) == doc
+
+
+def test_try_refuses_an_arm64_spec_with_the_way_round(tmp_path):
+    from aks_jumpbox.core.spec import default_spec_text
+
+    spec = tmp_path / "jumpbox.yaml"
+    spec.write_text(default_spec_text().replace("architecture: amd64", "architecture: arm64", 1))
+    proc = run_cli("try", "-f", str(spec), "--base-disk", str(tmp_path / "x.qcow2"), "--workdir", str(tmp_path / "w"))
+    assert proc.returncode == 2, proc.stderr
+    assert "architecture: arm64: try boots amd64 guests only" in proc.stderr and "architecture: amd64" in proc.stderr
+    assert not (tmp_path / "w").exists()

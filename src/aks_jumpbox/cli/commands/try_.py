@@ -85,6 +85,12 @@ def command(
 
     pins = _resolve(resolve)
     inputs, plan = resolve_plan(spec_path, lock_path)
+    if plan.spec.architecture != "amd64":  # the guest is qemu-system-x86_64's; an arm64 image would not boot
+        raise UserError(
+            f"{inputs.spec_label}: architecture: {plan.spec.architecture}: try boots amd64 guests only.",
+            fix="Try the spec with `architecture: amd64` (the scripts are the same but for the downloads), "
+            "then build the arm64 image in Azure.",
+        )
     disk = Path(base_disk) if base_disk else _pinned_base_disk(inputs, plan)
     folder = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="aks-jumpbox-try-"))
     show = _Live(output == "text")
