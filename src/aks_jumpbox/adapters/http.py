@@ -7,12 +7,16 @@ A host that cannot be reached at all (its name does not resolve, no route, conne
 to a connect) is not retried: on an offline or air-gapped machine that only costs time. The first such
 failure is remembered for the process, and every later fetch from a host that has not answered fails at
 once with it, so the command can say "no network" once and what to do instead.
+
+A resolve map ((host, port) -> address, as curl's --resolve) connects to another address for a host while
+TLS still names the host: SNI and the certificate check are the host's, only the TCP connection differs.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import http.client
 import os
 import socket
 import ssl
@@ -20,6 +24,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
@@ -38,6 +43,36 @@ class _HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):
         if not newurl.startswith("https://"):
             raise FetchError(f"{req.full_url} redirects to {newurl}, which is not HTTPS; refusing")
         return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+Resolve = Mapping[tuple[str, int], str]  # (lowercase host, port) -> the address to connect to instead
+
+
+class _ResolvingConnection(http.client.HTTPSConnection):
+    """An HTTPS connection whose TCP connect goes to the resolve map's address for (host, port); TLS is
+    set up by the base class afterwards with server_hostname=host, so SNI and verification are unchanged."""
+
+    def __init__(self, *args, resolve: Resolve, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._resolve_map = resolve
+        self._create_connection = self._connect_resolved
+
+    def _connect_resolved(self, address: tuple[str, int], *args, **kwargs) -> socket.socket:
+        host, port = address
+        target = self._resolve_map.get((host.lower(), port))
+        return socket.create_connection((target.strip("[]") if target else host, port), *args, **kwargs)
+
+
+class _ResolvingHttpsHandler(urllib.request.HTTPSHandler):
+    def __init__(self, context: ssl.SSLContext, resolve: Resolve) -> None:
+        super().__init__(context=context)
+        self._ctx, self._resolve_map = context, resolve
+
+    def https_open(self, req):
+        def connection(host: str, **kwargs) -> _ResolvingConnection:
+            return _ResolvingConnection(host, resolve=self._resolve_map, **kwargs)
+
+        return self.do_open(connection, req, context=self._ctx)
 
 
 def _context() -> ssl.SSLContext:
@@ -80,13 +115,15 @@ def _known_unreachable(url: str) -> Unreachable | None:
     )
 
 
-def _open(url: str, timeout: float):
+def _open(url: str, timeout: float, resolve: Resolve | None = None):
     if not url.startswith("https://"):
         raise FetchError(f"refusing to fetch {url}: only https:// URLs are fetched")
     known = _known_unreachable(url)
     if known is not None:
         raise known
-    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=_context()), _HttpsOnlyRedirects())
+    context = _context()
+    https = _ResolvingHttpsHandler(context, resolve) if resolve else urllib.request.HTTPSHandler(context=context)
+    opener = urllib.request.build_opener(https, _HttpsOnlyRedirects())
     return opener.open(urllib.request.Request(url, headers={"User-Agent": USER_AGENT}), timeout=timeout)
 
 
@@ -120,9 +157,11 @@ def _retrying(url: str, attempts: int, action):
     raise AssertionError("unreachable")
 
 
-def fetch_text(url: str, *, attempts: int = 4, timeout: float = 30.0, limit: int = 4 << 20) -> str:
+def fetch_text(
+    url: str, *, attempts: int = 4, timeout: float = 30.0, limit: int = 4 << 20, resolve: Resolve | None = None
+) -> str:
     def get() -> str:
-        with _open(url, timeout) as resp:
+        with _open(url, timeout, resolve) as resp:
             data = resp.read(limit + 1)
         if len(data) > limit:
             raise FetchError(f"GET {url}: larger than {limit} bytes; not a checksum file")
@@ -131,15 +170,18 @@ def fetch_text(url: str, *, attempts: int = 4, timeout: float = 30.0, limit: int
     return _retrying(url, attempts, get)
 
 
-def fetch_file(url: str, out: BinaryIO, *, attempts: int = 4, timeout: float = 300.0) -> str:
+def fetch_file(
+    url: str, out: BinaryIO, *, attempts: int = 4, timeout: float = 300.0, resolve: Resolve | None = None
+) -> str:
     """Stream url into out (an open file the caller made, e.g. an exclusive temporary file it renames only
-    once the digest is verified); returns the SHA-256 of what was written. A retry starts over."""
+    once the digest is verified); returns the SHA-256 of what was written. A retry starts over.
+    resolve: connect to another address for a (host, port), as curl's --resolve."""
 
     def get() -> str:
         digest = hashlib.sha256()
         out.seek(0)
         out.truncate()
-        with _open(url, timeout) as resp:
+        with _open(url, timeout, resolve) as resp:
             while chunk := resp.read(1 << 20):
                 digest.update(chunk)
                 out.write(chunk)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
@@ -54,7 +54,7 @@ def _resolve(values: tuple[str, ...]) -> dict[tuple[str, int], str]:
     multiple=True,
     metavar="HOST:PORT:ADDRESS",
     help="Connect to ADDRESS for HOST:PORT (like curl's --resolve), e.g. a mirror this machine reaches by another "
-    "name. Repeatable.",
+    "name: the guest's forwards and try's own download of the base image. Repeatable.",
 )
 @click.option(
     "--workdir",
@@ -91,7 +91,7 @@ def command(
             fix="Try the spec with `architecture: amd64` (the scripts are the same but for the downloads), "
             "then build the arm64 image in Azure.",
         )
-    disk = Path(base_disk) if base_disk else _pinned_base_disk(inputs, plan)
+    disk = Path(base_disk) if base_disk else _pinned_base_disk(inputs, plan, resolve=pins)
     folder = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="aks-jumpbox-try-"))
     show = _Live(output == "text")
     if output == "text":
@@ -113,8 +113,10 @@ def command(
         raise OperationFailed(f"try failed at {step}; the run's logs are in {folder}")
 
 
-def _pinned_base_disk(inputs, plan) -> Path:
-    """The lock's base image for the spec's base and architecture, from the local cache (filled on first use)."""
+def _pinned_base_disk(inputs, plan, resolve: dict[tuple[str, int], str] | None = None) -> Path:
+    """The lock's base image for the spec's base and architecture, from the local cache (filled on first use).
+    --resolve applies to this download too (the mirror this machine reaches under another name)."""
+    from aks_jumpbox.adapters.http import fetch_file
     from aks_jumpbox.adapters.imagecache import ensure_base_image
     from aks_jumpbox.core.baseimages import base_image_entry
     from aks_jumpbox.vm.run import default_cache_dir
@@ -127,7 +129,11 @@ def _pinned_base_disk(inputs, plan) -> Path:
             fix="Run `aks-jumpbox lock` to pin it, or pass --base-disk with a cloud image of that release.",
         )
     cache = default_cache_dir() / "images"
-    return Path(ensure_base_image(pin, mirror_base_url=spec.mirror.artifacts, cache_dir=cache))
+
+    def fetch(url: str, out: BinaryIO) -> str:
+        return fetch_file(url, out, resolve=resolve)
+
+    return Path(ensure_base_image(pin, mirror_base_url=spec.mirror.artifacts, cache_dir=cache, fetch=fetch))
 
 
 def _interrupt(signum, frame) -> None:
