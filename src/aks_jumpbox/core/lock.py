@@ -11,10 +11,11 @@ import json
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -79,36 +80,32 @@ def _note(value: Any, what: str) -> str:
     return value
 
 
+def _artifact_url(value: Any) -> str:
+    url = check_url(value)
+    url_basename(url)  # a file name the mirror and the build's cache can hold
+    return url
+
+
+# Field types that carry their rule, so every lock entry checks a digest, a note or a URL the same way.
+Sha256OrNull = Annotated[str | None, BeforeValidator(lambda v: _digest_or_null(v, HEX64, 64))]
+Sha512OrNull = Annotated[str | None, BeforeValidator(lambda v: _digest_or_null(v, HEX128, 128))]
+DigestNote = Annotated[str, BeforeValidator(lambda v: _note(v, "where the digest came from"))]
+ArtifactUrl = Annotated[str, BeforeValidator(_artifact_url)]
+
+
 class LockedArtifact(_LockModel):
     """One artifacts.<arch> entry. Read from a file (parse_lock), it is also verified against the
     catalog: its URLs are the catalog's, their mirror copies, or the entry says why not (override)."""
 
-    url: str
-    sha256: str | None = None
-    checksum_url: str = Field(validation_alias="checksumUrl")
-    source: str = ""  # where the digest came from: "checksum-file", "recorded", or why it is missing
+    url: ArtifactUrl
+    sha256: Sha256OrNull = None
+    checksum_url: ArtifactUrl = Field(validation_alias="checksumUrl")
+    source: DigestNote = ""  # where the digest came from: "checksum-file", "recorded", or why it is missing
     # Why this entry may differ from the catalog's URLs (the user's explicit, per-entry opt-in).
     override: str | None = None
     # The mirror base when the entry names the mirror's copy (<base>/<tool>/<version>/<arch>/<file>)
     # instead of the upstream URL; the plan requires it to be the spec's mirror.artifacts.
     _mirror_base: str | None = PrivateAttr(default=None)
-
-    @field_validator("url", "checksum_url", mode="before")
-    @classmethod
-    def _url(cls, value: Any) -> str:
-        url = check_url(value)
-        url_basename(url)
-        return url
-
-    @field_validator("sha256", mode="before")
-    @classmethod
-    def _sha(cls, value: Any) -> str | None:
-        return _digest_or_null(value, HEX64, 64)
-
-    @field_validator("source", mode="before")
-    @classmethod
-    def _source(cls, value: Any) -> str:
-        return _note(value, "where the digest came from")
 
     @field_validator("override", mode="before")
     @classmethod
@@ -210,7 +207,7 @@ class LockedExtension(_LockModel):
     version: str
     url: str
     sha256: str
-    source: str = ""
+    source: DigestNote = ""
 
     @field_validator("version", mode="before")
     @classmethod
@@ -225,11 +222,6 @@ class LockedExtension(_LockModel):
         if not (isinstance(value, str) and HEX64.fullmatch(value)):
             raise ValueError(f"must be 64 lowercase hex digits (the index's sha256Digest); {_REGENERATE}")
         return value
-
-    @field_validator("source", mode="before")
-    @classmethod
-    def _source(cls, value: Any) -> str:
-        return _note(value, "where the digest came from")
 
     @model_validator(mode="after")
     def _wheel(self, info: ValidationInfo) -> LockedExtension:
@@ -292,18 +284,11 @@ class LockedBaseImage(_LockModel):
     publisher's own digest where it publishes only SHA-512 (Debian), kept to show where sha256 came from."""
 
     release: str
-    url: str
-    sha256: str | None = None
-    checksum_url: str = Field(validation_alias="checksumUrl")
-    sha512: str | None = None
-    source: str = ""
-
-    @field_validator("url", "checksum_url", mode="before")
-    @classmethod
-    def _url(cls, value: Any) -> str:
-        url = check_url(value)
-        url_basename(url)
-        return url
+    url: ArtifactUrl
+    sha256: Sha256OrNull = None
+    checksum_url: ArtifactUrl = Field(validation_alias="checksumUrl")
+    sha512: Sha512OrNull = None
+    source: DigestNote = ""
 
     @field_validator("release", mode="before")
     @classmethod
@@ -311,21 +296,6 @@ class LockedBaseImage(_LockModel):
         if not isinstance(value, str) or not SAFE_FILE_NAME.fullmatch(value):
             raise ValueError(f'must be the publisher\'s release name, e.g. "20260926"; {_REGENERATE}')
         return value
-
-    @field_validator("sha256", mode="before")
-    @classmethod
-    def _sha(cls, value: Any) -> str | None:
-        return _digest_or_null(value, HEX64, 64)
-
-    @field_validator("sha512", mode="before")
-    @classmethod
-    def _sha512(cls, value: Any) -> str | None:
-        return _digest_or_null(value, HEX128, 128)
-
-    @field_validator("source", mode="before")
-    @classmethod
-    def _source(cls, value: Any) -> str:
-        return _note(value, "where the digest came from")
 
     @model_validator(mode="after")
     def _verified(self, info: ValidationInfo) -> LockedBaseImage:
