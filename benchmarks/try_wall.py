@@ -11,9 +11,7 @@ compare is Image Builder's build, "up to 30 minutes" for this image by the upstr
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,9 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.rootfs.harness.world import cli_command, create_world  # noqa: E402
+from tests.rootfs.harness.world import create_world  # noqa: E402
 from tests.vm.basedisk import build_base_disk  # noqa: E402
 from tests.vm.conftest import MIRROR_HOST  # noqa: E402
+from tests.vm.test_try import run_try  # noqa: E402
 
 
 def main() -> int:
@@ -38,39 +37,18 @@ def main() -> int:
         world = create_world(disk, Path(tmp) / "world", mirror_host=MIRROR_HOST, os_key=disk.os_key)  # type: ignore[arg-type]
         try:
             print(f"mirror world ready in {time.monotonic() - t0:.0f}s")
-            rendered = world.render(Path(tmp) / "plan")
-            cmd = [
-                *cli_command(),
-                "try",
-                "-f",
-                str(rendered.spec_path),
-                "--lock",
-                str(rendered.lock_path),
-                "--base-disk",
-                str(disk.disk),
-                "--resolve",
-                f"{MIRROR_HOST}:{world.mirror.port}:127.0.0.1",
-                "--accel",
-                args.accel,
-                "--workdir",
-                str(Path(tmp) / "run"),
-                "-o",
-                "json",
-            ]
             load = os.getloadavg()[0]
             started = time.monotonic()
-            proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            rc, doc, _ = run_try(world, disk, Path(tmp) / "plan", world.spec(), "--accel", args.accel)
             wall = time.monotonic() - started
         finally:
             world.mirror.stop()
-    doc = json.loads(proc.stdout)
     print(
-        f"\nverdict {doc['verdict']} (exit {proc.returncode}), accelerator {doc['accelerator']}, "
+        f"\nverdict {doc['verdict']} (exit {rc}), accelerator {doc['accelerator']}, "
         f"load average at start {load:.1f} on {os.cpu_count()} cores"
     )
     print("\n| phase / step | seconds |\n|---|---:|")
-    for phase in ("boot",):
-        print(f"| boot to SSH | {doc['seconds'].get(phase, 0):.0f} |")
+    print(f"| boot to SSH | {doc['seconds'].get('boot', 0):.0f} |")
     for s in doc["steps"]:
         print(f"| {s['phase']}: {s['name']} | {s['seconds'] or 0:.0f} |")
     for phase, label in (
@@ -83,7 +61,7 @@ def main() -> int:
             print(f"| {label} | {doc['seconds'][phase]:.0f} |")
     print(f"| **total (`try`'s own)** | **{doc['seconds']['total']:.0f}** |")
     print(f"| wall, process start to exit | {wall:.0f} |")
-    return proc.returncode
+    return rc
 
 
 if __name__ == "__main__":

@@ -310,17 +310,15 @@ def _from_folder(folder: Path, pin: BaseImagePin):
 # --- try's base disk -------------------------------------------------------------------------------------
 
 
-def test_try_takes_the_locked_base_image_from_the_mirror_into_its_cache(tmp_path, https, default_data, monkeypatch):
-    """The glue `try` runs without --base-disk: the lock's pin for the spec's base, read through the mirror
-    (mirror mode), verified and cached under XDG_CACHE_HOME; the VM tests pass --base-disk, so this is it."""
+def try_inputs(tmp_path, served: Path, artifacts_url: str, default_data, monkeypatch):
+    """What `try` gets without --base-disk: a spec in mirror mode (artifacts_url), a lock pinning an image the
+    mirror serves (from the folder served), an empty cache under XDG_CACHE_HOME. Returns (pin, inputs, plan)."""
     from types import SimpleNamespace
 
-    from aks_jumpbox.cli.commands.try_ import _pinned_base_disk
-
     pin = _pin()
-    _serve(tmp_path / "www" / "m", pin)
+    _serve(served, pin)
     spec_path = tmp_path / "jumpbox.yaml"
-    spec_path.write_text(yaml.safe_dump(variant(default_data, mirror={"artifacts": f"{https.url}/m"})))
+    spec_path.write_text(yaml.safe_dump(variant(default_data, mirror={"artifacts": artifacts_url})))
     doc = {
         "schema": "aks-jumpbox/lock/v1",
         "baseImages": {"ubuntu-24.04": {"amd64": _entry(NOBLE, pin.release, "amd64", pin.sha256)}},
@@ -330,9 +328,18 @@ def test_try_takes_the_locked_base_image_from_the_mirror_into_its_cache(tmp_path
     spec, _ = load_spec(spec_path, catalog)
     lock, label = load_lock(tmp_path / "jumpbox.lock.json", catalog)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    disk = _pinned_base_disk(SimpleNamespace(lock=lock, lock_label=label), SimpleNamespace(spec=spec))
+    return pin, SimpleNamespace(lock=lock, lock_label=label), SimpleNamespace(spec=spec)
+
+
+def test_try_takes_the_locked_base_image_from_the_mirror_into_its_cache(tmp_path, https, default_data, monkeypatch):
+    """The glue `try` runs without --base-disk: the lock's pin for the spec's base, read through the mirror
+    (mirror mode), verified and cached under XDG_CACHE_HOME; the VM tests pass --base-disk, so this is it."""
+    from aks_jumpbox.cli.commands.try_ import _pinned_base_disk
+
+    pin, inputs, plan = try_inputs(tmp_path, tmp_path / "www" / "m", f"{https.url}/m", default_data, monkeypatch)
+    disk = _pinned_base_disk(inputs, plan)
     assert disk == tmp_path / "xdg" / "aks-jumpbox" / "images" / f"{pin.sha256}.qcow2"
     assert disk.read_bytes() == DISK
     served = tmp_path / "www" / "m" / pin.mirror_path
     served.write_bytes(DISK + b"tampered")  # a second try reads the cache, not the mirror
-    assert _pinned_base_disk(SimpleNamespace(lock=lock, lock_label=label), SimpleNamespace(spec=spec)) == disk
+    assert _pinned_base_disk(inputs, plan) == disk

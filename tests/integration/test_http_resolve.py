@@ -6,19 +6,12 @@ connection goes to the address, TLS still names the host (SNI and the certificat
 from __future__ import annotations
 
 import io
-import json
-from types import SimpleNamespace
 
 import pytest
-import yaml
 
 from aks_jumpbox.adapters import http
-from aks_jumpbox.core.catalog import load_catalog
 from aks_jumpbox.core.errors import Unreachable
-from aks_jumpbox.core.lock import load_lock
-from aks_jumpbox.core.spec import load_spec
-from tests.conftest import variant
-from tests.integration.test_base_images import DISK, NOBLE, _entry, _pin, _serve
+from tests.integration.test_base_images import DISK, try_inputs
 from tests.rootfs.harness.mirror import Mirror
 
 HOST = "mirror.aks-jumpbox.test"  # the one name (besides 127.0.0.1 and localhost) the certificate covers
@@ -76,21 +69,7 @@ def test_resolve_applies_to_its_host_and_port_only(mirror):
 
 def _try_inputs(tmp_path, mirror, default_data, monkeypatch):
     """A spec in mirror mode on the mirror's name, a lock pinning an image the mirror serves, an empty cache."""
-    pin = _pin()
-    _serve(mirror.root / "m", pin)
-    spec_path = tmp_path / "jumpbox.yaml"
-    spec_path.write_text(yaml.safe_dump(variant(default_data, mirror={"artifacts": mirror.url("m")})))
-    doc = {
-        "schema": "aks-jumpbox/lock/v1",
-        "baseImages": {"ubuntu-24.04": {"amd64": _entry(NOBLE, pin.release, "amd64", pin.sha256)}},
-    }
-    (tmp_path / "jumpbox.lock.json").write_text(json.dumps(doc))
-    catalog = load_catalog()
-    spec, _ = load_spec(spec_path, catalog)
-    lock, label = load_lock(tmp_path / "jumpbox.lock.json", catalog)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    inputs, plan = SimpleNamespace(lock=lock, lock_label=label), SimpleNamespace(spec=spec)
-    return pin, inputs, plan
+    return try_inputs(tmp_path, mirror.root / "m", mirror.url("m"), default_data, monkeypatch)
 
 
 def test_try_downloads_the_locked_base_image_through_resolve(tmp_path, mirror, default_data, monkeypatch):

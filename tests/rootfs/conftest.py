@@ -6,35 +6,20 @@ where a missing prerequisite is a failure (CI must run them).
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.prerequisites import prepared
+
 from .harness.rootfs import Chroot, RootfsImage, RootfsUnavailable, build_image, missing_prerequisites
 from .harness.world import World, create_world
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"rootfs harness cannot run in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def rootfs_image() -> RootfsImage:
-    reason = missing_prerequisites()
-    if reason:
-        _unavailable(reason)
-    started = time.monotonic()
-    try:
-        image = build_image()
-    except RootfsUnavailable as exc:
-        _unavailable(str(exc))
-    print(f"\nrootfs image {image.key} ready in {time.monotonic() - started:.1f}s")
-    return image
+    return prepared("rootfs image", missing_prerequisites, build_image, RootfsUnavailable)
 
 
 @pytest.fixture(scope="session")

@@ -6,14 +6,13 @@ under CI=true, where a missing prerequisite is a failure (CI must run them).
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.rootfs.harness.rootfs import RootfsUnavailable
 from tests.rootfs.harness.world import World, create_world
+from tests.support.prerequisites import prepared
 
 from .basedisk import BaseDisk, build_base_disk, missing_prerequisites
 
@@ -21,24 +20,9 @@ from .basedisk import BaseDisk, build_base_disk, missing_prerequisites
 MIRROR_HOST = "mirror.aks-jumpbox.test"
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"VM tests cannot run in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def base_disk() -> BaseDisk:
-    reason = missing_prerequisites()
-    if reason:
-        _unavailable(reason)
-    started = time.monotonic()
-    try:
-        disk = build_base_disk()
-    except RootfsUnavailable as exc:
-        _unavailable(str(exc))
-    print(f"\nVM base disk {disk.key} ready in {time.monotonic() - started:.1f}s")
-    return disk
+    return prepared("VM base disk", missing_prerequisites, build_base_disk, RootfsUnavailable)
 
 
 @pytest.fixture(scope="session")
